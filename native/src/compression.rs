@@ -1,0 +1,252 @@
+//! zlib and zstd, called through hand-declared FFI, and trace-cmd's two framings of them.
+//!
+//! zlib is linked with `-lz` (inside node the calls bind to node's own zlib, ABI-compatible);
+//! zstd is linked by its runtime name `libzstd.so.1`, so no `-dev` package is needed. Both are
+//! used one-shot: trace-cmd's blocks always declare their uncompressed size, which bounds the
+//! allocation before anything is inflated (a "bomb" whose declared size is over the limit is
+//! refused up front, and one that inflates past its declared size is an error, not a bigger
+//! buffer).
+//!
+//! Framing (trace-cmd trace-compress.c): a *block* is `u32 compressed size, u32 uncompressed
+//! size, bytes`; a metadata section holds one block, and a CPU stream is `u32 chunk count` then
+//! that many blocks of at most 10 pages each.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
+
+use crate::bytes::Cursor;
+use crate::error::Result;
+
+/// Largest uncompressed size we accept for one block. trace-cmd's chunks are 10 pages
+/// (40 KiB at 4 KiB pages); metadata blocks hold kallsyms or event formats, tens of MiB at most.
+pub const MAX_BLOCK: u64 = 1 << 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codec {
+    Zlib,
+    Zstd,
+}
+
+impl Codec {
+    pub fn from_name(name: &str) -> Option<Codec> {
+        match name {
+            "zlib" => Some(Codec::Zlib),
+            "zstd" => Some(Codec::Zstd),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Codec::Zlib => "zlib",
+            Codec::Zstd => "zstd",
+        }
+    }
+    /// The library version, as trace-cmd writes it after the codec name.
+    pub fn version(self) -> String {
+        // SAFETY: both functions return pointers to static NUL-terminated strings.
+        let p = unsafe {
+            match self {
+                Codec::Zlib => zlibVersion(),
+                Codec::Zstd => ZSTD_versionString(),
+            }
+        };
+        // SAFETY: see above.
+        unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+    }
+    /// Compression level trace-cmd uses: zlib 9 (Z_BEST_COMPRESSION), zstd its default (3).
+    pub fn default_level(self) -> i32 {
+        match self {
+            Codec::Zlib => 9,
+            Codec::Zstd => 3,
+        }
+    }
+}
+
+#[link(name = "z")]
+extern "C" {
+    fn zlibVersion() -> *const c_char;
+    fn compressBound(len: c_ulong) -> c_ulong;
+    fn compress2(dst: *mut u8, dst_len: *mut c_ulong, src: *const u8, src_len: c_ulong, level: c_int) -> c_int;
+    fn uncompress(dst: *mut u8, dst_len: *mut c_ulong, src: *const u8, src_len: c_ulong) -> c_int;
+}
+
+#[link(name = "libzstd.so.1", kind = "dylib", modifiers = "+verbatim")]
+extern "C" {
+    fn ZSTD_versionString() -> *const c_char;
+    fn ZSTD_compressBound(len: usize) -> usize;
+    fn ZSTD_isError(code: usize) -> c_uint;
+    fn ZSTD_getErrorName(code: usize) -> *const c_char;
+    fn ZSTD_createDCtx() -> *mut c_void;
+    fn ZSTD_freeDCtx(ctx: *mut c_void) -> usize;
+    fn ZSTD_decompressDCtx(ctx: *mut c_void, dst: *mut u8, cap: usize, src: *const u8, len: usize) -> usize;
+    fn ZSTD_createCCtx() -> *mut c_void;
+    fn ZSTD_freeCCtx(ctx: *mut c_void) -> usize;
+    fn ZSTD_compressCCtx(ctx: *mut c_void, dst: *mut u8, cap: usize, src: *const u8, len: usize, level: c_int) -> usize;
+}
+
+/// A zstd context owned by one thread and freed with it.
+struct Ctx {
+    ptr: *mut c_void,
+    free: unsafe extern "C" fn(*mut c_void) -> usize,
+}
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        if !self.ptr.is_null() {
+            // SAFETY: ptr came from the matching create function and is freed once.
+            unsafe { (self.free)(self.ptr) };
+        }
+    }
+}
+
+thread_local! {
+    // SAFETY (of the calls): ZSTD_create*Ctx have no preconditions; a null result is checked.
+    static DCTX: RefCell<Ctx> = RefCell::new(Ctx { ptr: unsafe { ZSTD_createDCtx() }, free: ZSTD_freeDCtx });
+    static CCTX: RefCell<Ctx> = RefCell::new(Ctx { ptr: unsafe { ZSTD_createCCtx() }, free: ZSTD_freeCCtx });
+}
+
+fn zstd_error(code: usize) -> String {
+    // SAFETY: ZSTD_getErrorName returns a static string for any code.
+    unsafe { CStr::from_ptr(ZSTD_getErrorName(code)) }.to_string_lossy().into_owned()
+}
+
+/// Inflates `src` into exactly `size` bytes. Anything else (a short or long result, a corrupt
+/// stream) is an error string for the caller to put in context.
+pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<Vec<u8>, String> {
+    let mut out = vec![0u8; size];
+    match codec {
+        Codec::Zlib => {
+            let mut len = size as c_ulong;
+            // SAFETY: out has `size` writable bytes, src is a valid slice; zlib writes at most len.
+            let rc = unsafe { uncompress(out.as_mut_ptr(), &mut len, src.as_ptr(), src.len() as c_ulong) };
+            if rc != 0 {
+                return Err(format!("zlib inflate failed ({})", zlib_error(rc)));
+            }
+            if len as usize != size {
+                return Err(format!("zlib block inflated to {len} bytes, {size} declared"));
+            }
+        }
+        Codec::Zstd => {
+            let n = DCTX.with(|c| {
+                let ctx = c.borrow();
+                if ctx.ptr.is_null() {
+                    return Err("cannot create a zstd context".to_string());
+                }
+                // SAFETY: ctx is this thread's live context; out/src are valid for their lengths.
+                let n = unsafe { ZSTD_decompressDCtx(ctx.ptr, out.as_mut_ptr(), size, src.as_ptr(), src.len()) };
+                // SAFETY: pure function of the code.
+                if unsafe { ZSTD_isError(n) } != 0 {
+                    Err(format!("zstd decompression failed ({})", zstd_error(n)))
+                } else {
+                    Ok(n)
+                }
+            })?;
+            if n != size {
+                return Err(format!("zstd block inflated to {n} bytes, {size} declared"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn zlib_error(rc: c_int) -> &'static str {
+    match rc {
+        -2 => "stream error",
+        -3 => "data error",
+        -4 => "out of memory",
+        -5 => "output larger than declared",
+        _ => "error",
+    }
+}
+
+/// Compresses `src` at `level`.
+pub fn compress(codec: Codec, src: &[u8], level: i32) -> std::result::Result<Vec<u8>, String> {
+    match codec {
+        Codec::Zlib => {
+            // SAFETY: pure function.
+            let bound = unsafe { compressBound(src.len() as c_ulong) } as usize;
+            let mut out = vec![0u8; bound];
+            let mut len = bound as c_ulong;
+            // SAFETY: out has `bound` writable bytes, the most compress2 can produce.
+            let rc = unsafe { compress2(out.as_mut_ptr(), &mut len, src.as_ptr(), src.len() as c_ulong, level) };
+            if rc != 0 {
+                return Err(format!("zlib deflate failed ({})", zlib_error(rc)));
+            }
+            out.truncate(len as usize);
+            Ok(out)
+        }
+        Codec::Zstd => CCTX.with(|c| {
+            let ctx = c.borrow();
+            if ctx.ptr.is_null() {
+                return Err("cannot create a zstd context".to_string());
+            }
+            // SAFETY: pure function.
+            let bound = unsafe { ZSTD_compressBound(src.len()) };
+            let mut out = vec![0u8; bound];
+            // SAFETY: out has `bound` bytes, the most zstd can produce; ctx is this thread's.
+            let n = unsafe { ZSTD_compressCCtx(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len(), level) };
+            // SAFETY: pure function of the code.
+            if unsafe { ZSTD_isError(n) } != 0 {
+                return Err(format!("zstd compression failed ({})", zstd_error(n)));
+            }
+            out.truncate(n);
+            Ok(out)
+        }),
+    }
+}
+
+/// Header of one compressed block: where its bytes are and how large it inflates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// File offset of the block header (the `u32 compressed size`).
+    pub offset: u64,
+    pub compressed: u32,
+    pub uncompressed: u32,
+}
+
+impl Block {
+    /// Reads a block header and skips over its data.
+    pub fn read(c: &mut Cursor<'_>) -> Result<Block> {
+        let offset = c.offset();
+        let compressed = c.u32("compressed block size")?;
+        let uncompressed = c.u32("uncompressed block size")?;
+        if u64::from(uncompressed) > MAX_BLOCK {
+            return Err(c.error(format!(
+                "a block that inflates to at most {MAX_BLOCK} bytes, found one declaring {uncompressed}"
+            )));
+        }
+        c.skip(compressed as usize, "compressed block data")?;
+        Ok(Block { offset, compressed, uncompressed })
+    }
+
+    /// Inflates the block found in `file` (the whole file's bytes).
+    pub fn inflate(&self, file: &[u8], codec: Codec, what: &str) -> Result<Vec<u8>> {
+        let start = self.offset as usize + 8;
+        let data = file.get(start..start + self.compressed as usize).unwrap_or(&[]);
+        decompress(codec, data, self.uncompressed as usize)
+            .map_err(|e| crate::error::Error::new(what, self.offset, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip_both_codecs() {
+        let src: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        for codec in [Codec::Zlib, Codec::Zstd] {
+            let z = compress(codec, &src, codec.default_level()).unwrap();
+            assert!(z.len() < src.len() / 2);
+            assert_eq!(decompress(codec, &z, src.len()).unwrap(), src);
+            assert!(decompress(codec, &z, src.len() - 1).is_err(), "short declared size must fail");
+            assert!(decompress(codec, &z, src.len() + 1).is_err(), "long declared size must fail");
+            assert!(decompress(codec, &z[..z.len() / 2], src.len()).is_err());
+        }
+    }
+
+    #[test]
+    fn versions_are_known() {
+        assert!(Codec::Zstd.version().starts_with("1."));
+        assert!(Codec::Zlib.version().starts_with("1."));
+    }
+}

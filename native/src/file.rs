@@ -1,0 +1,579 @@
+//! A whole trace.dat, v6 or v7, as a map of where everything is.
+//!
+//! [`Trace::parse`] reads the metadata (headers, formats, kallsyms, printk, cmdlines, options,
+//! buffers and their per-CPU data locations) and nothing of the ring-buffer data itself: CPU
+//! streams are read lazily by [`crate::stream`]. The file's bytes are never copied: metadata
+//! texts are [`Text`] spans into the file, or into a section we had to inflate.
+//!
+//! v6 is one sequential stream (trace-cmd.dat.v6(5)); v7 is a set of sections found through a
+//! chain of options sections (trace-cmd.dat.v7(5)). Both end up in the same model, so that
+//! everything above this module (dump, records, the writer) is version-blind where it can be.
+
+use std::collections::HashSet;
+
+use crate::bytes::{Cursor, Endian};
+use crate::compression::Codec;
+use crate::error::{Error, Result};
+use crate::header::InitialHeader;
+use crate::options::{self, BufferOption, CpuEntry, RawOption};
+use crate::sections::{self, SectionHeader, Strings, Walk};
+
+/// Where a [`Text`] lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Src {
+    File,
+    /// Index into [`Trace::inflated`].
+    Inflated(usize),
+}
+
+/// A run of bytes in the file or in an inflated section.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Text {
+    pub src: Src,
+    pub start: usize,
+    pub len: usize,
+}
+
+/// Parsed content of one metadata section (v7) or its v6 equivalent.
+#[derive(Clone, Debug)]
+pub enum Content {
+    /// header_page and header_event texts.
+    Headers { page: Text, event: Text },
+    /// ftrace's own event formats.
+    Ftrace(Vec<Text>),
+    /// Event formats by system.
+    Events(Vec<System>),
+    Kallsyms(Text),
+    Printk(Text),
+    Cmdlines(Text),
+}
+
+#[derive(Clone, Debug)]
+pub struct System {
+    pub name: String,
+    pub events: Vec<Text>,
+}
+
+/// A metadata section reached through a pointer option (v7), with what it holds.
+#[derive(Clone, Debug)]
+pub struct MetaSection {
+    /// The pointer option's id (HEADER_INFO .. CMDLINES).
+    pub option: u16,
+    pub header: SectionHeader,
+    pub content: Content,
+}
+
+/// An option as found, with its payload located.
+#[derive(Clone, Debug)]
+pub struct OptionRecord {
+    pub id: u16,
+    pub size: u32,
+    /// Offset of the option's id field (inside the inflated section if compressed).
+    pub offset: u64,
+    pub payload: Text,
+    /// v7: index into [`Trace::option_sections`]; v6: index of the `options` block.
+    pub block: usize,
+}
+
+/// Per-CPU ring-buffer data of a flyrecord buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CpuData {
+    pub cpu: u32,
+    /// File offset of the CPU's stream (pages, or chunk count + chunks when compressed).
+    pub offset: u64,
+    /// Size as declared by the writer (4 bytes short in compressed files before trace-cmd 3.2).
+    pub size: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BufferKind {
+    Flyrecord { cpus: Vec<CpuData> },
+    /// Latency tracer output: the text of `tracing/trace` (v7: chunk-compressed when the file is).
+    Latency { offset: u64, size: u64 },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Buffer {
+    /// "" for the top instance.
+    pub name: String,
+    pub clock: Option<String>,
+    pub page_size: u32,
+    pub kind: BufferKind,
+    /// v7: the BUFFER / BUFFER_TEXT section header.
+    pub section: Option<SectionHeader>,
+}
+
+/// v6 only: the sequence of tags after the CPU count, as trace-cmd's dump walks it.
+#[derive(Clone, Debug)]
+pub enum V6Tag {
+    /// `options  \0`: index into the options blocks.
+    Options(usize),
+    Latency,
+    /// `flyrecord\0`: the per-CPU (offset, size) table and the clock trailer when read.
+    Flyrecord { table: Vec<(u64, u64)>, clock: Option<Text> },
+}
+
+#[derive(Clone, Debug)]
+pub struct V6 {
+    /// The CPU count stored after the cmdlines.
+    pub cpus: u32,
+    pub tags: Vec<V6Tag>,
+    /// What stopped the tag walk when it was not a clean end (dump's "cannot read the rest of
+    /// the header").
+    pub trailing: Option<Error>,
+}
+
+pub struct Trace {
+    pub header: InitialHeader,
+    pub codec: Option<Codec>,
+    pub endian: Endian,
+    /// The kernel's long size, from the `commit` field of header_page (falls back to the
+    /// header's user-space long size). Decides where page data starts.
+    pub kernel_long: u8,
+    pub inflated: Vec<Vec<u8>>,
+    /// v6 metadata in file order / v7 metadata sections in the order their options were met.
+    pub meta: Vec<MetaSection>,
+    pub options: Vec<OptionRecord>,
+    /// v7: the options sections of the chain, in order.
+    pub option_sections: Vec<SectionHeader>,
+    pub walk: Walk,
+    pub strings: Strings,
+    pub v6: Option<V6>,
+    pub buffers: Vec<Buffer>,
+}
+
+const V6_OPTIONS: &[u8; 10] = b"options  \0";
+const V6_LATENCY: &[u8; 10] = b"latency  \0";
+const V6_FLYRECORD: &[u8; 10] = b"flyrecord\0";
+
+impl Trace {
+    pub fn bytes<'a>(&'a self, data: &'a [u8], t: &Text) -> &'a [u8] {
+        let src: &[u8] = match t.src {
+            Src::File => data,
+            Src::Inflated(i) => self.inflated.get(i).map(|v| v.as_slice()).unwrap_or(&[]),
+        };
+        src.get(t.start..t.start + t.len).unwrap_or(&[])
+    }
+
+    pub fn is_v7(&self) -> bool {
+        self.header.is_v7()
+    }
+
+    pub fn parse(data: &[u8]) -> Result<Trace> {
+        let header = InitialHeader::parse(data)?;
+        let codec = header.codec()?;
+        let endian = header.endian;
+        let mut t = Trace {
+            kernel_long: header.long_size,
+            header,
+            codec,
+            endian,
+            inflated: Vec::new(),
+            meta: Vec::new(),
+            options: Vec::new(),
+            option_sections: Vec::new(),
+            walk: Walk::default(),
+            strings: Strings::default(),
+            v6: None,
+            buffers: Vec::new(),
+        };
+        if t.is_v7() {
+            t.parse_v7(data)?;
+        } else {
+            t.parse_v6(data)?;
+        }
+        t.kernel_long = t.find_kernel_long(data);
+        Ok(t)
+    }
+
+    // ---- v6 ---------------------------------------------------------------------------------
+
+    fn parse_v6(&mut self, data: &[u8]) -> Result<()> {
+        let mut c = Cursor::new(data, 0, self.endian, "v6 metadata");
+        c.seek(self.header.end as usize, "the metadata")?;
+        let headers = parse_headers(&mut c, Src::File)?;
+        self.meta.push(v6_meta(options::HEADER_INFO, headers));
+        for (id, content) in [
+            (options::FTRACE_EVENTS, parse_ftrace(&mut c, Src::File)?),
+            (options::EVENT_FORMATS, parse_events(&mut c, Src::File)?),
+            (options::KALLSYMS, Content::Kallsyms(sized_text(&mut c, Src::File, 4, "kallsyms")?)),
+            (options::PRINTK, Content::Printk(sized_text(&mut c, Src::File, 4, "printk formats")?)),
+            (options::CMDLINES, Content::Cmdlines(sized_text(&mut c, Src::File, 8, "saved command lines")?)),
+        ] {
+            self.meta.push(v6_meta(id, content));
+        }
+        let cpus = c.u32("the CPU count")?;
+        let mut v6 = V6 { cpus, tags: Vec::new(), trailing: None };
+        let mut flyrecord: Option<Vec<(u64, u64)>> = None;
+        let mut latency: Option<u64> = None;
+        let mut blocks = 0usize;
+        loop {
+            let Ok(tag) = c.bytes(10, "a 10-byte tag (options, latency or flyrecord)") else {
+                // Once the data is located, trace-cmd's reader stops reading; only its dump
+                // looks for more tags and dies here. Keep the failure for dump.
+                let e = c.error("a 10-byte tag (options, latency or flyrecord)");
+                if flyrecord.is_none() && latency.is_none() {
+                    return Err(e);
+                }
+                v6.trailing = Some(e);
+                break;
+            };
+            if tag == V6_OPTIONS {
+                self.read_v6_options(&mut c, blocks)?;
+                v6.tags.push(V6Tag::Options(blocks));
+                blocks += 1;
+            } else if tag == V6_LATENCY {
+                v6.tags.push(V6Tag::Latency);
+                latency.get_or_insert(c.offset());
+                // Latency text runs to the end of the file; dump finds no tag in it.
+                break;
+            } else if tag == V6_FLYRECORD {
+                let table = read_cpu_table(&mut c, cpus)?;
+                // The clock trailer is read only when a TRACECLOCK option was seen.
+                let clock = if self.options.iter().any(|o| o.id == options::TRACECLOCK) {
+                    Some(sized_text(&mut c, Src::File, 8, "the tracing clock")?)
+                } else {
+                    None
+                };
+                flyrecord.get_or_insert_with(|| table.clone());
+                v6.tags.push(V6Tag::Flyrecord { table, clock });
+            } else {
+                break;
+            }
+        }
+        let clock = v6.tags.iter().find_map(|t| match t {
+            V6Tag::Flyrecord { clock: Some(c), .. } => Some(*c),
+            _ => None,
+        });
+        let clock = clock.map(|t| clock_name(self.bytes(data, &t)));
+        let page_size = self.header.page_size;
+        if let Some(off) = latency {
+            let size = data.len() as u64 - off;
+            self.buffers.push(Buffer { name: String::new(), clock, page_size, kind: BufferKind::Latency { offset: off, size }, section: None });
+        } else if let Some(table) = flyrecord {
+            let top = table_to_cpus(&table, data.len())?;
+            self.buffers.push(Buffer { name: String::new(), clock: clock.clone(), page_size, kind: BufferKind::Flyrecord { cpus: top }, section: None });
+            // Instances: each BUFFER option points at an `[options] flyrecord` of its own.
+            let instances: Vec<BufferOption> = self
+                .options
+                .iter()
+                .filter(|o| o.id == options::BUFFER)
+                .map(|o| BufferOption::parse(o.id, self.bytes(data, &o.payload), self.endian, false, o.offset))
+                .collect::<Result<_>>()?;
+            for b in instances {
+                let table = self.read_v6_instance(data, &b, cpus, &mut blocks)?;
+                let list = table_to_cpus(&table, data.len())?;
+                self.buffers.push(Buffer { name: b.name, clock: clock.clone(), page_size, kind: BufferKind::Flyrecord { cpus: list }, section: None });
+            }
+        }
+        self.v6 = Some(v6);
+        Ok(())
+    }
+
+    fn read_v6_options(&mut self, c: &mut Cursor<'_>, block: usize) -> Result<()> {
+        while let Some(o) = options::read(c, true)? {
+            self.push_option(&o, Src::File, c.offset() as usize - o.payload.len(), block);
+        }
+        Ok(())
+    }
+
+    fn read_v6_instance(&mut self, data: &[u8], b: &BufferOption, cpus: u32, blocks: &mut usize) -> Result<Vec<(u64, u64)>> {
+        let what = "v6 buffer instance";
+        let mut c = Cursor::new(data, 0, self.endian, what);
+        c.seek(usize::try_from(b.offset).unwrap_or(usize::MAX).min(data.len() + 1), "the instance's flyrecord tag")
+            .map_err(|_| Error::new(what, b.offset, format!("buffer \"{}\" inside the file", b.name)))?;
+        let mut tag = c.bytes(10, "the instance's tag")?;
+        if tag == V6_OPTIONS {
+            self.read_v6_options(&mut c, *blocks)?;
+            *blocks += 1;
+            tag = c.bytes(10, "the instance's flyrecord tag")?;
+        }
+        if tag != V6_FLYRECORD {
+            return Err(Error::new(what, c.offset() - 10, format!("the flyrecord tag of buffer \"{}\"", b.name)));
+        }
+        read_cpu_table(&mut c, cpus)
+    }
+
+    fn push_option(&mut self, o: &RawOption<'_>, src: Src, payload_start: usize, block: usize) {
+        self.options.push(OptionRecord {
+            id: o.id,
+            size: o.size,
+            offset: o.offset,
+            payload: Text { src, start: payload_start, len: o.payload.len() },
+            block,
+        });
+    }
+
+    // ---- v7 ---------------------------------------------------------------------------------
+
+    fn parse_v7(&mut self, data: &[u8]) -> Result<()> {
+        self.walk = sections::walk(data, self.header.end, self.endian);
+        self.strings = Strings::collect(data, &self.walk, self.endian, self.codec)?;
+        // Follow the options chain; a loop or a chain longer than the file could hold is
+        // damage, not something to follow forever.
+        let mut next = self.header.first_options;
+        let mut seen = HashSet::new();
+        while next != 0 {
+            if !seen.insert(next) {
+                return Err(Error::new("options chain", next, "a new options section (the chain loops back here)"));
+            }
+            let h = SectionHeader::read(data, next, self.endian)
+                .map_err(|e| Error::new(format!("options section @ {next}"), e.offset, e.expected))?;
+            if h.id != options::DONE {
+                return Err(Error::new("options chain", next, format!("an options section (id 0), found section id {}", h.id)));
+            }
+            let what = format!("options section @ {next}");
+            let block = self.option_sections.len();
+            self.option_sections.push(h);
+            next = self.read_v7_options(data, &h, block, &what)?;
+        }
+        // Metadata sections, in the order their pointer options were met.
+        let pointers: Vec<(u16, u64)> = self
+            .options
+            .iter()
+            .filter(|o| (options::HEADER_INFO..=options::CMDLINES).contains(&o.id))
+            .filter_map(|o| Some((o.id, self.endian.uint(self.bytes(data, &o.payload).get(..8)?)?)))
+            .collect();
+        for (id, offset) in pointers {
+            let s = self.read_meta_section(data, id, offset)?;
+            self.meta.push(s);
+        }
+        let buffers: Vec<(u16, u64, Text)> = self
+            .options
+            .iter()
+            .filter(|o| o.id == options::BUFFER || o.id == options::BUFFER_TEXT)
+            .map(|o| (o.id, o.offset, o.payload))
+            .collect();
+        for (id, at, payload) in buffers {
+            let b = BufferOption::parse(id, self.bytes(data, &payload), self.endian, true, at)?;
+            let h = SectionHeader::read(data, b.offset, self.endian)
+                .map_err(|e| Error::new(format!("buffer \"{}\" section", b.name), e.offset, e.expected))?;
+            let kind = if id == options::BUFFER {
+                BufferKind::Flyrecord { cpus: self.v7_cpus(data, &b)? }
+            } else {
+                BufferKind::Latency { offset: h.content(), size: h.size }
+            };
+            let page_size = b.page_size.unwrap_or(self.header.page_size);
+            self.buffers.push(Buffer { name: b.name, clock: b.clock, page_size, kind, section: Some(h) });
+        }
+        Ok(())
+    }
+
+    /// Reads one options section; returns the offset of the next one (0 at the end).
+    fn read_v7_options(&mut self, data: &[u8], h: &SectionHeader, block: usize, what: &str) -> Result<u64> {
+        let content = h.read_content(data, self.endian, self.codec, what)?;
+        let (src, base) = match content {
+            std::borrow::Cow::Borrowed(_) => (Src::File, h.content() as usize),
+            std::borrow::Cow::Owned(v) => {
+                self.inflated.push(v);
+                (Src::Inflated(self.inflated.len() - 1), 0)
+            }
+        };
+        let bytes: &[u8] = match src {
+            Src::File => data,
+            Src::Inflated(i) => &self.inflated[i],
+        };
+        // The cursor runs over the file (or inflated block) but is limited to this section.
+        let end = (base + match src {
+            Src::File => h.size as usize,
+            Src::Inflated(i) => self.inflated[i].len(),
+        })
+        .min(bytes.len());
+        let mut c = Cursor::new(bytes.get(..end).unwrap_or(&[]), 0, self.endian, what);
+        c.seek(base, "the first option")?;
+        let mut found = Vec::new();
+        let next = loop {
+            let o = options::read(&mut c, false)?.ok_or_else(|| c.error("an option"))?;
+            found.push((o.id, o.size, o.offset, c.pos() - o.payload.len(), o.payload.len()));
+            if o.id == options::DONE {
+                break if o.payload.len() >= 8 { self.endian.uint(&o.payload[..8]).unwrap_or(0) } else { 0 };
+            }
+        };
+        for (id, size, offset, start, len) in found {
+            self.options.push(OptionRecord { id, size, offset, payload: Text { src, start, len }, block });
+        }
+        Ok(next)
+    }
+
+    fn read_meta_section(&mut self, data: &[u8], option: u16, offset: u64) -> Result<MetaSection> {
+        let what = format!("{} section @ {offset}", section_name(option));
+        let header = SectionHeader::read(data, offset, self.endian).map_err(|e| Error::new(what.clone(), e.offset, e.expected))?;
+        if header.id != option {
+            return Err(Error::new(what, offset, format!("section id {option}, found {}", header.id)));
+        }
+        let content = header.read_content(data, self.endian, self.codec, &what)?;
+        let (src, bytes, base) = match content {
+            std::borrow::Cow::Borrowed(_) => (Src::File, data, header.content() as usize),
+            std::borrow::Cow::Owned(v) => {
+                self.inflated.push(v);
+                let i = self.inflated.len() - 1;
+                (Src::Inflated(i), self.inflated[i].as_slice(), 0)
+            }
+        };
+        let limit = match src {
+            Src::File => (base + header.size as usize).min(bytes.len()),
+            Src::Inflated(_) => bytes.len(),
+        };
+        let mut c = Cursor::new(&bytes[..limit], 0, self.endian, &what);
+        c.seek(base, "the section content")?;
+        let content = match option {
+            options::HEADER_INFO => parse_headers(&mut c, src)?,
+            options::FTRACE_EVENTS => parse_ftrace(&mut c, src)?,
+            options::EVENT_FORMATS => parse_events(&mut c, src)?,
+            options::KALLSYMS => Content::Kallsyms(sized_text(&mut c, src, 4, "kallsyms")?),
+            options::PRINTK => Content::Printk(sized_text(&mut c, src, 4, "printk formats")?),
+            _ => Content::Cmdlines(sized_text(&mut c, src, 8, "saved command lines")?),
+        };
+        Ok(MetaSection { option, header, content })
+    }
+
+    fn v7_cpus(&self, data: &[u8], b: &BufferOption) -> Result<Vec<CpuData>> {
+        let mut seen = HashSet::new();
+        let mut cpus = Vec::with_capacity(b.cpus.len());
+        for &CpuEntry { cpu, offset, size } in &b.cpus {
+            if !seen.insert(cpu) {
+                return Err(Error::new(format!("buffer \"{}\"", b.name), b.offset, format!("each CPU once, CPU {cpu} is listed twice")));
+            }
+            if size > 0 && offset >= data.len() as u64 {
+                return Err(Error::new(
+                    format!("buffer \"{}\" CPU {cpu}", b.name),
+                    offset,
+                    format!("CPU data inside the file ({} bytes)", data.len()),
+                ));
+            }
+            cpus.push(CpuData { cpu, offset, size });
+        }
+        Ok(cpus)
+    }
+
+    /// The kernel's `long` size: the size of the `commit` field in header_page.
+    fn find_kernel_long(&self, data: &[u8]) -> u8 {
+        let Some(Content::Headers { page, .. }) = self.content(options::HEADER_INFO) else { return self.header.long_size };
+        let text = String::from_utf8_lossy(self.bytes(data, page)).into_owned();
+        for line in text.lines() {
+            if line.contains(" commit;") {
+                if let Some(size) = line.split(';').find_map(|f| f.trim().strip_prefix("size:")) {
+                    if let Ok(n) = size.trim().parse::<u8>() {
+                        if n == 4 || n == 8 {
+                            return n;
+                        }
+                    }
+                }
+            }
+        }
+        self.header.long_size
+    }
+
+    /// The last metadata content of a kind (trace-cmd keeps the last pointer it saw).
+    pub fn content(&self, option: u16) -> Option<&Content> {
+        self.meta.iter().rev().find(|m| m.option == option).map(|m| &m.content)
+    }
+
+    /// Values of all string options of one id, in file order.
+    pub fn option_texts(&self, data: &[u8], id: u16) -> Vec<String> {
+        self.options.iter().filter(|o| o.id == id).map(|o| options::text(self.bytes(data, &o.payload))).collect()
+    }
+
+    pub fn option_payload<'a>(&'a self, data: &'a [u8], id: u16) -> Option<(&'a OptionRecord, &'a [u8])> {
+        self.options.iter().rev().find(|o| o.id == id).map(|o| (o, self.bytes(data, &o.payload)))
+    }
+}
+
+fn v6_meta(option: u16, content: Content) -> MetaSection {
+    MetaSection { option, header: SectionHeader { offset: 0, id: option, flags: 0, description: -1, size: 0 }, content }
+}
+
+pub fn section_name(option: u16) -> &'static str {
+    match option {
+        options::HEADER_INFO => "headers",
+        options::FTRACE_EVENTS => "ftrace events",
+        options::EVENT_FORMATS => "events format",
+        options::KALLSYMS => "kallsyms",
+        options::PRINTK => "printk",
+        options::CMDLINES => "command lines",
+        _ => "metadata",
+    }
+}
+
+/// The clock name inside a `[clock]` trailer or a trace_clock line (the bracketed word).
+pub fn clock_name(text: &[u8]) -> String {
+    let s = String::from_utf8_lossy(text);
+    match (s.find('['), s.find(']')) {
+        (Some(a), Some(b)) if a < b => s[a + 1..b].to_string(),
+        _ => s.trim_matches(|c: char| c.is_whitespace() || c == '\0').to_string(),
+    }
+}
+
+fn read_cpu_table(c: &mut Cursor<'_>, cpus: u32) -> Result<Vec<(u64, u64)>> {
+    if (cpus as usize).saturating_mul(16) > c.remaining() {
+        return Err(c.error(format!("a flyrecord table of {cpus} CPUs (16 bytes each), only {} bytes left", c.remaining())));
+    }
+    (0..cpus).map(|_| Ok((c.u64("a CPU data offset")?, c.u64("a CPU data size")?))).collect()
+}
+
+fn table_to_cpus(table: &[(u64, u64)], file_len: usize) -> Result<Vec<CpuData>> {
+    let mut cpus = Vec::new();
+    for (cpu, &(offset, size)) in table.iter().enumerate() {
+        if size == 0 {
+            continue;
+        }
+        if offset.checked_add(size).is_none_or(|e| e > file_len as u64) {
+            return Err(Error::new(
+                format!("flyrecord CPU {cpu}"),
+                offset,
+                format!("{size} bytes of CPU data inside the file ({file_len} bytes); the file is truncated"),
+            ));
+        }
+        cpus.push(CpuData { cpu: cpu as u32, offset, size });
+    }
+    Ok(cpus)
+}
+
+/// A text preceded by its size as a u32 or u64.
+fn sized_text(c: &mut Cursor<'_>, src: Src, width: usize, what: &str) -> Result<Text> {
+    let size = if width == 4 { c.u32(&format!("the size of the {what}"))? as u64 } else { c.u64(&format!("the size of the {what}"))? };
+    let start = c.pos();
+    c.skip(usize::try_from(size).unwrap_or(usize::MAX), &format!("{size} bytes of {what}"))?;
+    Ok(Text { src, start, len: size as usize })
+}
+
+fn parse_headers(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
+    let mut one = |tag: &[u8], what: &str| -> Result<Text> {
+        let at = c.offset();
+        let name = c.bytes(tag.len(), what)?;
+        if name != tag {
+            return Err(Error::new(c.what(), at, format!("the string \"{}\"", String::from_utf8_lossy(&tag[..tag.len() - 1]))));
+        }
+        sized_text(c, src, 8, what)
+    };
+    let page = one(b"header_page\0", "header page")?;
+    let event = one(b"header_event\0", "header event")?;
+    Ok(Content::Headers { page, event })
+}
+
+fn parse_ftrace(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
+    let n = c.u32("the count of ftrace event formats")?;
+    // Each format takes at least its 8-byte size: bound the count by the bytes left.
+    if (n as usize).saturating_mul(8) > c.remaining() {
+        return Err(c.error(format!("{n} ftrace formats, only {} bytes left", c.remaining())));
+    }
+    (0..n).map(|_| sized_text(c, src, 8, "an ftrace event format")).collect::<Result<_>>().map(Content::Ftrace)
+}
+
+fn parse_events(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
+    let n = c.u32("the count of event systems")?;
+    if (n as usize).saturating_mul(5) > c.remaining() {
+        return Err(c.error(format!("{n} event systems, only {} bytes left", c.remaining())));
+    }
+    let mut systems = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let name = options::lossy(c.cstr("an event system name")?);
+        let count = c.u32("the count of events in a system")?;
+        if (count as usize).saturating_mul(8) > c.remaining() {
+            return Err(c.error(format!("{count} event formats in system {name}, only {} bytes left", c.remaining())));
+        }
+        let events = (0..count).map(|_| sized_text(c, src, 8, "an event format")).collect::<Result<_>>()?;
+        systems.push(System { name, events });
+    }
+    Ok(Content::Events(systems))
+}

@@ -1,0 +1,318 @@
+//! Options: `u16 id, u32 size, payload`, in file order, decoded into typed values.
+//!
+//! v6 keeps one list after the `options  \0` tag, ended by a bare u16 0. v7 keeps them in
+//! options sections (section id 0), each ended by DONE (id 0, size 8) whose payload is the
+//! offset of the next options section, 0 for the last; the chain is followed by the caller
+//! ([`crate::file`]), which also keeps the raw payload bytes so that unknown options survive a
+//! rewrite byte for byte.
+//!
+//! Payload layouts follow trace-cmd's writer (trace-record.c, trace-output.c,
+//! trace-timesync.c) rather than the man pages where the two disagree (PROCMAPS pids are hex,
+//! TIME_SHIFT arrays are three separate arrays with fraction bits appended after all CPUs).
+
+use crate::bytes::{Cursor, Endian};
+use crate::error::Result;
+
+pub const DONE: u16 = 0;
+pub const DATE: u16 = 1;
+pub const CPUSTAT: u16 = 2;
+pub const BUFFER: u16 = 3;
+pub const TRACECLOCK: u16 = 4;
+pub const UNAME: u16 = 5;
+pub const HOOK: u16 = 6;
+pub const OFFSET: u16 = 7;
+pub const CPUCOUNT: u16 = 8;
+pub const VERSION: u16 = 9;
+pub const PROCMAPS: u16 = 10;
+pub const TRACEID: u16 = 11;
+pub const TIME_SHIFT: u16 = 12;
+pub const GUEST: u16 = 13;
+pub const TSC2NSEC: u16 = 14;
+pub const STRINGS: u16 = 15;
+pub const HEADER_INFO: u16 = 16;
+pub const FTRACE_EVENTS: u16 = 17;
+pub const EVENT_FORMATS: u16 = 18;
+pub const KALLSYMS: u16 = 19;
+pub const PRINTK: u16 = 20;
+pub const CMDLINES: u16 = 21;
+pub const BUFFER_TEXT: u16 = 22;
+pub const BTF_FILE: u16 = 23;
+pub const LAST_BOOT_INFO: u16 = 24;
+pub const MODULES_FILE: u16 = 25;
+
+/// The name trace-cmd's dump prints for an option id, where it has one.
+pub fn name(id: u16) -> Option<&'static str> {
+    Some(match id {
+        DONE => "DONE",
+        DATE => "DATE",
+        CPUSTAT => "CPUSTAT",
+        BUFFER => "BUFFER",
+        TRACECLOCK => "TRACECLOCK",
+        UNAME => "UNAME",
+        HOOK => "HOOK",
+        OFFSET => "OFFSET",
+        CPUCOUNT => "CPUCOUNT",
+        VERSION => "VERSION",
+        PROCMAPS => "PROCMAPS",
+        TRACEID => "TRACEID",
+        TIME_SHIFT => "TimeShift",
+        GUEST => "GUEST",
+        TSC2NSEC => "TSC2NSEC",
+        STRINGS => "STRINGS",
+        HEADER_INFO => "HEADERS",
+        FTRACE_EVENTS => "FTRACE EVENTS",
+        EVENT_FORMATS => "EVENT FORMATS",
+        KALLSYMS => "KALLSYMS",
+        PRINTK => "PRINTK",
+        CMDLINES => "CMDLINES",
+        BUFFER_TEXT => "BUFFER_TEXT",
+        BTF_FILE => "BTF_FILE",
+        LAST_BOOT_INFO => "LAST_BOOT_INFO",
+        MODULES_FILE => "MODULES_FILE",
+        _ => return None,
+    })
+}
+
+/// One option as stored: where it is and its raw payload.
+#[derive(Clone, Debug)]
+pub struct RawOption<'a> {
+    pub id: u16,
+    /// File offset of the option's id field (virtual if its section was compressed).
+    pub offset: u64,
+    pub size: u32,
+    pub payload: &'a [u8],
+}
+
+/// Reads the next option of a v7 section or a v6 list. Returns None at a v6 end marker.
+pub fn read<'a>(c: &mut Cursor<'a>, v6: bool) -> Result<Option<RawOption<'a>>> {
+    let offset = c.offset();
+    let id = c.u16("an option id")?;
+    if v6 && id == DONE {
+        return Ok(None);
+    }
+    let size = c.u32("an option size")?;
+    let payload = c.bytes(size as usize, "the option payload")?;
+    Ok(Some(RawOption { id, offset, size, payload }))
+}
+
+/// A BUFFER (v6 or v7) or BUFFER_TEXT option.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BufferOption {
+    /// v6: offset of the instance's `flyrecord` (or `options`) tag; v7: of its section header.
+    pub offset: u64,
+    pub name: String,
+    /// v7 only.
+    pub clock: Option<String>,
+    /// v7 BUFFER only: sub-buffer size and the CPUs with data.
+    pub page_size: Option<u32>,
+    pub cpus: Vec<CpuEntry>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CpuEntry {
+    pub cpu: u32,
+    pub offset: u64,
+    pub size: u64,
+}
+
+impl BufferOption {
+    pub fn parse(id: u16, payload: &[u8], endian: Endian, v7: bool, at: u64) -> Result<BufferOption> {
+        let mut c = Cursor::new(payload, at, endian, "BUFFER option");
+        let offset = c.u64("the buffer offset")?;
+        let name = lossy(c.cstr("the buffer name")?);
+        if !v7 {
+            return Ok(BufferOption { offset, name, clock: None, page_size: None, cpus: Vec::new() });
+        }
+        let clock = Some(lossy(c.cstr("the buffer clock")?));
+        if id == BUFFER_TEXT {
+            return Ok(BufferOption { offset, name, clock, page_size: None, cpus: Vec::new() });
+        }
+        let page_size = c.u32("the buffer page size")?;
+        let n = c.u32("the buffer CPU count")?;
+        // Each entry is 20 bytes: refuse a count the payload cannot hold before allocating.
+        if (n as usize).saturating_mul(20) > c.remaining() {
+            return Err(c.error(format!("{n} CPU entries of 20 bytes, only {} bytes left", c.remaining())));
+        }
+        let mut cpus = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let cpu = c.u32("a CPU id")?;
+            let offset = c.u64("a CPU data offset")?;
+            let size = c.u64("a CPU data size")?;
+            cpus.push(CpuEntry { cpu, offset, size });
+        }
+        Ok(BufferOption { offset, name, clock, page_size: Some(page_size), cpus })
+    }
+}
+
+/// One time-sync sample of a guest vCPU (TIME_SHIFT): at guest time `time`, the host time is
+/// `(guest * scaling) >> fraction + offset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TsSample {
+    pub time: i64,
+    pub offset: i64,
+    pub scaling: i64,
+    pub fraction: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeShift {
+    /// The host's TRACEID.
+    pub peer_id: u64,
+    /// bit 0: interpolate between samples.
+    pub flags: u32,
+    /// Samples per guest vCPU, in file order (not yet sorted).
+    pub cpus: Vec<Vec<TsSample>>,
+}
+
+impl TimeShift {
+    pub fn parse(payload: &[u8], endian: Endian, at: u64) -> Result<TimeShift> {
+        let mut c = Cursor::new(payload, at, endian, "TIME_SHIFT option");
+        let peer_id = c.u64("the peer trace id")?;
+        let flags = c.u32("the protocol flags")?;
+        let n = c.u32("the CPU count")?;
+        if (n as usize).saturating_mul(4) > c.remaining() {
+            return Err(c.error(format!("{n} per-CPU sample counts, only {} bytes left", c.remaining())));
+        }
+        let mut cpus = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            let count = c.u32("a sample count")? as usize;
+            if count.saturating_mul(24) > c.remaining() {
+                return Err(c.error(format!("{count} samples of 24 bytes, only {} bytes left", c.remaining())));
+            }
+            let mut read = |what: &str| -> Result<Vec<i64>> { (0..count).map(|_| c.u64(what).map(|v| v as i64)).collect() };
+            let times = read("a sample time")?;
+            let offsets = read("a sample offset")?;
+            let scalings = read("a sample scaling")?;
+            cpus.push(
+                times
+                    .iter()
+                    .zip(&offsets)
+                    .zip(&scalings)
+                    .map(|((&time, &offset), &scaling)| TsSample { time, offset, scaling, fraction: 0 })
+                    .collect::<Vec<_>>(),
+            );
+        }
+        // Fraction bits were appended later, after all CPUs, for old readers' sake.
+        if !c.is_empty() {
+            for samples in cpus.iter_mut() {
+                for s in samples.iter_mut() {
+                    s.fraction = c.u64("a sample fraction")? as i64;
+                }
+            }
+        }
+        Ok(TimeShift { peer_id, flags, cpus })
+    }
+}
+
+/// GUEST (host file): which host threads run which vCPUs of a guest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guest {
+    pub name: String,
+    pub trace_id: u64,
+    /// (vcpu, host pid); the pid is -1 for network guests.
+    pub vcpus: Vec<(u32, i32)>,
+}
+
+impl Guest {
+    pub fn parse(payload: &[u8], endian: Endian, at: u64) -> Result<Guest> {
+        let mut c = Cursor::new(payload, at, endian, "GUEST option");
+        let name = lossy(c.cstr("the guest name")?);
+        let trace_id = c.u64("the guest trace id")?;
+        let n = c.u32("the guest CPU count")?;
+        if (n as usize).saturating_mul(8) > c.remaining() {
+            return Err(c.error(format!("{n} vCPU entries of 8 bytes, only {} bytes left", c.remaining())));
+        }
+        let vcpus = (0..n)
+            .map(|_| Ok((c.u32("a guest CPU")?, c.u32("a host pid")? as i32)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Guest { name, trace_id, vcpus })
+    }
+}
+
+/// TSC2NSEC: ns = (tsc * mult) >> shift (+ offset, which trace-cmd parses but never applies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tsc2Nsec {
+    pub mult: u32,
+    pub shift: u32,
+    pub offset: u64,
+}
+
+impl Tsc2Nsec {
+    pub fn parse(payload: &[u8], endian: Endian, at: u64) -> Result<Tsc2Nsec> {
+        let mut c = Cursor::new(payload, at, endian, "TSC2NSEC option");
+        Ok(Tsc2Nsec { mult: c.u32("the multiplier")?, shift: c.u32("the shift")?, offset: c.u64("the offset")? })
+    }
+}
+
+/// The text of a string option, up to its first NUL.
+pub fn text(payload: &[u8]) -> String {
+    let end = payload.iter().position(|&b| b == 0).unwrap_or(payload.len());
+    lossy(&payload[..end])
+}
+
+pub fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `strtoll(s, NULL, 0)`: decimal, 0x hex or 0 octal, with optional sign and leading blanks;
+/// stops at the first character that does not fit, saturating like glibc.
+pub fn strtoll(s: &str) -> i64 {
+    let s = s.trim_start();
+    let (neg, s) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (16, h)
+    } else if s.starts_with('0') {
+        (8, s)
+    } else {
+        (10, s)
+    };
+    let mut v: i128 = 0;
+    for ch in digits.chars() {
+        let Some(d) = ch.to_digit(radix) else { break };
+        v = (v * radix as i128 + d as i128).min(i64::MAX as i128 + 1);
+    }
+    let v = if neg { -v } else { v };
+    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_shift_with_fractions() {
+        let mut p = Vec::new();
+        p.extend_from_slice(&0x1234u64.to_le_bytes());
+        p.extend_from_slice(&1u32.to_le_bytes());
+        p.extend_from_slice(&1u32.to_le_bytes());
+        p.extend_from_slice(&2u32.to_le_bytes());
+        for v in [10i64, 20, -5, -7, 1, 1, 3, 4] {
+            p.extend_from_slice(&v.to_le_bytes());
+        }
+        let ts = TimeShift::parse(&p, Endian::Little, 0).unwrap();
+        assert_eq!(ts.cpus[0][1], TsSample { time: 20, offset: -7, scaling: 1, fraction: 4 });
+    }
+
+    #[test]
+    fn hostile_counts_are_refused_before_allocating() {
+        let mut p = vec![0u8; 12];
+        p.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(TimeShift::parse(&p, Endian::Little, 0).is_err());
+        let mut g = b"g\0".to_vec();
+        g.extend_from_slice(&[0; 8]);
+        g.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Guest::parse(&g, Endian::Little, 0).is_err());
+    }
+
+    #[test]
+    fn strtoll_like_glibc() {
+        assert_eq!(strtoll("0x10"), 16);
+        assert_eq!(strtoll(" -5000x"), -5000);
+        assert_eq!(strtoll("010"), 8);
+        assert_eq!(strtoll("junk"), 0);
+    }
+}

@@ -1,0 +1,2 @@
+export { open, TraceFile, DumpItem } from './trace.js';
+export { TraceError } from './errors.js';

@@ -1,0 +1,20 @@
+// The addon's exports, typed. Handles are opaque: only this package's modules hold them.
+import { createRequire } from 'node:module';
+
+export type Handle = { readonly __tracedatHandle: unique symbol };
+
+export interface NativeFailure {
+  message: string;
+  section: string;
+  offset: number;
+  expected: string;
+}
+
+export interface Native {
+  open(path: string): Handle;
+  openBytes(bytes: Buffer): Handle;
+  dump(handle: Handle, verbosity: number, fileName: string): { out: Buffer } & Partial<NativeFailure>;
+}
+
+// The same relative path works from src/ (vitest) and from dist/ (compiled).
+export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');

@@ -1,0 +1,75 @@
+// Where a trace's bytes come from: a path (mapped by the addon), or a member of a .zip bundle
+// (`bundle.zip` holding one .dat, or `bundle.zip:dir/guest.dat`), read with yauzl-promise.
+import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import yauzl from 'yauzl-promise';
+import { TraceError } from './errors.js';
+
+export type Source = { kind: 'path'; path: string } | { kind: 'bytes'; bytes: Buffer };
+
+/** Largest .zip member we inflate into memory (a mapped path has no such limit). */
+const MAX_MEMBER = 8 * 1024 ** 3;
+
+function isZip(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 0) === 4 && b.readUInt32LE(0) === 0x04034b50;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** Splits `bundle.zip:member` when `bundle.zip` is an existing file and the whole is not. */
+function splitZipPath(spec: string): { zip: string; member: string | undefined } | undefined {
+  if (isFile(spec)) return isZip(spec) ? { zip: spec, member: undefined } : undefined;
+  for (let i = spec.indexOf(':'); i > 0; i = spec.indexOf(':', i + 1)) {
+    const zip = spec.slice(0, i);
+    if (isFile(zip) && isZip(zip)) return { zip, member: spec.slice(i + 1) };
+  }
+  return undefined;
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export async function resolveSource(spec: string): Promise<Source> {
+  const z = splitZipPath(spec);
+  if (!z) return { kind: 'path', path: spec };
+  const zip = await yauzl.open(z.zip).catch((e: Error) => {
+    throw new TraceError(spec, 'zip archive', undefined, `a readable .zip (${e.message})`);
+  });
+  try {
+    const entries = [];
+    for await (const entry of zip) {
+      if (!entry.filename.endsWith('/')) entries.push(entry);
+    }
+    let entry;
+    if (z.member !== undefined) {
+      entry = entries.find((e) => e.filename === z.member);
+      if (!entry) throw new TraceError(spec, 'zip archive', undefined, `a member named ${z.member}`);
+    } else {
+      const dats = entries.filter((e) => e.filename.endsWith('.dat'));
+      if (dats.length !== 1) {
+        throw new TraceError(spec, 'zip archive', undefined, `exactly one .dat member (found ${dats.length}); name one as ${z.zip}:MEMBER`);
+      }
+      entry = dats[0]!;
+    }
+    if (entry.uncompressedSize > MAX_MEMBER) {
+      throw new TraceError(spec, 'zip archive', undefined, `a member of at most ${MAX_MEMBER} bytes`);
+    }
+    const stream = await entry.openReadStream();
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return { kind: 'bytes', bytes: Buffer.concat(chunks) };
+  } finally {
+    await zip.close();
+  }
+}
