@@ -14,7 +14,13 @@ export interface Native {
   open(path: string): Handle;
   openBytes(bytes: Buffer): Handle;
   dump(handle: Handle, verbosity: number, fileName: string): { out: Buffer } & Partial<NativeFailure>;
+  info(handle: Handle): string;
+  records(handle: Handle, buffer: number, cpus: string, raw: boolean): Cursor;
+  nextBatch(cursor: Cursor, maxRecords: number): Buffer;
+  scan(handle: Handle): string;
 }
+
+export type Cursor = { readonly __tracedatCursor: unique symbol };
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).
 export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');

@@ -2,6 +2,8 @@
 import { native, type Handle } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
+import { parseMetadata, parseScan, type Metadata, type BufferScan } from './metadata.js';
+import { iterate, type RecordOptions, type TraceRecord } from './records.js';
 
 /** `trace-cmd dump` item flags (its `enum dump_items`). */
 export const DumpItem = {
@@ -27,10 +29,12 @@ export class TraceFile {
   readonly name: string;
   /** @internal */
   readonly handle: Handle;
+  readonly metadata: Metadata;
 
   private constructor(name: string, handle: Handle) {
     this.name = name;
     this.handle = handle;
+    this.metadata = parseMetadata(native.info(handle));
   }
 
   /** Opens a trace file read-only: a path, `bundle.zip` or `bundle.zip:member.dat`. */
@@ -41,6 +45,14 @@ export class TraceFile {
       return new TraceFile(spec, h);
     } catch (e) {
       throw fromNative(spec, e);
+    }
+  }
+
+  private call<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw fromNative(this.name, e);
     }
   }
 
@@ -55,6 +67,35 @@ export class TraceFile {
       throw Object.assign(e, { partial: r.out });
     }
     return r.out;
+  }
+
+  /**
+   * Reads every page of every CPU of every buffer: per CPU the record count, first and last
+   * timestamps and lost-event marks. Throws a TraceError at the first damaged page.
+   */
+  scan(): BufferScan[] {
+    return this.call(() => parseScan(native.scan(this.handle)));
+  }
+
+  /** Offset of common_pid in every event (4 on every kernel with the common fields). */
+  private get pidOffset(): number {
+    return 4;
+  }
+
+  /** The records of one buffer (default: the top one), in time order across its CPUs. */
+  *records(buffer = 0, options: RecordOptions = {}): Generator<TraceRecord> {
+    const cursor = this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false));
+    const it = iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096);
+    for (;;) {
+      let n: IteratorResult<TraceRecord>;
+      try {
+        n = it.next();
+      } catch (e) {
+        throw fromNative(this.name, e);
+      }
+      if (n.done) return;
+      yield n.value;
+    }
   }
 }
 

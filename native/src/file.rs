@@ -577,3 +577,30 @@ fn parse_events(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
     }
     Ok(Content::Events(systems))
 }
+
+impl Trace {
+    /// The time conversion trace-cmd applies to buffer `index` (TIME_SHIFT only on the top
+    /// buffer, the rest on all), or the identity with `raw`.
+    pub fn clock(&self, data: &[u8], index: usize, raw: bool) -> crate::timesync::Clock {
+        if raw {
+            return crate::timesync::Clock::default();
+        }
+        let top = self.buffers.get(index).is_some_and(|b| b.name.is_empty());
+        // Options too short for their layout are ignored, as trace-cmd ignores them.
+        let shift = self
+            .option_payload(data, options::TIME_SHIFT)
+            .filter(|(o, _)| o.size >= 16)
+            .and_then(|(o, p)| options::TimeShift::parse(p, self.endian, o.offset).ok());
+        let tsc = self
+            .option_payload(data, options::TSC2NSEC)
+            .filter(|(o, _)| o.size >= 16)
+            .and_then(|(o, p)| options::Tsc2Nsec::parse(p, self.endian, o.offset).ok());
+        crate::timesync::Clock::new(
+            shift.as_ref(),
+            tsc,
+            &self.option_texts(data, options::DATE),
+            &self.option_texts(data, options::OFFSET),
+            top,
+        )
+    }
+}

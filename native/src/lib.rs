@@ -12,10 +12,16 @@ mod dump;
 mod error;
 mod file;
 mod header;
+mod info;
+mod json;
 mod napi;
 mod options;
+mod page;
+mod records;
 mod sections;
 mod source;
+mod stream;
+mod timesync;
 
 use std::sync::Arc;
 
@@ -93,6 +99,105 @@ fn dump(env: Env, args: &Args) -> JsResult {
     }
 }
 
+/// `info(handle)` → the file's metadata as JSON.
+fn info(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&info::info(&h.trace, h.source.bytes()))
+}
+
+/// A record cursor: the file it reads and its per-CPU state.
+struct RecordCursor {
+    opened: Handle,
+    records: records::Records,
+}
+
+/// `records(handle, buffer, cpus, raw)` → a cursor over one buffer's records in time order.
+/// `cpus` is a comma-separated list of CPU numbers, or "" for all; `raw` keeps ring-buffer
+/// timestamps (trace-cmd's --raw-ts).
+fn records(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let buffer = args.index(1)?;
+    let cpus = parse_cpus(&args.string(2)?)?;
+    let raw = args.boolean(3)?;
+    let data = h.source.bytes();
+    let clock = h.trace.clock(data, buffer, raw);
+    let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock)?;
+    env.external(RecordCursor { opened: h, records })
+}
+
+fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.split(',').map(|c| c.trim().parse::<u32>().map_err(|_| JsError::usage(format!("bad CPU number '{c}'")))).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
+/// at the end.
+fn next_batch(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<RecordCursor>(0)?;
+    let max = args.index(1)?.clamp(1, 1 << 20);
+    let data = c.opened.source.bytes();
+    let mut out = Vec::with_capacity(64 * 1024);
+    for _ in 0..max {
+        if c.records.next_with(data, |r| records::encode(&mut out, &r))?.is_none() {
+            break;
+        }
+        if out.len() >= 4 << 20 {
+            break;
+        }
+    }
+    env.buffer(&out)
+}
+
+/// `scan(handle)` → JSON per buffer and CPU: record count, first and last timestamps (reported
+/// and raw) and lost-event marks. Reads every page, so it is also the deep validation of
+/// `dump -v`; the first damaged page is thrown as an error.
+fn scan(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let data = h.source.bytes();
+    let mut j = json::Json::new();
+    j.begin_array(None);
+    for (i, b) in h.trace.buffers.iter().enumerate() {
+        let file::BufferKind::Flyrecord { cpus } = &b.kind else { continue };
+        j.begin_object(None);
+        j.str("name", &b.name);
+        j.begin_array(Some("cpus"));
+        for d in cpus {
+            let clock = h.trace.clock(data, i, false);
+            let mut r = records::Records::new(&h.trace, data, i, Some(&[d.cpu]), clock)?;
+            let (mut count, mut first, mut last, mut missed_pages, mut missed) = (0u64, None, None, 0u64, 0i64);
+            while let Some((ts, raw, m)) = r.next_with(data, |r| (r.ts, r.raw, r.missed))? {
+                count += 1;
+                first.get_or_insert((ts, raw));
+                last = Some((ts, raw));
+                if m != 0 {
+                    missed_pages += 1;
+                    if m > 0 {
+                        missed += m;
+                    }
+                }
+            }
+            j.begin_object(None);
+            j.num("cpu", d.cpu as i64);
+            j.num("count", count as i64);
+            if let (Some(f), Some(l)) = (first, last) {
+                j.big("first", f.0);
+                j.big("last", l.0);
+                j.big("firstRaw", f.1);
+                j.big("lastRaw", l.1);
+            }
+            j.num("missedMarks", missed_pages as i64);
+            j.num("missedEvents", missed);
+            j.end_object();
+        }
+        j.end_array();
+        j.end_object();
+    }
+    j.end_array();
+    env.string(&j.finish())
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -102,7 +207,15 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 3] = [(c"open", open), (c"openBytes", open_bytes), (c"dump", dump)];
+    let functions: [(&std::ffi::CStr, napi::Function); 7] = [
+        (c"open", open),
+        (c"openBytes", open_bytes),
+        (c"dump", dump),
+        (c"info", info),
+        (c"records", records),
+        (c"nextBatch", next_batch),
+        (c"scan", scan),
+    ];
     for (name, f) in functions {
         if !napi::export(env, exports, name, f) {
             return std::ptr::null_mut();

@@ -75,6 +75,9 @@ export async function dumpCommand(args: string[]): Promise<number> {
     throw e;
   }
   if (validate) {
+    // trace-cmd stops at the metadata; we also walk every page of every CPU, so damaged
+    // ring-buffer data is named (buffer, CPU, file offset) instead of declared valid.
+    trace.scan();
     write(`File ${file} is a valid trace-cmd file\n`);
   }
   return 0;

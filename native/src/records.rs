@@ -1,0 +1,178 @@
+//! Records of one buffer in time order: one cursor per CPU, merged by reported time.
+//!
+//! Each CPU cursor walks its stream page by page and its pages event by event; the merge
+//! picks the smallest reported timestamp, ties going to the lower CPU, which is the order
+//! trace-cmd's report prints. Records leave Rust in batches (see [`encode`]) so that crossing
+//! into JavaScript costs one call per few thousand events, not one per event.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use crate::bytes::Endian;
+use crate::error::{Error, Result};
+use crate::file::{BufferKind, Trace};
+use crate::page::{Missed, Page};
+use crate::stream::{CpuStream, PageAt};
+use crate::timesync::Clock;
+
+/// A record's place in its CPU's current page.
+#[derive(Clone, Copy, Debug)]
+struct Peeked {
+    ts: u64,
+    raw: u64,
+    missed: Missed,
+    data_start: usize,
+    data_len: usize,
+}
+
+pub struct CpuCursor {
+    stream: CpuStream,
+    page: Option<Page>,
+    /// True until the first event of the current page has been taken (it carries the page's
+    /// lost-events mark, as in kbuffer).
+    first: bool,
+    peeked: Option<Peeked>,
+    /// Records taken so far.
+    pub count: u64,
+}
+
+impl CpuCursor {
+    pub fn cpu(&self) -> u32 {
+        self.stream.cpu
+    }
+
+    fn page_error(&self, at: Option<PageAt>, in_page: usize, expected: String) -> Error {
+        match at {
+            Some(PageAt { offset, in_chunk: None }) => Error::new(self.stream.what.clone(), offset + in_page as u64, expected),
+            Some(p @ PageAt { in_chunk: Some(_), .. }) => {
+                Error::new(format!("{}, {} (byte {} of the page)", self.stream.what, p, in_page), p.offset, expected)
+            }
+            None => Error::new(self.stream.what.clone(), 0, expected),
+        }
+    }
+
+    /// Finds the next event, loading pages as needed.
+    fn peek(&mut self, file: &[u8], endian: Endian, long: u8, clock: &Clock) -> Result<Option<Peeked>> {
+        if let Some(p) = self.peeked {
+            return Ok(Some(p));
+        }
+        loop {
+            if let Some(page) = &mut self.page {
+                let bytes = self.stream.page(file);
+                let base = bytes.as_ptr() as usize;
+                match page.next_event(bytes) {
+                    Ok(Some(ev)) => {
+                        let missed = if self.first { page.missed } else { Missed::None };
+                        self.first = false;
+                        let p = Peeked {
+                            ts: clock.convert(ev.ts, self.stream.cpu),
+                            raw: ev.ts,
+                            missed,
+                            data_start: ev.data.as_ptr() as usize - base,
+                            data_len: ev.data.len(),
+                        };
+                        self.peeked = Some(p);
+                        return Ok(Some(p));
+                    }
+                    Ok(None) => self.page = None,
+                    Err(e) => return Err(self.page_error(self.stream.current(), e.offset, e.expected)),
+                }
+            }
+            if !self.stream.advance(file)? {
+                return Ok(None);
+            }
+            let bytes = self.stream.page(file);
+            match Page::new(bytes, endian, long) {
+                Ok(p) => {
+                    self.page = Some(p);
+                    self.first = true;
+                }
+                Err(e) => return Err(self.page_error(self.stream.current(), e.offset, e.expected)),
+            }
+        }
+    }
+
+    /// The first record's reported time, without consuming it.
+    pub fn first_ts(&mut self, file: &[u8], endian: Endian, long: u8, clock: &Clock) -> Result<Option<u64>> {
+        Ok(self.peek(file, endian, long, clock)?.map(|p| p.ts))
+    }
+}
+
+/// The merged records of one buffer.
+pub struct Records {
+    pub buffer: usize,
+    pub clock: Clock,
+    endian: Endian,
+    long: u8,
+    pub cpus: Vec<CpuCursor>,
+    /// (reported ts, cpu index) of each CPU's next record; built on first use.
+    heap: Option<BinaryHeap<Reverse<(u64, usize)>>>,
+}
+
+/// One record, borrowed from its page.
+pub struct Record<'a> {
+    pub ts: u64,
+    pub raw: u64,
+    pub cpu: u32,
+    pub missed: i64,
+    pub data: &'a [u8],
+}
+
+impl Records {
+    /// Cursors over `buffer` of `trace`, restricted to `cpus` when given.
+    pub fn new(trace: &Trace, file: &[u8], buffer: usize, cpus: Option<&[u32]>, clock: Clock) -> Result<Records> {
+        let b = trace.buffers.get(buffer).ok_or_else(|| Error::new("buffers", 0, format!("a buffer number below {}", trace.buffers.len())))?;
+        let BufferKind::Flyrecord { cpus: list } = &b.kind else {
+            return Err(Error::new(format!("buffer \"{}\"", b.name), 0, "a flyrecord buffer (this one holds latency tracer text)"));
+        };
+        let mut cursors = Vec::new();
+        let mut sorted: Vec<_> = list.iter().filter(|d| cpus.is_none_or(|c| c.contains(&d.cpu))).collect();
+        sorted.sort_by_key(|d| d.cpu);
+        for d in sorted {
+            let stream = CpuStream::new(file, trace.endian, trace.codec, d, b.page_size, &b.name)?;
+            cursors.push(CpuCursor { stream, page: None, first: false, peeked: None, count: 0 });
+        }
+        Ok(Records { buffer, clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, heap: None })
+    }
+
+    /// The next record in time order, or None at the end. `f` gets it while it is borrowed.
+    pub fn next_with<R>(&mut self, file: &[u8], f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
+        let (endian, long) = (self.endian, self.long);
+        if self.heap.is_none() {
+            let mut heap = BinaryHeap::with_capacity(self.cpus.len());
+            for (i, c) in self.cpus.iter_mut().enumerate() {
+                if let Some(p) = c.peek(file, endian, long, &self.clock)? {
+                    heap.push(Reverse((p.ts, i)));
+                }
+            }
+            self.heap = Some(heap);
+        }
+        let heap = self.heap.as_mut().expect("built above");
+        let Some(Reverse((_, i))) = heap.pop() else { return Ok(None) };
+        let c = &mut self.cpus[i];
+        let p = c.peeked.take().expect("a CPU in the heap has a peeked record");
+        c.count += 1;
+        let page = c.stream.page(file);
+        let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
+        let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data });
+        if let Some(n) = c.peek(file, endian, long, &self.clock)? {
+            heap.push(Reverse((n.ts, i)));
+        }
+        Ok(Some(r))
+    }
+}
+
+/// Bytes of a record's fixed part in a batch.
+pub const RECORD_HEADER: usize = 32;
+
+/// Appends a record to a batch: `u64 ts, u64 raw ts, i64 missed, u32 cpu, u32 length`, all
+/// little-endian, then the data padded to 8 bytes.
+pub fn encode(out: &mut Vec<u8>, r: &Record<'_>) {
+    out.extend_from_slice(&r.ts.to_le_bytes());
+    out.extend_from_slice(&r.raw.to_le_bytes());
+    out.extend_from_slice(&r.missed.to_le_bytes());
+    out.extend_from_slice(&r.cpu.to_le_bytes());
+    out.extend_from_slice(&(r.data.len() as u32).to_le_bytes());
+    out.extend_from_slice(r.data);
+    out.resize(out.len().next_multiple_of(8), 0);
+}

@@ -1,0 +1,57 @@
+// Records streamed out of the addon in batches: one N-API call per few thousand events.
+import { native, type Cursor } from './native.js';
+
+export interface TraceRecord {
+  /** Index of the buffer in `TraceFile.metadata.buffers` (0 = top instance). */
+  buffer: number;
+  cpu: number;
+  /** Time as trace-cmd reports it (TIME_SHIFT, TSC2NSEC, DATE and OFFSET applied). */
+  timestamp: bigint;
+  /** The ring-buffer time as recorded. */
+  rawTimestamp: bigint;
+  /** Event id (common_type), read in the file's byte order. */
+  eventId: number;
+  /** common_pid. */
+  pid: number;
+  /** Events lost before this record: 0 none, -1 an unknown number, else the count. */
+  missedEvents: number;
+  /** The event's data (common fields first); a view valid until the next batch is read. */
+  data: Uint8Array;
+}
+
+/** Layout of one encoded record (native/src/records.rs `encode`). */
+const HEADER = 32;
+
+export interface RecordOptions {
+  /** Only these CPUs. */
+  cpus?: number[];
+  /** Keep ring-buffer timestamps (trace-cmd report --raw-ts). */
+  rawTimestamps?: boolean;
+  /** Records per N-API call. */
+  batch?: number;
+}
+
+/** Iterates a cursor's records. `bigEndian` and `pidOffset` decode the common fields. */
+export function* iterate(cursor: Cursor, buffer: number, bigEndian: boolean, pidOffset: number, batch: number): Generator<TraceRecord> {
+  for (;;) {
+    const b = native.nextBatch(cursor, batch);
+    if (b.length === 0) return;
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let off = 0; off < b.length; ) {
+      const len = view.getUint32(off + 28, true);
+      const data = b.subarray(off + HEADER, off + HEADER + len);
+      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      yield {
+        buffer,
+        cpu: view.getUint32(off + 24, true),
+        timestamp: view.getBigUint64(off, true),
+        rawTimestamp: view.getBigUint64(off + 8, true),
+        missedEvents: Number(view.getBigInt64(off + 16, true)),
+        eventId: len >= 2 ? dv.getUint16(0, !bigEndian) : -1,
+        pid: len >= pidOffset + 4 ? dv.getInt32(pidOffset, !bigEndian) : -1,
+        data,
+      };
+      off += HEADER + ((len + 7) & ~7);
+    }
+  }
+}
