@@ -18,7 +18,11 @@ export interface Native {
   records(handle: Handle, buffer: number, cpus: string, raw: boolean): Cursor;
   nextBatch(cursor: Cursor, maxRecords: number): Buffer;
   scan(handle: Handle): string;
+  text(handle: Handle, which: TextKind, buffer: number): Buffer;
+  tables(handle: Handle): string;
 }
+
+export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
 
 export type Cursor = { readonly __tracedatCursor: unique symbol };
 

@@ -1,5 +1,5 @@
 // The TypeScript face of an opened trace.dat.
-import { native, type Handle } from './native.js';
+import { native, type Handle, type TextKind } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
 import { parseMetadata, parseScan, type Metadata, type BufferScan } from './metadata.js';
@@ -77,6 +77,26 @@ export class TraceFile {
     return this.call(() => parseScan(native.scan(this.handle)));
   }
 
+  /**
+   * A metadata text as stored: header_page, header_event, kallsyms, printk formats, saved
+   * cmdlines, or the text of latency buffer `buffer` (inflated when compressed).
+   */
+  text(which: TextKind, buffer = 0): Buffer {
+    return this.call(() => native.text(this.handle, which, buffer));
+  }
+
+  /** Saved cmdlines, kallsyms (sorted by address) and printk formats, parsed. */
+  tables(): Tables {
+    return this.call(() => {
+      const t = JSON.parse(native.tables(this.handle)) as { cmdlines: [number, string][]; printk: [string, string][]; kallsyms: [string, string, string, string][] };
+      return {
+        cmdlines: new Map(t.cmdlines),
+        printk: new Map(t.printk.map(([a, f]) => [BigInt('0x' + a), f])),
+        kallsyms: t.kallsyms.map(([a, type, name, module]) => ({ address: BigInt('0x' + a), type, name, module: module || undefined })),
+      };
+    });
+  }
+
   /** Offset of common_pid in every event (4 on every kernel with the common fields). */
   private get pidOffset(): number {
     return 4;
@@ -97,6 +117,22 @@ export class TraceFile {
       yield n.value;
     }
   }
+}
+
+export interface KernelSymbol {
+  address: bigint;
+  /** nm-style type letter (T, t, D, ...). */
+  type: string;
+  name: string;
+  module?: string;
+}
+
+export interface Tables {
+  /** pid to comm. */
+  cmdlines: Map<number, string>;
+  /** Address of a trace_printk format to the format as the kernel printed it. */
+  printk: Map<bigint, string>;
+  kallsyms: KernelSymbol[];
 }
 
 export async function open(spec: string): Promise<TraceFile> {

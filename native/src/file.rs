@@ -604,3 +604,32 @@ impl Trace {
         )
     }
 }
+
+impl Trace {
+    /// The text of a latency buffer (`tracing/trace` of a latency tracer): raw in v6 and in
+    /// uncompressed v7, a chunk stream (`u32 count`, then blocks) in compressed v7.
+    pub fn latency_text<'a>(&self, data: &'a [u8], index: usize) -> Result<std::borrow::Cow<'a, [u8]>> {
+        let b = self.buffers.get(index).ok_or_else(|| Error::new("buffers", 0, format!("a buffer number below {}", self.buffers.len())))?;
+        let BufferKind::Latency { offset, size } = b.kind else {
+            return Err(Error::new(format!("buffer \"{}\"", b.name), 0, "a latency buffer (this one holds ring-buffer pages)"));
+        };
+        let what = format!("buffer \"{}\" latency data", b.name);
+        let range = crate::bytes::span(offset, size, data.len())
+            .ok_or_else(|| Error::new(what.clone(), offset, format!("{size} bytes of latency text inside the file")))?;
+        let bytes = &data[range];
+        let Some(codec) = self.codec.filter(|_| b.section.is_some_and(|h| h.compressed())) else {
+            return Ok(std::borrow::Cow::Borrowed(bytes));
+        };
+        let mut c = Cursor::new(bytes, offset, self.endian, &what);
+        let count = c.u32("the chunk count")?;
+        if (count as usize).saturating_mul(8) > c.remaining() {
+            return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left", c.remaining())));
+        }
+        let mut text = Vec::new();
+        for _ in 0..count {
+            let block = crate::compression::Block::read(&mut c)?;
+            text.extend_from_slice(&block.inflate(data, codec, &what)?);
+        }
+        Ok(std::borrow::Cow::Owned(text))
+    }
+}

@@ -21,6 +21,7 @@ mod records;
 mod sections;
 mod source;
 mod stream;
+mod symbols;
 mod timesync;
 
 use std::sync::Arc;
@@ -198,6 +199,79 @@ fn scan(env: Env, args: &Args) -> JsResult {
     env.string(&j.finish())
 }
 
+/// `text(handle, which, buffer)` → a raw metadata text as a Buffer: "headerPage",
+/// "headerEvent", "kallsyms", "printk", "cmdlines", or "latency" (of buffer `buffer`).
+fn text(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let which = args.string(1)?;
+    let data = h.source.bytes();
+    let t = &h.trace;
+    let pick = |id| t.content(id);
+    let bytes: &[u8] = match which.as_str() {
+        "latency" => return env.buffer(&t.latency_text(data, args.index(2)?)?),
+        "headerPage" | "headerEvent" => match pick(options::HEADER_INFO) {
+            Some(file::Content::Headers { page, event }) => t.bytes(data, if which == "headerPage" { page } else { event }),
+            _ => &[],
+        },
+        "kallsyms" => match pick(options::KALLSYMS) {
+            Some(file::Content::Kallsyms(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        "printk" => match pick(options::PRINTK) {
+            Some(file::Content::Printk(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        "cmdlines" => match pick(options::CMDLINES) {
+            Some(file::Content::Cmdlines(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        _ => return Err(JsError::usage(format!("unknown text '{which}'"))),
+    };
+    env.buffer(bytes)
+}
+
+/// `tables(handle)` → JSON `{ cmdlines: [[pid, comm]], printk: [[addr, fmt]], kallsyms:
+/// [[addr, type, name, module]] }`, addresses as hex strings.
+fn tables(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let data = h.source.bytes();
+    let t = &h.trace;
+    let text = |id| match t.content(id) {
+        Some(file::Content::Kallsyms(x) | file::Content::Printk(x) | file::Content::Cmdlines(x)) => t.bytes(data, x),
+        _ => &[],
+    };
+    let mut j = json::Json::new();
+    j.begin_object(None);
+    j.begin_array(Some("cmdlines"));
+    for (pid, comm) in symbols::cmdlines(text(options::CMDLINES)) {
+        j.begin_array(None);
+        j.item_num(pid as i64);
+        j.item_str(comm);
+        j.end_array();
+    }
+    j.end_array();
+    j.begin_array(Some("printk"));
+    for (addr, fmt) in symbols::printk(text(options::PRINTK)) {
+        j.begin_array(None);
+        j.item_str(&format!("{addr:x}"));
+        j.item_str(fmt);
+        j.end_array();
+    }
+    j.end_array();
+    j.begin_array(Some("kallsyms"));
+    for s in symbols::kallsyms(text(options::KALLSYMS)) {
+        j.begin_array(None);
+        j.item_str(&format!("{:x}", s.addr));
+        j.item_str(&s.kind.to_string());
+        j.item_str(s.name);
+        j.item_str(s.module.unwrap_or(""));
+        j.end_array();
+    }
+    j.end_array();
+    j.end_object();
+    env.string(&j.finish())
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -207,7 +281,9 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 7] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 9] = [
+        (c"text", text),
+        (c"tables", tables),
         (c"open", open),
         (c"openBytes", open_bytes),
         (c"dump", dump),

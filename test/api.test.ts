@@ -1,0 +1,55 @@
+// The TypeScript API beyond dump and records: texts, tables and typed options, checked
+// against trace-cmd's own view of the same files.
+import { expect, test } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { open, TraceError } from '../src/index.js';
+
+const REAL = join(__dirname, '..', '..', 'shared', 'fixtures', 'real');
+const PUBLIC = join(__dirname, '..', '..', 'shared', 'fixtures', 'public');
+const tc = (...args: string[]) => execFileSync('trace-cmd', args, { encoding: 'utf8', maxBuffer: 1 << 30 });
+
+test.each(['x86guest-wakeup-v7.dat', 'x86guest-wakeup_rt-v6.dat'])('latency text of %s is what trace-cmd report prints', async (f) => {
+  const t = await open(join(REAL, f));
+  expect(t.metadata.buffers.map((b) => b.kind)).toEqual(['latency']);
+  expect(`cpus=1\n${t.text('latency', 0).toString('utf8')}\n`).toBe(tc('report', join(REAL, f)));
+});
+
+test('cmdlines, kallsyms and printk tables hold every line trace-cmd dumps', async () => {
+  const f = join(REAL, 'sched-irq-sys-v7-zstd.dat');
+  const t = await open(f);
+  const tables = t.tables();
+  const cmdlines = tc('dump', '--cmd-lines', f).split('\n').filter((l) => /^\d+ /.test(l));
+  expect(tables.cmdlines.size).toBe(new Set(cmdlines.map((l) => l.split(' ')[0])).size);
+  for (const l of cmdlines.slice(0, 50)) {
+    const [pid, ...comm] = l.split(' ');
+    expect(tables.cmdlines.get(Number(pid))).toBe(comm.join(' '));
+  }
+  const ksyms = tc('dump', '--kallsyms', f).split('\n').filter((l) => /^[0-9a-f]+ \S /.test(l));
+  expect(tables.kallsyms.length).toBe(ksyms.length);
+  const sorted = [...tables.kallsyms].map((s) => s.address);
+  expect(sorted).toEqual([...sorted].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+  const printk = tc('dump', '--printk', f).split('\n').filter((l) => /^0x[0-9a-f]+ : /.test(l));
+  expect(tables.printk.size).toBe(new Set(printk.map((l) => l.split(' ')[0])).size);
+});
+
+test('host and guest options decode to typed values (GUEST, TIME_SHIFT, TSC2NSEC, TRACEID)', async () => {
+  const host = await open(join(PUBLIC, 'Masterarbeit__documentation__trace-cmd__analysis__test__trace.dat'));
+  const guest = await open(join(PUBLIC, 'Masterarbeit__documentation__trace-cmd__analysis__test__trace-Salamander4.dat'));
+  const opt = (t: typeof host, id: number) => t.metadata.options.find((o) => o.id === id)?.value;
+  const g = opt(host, 13) as { name: string; traceId: bigint; vcpus: { vcpu: number; pid: number }[] };
+  expect(g).toEqual({ name: '', traceId: 0x5d2b93f358166218n, vcpus: [{ vcpu: 0, pid: 483882 }] });
+  expect(opt(guest, 11)).toBe(g.traceId);
+  const ts = opt(guest, 12) as { peerTraceId: bigint; flags: number; cpus: unknown[][] };
+  expect(ts.peerTraceId).toBe(opt(host, 11));
+  expect(ts.cpus[0]!.length).toBe(2);
+  expect(opt(guest, 14)).toMatchObject({ shift: expect.any(Number), mult: expect.any(Number) });
+  expect(host.metadata.buffers[0]!.cpus!.map((c) => c.cpu)).toEqual([0, 2, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17]);
+});
+
+test('open() of a missing file and of a non-trace file throw TraceError with file and place', async () => {
+  await expect(open('/nonexistent/trace.dat')).rejects.toThrow(TraceError);
+  const e = await open(join(__dirname, '..', 'package.json')).catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(TraceError);
+  expect((e as TraceError).message).toMatch(/package\.json: initial header, offset 0: the trace.dat magic 17 08 44/);
+});
