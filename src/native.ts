@@ -18,6 +18,7 @@ export interface Native {
   records(handle: Handle, buffer: number, cpus: string, raw: boolean): Cursor;
   nextBatch(cursor: Cursor, maxRecords: number): Buffer;
   scan(handle: Handle): string;
+  scanAsync(handle: Handle): Promise<string>;
   text(handle: Handle, which: TextKind, buffer: number): Buffer;
   tables(handle: Handle): string;
 }

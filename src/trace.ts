@@ -97,6 +97,15 @@ export class TraceFile {
     });
   }
 
+  /** `scan()` on libuv's thread pool: the event loop keeps running while pages are read. */
+  async scanAsync(): Promise<BufferScan[]> {
+    try {
+      return parseScan(await native.scanAsync(this.handle));
+    } catch (e) {
+      throw fromNative(this.name, e);
+    }
+  }
+
   /** Offset of common_pid in every event (4 on every kernel with the common fields). */
   private get pidOffset(): number {
     return 4;

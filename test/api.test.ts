@@ -53,3 +53,21 @@ test('open() of a missing file and of a non-trace file throw TraceError with fil
   expect(e).toBeInstanceOf(TraceError);
   expect((e as TraceError).message).toMatch(/package\.json: initial header, offset 0: the trace.dat magic 17 08 44/);
 });
+
+test('scanAsync runs off the JavaScript thread, concurrently, with the same result as scan', async () => {
+  const names = ['sched-irq-sys-v7-zstd.dat', 'instance-v6.dat', 's390x-be-v7-zstd.dat', 'kvm-host-vcpu-create-v7-zstd.dat'];
+  const traces = await Promise.all(names.map((f) => open(join(REAL, f))));
+  const both = await Promise.all([...traces, ...traces].map((t) => t.scanAsync()));
+  traces.forEach((t, i) => {
+    expect(both[i]).toEqual(t.scan());
+    expect(both[i + traces.length]).toEqual(t.scan());
+  });
+  // Errors reject the promise with a TraceError.
+  const { writeFileSync, readFileSync, mkdtempSync } = await import('node:fs');
+  const dir = mkdtempSync('/tmp/tracedat-');
+  const bad = readFileSync(join(REAL, 'sched-irq-sys-v7-none.dat'));
+  const cpu0 = (await open(join(REAL, 'sched-irq-sys-v7-none.dat'))).metadata.buffers[0]!.cpus![0]!.offset;
+  bad.writeUInt32LE(0xffff, cpu0 + 8 + 4096 * 3);
+  writeFileSync(join(dir, 'bad.dat'), bad);
+  await expect((await open(join(dir, 'bad.dat'))).scanAsync()).rejects.toThrow(/CPU 0 data, offset \d+: a commit size of at most 4080 bytes, found 65535/);
+});

@@ -151,11 +151,21 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
     env.buffer(&out)
 }
 
+/// `scanAsync(handle)` → a Promise of what `scan` returns, computed on the thread pool.
+fn scan_async(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.spawn(move || scan_json(&h), |env, json: String| env.string(&json))
+}
+
 /// `scan(handle)` → JSON per buffer and CPU: record count, first and last timestamps (reported
 /// and raw) and lost-event marks. Reads every page, so it is also the deep validation of
 /// `dump -v`; the first damaged page is thrown as an error.
 fn scan(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
+    env.string(&scan_json(&h)?)
+}
+
+fn scan_json(h: &Opened) -> Result<String, JsError> {
     let data = h.source.bytes();
     let mut j = json::Json::new();
     j.begin_array(None);
@@ -196,7 +206,7 @@ fn scan(env: Env, args: &Args) -> JsResult {
         j.end_object();
     }
     j.end_array();
-    env.string(&j.finish())
+    Ok(j.finish())
 }
 
 /// `text(handle, which, buffer)` → a raw metadata text as a Buffer: "headerPage",
@@ -281,7 +291,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 9] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 10] = [
+        (c"scanAsync", scan_async),
         (c"text", text),
         (c"tables", tables),
         (c"open", open),

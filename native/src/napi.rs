@@ -35,7 +35,20 @@ type RawInfo = *mut OpaqueInfo;
 type Status = c_int;
 const OK: Status = 0;
 
+#[repr(C)]
+pub struct OpaqueDeferred {
+    _p: [u8; 0],
+}
+#[repr(C)]
+pub struct OpaqueWork {
+    _p: [u8; 0],
+}
+type RawDeferred = *mut OpaqueDeferred;
+type RawWork = *mut OpaqueWork;
+
 type RawCallback = unsafe extern "C" fn(RawEnv, RawInfo) -> RawValue;
+type RawExecute = unsafe extern "C" fn(RawEnv, *mut c_void);
+type RawComplete = unsafe extern "C" fn(RawEnv, Status, *mut c_void);
 type RawFinalize = unsafe extern "C" fn(RawEnv, *mut c_void, *mut c_void);
 
 /// `napi_valuetype` values we test for.
@@ -84,6 +97,20 @@ extern "C" {
         result: *mut RawValue,
     ) -> Status;
     fn napi_get_value_external(env: RawEnv, v: RawValue, result: *mut *mut c_void) -> Status;
+    fn napi_create_promise(env: RawEnv, deferred: *mut RawDeferred, promise: *mut RawValue) -> Status;
+    fn napi_resolve_deferred(env: RawEnv, deferred: RawDeferred, v: RawValue) -> Status;
+    fn napi_reject_deferred(env: RawEnv, deferred: RawDeferred, v: RawValue) -> Status;
+    fn napi_create_async_work(
+        env: RawEnv,
+        resource: RawValue,
+        name: RawValue,
+        execute: RawExecute,
+        complete: RawComplete,
+        data: *mut c_void,
+        result: *mut RawWork,
+    ) -> Status;
+    fn napi_queue_async_work(env: RawEnv, work: RawWork) -> Status;
+    fn napi_delete_async_work(env: RawEnv, work: RawWork) -> Status;
 }
 
 /// An error on its way to JavaScript: a message plus named string/number fields that the
@@ -204,6 +231,20 @@ impl Env {
     }
 
     fn throw(self, err: JsError) {
+        match self.error_value(err) {
+            // SAFETY: e is an Error object of this env.
+            Ok(e) => unsafe {
+                napi_throw(self.0, e);
+            },
+            // SAFETY: both strings are static and NUL-terminated.
+            Err(_) => unsafe {
+                napi_throw_error(self.0, c"ERR_TRACEDAT_NAPI".as_ptr(), c"tracedat: cannot build the error".as_ptr());
+            },
+        }
+    }
+
+    /// A JavaScript Error carrying the message, code and fields of `err`.
+    fn error_value(self, err: JsError) -> Result<RawValue, JsError> {
         let build = || -> Result<RawValue, JsError> {
             let code = self.string(err.code)?;
             let msg = self.string(&err.message)?;
@@ -221,17 +262,89 @@ impl Env {
             }
             Ok(e)
         };
-        match build() {
-            // SAFETY: e is an Error object of this env.
-            Ok(e) => unsafe {
-                napi_throw(self.0, e);
-            },
-            // SAFETY: both strings are static and NUL-terminated.
-            Err(_) => unsafe {
-                napi_throw_error(self.0, c"ERR_TRACEDAT_NAPI".as_ptr(), c"tracedat: cannot build the error".as_ptr());
+        build()
+    }
+
+    /// Runs `run` on libuv's thread pool and returns a Promise settled by `done(env, value)`
+    /// back on the JavaScript thread. `run` must not touch JavaScript values (it gets none);
+    /// a panic in it rejects the promise like any error.
+    pub fn spawn<T: Send + 'static>(self, run: impl FnOnce() -> Result<T, JsError> + Send + 'static, done: fn(Env, T) -> JsResult) -> JsResult {
+        let mut deferred: RawDeferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        // SAFETY: out pointers are valid; env is live.
+        check(unsafe { napi_create_promise(self.0, &mut deferred, &mut promise) }, "create_promise")?;
+        let task = Box::new(Task::<T> { run: Some(Box::new(run)), result: None, done, deferred, work: ptr::null_mut() });
+        let name = self.string("tracedat")?;
+        let raw = Box::into_raw(task);
+        let mut work: RawWork = ptr::null_mut();
+        // SAFETY: `raw` stays owned by the work item until `complete_task` reclaims it; the
+        // execute callback only touches the Rust closure and result inside it.
+        let status = unsafe {
+            napi_create_async_work(self.0, ptr::null_mut(), name, execute_task::<T>, complete_task::<T>, raw.cast(), &mut work)
+        };
+        if status != OK {
+            // SAFETY: the work was not created, so we still own the task.
+            drop(unsafe { Box::from_raw(raw) });
+            return Err(check(status, "create_async_work").unwrap_err());
+        }
+        // SAFETY: raw is live and not yet shared with another thread.
+        unsafe { (*raw).work = work };
+        // SAFETY: work was just created in this env.
+        if let Err(e) = check(unsafe { napi_queue_async_work(self.0, work) }, "queue_async_work") {
+            // SAFETY: never queued: delete it and take the task back.
+            unsafe {
+                napi_delete_async_work(self.0, work);
+                drop(Box::from_raw(raw));
+            }
+            return Err(e);
+        }
+        Ok(promise)
+    }
+}
+
+/// Work queued by [`Env::spawn`].
+struct Task<T> {
+    run: Option<Box<dyn FnOnce() -> Result<T, JsError> + Send>>,
+    result: Option<std::thread::Result<Result<T, JsError>>>,
+    done: fn(Env, T) -> JsResult,
+    deferred: RawDeferred,
+    work: RawWork,
+}
+
+unsafe extern "C" fn execute_task<T: Send>(_env: RawEnv, data: *mut c_void) {
+    // SAFETY: data is the Task made by `spawn`; libuv runs execute once, and the JS thread does
+    // not touch the task until complete.
+    let task = unsafe { &mut *data.cast::<Task<T>>() };
+    if let Some(run) = task.run.take() {
+        task.result = Some(catch_unwind(AssertUnwindSafe(run)));
+    }
+}
+
+unsafe extern "C" fn complete_task<T: Send>(env: RawEnv, _status: Status, data: *mut c_void) {
+    // SAFETY: data is the Task made by `spawn`, reclaimed exactly once, here.
+    let mut task = unsafe { Box::from_raw(data.cast::<Task<T>>()) };
+    let (deferred, work, done, result) = (task.deferred, task.work, task.done, task.result.take());
+    let env = Env(env);
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let outcome = match result {
+            Some(Ok(Ok(v))) => done(env, v),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(JsError { code: "ERR_TRACEDAT_INTERNAL", message: "tracedat internal error (a bug, please report it)".into(), fields: Vec::new() }),
+            None => Err(JsError { code: "ERR_TRACEDAT_CANCELLED", message: "the operation was cancelled".into(), fields: Vec::new() }),
+        };
+        match outcome {
+            // SAFETY: deferred belongs to this env and is settled once.
+            Ok(v) => unsafe { napi_resolve_deferred(env.0, deferred, v) },
+            Err(e) => match env.error_value(e) {
+                // SAFETY: as above.
+                Ok(err) => unsafe { napi_reject_deferred(env.0, deferred, err) },
+                Err(_) => OK,
             },
         }
-    }
+    }));
+    drop(task);
+    // SAFETY: the work item is finished and deleted once.
+    unsafe { napi_delete_async_work(env.0, work) };
 }
 
 unsafe extern "C" fn finalize_external(_env: RawEnv, data: *mut c_void, _hint: *mut c_void) {
