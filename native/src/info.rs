@@ -34,15 +34,7 @@ pub fn info(t: &Trace, data: &[u8]) -> String {
         match &b.kind {
             BufferKind::Flyrecord { cpus } => {
                 j.str("kind", "flyrecord");
-                j.begin_array(Some("cpus"));
-                for c in cpus {
-                    j.begin_object(None);
-                    j.num("cpu", c.cpu as i64);
-                    j.num("offset", c.offset as i64);
-                    j.num("size", c.size as i64);
-                    j.end_object();
-                }
-                j.end_array();
+                cpu_list(&mut j, cpus.iter().map(|c| (c.cpu, c.offset, c.size)));
             }
             BufferKind::Latency { offset, size } => {
                 j.str("kind", "latency");
@@ -90,6 +82,19 @@ pub fn info(t: &Trace, data: &[u8]) -> String {
     j.finish()
 }
 
+/// `"cpus": [{cpu, offset, size}]`, for buffers and BUFFER options alike.
+fn cpu_list(j: &mut Json, cpus: impl Iterator<Item = (u32, u64, u64)>) {
+    j.begin_array(Some("cpus"));
+    for (cpu, offset, size) in cpus {
+        j.begin_object(None);
+        j.num("cpu", cpu as i64);
+        j.num("offset", offset as i64);
+        j.num("size", size as i64);
+        j.end_object();
+    }
+    j.end_array();
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -126,15 +131,7 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
                     Some(ps) => j.num("pageSize", ps as i64),
                     None => j.null("pageSize"),
                 }
-                j.begin_array(Some("cpus"));
-                for c in &b.cpus {
-                    j.begin_object(None);
-                    j.num("cpu", c.cpu as i64);
-                    j.num("offset", c.offset as i64);
-                    j.num("size", c.size as i64);
-                    j.end_object();
-                }
-                j.end_array();
+                cpu_list(j, b.cpus.iter().map(|c| (c.cpu, c.offset, c.size)));
                 j.end_object();
             }
             Err(_) => j.str("raw", &hex(p)),
