@@ -10,6 +10,7 @@ mod bytes;
 mod compression;
 mod dump;
 mod error;
+mod event_format;
 mod file;
 mod header;
 mod info;
