@@ -1,5 +1,5 @@
 export { open, TraceFile, DumpItem } from './trace.js';
 export type { Tables, KernelSymbol } from './trace.js';
 export { TraceError } from './errors.js';
-export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan } from './metadata.js';
+export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
 export type { TraceRecord, RecordOptions } from './records.js';

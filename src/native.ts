@@ -21,6 +21,7 @@ export interface Native {
   scanAsync(handle: Handle): Promise<string>;
   text(handle: Handle, which: TextKind, buffer: number): Buffer;
   tables(handle: Handle): string;
+  formats(handle: Handle): string;
 }
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';

@@ -2,7 +2,7 @@
 import { native, type Handle, type TextKind } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
-import { parseMetadata, parseScan, type Metadata, type BufferScan } from './metadata.js';
+import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFormat, type BrokenFormat } from './metadata.js';
 import { iterate, type RecordOptions, type TraceRecord } from './records.js';
 
 /** `trace-cmd dump` item flags (its `enum dump_items`). */
@@ -106,8 +106,20 @@ export class TraceFile {
     }
   }
 
-  /** Offset of common_pid in every event (4 on every kernel with the common fields). */
+  private formatCache?: (EventFormat | BrokenFormat)[];
+
+  /** Every event format (ftrace's own first), parsed into fields; unparsable ones carry `error`. */
+  formats(): (EventFormat | BrokenFormat)[] {
+    this.formatCache ??= this.call(() => JSON.parse(native.formats(this.handle)) as (EventFormat | BrokenFormat)[]);
+    return this.formatCache;
+  }
+
+  /** Offset of common_pid, the same in every event (4 on every kernel seen). */
   private get pidOffset(): number {
+    for (const f of this.formats()) {
+      const pid = 'fields' in f ? f.fields.find((x) => x.name === 'common_pid') : undefined;
+      if (pid) return pid.offset;
+    }
     return 4;
   }
 

@@ -71,3 +71,23 @@ test('scanAsync runs off the JavaScript thread, concurrently, with the same resu
   writeFileSync(join(dir, 'bad.dat'), bad);
   await expect((await open(join(dir, 'bad.dat'))).scanAsync()).rejects.toThrow(/CPU 0 data, offset \d+: a commit size of at most 4080 bytes, found 65535/);
 });
+
+test.each(['sched-irq-sys-v7-zstd.dat', 's390x-be-v6.dat', 'x86guest-function_graph-v6.dat'])('formats() of %s: every event trace-cmd lists, with its fields', async (f) => {
+  const t = await open(join(REAL, f));
+  const formats = t.formats();
+  expect(formats.filter((x) => 'error' in x)).toEqual([]);
+  // trace-cmd dump --events / --ftrace-events print one "name: X" per format.
+  const names = (flag: string) => tc('dump', flag, join(REAL, f)).split('\n').filter((l) => l.startsWith('name: ')).map((l) => l.slice(6));
+  const parsed = formats.filter((x) => 'fields' in x);
+  expect(parsed.filter((x) => x.system === 'ftrace').map((x) => 'name' in x && x.name)).toEqual(names('--ftrace-events'));
+  expect(parsed.filter((x) => x.system !== 'ftrace').map((x) => 'name' in x && x.name)).toEqual(names('--events'));
+  // Field names and offsets as the format texts list them (`field:TYPE NAME[..];\toffset:N;`).
+  const texts = tc('dump', '--ftrace-events', '--events', join(REAL, f)).split(/\n(?=name: )/);
+  for (const text of texts.filter((x) => x.startsWith('name: '))) {
+    const name = /^name: (\S+)/.exec(text)![1];
+    const id = Number(/\nID: (\d+)/.exec(text)![1]);
+    const fields = [...text.matchAll(/field:[^;]*?(\w+)(?:\[[^\]]*\])?;\s*offset:(\d+);/g)].map((m) => `${m[1]}@${m[2]}`);
+    const ours = parsed.find((x) => 'id' in x && x.id === id && x.name === name);
+    expect(ours && 'fields' in ours ? ours.fields.map((x) => `${x.name}@${x.offset}`) : undefined, name).toEqual(fields);
+  }
+});

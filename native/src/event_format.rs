@@ -1126,9 +1126,8 @@ mod tests {
     }
 
     /// Every format of every fixture, read through the trace reader. Needs the shared
-    /// fixtures (../shared/fixtures from the project, or $TRACEDAT_FIXTURES).
+    /// fixtures (../shared/fixtures from the project, as in CI, or $TRACEDAT_FIXTURES).
     #[test]
-    #[ignore = "reads the shared fixtures through file::Trace; run with --ignored"]
     fn every_fixture_format() {
         use crate::file::{Content, Trace};
         use crate::options;

@@ -446,22 +446,16 @@ impl Trace {
         Ok(cpus)
     }
 
-    /// The kernel's `long` size: the size of the `commit` field in header_page.
+    /// The kernel's `long` size: the size of the `commit` field in header_page (an old file
+    /// without a header_page keeps the user-space size from the initial header).
     fn find_kernel_long(&self, data: &[u8]) -> u8 {
-        let Some(Content::Headers { page, .. }) = self.content(options::HEADER_INFO) else { return self.header.long_size };
-        let text = String::from_utf8_lossy(self.bytes(data, page)).into_owned();
-        for line in text.lines() {
-            if line.contains(" commit;") {
-                if let Some(size) = line.split(';').find_map(|f| f.trim().strip_prefix("size:")) {
-                    if let Ok(n) = size.trim().parse::<u8>() {
-                        if n == 4 || n == 8 {
-                            return n;
-                        }
-                    }
-                }
-            }
+        match self.content(options::HEADER_INFO) {
+            Some(Content::Headers { page, .. }) => crate::event_format::parse_header_page(self.bytes(data, page))
+                .ok()
+                .and_then(|h| h.kernel_long())
+                .unwrap_or(self.header.long_size),
+            _ => self.header.long_size,
         }
-        self.header.long_size
     }
 
     /// The last metadata content of a kind (trace-cmd keeps the last pointer it saw).

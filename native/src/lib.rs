@@ -107,6 +107,12 @@ fn info(env: Env, args: &Args) -> JsResult {
     env.string(&info::info(&h.trace, h.source.bytes()))
 }
 
+/// `formats(handle)` → every event format, parsed into fields, as JSON.
+fn formats(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&info::formats(&h.trace, h.source.bytes()))
+}
+
 /// A record cursor: the file it reads and its per-CPU state.
 struct RecordCursor {
     opened: Handle,
@@ -292,7 +298,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 10] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 11] = [
+        (c"formats", formats),
         (c"scanAsync", scan_async),
         (c"text", text),
         (c"tables", tables),
