@@ -125,11 +125,28 @@ impl Strings {
         Ok(s)
     }
 
-    /// The description string at `offset`, as trace-cmd's dump resolves it.
+    /// The description string at `offset`, as trace-cmd's dump resolves it: an offset that is
+    /// negative or not below the table's size has none ("Unknown").
     pub fn get(&self, offset: i32) -> Option<&[u8]> {
-        let start = usize::try_from(offset).ok()?;
-        let rest = self.table.get(start..)?;
+        let start = usize::try_from(offset).ok().filter(|&s| s < self.table.len())?;
+        let rest = &self.table[start..];
         let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
         Some(&rest[..end])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptions_resolve_like_trace_cmd() {
+        let s = Strings { table: b"options\0strings\0".to_vec(), parts: vec![(0, 16)] };
+        assert_eq!(s.get(0), Some(&b"options"[..]));
+        assert_eq!(s.get(8), Some(&b"strings"[..]));
+        assert_eq!(s.get(15), Some(&b""[..]), "the last NUL is inside the table");
+        assert_eq!(s.get(16), None, "an offset at the end of the table is Unknown, not empty");
+        assert_eq!(s.get(-1), None);
+        assert_eq!(Strings::default().get(0), None, "no strings section: every description is Unknown");
     }
 }
