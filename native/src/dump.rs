@@ -303,7 +303,7 @@ impl Out<'_> {
         let name_end = payload.iter().position(|&b| b == 0).unwrap_or(payload.len());
         p!(self, OPTIONS, "{} [Guest name]\n", String::from_utf8_lossy(&payload[..name_end]));
         // Printed field by field as far as the payload goes, like trace-cmd.
-        let mut c = Cursor::new(payload, at, self.trace.endian, "GUEST option");
+        let mut c = Cursor::new(payload, at + options::OPTION_HEADER, self.trace.endian, "GUEST option");
         let _ = c.skip((name_end + 1).min(payload.len()), "");
         let Ok(id) = c.u64("") else { return };
         p!(self, OPTIONS, "0x{:X} [trace id]\n", id);
