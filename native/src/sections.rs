@@ -55,7 +55,11 @@ impl SectionHeader {
         crate::bytes::span(self.content(), self.size, data.len())
             .and_then(|r| data.get(r))
             .ok_or_else(|| {
-                Error::new(what, self.offset, format!("{} bytes of section content, the file has {}", self.size, data.len()))
+                Error::new(
+                    what,
+                    self.offset,
+                    format!("{} bytes of section content from offset {}, but the file ends at {}", self.size, self.content(), data.len()),
+                )
             })
     }
 
@@ -82,8 +86,12 @@ impl SectionHeader {
 pub struct Walk {
     pub sections: Vec<SectionHeader>,
     /// Set when the walk stopped at bytes that are not a whole section header (trace-cmd's
-    /// dump dies there; its reader ignores it).
+    /// dump dies there, before it lists the sections; its reader ignores it).
     pub trailing: Option<Error>,
+    /// Set when the last section found runs past the end of the file: a truncated file or a
+    /// corrupt size. trace-cmd's dump lists the sections and goes on as if the file ended
+    /// cleanly; we stop there, after the same list.
+    pub past_end: Option<Error>,
 }
 
 /// Walks headers from `start` to the end of the file by their sizes.
@@ -95,6 +103,20 @@ pub fn walk(data: &[u8], start: u64, endian: Endian) -> Walk {
         match SectionHeader::read(data, at, endian) {
             Ok(h) => {
                 w.sections.push(h);
+                if h.end() > data.len() as u64 {
+                    w.past_end = Some(Error::new(
+                        "section header",
+                        h.offset,
+                        format!(
+                            "a section inside the file, found section {} declaring {} bytes of content from offset {}, but the file ends at {}",
+                            h.id,
+                            h.size,
+                            h.content(),
+                            data.len()
+                        ),
+                    ));
+                    break;
+                }
                 at = h.end();
             }
             Err(e) => {
@@ -138,6 +160,43 @@ impl Strings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header(id: u16, size: u64) -> Vec<u8> {
+        let mut h = id.to_le_bytes().to_vec();
+        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(&(-1i32).to_le_bytes());
+        h.extend_from_slice(&size.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn walk_stops_at_a_partial_header_or_a_section_past_the_end() {
+        let mut f = header(16, 4);
+        f.extend_from_slice(b"abcd");
+        let clean = walk(&f, 0, Endian::Little);
+        assert_eq!(clean.sections.len(), 1);
+        assert!(clean.trailing.is_none() && clean.past_end.is_none());
+
+        let mut partial = f.clone();
+        partial.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let w = walk(&partial, 0, Endian::Little);
+        assert_eq!((w.sections.len(), w.past_end.is_none()), (1, true));
+        let e = w.trailing.unwrap();
+        assert_eq!((e.offset, e.expected.as_str()), (24, "the section description (4 bytes, 1 left)"));
+
+        let mut long = f.clone();
+        long.extend_from_slice(&header(3, u64::from(u32::MAX)));
+        long.extend_from_slice(&[0; 100]);
+        let w = walk(&long, 0, Endian::Little);
+        assert_eq!((w.sections.len(), w.trailing.is_none()), (2, true));
+        let e = w.past_end.unwrap();
+        assert_eq!(e.section, "section header");
+        assert_eq!(e.offset, 20);
+        assert_eq!(
+            e.expected,
+            "a section inside the file, found section 3 declaring 4294967295 bytes of content from offset 36, but the file ends at 136"
+        );
+    }
 
     #[test]
     fn descriptions_resolve_like_trace_cmd() {
