@@ -14,6 +14,8 @@ export interface Native {
   open(path: string): Handle;
   openBytes(bytes: Buffer): Handle;
   dump(handle: Handle, verbosity: number, fileName: string): { out: Buffer } & Partial<NativeFailure>;
+  /** Throws the first damage found in the CPU data (what `dump -v` checks beyond metadata). */
+  validate(handle: Handle): void;
 }
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).

@@ -56,6 +56,18 @@ export class TraceFile {
     }
     return r.out;
   }
+
+  /**
+   * What `dump -v` checks beyond the metadata trace-cmd reads: every CPU's data lies inside the
+   * file and, compressed, is a whole chunk stream. Throws a TraceError at the first damage.
+   */
+  validate(): void {
+    try {
+      native.validate(this.handle);
+    } catch (e) {
+      throw fromNative(this.name, e);
+    }
+  }
 }
 
 export async function open(spec: string): Promise<TraceFile> {

@@ -16,6 +16,7 @@ mod napi;
 mod options;
 mod sections;
 mod source;
+mod validate;
 
 use std::sync::Arc;
 
@@ -93,6 +94,14 @@ fn dump(env: Env, args: &Args) -> JsResult {
     }
 }
 
+/// `validate(handle)`: the checks of `dump -v` beyond the metadata (see [`validate`]); throws
+/// the first damage found.
+fn validate(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    validate::cpu_data(&h.trace, h.source.bytes())?;
+    env.undefined()
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -102,7 +111,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 3] = [(c"open", open), (c"openBytes", open_bytes), (c"dump", dump)];
+    let functions: [(&std::ffi::CStr, napi::Function); 4] =
+        [(c"open", open), (c"openBytes", open_bytes), (c"dump", dump), (c"validate", validate)];
     for (name, f) in functions {
         if !napi::export(env, exports, name, f) {
             return std::ptr::null_mut();

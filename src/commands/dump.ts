@@ -75,6 +75,9 @@ export async function dumpCommand(args: string[]): Promise<number> {
     throw e;
   }
   if (validate) {
+    // trace-cmd stops at the metadata; we also check the CPU data, so that a file whose
+    // ring-buffer data is cut or corrupt is not declared valid.
+    trace.validate();
     write(`File ${file} is a valid trace-cmd file\n`);
   }
   return 0;
