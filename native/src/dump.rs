@@ -389,7 +389,7 @@ fn run_v6(o: &mut Out<'_>) -> Result<(), Error> {
         }
     }
     match &v6.trailing {
-        Some(e) => Err(Error::new(e.section.clone(), e.offset, "the rest of the header (another 10-byte tag or padding): the file ends")),
+        Some(e) => Err(Error::new(e.section.clone(), e.offset, "the rest of the header (another 10-byte tag, or the padding before the CPU data), but the file ends here")),
         None => Ok(()),
     }
 }

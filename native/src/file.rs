@@ -356,6 +356,11 @@ impl Trace {
             let page_size = b.page_size.unwrap_or(self.header.page_size);
             self.buffers.push(Buffer { name: b.name, clock: b.clock, page_size, kind, section: Some(h) });
         }
+        // Where the walk itself stopped early, dump names that; otherwise every description
+        // must resolve, or the strings section (written last) was lost.
+        if self.walk.trailing.is_none() && self.walk.past_end.is_none() {
+            self.strings.check(&self.walk)?;
+        }
         Ok(())
     }
 

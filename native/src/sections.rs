@@ -147,6 +147,26 @@ impl Strings {
         Ok(s)
     }
 
+    /// Every section's description (when it has one) lies inside the table. trace-cmd writes
+    /// the strings section last, so a file cut short before it (or inside its header) still
+    /// walks cleanly but resolves no description; trace-cmd's dump prints "Unknown" for them.
+    pub fn check(&self, walk: &Walk) -> Result<()> {
+        let n = self.table.len();
+        match walk.sections.iter().find(|h| h.description >= 0 && h.description as usize >= n) {
+            None => Ok(()),
+            Some(h) if n == 0 => Err(Error::new(
+                "section header",
+                h.offset,
+                format!("a description at offset {} of the strings, but the file has no strings section", h.description),
+            )),
+            Some(h) => Err(Error::new(
+                "section header",
+                h.offset,
+                format!("a description at offset {} of the strings, which hold {n} bytes", h.description),
+            )),
+        }
+    }
+
     /// The description string at `offset`, as trace-cmd's dump resolves it: an offset that is
     /// negative or not below the table's size has none ("Unknown").
     pub fn get(&self, offset: i32) -> Option<&[u8]> {
@@ -207,5 +227,21 @@ mod tests {
         assert_eq!(s.get(16), None, "an offset at the end of the table is Unknown, not empty");
         assert_eq!(s.get(-1), None);
         assert_eq!(Strings::default().get(0), None, "no strings section: every description is Unknown");
+    }
+
+    #[test]
+    fn lost_strings_are_damage() {
+        let mut h = SectionHeader { offset: 40, id: 16, flags: 0, description: 8, size: 0 };
+        let walk = Walk { sections: vec![h], ..Walk::default() };
+        let s = Strings { table: b"options\0headers\0".to_vec(), parts: vec![(0, 16)] };
+        assert!(s.check(&walk).is_ok());
+        let e = Strings::default().check(&walk).unwrap_err();
+        assert_eq!((e.section.as_str(), e.offset), ("section header", 40));
+        assert_eq!(e.expected, "a description at offset 8 of the strings, but the file has no strings section");
+        h.description = 16;
+        let e = s.check(&Walk { sections: vec![h], ..Walk::default() }).unwrap_err();
+        assert_eq!(e.expected, "a description at offset 16 of the strings, which hold 16 bytes");
+        h.description = -1;
+        assert!(Strings::default().check(&Walk { sections: vec![h], ..Walk::default() }).is_ok(), "no description");
     }
 }
