@@ -30,7 +30,7 @@ impl SectionHeader {
     pub fn read(data: &[u8], offset: u64, endian: Endian) -> Result<SectionHeader> {
         let mut c = Cursor::new(data, 0, endian, "section header");
         c.seek(usize::try_from(offset).unwrap_or(usize::MAX).min(data.len() + 1), "a section header")
-            .map_err(|_| Error::new("section header", offset, "a section header inside the file"))?;
+            .map_err(|_| Error::new("section header", offset, format!("a section header inside the file, but the file ends at {}", data.len())))?;
         let id = c.u16("the section id")?;
         let flags = c.u16("the section flags")?;
         let description = c.u32("the section description")? as i32;

@@ -18,16 +18,14 @@ pub fn cpu_data(t: &Trace, data: &[u8]) -> Result<()> {
         let codec = t.codec.filter(|_| b.section.is_some_and(|h| h.compressed()));
         for d in cpus.iter().filter(|d| d.size > 0) {
             let what = format!("buffer \"{}\" CPU {} data", b.name, d.cpu);
-            let Some(codec) = codec else {
-                if span(d.offset, d.size, data.len()).is_none() {
-                    return Err(Error::new(
-                        what,
-                        d.offset,
-                        format!("{} bytes of CPU data from offset {}, but the file ends at {}", d.size, d.offset, data.len()),
-                    ));
-                }
-                continue;
-            };
+            if span(d.offset, d.size, data.len()).is_none() {
+                return Err(Error::new(
+                    what,
+                    d.offset,
+                    format!("{} bytes of CPU data from offset {}, but the file ends at {}", d.size, d.offset, data.len()),
+                ));
+            }
+            let Some(codec) = codec else { continue };
             let rest = usize::try_from(d.offset).ok().and_then(|o| data.get(o..)).unwrap_or(&[]);
             let mut c = Cursor::new(rest, d.offset, t.endian, &what);
             let count = c.u32("the chunk count")?;
@@ -133,6 +131,11 @@ mod tests {
         s[8..12].copy_from_slice(&4097u32.to_le_bytes());
         let e = check(&v7_zstd(&s, s.len() as u64).0).unwrap_err();
         assert!(e.expected.starts_with("zstd "), "{}", e.expected);
+
+        let (f, at) = v7_zstd(&good, 1000);
+        let e = check(&f).unwrap_err();
+        assert_eq!(e.offset, at as u64);
+        assert_eq!(e.expected, format!("1000 bytes of CPU data from offset {at}, but the file ends at {}", f.len()));
 
         let e = check(&v7_zstd(&good, 8).0).unwrap_err();
         assert_eq!(e.expected, format!("chunks within the 8 bytes the BUFFER option declares, found 1 chunks taking {}", good.len()));
