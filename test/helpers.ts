@@ -117,7 +117,8 @@ export function firstDifference(actual: Buffer, expected: Buffer): string {
   let i = 0;
   const n = Math.min(actual.length, expected.length);
   while (i < n && actual[i] === expected[i]) i++;
-  const lineStart = actual.lastIndexOf(0x0a, i - 1) + 1;
+  // (lastIndexOf with a negative offset counts from the end: guard i = 0.)
+  const lineStart = i === 0 ? 0 : actual.lastIndexOf(0x0a, i - 1) + 1;
   const line = actual.subarray(0, lineStart).toString('latin1').split('\n').length;
   const lineOf = (b: Buffer): string => {
     const end = b.indexOf(0x0a, lineStart);
