@@ -22,6 +22,8 @@ export interface Native {
   text(handle: Handle, which: TextKind, buffer: number): Buffer;
   tables(handle: Handle): string;
   formats(handle: Handle): string;
+  /** Throws the first damage found in the CPU data (what `dump -v` checks beyond metadata). */
+  validate(handle: Handle): void;
 }
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';

@@ -97,6 +97,15 @@ export class TraceFile {
     });
   }
 
+  /**
+   * What `dump -v` checks beyond the metadata trace-cmd reads: every CPU's data lies inside the
+   * file and, compressed, is a whole chunk stream within its declared size. Throws a
+   * TraceError at the first damage. (`scan()` then checks every page.)
+   */
+  validate(): void {
+    this.call(() => native.validate(this.handle));
+  }
+
   /** `scan()` on libuv's thread pool: the event loop keeps running while pages are read. */
   async scanAsync(): Promise<BufferScan[]> {
     try {

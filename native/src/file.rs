@@ -196,9 +196,9 @@ impl Trace {
         for (id, content) in [
             (options::FTRACE_EVENTS, parse_ftrace(&mut c, Src::File)?),
             (options::EVENT_FORMATS, parse_events(&mut c, Src::File)?),
-            (options::KALLSYMS, Content::Kallsyms(sized_text(&mut c, Src::File, 4, "kallsyms")?)),
-            (options::PRINTK, Content::Printk(sized_text(&mut c, Src::File, 4, "printk formats")?)),
-            (options::CMDLINES, Content::Cmdlines(sized_text(&mut c, Src::File, 8, "saved command lines")?)),
+            (options::KALLSYMS, Content::Kallsyms(sized_text(&mut c, Src::File, 4, "the kallsyms")?)),
+            (options::PRINTK, Content::Printk(sized_text(&mut c, Src::File, 4, "the printk formats")?)),
+            (options::CMDLINES, Content::Cmdlines(sized_text(&mut c, Src::File, 8, "the saved command lines")?)),
         ] {
             self.meta.push(v6_meta(id, content));
         }
@@ -356,6 +356,11 @@ impl Trace {
             let page_size = b.page_size.unwrap_or(self.header.page_size);
             self.buffers.push(Buffer { name: b.name, clock: b.clock, page_size, kind, section: Some(h) });
         }
+        // Where the walk itself stopped early, dump names that; otherwise every description
+        // must resolve, or the strings section (written last) was lost.
+        if self.walk.trailing.is_none() && self.walk.past_end.is_none() {
+            self.strings.check(&self.walk)?;
+        }
         Ok(())
     }
 
@@ -420,9 +425,9 @@ impl Trace {
             options::HEADER_INFO => parse_headers(&mut c, src)?,
             options::FTRACE_EVENTS => parse_ftrace(&mut c, src)?,
             options::EVENT_FORMATS => parse_events(&mut c, src)?,
-            options::KALLSYMS => Content::Kallsyms(sized_text(&mut c, src, 4, "kallsyms")?),
-            options::PRINTK => Content::Printk(sized_text(&mut c, src, 4, "printk formats")?),
-            _ => Content::Cmdlines(sized_text(&mut c, src, 8, "saved command lines")?),
+            options::KALLSYMS => Content::Kallsyms(sized_text(&mut c, src, 4, "the kallsyms")?),
+            options::PRINTK => Content::Printk(sized_text(&mut c, src, 4, "the printk formats")?),
+            _ => Content::Cmdlines(sized_text(&mut c, src, 8, "the saved command lines")?),
         };
         Ok(MetaSection { option, header, content })
     }
@@ -473,6 +478,68 @@ impl Trace {
     }
 }
 
+#[cfg(test)]
+mod v6_damage_tests {
+    use super::*;
+
+    /// A v6 file: empty headers, formats and texts, one TRACECLOCK option, one CPU whose 4096
+    /// bytes of data are at 4096; then `kallsyms` as the kallsyms (size, then bytes).
+    fn v6(kallsyms: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x17, 0x08, 0x44];
+        f.extend_from_slice(b"tracing6\0\0\x08");
+        f.extend_from_slice(&4096u32.to_le_bytes());
+        f.extend_from_slice(b"header_page\0");
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(b"header_event\0");
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(&[0; 8]); // no ftrace formats, no event systems
+        f.extend_from_slice(kallsyms);
+        f.extend_from_slice(&[0; 4 + 8]); // printk, cmdlines
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(b"options  \0");
+        f.extend_from_slice(&options::TRACECLOCK.to_le_bytes());
+        f.extend_from_slice(&4u32.to_le_bytes());
+        f.extend_from_slice(b"[x]\0");
+        f.extend_from_slice(&0u16.to_le_bytes());
+        f.extend_from_slice(b"flyrecord\0");
+        f.extend_from_slice(&4096u64.to_le_bytes());
+        f.extend_from_slice(&4096u64.to_le_bytes());
+        f.extend_from_slice(&3u64.to_le_bytes());
+        f.extend_from_slice(b"[x]");
+        f.resize(8192, 0);
+        f
+    }
+
+    #[test]
+    fn a_whole_file_parses() {
+        let f = v6(&0u32.to_le_bytes());
+        let t = Trace::parse(&f).unwrap();
+        assert_eq!(t.buffers[0].kind, BufferKind::Flyrecord { cpus: vec![CpuData { cpu: 0, offset: 4096, size: 4096 }] });
+    }
+
+    #[test]
+    fn damage_is_named_in_plain_words() {
+        let mut k = 10u32.to_le_bytes().to_vec();
+        k.extend_from_slice(b"abc");
+        let f = v6(&k);
+        let e = Trace::parse(&f[..f.windows(3).position(|w| w == b"abc").unwrap() + 3]).err().unwrap();
+        assert_eq!(e.expected, "the kallsyms (10 bytes, 3 left)");
+
+        let f = v6(&0u32.to_le_bytes());
+        let e = Trace::parse(&f[..11]).err().unwrap();
+        assert_eq!(e.expected, "the version string (a NUL-terminated string)");
+        let header_page = 18;
+        let e = Trace::parse(&f[..header_page + 5]).err().unwrap();
+        assert_eq!((e.offset, e.expected.as_str()), (18, "the string \"header_page\" (12 bytes, 5 left)"));
+        let clock = f.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10 + 16;
+        let e = Trace::parse(&f[..clock + 5]).err().unwrap();
+        assert_eq!(e.expected, "the size of the tracing clock (8 bytes, 5 left)");
+        let e = Trace::parse(&f[..6000]).err().unwrap();
+        assert_eq!((e.section.as_str(), e.offset), ("flyrecord CPU 0", 4096));
+        assert_eq!(e.expected, "4096 bytes of CPU data from offset 4096, but the file ends at 6000");
+    }
+}
+
 fn v6_meta(option: u16, content: Content) -> MetaSection {
     MetaSection { option, header: SectionHeader { offset: 0, id: option, flags: 0, description: -1, size: 0 }, content }
 }
@@ -515,7 +582,7 @@ fn table_to_cpus(table: &[(u64, u64)], file_len: usize) -> Result<Vec<CpuData>> 
             return Err(Error::new(
                 format!("flyrecord CPU {cpu}"),
                 offset,
-                format!("{size} bytes of CPU data inside the file ({file_len} bytes); the file is truncated"),
+                format!("{size} bytes of CPU data from offset {offset}, but the file ends at {file_len}"),
             ));
         }
         cpus.push(CpuData { cpu: cpu as u32, offset, size });
@@ -523,25 +590,26 @@ fn table_to_cpus(table: &[(u64, u64)], file_len: usize) -> Result<Vec<CpuData>> 
     Ok(cpus)
 }
 
-/// A text preceded by its size as a u32 or u64.
+/// A text preceded by its size as a u32 or u64; `what` names it with its article ("the
+/// kallsyms", "an event format").
 fn sized_text(c: &mut Cursor<'_>, src: Src, width: usize, what: &str) -> Result<Text> {
-    let size = if width == 4 { c.u32(&format!("the size of the {what}"))? as u64 } else { c.u64(&format!("the size of the {what}"))? };
+    let size = if width == 4 { c.u32(&format!("the size of {what}"))? as u64 } else { c.u64(&format!("the size of {what}"))? };
     let start = c.pos();
-    c.skip(usize::try_from(size).unwrap_or(usize::MAX), &format!("{size} bytes of {what}"))?;
+    c.skip(usize::try_from(size).unwrap_or(usize::MAX), what)?;
     Ok(Text { src, start, len: size as usize })
 }
 
 fn parse_headers(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
     let mut one = |tag: &[u8], what: &str| -> Result<Text> {
         let at = c.offset();
-        let name = c.bytes(tag.len(), what)?;
+        let name = c.bytes(tag.len(), &format!("the string \"{}\"", String::from_utf8_lossy(&tag[..tag.len() - 1])))?;
         if name != tag {
             return Err(Error::new(c.what(), at, format!("the string \"{}\"", String::from_utf8_lossy(&tag[..tag.len() - 1]))));
         }
         sized_text(c, src, 8, what)
     };
-    let page = one(b"header_page\0", "header page")?;
-    let event = one(b"header_event\0", "header event")?;
+    let page = one(b"header_page\0", "the header page")?;
+    let event = one(b"header_event\0", "the header event")?;
     Ok(Content::Headers { page, event })
 }
 

@@ -24,6 +24,7 @@ mod source;
 mod stream;
 mod symbols;
 mod timesync;
+mod validate;
 
 use std::sync::Arc;
 
@@ -289,6 +290,14 @@ fn tables(env: Env, args: &Args) -> JsResult {
     env.string(&j.finish())
 }
 
+/// `validate(handle)`: the checks of `dump -v` beyond the metadata (see [`validate`]); throws
+/// the first damage found.
+fn validate(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    validate::cpu_data(&h.trace, h.source.bytes())?;
+    env.undefined()
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -298,7 +307,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 11] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 12] = [
+        (c"validate", validate),
         (c"formats", formats),
         (c"scanAsync", scan_async),
         (c"text", text),

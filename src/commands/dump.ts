@@ -75,8 +75,10 @@ export async function dumpCommand(args: string[]): Promise<number> {
     throw e;
   }
   if (validate) {
-    // trace-cmd stops at the metadata; we also walk every page of every CPU, so damaged
-    // ring-buffer data is named (buffer, CPU, file offset) instead of declared valid.
+    // trace-cmd stops at the metadata; we also check that the CPU data is whole and walk every
+    // page of every CPU, so damaged ring-buffer data is named (buffer, CPU, file offset)
+    // instead of declared valid.
+    trace.validate();
     trace.scan();
     write(`File ${file} is a valid trace-cmd file\n`);
   }
