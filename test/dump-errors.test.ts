@@ -109,6 +109,13 @@ function v7SizeFields(f: Fixture): Damage[] {
       out.push(patched(`section ${s.id} "${s.description}" @ ${s.offset}: size ${v}`, () => l.patch(s.offset + 8, 8, v)));
     }
   }
+  // The kallsyms size inside an uncompressed kallsyms section (a compressed one would need
+  // recompressing).
+  for (const s of f.sections.filter((s) => s.id === 19 && (l.u16(s.offset + 2) & 1) === 0)) {
+    for (const v of [HUGE, 2 * l.data.length]) {
+      out.push(patched(`kallsyms section @ ${s.offset}: kallsyms size ${v}`, () => l.patch(s.offset + 16, 4, v)));
+    }
+  }
   const optionSections = f.sections.filter((s) => s.id === 0);
   for (const o of v7Options(l, optionSections[0]!.offset)) {
     for (const v of [HUGE, 2 * l.data.length]) {
@@ -222,7 +229,7 @@ for (const [f, damages] of suites) {
 
 test('every kind of damage above was generated', () => {
   const names = suites.flatMap(([f, ds]) => ds.map((d) => `${f.key}: ${d.name}`));
-  for (const kind of [/v6: truncated at .* \(kallsyms\)/, /v6: truncated at .* \(CPU 1 data, middle\)/, /v7-zstd: truncated at .* \+ 64\)/, /v7-zstd-be: .*"strings" @ \d+ \+ 0/, /v7-none: BUFFER option .* CPU count/, /v7-zstd: CPU data .* first chunk size/, /loops from/, /v6: option 4 .* size/]) {
+  for (const kind of [/v6: truncated at .* \(kallsyms\)/, /v6: truncated at .* \(CPU 1 data, middle\)/, /v7-zstd: truncated at .* \+ 64\)/, /v7-zstd-be: .*"strings" @ \d+ \+ 0/, /v7-none: BUFFER option .* CPU count/, /v7-none: kallsyms section .* kallsyms size/, /v7-zstd: CPU data .* first chunk size/, /loops from/, /v6: option 4 .* size/]) {
     expect(names.some((n) => kind.test(n)), String(kind)).toBe(true);
   }
   expect(names.length).toBeGreaterThan(2000);
