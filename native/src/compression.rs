@@ -3,9 +3,11 @@
 //! zlib is linked with `-lz` (inside node the calls bind to node's own zlib, ABI-compatible);
 //! zstd is linked by its runtime name `libzstd.so.1`, so no `-dev` package is needed. Both are
 //! used one-shot: trace-cmd's blocks always declare their uncompressed size, which bounds the
-//! allocation before anything is inflated (a "bomb" whose declared size is over the limit is
-//! refused up front, and one that inflates past its declared size is an error, not a bigger
-//! buffer).
+//! allocation before anything is inflated. A declared size is believed only as far as the
+//! compressed bytes can justify it: no more than the codec's largest possible ratio (deflate
+//! 1032:1, zstd one 128 KiB block per 4 bytes), and for zstd exactly the size its frame header
+//! records. A "bomb" that declares more is refused before allocating, and one that inflates
+//! past its declared size is an error, not a bigger buffer.
 //!
 //! Framing (trace-cmd trace-compress.c): a *block* is `u32 compressed size, u32 uncompressed
 //! size, bytes`; a metadata section holds one block, and a CPU stream is `u32 chunk count` then
@@ -20,6 +22,14 @@ use crate::error::Result;
 /// Largest uncompressed size we accept for one block. trace-cmd's chunks are 10 pages
 /// (40 KiB at 4 KiB pages); metadata blocks hold kallsyms or event formats, tens of MiB at most.
 pub const MAX_BLOCK: u64 = 1 << 30;
+
+/// Deflate's largest ratio: 258 bytes from one length/distance code of at least 2 bits.
+const ZLIB_MAX_RATIO: u64 = 1032;
+/// zstd's largest ratio: an RLE block (3-byte header, 1 byte) stands for at most 128 KiB.
+const ZSTD_MAX_RATIO: u64 = (128 << 10) / 4;
+/// `ZSTD_getFrameContentSize`: the size is not in the frame header / the header is invalid.
+const ZSTD_CONTENTSIZE_UNKNOWN: u64 = u64::MAX;
+const ZSTD_CONTENTSIZE_ERROR: u64 = u64::MAX - 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Codec {
@@ -53,6 +63,14 @@ impl Codec {
         // SAFETY: see above.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
     }
+    /// The most bytes `compressed` bytes of this codec can inflate to.
+    pub fn max_inflated(self, compressed: usize) -> u64 {
+        let ratio = match self {
+            Codec::Zlib => ZLIB_MAX_RATIO,
+            Codec::Zstd => ZSTD_MAX_RATIO,
+        };
+        (compressed as u64).saturating_mul(ratio)
+    }
     /// Compression level trace-cmd uses: zlib 9 (Z_BEST_COMPRESSION), zstd its default (3).
     pub fn default_level(self) -> i32 {
         match self {
@@ -78,6 +96,7 @@ extern "C" {
     fn ZSTD_getErrorName(code: usize) -> *const c_char;
     fn ZSTD_createDCtx() -> *mut c_void;
     fn ZSTD_freeDCtx(ctx: *mut c_void) -> usize;
+    fn ZSTD_getFrameContentSize(src: *const u8, len: usize) -> u64;
     fn ZSTD_decompressDCtx(ctx: *mut c_void, dst: *mut u8, cap: usize, src: *const u8, len: usize) -> usize;
     fn ZSTD_createCCtx() -> *mut c_void;
     fn ZSTD_freeCCtx(ctx: *mut c_void) -> usize;
@@ -112,6 +131,24 @@ fn zstd_error(code: usize) -> String {
 /// Inflates `src` into exactly `size` bytes. Anything else (a short or long result, a corrupt
 /// stream) is an error string for the caller to put in context.
 pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<Vec<u8>, String> {
+    let most = codec.max_inflated(src.len());
+    if size as u64 > most {
+        return Err(format!(
+            "a {} block of {} bytes inflates to at most {most} bytes, this one declares {size} (damage or a decompression bomb)",
+            codec.name(),
+            src.len()
+        ));
+    }
+    if codec == Codec::Zstd {
+        // SAFETY: src is a valid slice; the function only reads the frame header inside it.
+        let frame = unsafe { ZSTD_getFrameContentSize(src.as_ptr(), src.len()) };
+        if frame == ZSTD_CONTENTSIZE_ERROR {
+            return Err("zstd decompression failed (no valid zstd frame header)".to_string());
+        }
+        if frame != ZSTD_CONTENTSIZE_UNKNOWN && frame != size as u64 {
+            return Err(format!("a zstd frame of {frame} bytes, the block declares {size}"));
+        }
+    }
     let mut out = vec![0u8; size];
     match codec {
         Codec::Zlib => {
@@ -242,6 +279,22 @@ mod tests {
             assert!(decompress(codec, &z, src.len() + 1).is_err(), "long declared size must fail");
             assert!(decompress(codec, &z[..z.len() / 2], src.len()).is_err());
         }
+    }
+
+    #[test]
+    fn bombs_are_refused_before_allocating() {
+        let zeros = vec![0u8; 1 << 20];
+        for codec in [Codec::Zlib, Codec::Zstd] {
+            let z = compress(codec, &zeros, codec.default_level()).unwrap();
+            // Declaring a gigabyte for a few compressed bytes is refused up front.
+            let e = decompress(codec, &z[..16], 1 << 30).unwrap_err();
+            assert!(e.contains("decompression bomb"), "{e}");
+            assert_eq!(decompress(codec, &z, zeros.len()).unwrap(), zeros);
+        }
+        // zstd's frame header records the size: another declared size is refused unread.
+        let z = compress(Codec::Zstd, &zeros, 3).unwrap();
+        assert_eq!(decompress(Codec::Zstd, &z, 4096).unwrap_err(), "a zstd frame of 1048576 bytes, the block declares 4096");
+        assert_eq!(decompress(Codec::Zstd, &[0u8; 64], 4096).unwrap_err(), "zstd decompression failed (no valid zstd frame header)");
     }
 
     #[test]
