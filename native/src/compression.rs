@@ -4,10 +4,11 @@
 //! zstd is linked by its runtime name `libzstd.so.1`, so no `-dev` package is needed. Both are
 //! used one-shot: trace-cmd's blocks always declare their uncompressed size, which bounds the
 //! allocation before anything is inflated. A declared size is believed only as far as the
-//! compressed bytes can justify it: no more than the codec's largest possible ratio (deflate
-//! 1032:1, zstd one 128 KiB block per 4 bytes), and for zstd exactly the size its frame header
-//! records. A "bomb" that declares more is refused before allocating, and one that inflates
-//! past its declared size is an error, not a bigger buffer.
+//! compressed bytes can justify it: at most [`MAX_RATIO`] times their size (or [`SMALL_BLOCK`],
+//! for small blocks of empty pages), and for zstd exactly the size its frame header records.
+//! trace-cmd's blocks inflate 4 to 20 times (empty pages more, but a chunk is 40 KiB), so a
+//! "bomb" that declares more is refused before allocating, and one that inflates past its
+//! declared size is an error, not a bigger buffer.
 //!
 //! Framing (trace-cmd trace-compress.c): a *block* is `u32 compressed size, u32 uncompressed
 //! size, bytes`; a metadata section holds one block, and a CPU stream is `u32 chunk count` then
@@ -23,10 +24,10 @@ use crate::error::Result;
 /// (40 KiB at 4 KiB pages); metadata blocks hold kallsyms or event formats, tens of MiB at most.
 pub const MAX_BLOCK: u64 = 1 << 30;
 
-/// Deflate's largest ratio: 258 bytes from one length/distance code of at least 2 bits.
-const ZLIB_MAX_RATIO: u64 = 1032;
-/// zstd's largest ratio: an RLE block (3-byte header, 1 byte) stands for at most 128 KiB.
-const ZSTD_MAX_RATIO: u64 = (128 << 10) / 4;
+/// The largest ratio believed (deflate's own limit is 1032:1, zstd's some 32000:1).
+pub const MAX_RATIO: u64 = 1024;
+/// Any block may declare this much, whatever its compressed size.
+pub const SMALL_BLOCK: u64 = 1 << 20;
 /// `ZSTD_getFrameContentSize`: the size is not in the frame header / the header is invalid.
 const ZSTD_CONTENTSIZE_UNKNOWN: u64 = u64::MAX;
 const ZSTD_CONTENTSIZE_ERROR: u64 = u64::MAX - 1;
@@ -62,14 +63,6 @@ impl Codec {
         };
         // SAFETY: see above.
         unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-    }
-    /// The most bytes `compressed` bytes of this codec can inflate to.
-    pub fn max_inflated(self, compressed: usize) -> u64 {
-        let ratio = match self {
-            Codec::Zlib => ZLIB_MAX_RATIO,
-            Codec::Zstd => ZSTD_MAX_RATIO,
-        };
-        (compressed as u64).saturating_mul(ratio)
     }
     /// Compression level trace-cmd uses: zlib 9 (Z_BEST_COMPRESSION), zstd its default (3).
     pub fn default_level(self) -> i32 {
@@ -131,10 +124,10 @@ fn zstd_error(code: usize) -> String {
 /// Inflates `src` into exactly `size` bytes. Anything else (a short or long result, a corrupt
 /// stream) is an error string for the caller to put in context.
 pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<Vec<u8>, String> {
-    let most = codec.max_inflated(src.len());
+    let most = (src.len() as u64).saturating_mul(MAX_RATIO).max(SMALL_BLOCK);
     if size as u64 > most {
         return Err(format!(
-            "a {} block of {} bytes inflates to at most {most} bytes, this one declares {size} (damage or a decompression bomb)",
+            "a {} block of {} bytes to inflate to at most {most} bytes ({MAX_RATIO} times), found one declaring {size} (damage or a decompression bomb)",
             codec.name(),
             src.len()
         ));
@@ -286,9 +279,13 @@ mod tests {
         let zeros = vec![0u8; 1 << 20];
         for codec in [Codec::Zlib, Codec::Zstd] {
             let z = compress(codec, &zeros, codec.default_level()).unwrap();
-            // Declaring a gigabyte for a few compressed bytes is refused up front.
+            // Declaring a gigabyte for a few compressed bytes is refused up front, and so is an
+            // honest stream of zeros that inflates more than MAX_RATIO times.
             let e = decompress(codec, &z[..16], 1 << 30).unwrap_err();
             assert!(e.contains("decompression bomb"), "{e}");
+            let bomb = compress(codec, &vec![0u8; 64 << 20], codec.default_level()).unwrap();
+            let e = decompress(codec, &bomb, 64 << 20).unwrap_err();
+            assert!(e.starts_with(&format!("a {} block of {} bytes to inflate to at most", codec.name(), bomb.len())), "{e}");
             assert_eq!(decompress(codec, &z, zeros.len()).unwrap(), zeros);
         }
         // zstd's frame header records the size: another declared size is refused unread.

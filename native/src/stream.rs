@@ -19,6 +19,9 @@ use crate::compression::{Block, Codec};
 use crate::error::{Error, Result};
 use crate::file::CpuData;
 
+/// The most pages a compressed chunk may hold: trace-cmd writes 10.
+pub const MAX_CHUNK_PAGES: u64 = 1024;
+
 enum Pages {
     /// Pages at `start..end` of the file; the next one at `pos`.
     Plain { start: u64, end: u64, pos: u64 },
@@ -171,8 +174,9 @@ impl CpuStream {
                     *left -= 1;
                     chunk.clear();
                     *pos = 0;
-                    if block.uncompressed == 0 || block.uncompressed as u64 % ps != 0 {
-                        let found = format!("a chunk of whole {ps}-byte pages, found one of {} bytes", block.uncompressed);
+                    let pages = block.uncompressed as u64 / ps;
+                    if block.uncompressed as u64 % ps != 0 || !(1..=MAX_CHUNK_PAGES).contains(&pages) {
+                        let found = format!("a chunk of 1 to {MAX_CHUNK_PAGES} whole {ps}-byte pages, found one of {} bytes", block.uncompressed);
                         return Err(damage(&self.what, block.offset, found, Skipped::Chunk));
                     }
                     *chunk = block.inflate(file, *codec, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk })?;
@@ -236,6 +240,19 @@ mod tests {
         assert_eq!(s.advance(&file), Ok(true));
         assert_eq!(s.page(&file)[0], 3);
         assert_eq!(s.advance(&file), Ok(false));
+
+        // A chunk declaring more pages than any writer puts in one is stepped over unread.
+        let mut big = 2u32.to_le_bytes().to_vec();
+        big.extend_from_slice(&10u32.to_le_bytes());
+        big.extend_from_slice(&(4096 * 2000u32).to_le_bytes());
+        big.extend_from_slice(&[0; 10]);
+        big.extend(chunk(Codec::Zstd, 4));
+        let d = CpuData { cpu: 2, offset: 0, size: big.len() as u64 };
+        let mut s = CpuStream::new(&big, Endian::Little, Some(Codec::Zstd), &d, 4096, "x").unwrap();
+        let e = s.advance(&big).unwrap_err();
+        assert_eq!(e.error.to_string(), "buffer \"x\" CPU 2 data, offset 4: a chunk of 1 to 1024 whole 4096-byte pages, found one of 8192000 bytes");
+        assert_eq!(s.advance(&big), Ok(true));
+        assert_eq!(s.page(&big)[0], 4);
 
         // A chunk header running off the file ends the stream.
         let mut short = 2u32.to_le_bytes().to_vec();
