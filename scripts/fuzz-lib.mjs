@@ -638,7 +638,7 @@ export function runSpawned(cmd, path, { timeoutMs, asBytes, out }) {
     signal: p.signal,
     timedOut: p.error?.code === 'ETIMEDOUT' || (p.signal === 'SIGKILL' && !p.status),
     stdout: p.stdout?.toString('latin1') ?? '',
-    stderr: p.stderr?.toString('latin1') ?? '',
+    stderr: p.stderr?.toString('utf8') ?? '',
   };
 }
 
