@@ -20,7 +20,7 @@ const u64 = (v: number) => {
   return b;
 };
 
-test('a short fuzz run over every fixture, class and command finds nothing', { timeout: 300_000 }, async () => {
+test('a short fuzz run over every fixture, class and command finds nothing', { timeout: 600_000 }, async () => {
   const r = await run({ cases: 2000, seed: 1, start: 0, commands: null, classes: null, fixtures: null, jobs: 2, timeout: 30_000, rssMb: 1024, asMb: 4096, spawnEvery: 250, save: false, quiet: true, replay: [] });
   expect(r.failures).toEqual([]);
   expect(r.cases).toBe(2000);
@@ -29,7 +29,7 @@ test('a short fuzz run over every fixture, class and command finds nothing', { t
 
 const saved = existsSync(REGRESSIONS) ? readdirSync(REGRESSIONS).filter((f) => f.endsWith('.json')) : [];
 
-test.runIf(saved.length > 0)('every saved fuzz regression now passes, in process and as the CLI', { timeout: 300_000 }, async () => {
+test.runIf(saved.length > 0)('every saved fuzz regression now passes, in process and as the CLI', { timeout: 600_000 }, async () => {
   const r = await run({ cases: 0, seed: 0, start: 0, commands: null, classes: null, fixtures: null, jobs: 2, timeout: 30_000, rssMb: 1024, asMb: 4096, spawnEvery: 1, save: false, quiet: true, replay: saved.map((f) => join(REGRESSIONS, f)) });
   expect(r.failures).toEqual([]);
   expect(r.cases).toBe(saved.length);
