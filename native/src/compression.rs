@@ -28,6 +28,39 @@ pub const MAX_BLOCK: u64 = 1 << 30;
 pub const MAX_RATIO: u64 = 1024;
 /// Any block may declare this much, whatever its compressed size.
 pub const SMALL_BLOCK: u64 = 1 << 20;
+/// The ratio believed for a file's metadata as a whole: text, 4 to 20 times in every file seen.
+pub const META_RATIO: u64 = 64;
+
+/// Inflation allowed to a run of blocks (a file's metadata, a CPU stream, a latency text): at
+/// most `ratio` times the compressed bytes met so far, plus [`SMALL_BLOCK`]. Without it, many
+/// tiny blocks that each declare the per-block floor would add up without end.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    ratio: u64,
+    compressed: u64,
+    inflated: u64,
+}
+
+impl Budget {
+    pub fn new(ratio: u64) -> Budget {
+        Budget { ratio, compressed: 0, inflated: 0 }
+    }
+
+    /// Counts `block` in, or says why it is refused (before anything is allocated).
+    fn charge(&mut self, block: &Block) -> std::result::Result<(), String> {
+        let compressed = self.compressed.saturating_add(block.compressed.into());
+        let inflated = self.inflated.saturating_add(block.uncompressed.into());
+        let most = compressed.saturating_mul(self.ratio).saturating_add(SMALL_BLOCK);
+        if inflated > most {
+            return Err(format!(
+                "compressed data to inflate at most {} times ({compressed} bytes so far, to at most {most}), found a block declaring {} (damage or a decompression bomb)",
+                self.ratio, block.uncompressed
+            ));
+        }
+        (self.compressed, self.inflated) = (compressed, inflated);
+        Ok(())
+    }
+}
 /// `ZSTD_getFrameContentSize`: the size is not in the frame header / the header is invalid.
 const ZSTD_CONTENTSIZE_UNKNOWN: u64 = u64::MAX;
 const ZSTD_CONTENTSIZE_ERROR: u64 = u64::MAX - 1;
@@ -248,11 +281,13 @@ impl Block {
         Ok(Block { offset, compressed, uncompressed })
     }
 
-    /// Inflates the block found in `file` (the whole file's bytes).
-    pub fn inflate(&self, file: &[u8], codec: Codec, what: &str) -> Result<Vec<u8>> {
+    /// Inflates the block found in `file` (the whole file's bytes), within `budget`.
+    pub fn inflate(&self, file: &[u8], codec: Codec, budget: &mut Budget, what: &str) -> Result<Vec<u8>> {
         let start = self.offset as usize + 8;
         let data = file.get(start..start + self.compressed as usize).unwrap_or(&[]);
-        decompress(codec, data, self.uncompressed as usize)
+        budget
+            .charge(self)
+            .and_then(|_| decompress(codec, data, self.uncompressed as usize))
             .map_err(|e| crate::error::Error::new(what, self.offset, e))
     }
 }
@@ -292,6 +327,18 @@ mod tests {
         let z = compress(Codec::Zstd, &zeros, 3).unwrap();
         assert_eq!(decompress(Codec::Zstd, &z, 4096).unwrap_err(), "a zstd frame of 1048576 bytes, the block declares 4096");
         assert_eq!(decompress(Codec::Zstd, &[0u8; 64], 4096).unwrap_err(), "zstd decompression failed (no valid zstd frame header)");
+    }
+
+    #[test]
+    fn a_run_of_blocks_shares_one_budget() {
+        let block = |compressed, uncompressed| Block { offset: 0, compressed, uncompressed };
+        let mut b = Budget::new(META_RATIO);
+        // Each tiny block may declare the 1 MiB floor alone, but not again and again.
+        assert!(b.charge(&block(40, 1 << 20)).is_ok());
+        let e = b.charge(&block(40, 1 << 20)).unwrap_err();
+        assert_eq!(e, "compressed data to inflate at most 64 times (80 bytes so far, to at most 1053696), found a block declaring 1048576 (damage or a decompression bomb)");
+        // Ordinary text ratios pass however much there is.
+        assert!(b.charge(&block(1 << 20, 16 << 20)).is_ok());
     }
 
     #[test]

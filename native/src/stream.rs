@@ -15,7 +15,7 @@
 //! again after an error and reads on; the error's [`Damage::skipped`] says what was lost.
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::{Block, Codec};
+use crate::compression::{Block, Budget, Codec, MAX_RATIO};
 use crate::error::{Error, Result};
 use crate::file::CpuData;
 
@@ -26,7 +26,7 @@ enum Pages {
     /// Pages at `start..end` of the file; the next one at `pos`.
     Plain { start: u64, end: u64, pos: u64 },
     /// Chunks: the next chunk header at `next`, `left` chunks to go, the current one inflated.
-    Chunked { codec: Codec, next: u64, left: u32, chunk: Vec<u8>, chunk_offset: u64, pos: usize },
+    Chunked { codec: Codec, next: u64, left: u32, chunk: Vec<u8>, chunk_offset: u64, pos: usize, budget: Budget },
 }
 
 /// Where a page came from: its file offset, or for compressed data its chunk's file offset
@@ -118,7 +118,7 @@ impl CpuStream {
             if (left as usize).saturating_mul(8) > c.remaining() {
                 return Err(c.error(format!("{left} chunks of at least 8 bytes, only {} bytes left in the file", c.remaining())));
             }
-            Pages::Chunked { codec, next: c.offset(), left, chunk: Vec::new(), chunk_offset: d.offset, pos: 0 }
+            Pages::Chunked { codec, next: c.offset(), left, chunk: Vec::new(), chunk_offset: d.offset, pos: 0, budget: Budget::new(MAX_RATIO) }
         } else {
             let end = d.offset.checked_add(d.size).filter(|&e| e <= len).ok_or_else(|| {
                 Error::new(what.clone(), d.offset, format!("{} bytes of CPU data, the file has {} after this offset", d.size, len - d.offset))
@@ -154,7 +154,7 @@ impl CpuStream {
                 *pos += ps;
                 at
             }
-            Pages::Chunked { codec, next, left, chunk, chunk_offset, pos } => {
+            Pages::Chunked { codec, next, left, chunk, chunk_offset, pos, budget } => {
                 if *pos >= chunk.len() {
                     if *left == 0 {
                         return Ok(false);
@@ -179,7 +179,7 @@ impl CpuStream {
                         let found = format!("a chunk of 1 to {MAX_CHUNK_PAGES} whole {ps}-byte pages, found one of {} bytes", block.uncompressed);
                         return Err(damage(&self.what, block.offset, found, Skipped::Chunk));
                     }
-                    *chunk = block.inflate(file, *codec, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk })?;
+                    *chunk = block.inflate(file, *codec, budget, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk })?;
                     *chunk_offset = block.offset;
                 }
                 let at = PageAt { offset: *chunk_offset, in_chunk: Some(*pos) };
