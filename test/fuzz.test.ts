@@ -87,7 +87,7 @@ test('a decompression bomb in a metadata block is refused before inflating', asy
     return [{ at: b.at + 4, del: 4, ins: u32(0x3fffffff) }];
   });
   expect(res.code).toBe(2);
-  expect(res.stderr).toMatch(new RegExp(`^tracedat: ${path}: kallsyms section @ \\d+, offset \\d+: a zstd block of \\d+ bytes to inflate to at most \\d+ bytes \\(1024 times\\), found one declaring 1073741823 \\(damage or a decompression bomb\\)\\n$`));
+  expect(res.stderr).toMatch(new RegExp(`^tracedat: ${path}: kallsyms section @ \\d+, offset \\d+: compressed data to inflate at most 64 times \\(\\d+ bytes so far, to at most \\d+\\), found a block declaring 1073741823 \\(damage or a decompression bomb\\)\\n$`));
 });
 
 test('--salvage reads around a damaged page and names it', async () => {
