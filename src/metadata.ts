@@ -98,6 +98,16 @@ export function parseMetadata(json: string): Metadata {
   return m;
 }
 
+/** A region of a CPU's data that a salvaging read stepped over, and why. */
+export interface Skipped {
+  /** 'page', 'chunk' (compressed), 'rest of the CPU data', or 'CPU data' (all of it). */
+  what: string;
+  /** The error it would have been without salvage: where, and what was expected there. */
+  section: string;
+  offset: number;
+  expected: string;
+}
+
 export interface CpuScan {
   cpu: number;
   count: number;
@@ -109,6 +119,8 @@ export interface CpuScan {
   /** Pages carrying a lost-events mark, and the events they say were lost (when stored). */
   missedMarks: number;
   missedEvents: number;
+  /** With `scan({ salvage: true })`: the damaged regions stepped over, in file order. */
+  skipped?: Skipped[];
 }
 
 export interface BufferScan {

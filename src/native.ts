@@ -15,10 +15,11 @@ export interface Native {
   openBytes(bytes: Buffer): Handle;
   dump(handle: Handle, verbosity: number, fileName: string): { out: Buffer } & Partial<NativeFailure>;
   info(handle: Handle): string;
-  records(handle: Handle, buffer: number, cpus: string, raw: boolean): Cursor;
+  records(handle: Handle, buffer: number, cpus: string, raw: boolean, salvage: boolean): Cursor;
   nextBatch(cursor: Cursor, maxRecords: number): Buffer;
-  scan(handle: Handle): string;
-  scanAsync(handle: Handle): Promise<string>;
+  skipped(cursor: Cursor): string;
+  scan(handle: Handle, salvage: boolean): string;
+  scanAsync(handle: Handle, salvage: boolean): Promise<string>;
   text(handle: Handle, which: TextKind, buffer: number): Buffer;
   tables(handle: Handle): string;
   formats(handle: Handle): string;

@@ -71,10 +71,11 @@ export class TraceFile {
 
   /**
    * Reads every page of every CPU of every buffer: per CPU the record count, first and last
-   * timestamps and lost-event marks. Throws a TraceError at the first damaged page.
+   * timestamps and lost-event marks. Throws a TraceError at the first damaged page, or with
+   * `salvage` steps over damaged pages and chunks and lists them as each CPU's `skipped`.
    */
-  scan(): BufferScan[] {
-    return this.call(() => parseScan(native.scan(this.handle)));
+  scan(options: { salvage?: boolean } = {}): BufferScan[] {
+    return this.call(() => parseScan(native.scan(this.handle, options.salvage ?? false)));
   }
 
   /**
@@ -107,9 +108,9 @@ export class TraceFile {
   }
 
   /** `scan()` on libuv's thread pool: the event loop keeps running while pages are read. */
-  async scanAsync(): Promise<BufferScan[]> {
+  async scanAsync(options: { salvage?: boolean } = {}): Promise<BufferScan[]> {
     try {
-      return parseScan(await native.scanAsync(this.handle));
+      return parseScan(await native.scanAsync(this.handle, options.salvage ?? false));
     } catch (e) {
       throw fromNative(this.name, e);
     }
@@ -134,8 +135,10 @@ export class TraceFile {
 
   /** The records of one buffer (default: the top one), in time order across its CPUs. */
   *records(buffer = 0, options: RecordOptions = {}): Generator<TraceRecord> {
-    const cursor = this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false));
-    const it = iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096);
+    const salvage = options.salvage ?? false;
+    const cursor = this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false, salvage));
+    const onSkip = salvage ? (options.onSkip ?? (() => {})) : undefined;
+    const it = iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096, onSkip);
     for (;;) {
       let n: IteratorResult<TraceRecord>;
       try {

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::Codec;
+use crate::compression::{Budget, Codec, MAX_RATIO, META_RATIO};
 use crate::error::{Error, Result};
 use crate::header::InitialHeader;
 use crate::options::{self, BufferOption, CpuEntry, RawOption};
@@ -308,7 +308,9 @@ impl Trace {
 
     fn parse_v7(&mut self, data: &[u8]) -> Result<()> {
         self.walk = sections::walk(data, self.header.end, self.endian);
-        self.strings = Strings::collect(data, &self.walk, self.endian, self.codec)?;
+        // All the metadata inflated shares one budget (see compression::Budget).
+        let mut budget = Budget::new(META_RATIO);
+        self.strings = Strings::collect(data, &self.walk, self.endian, self.codec, &mut budget)?;
         // Follow the options chain; a loop or a chain longer than the file could hold is
         // damage, not something to follow forever.
         let mut next = self.header.first_options;
@@ -325,7 +327,7 @@ impl Trace {
             let what = format!("options section @ {next}");
             let block = self.option_sections.len();
             self.option_sections.push(h);
-            next = self.read_v7_options(data, &h, block, &what)?;
+            next = self.read_v7_options(data, &h, block, &mut budget, &what)?;
         }
         // Metadata sections, in the order their pointer options were met.
         let pointers: Vec<(u16, u64)> = self
@@ -334,8 +336,13 @@ impl Trace {
             .filter(|o| (options::HEADER_INFO..=options::CMDLINES).contains(&o.id))
             .filter_map(|o| Some((o.id, self.endian.uint(self.bytes(data, &o.payload).get(..8)?)?)))
             .collect();
+        // A section pointed at twice is read once (trace-cmd writes one of each kind).
+        let mut read = HashSet::new();
         for (id, offset) in pointers {
-            let s = self.read_meta_section(data, id, offset)?;
+            if !read.insert((id, offset)) {
+                continue;
+            }
+            let s = self.read_meta_section(data, id, offset, &mut budget)?;
             self.meta.push(s);
         }
         let buffers: Vec<(u16, u64, Text)> = self
@@ -365,8 +372,8 @@ impl Trace {
     }
 
     /// Reads one options section; returns the offset of the next one (0 at the end).
-    fn read_v7_options(&mut self, data: &[u8], h: &SectionHeader, block: usize, what: &str) -> Result<u64> {
-        let content = h.read_content(data, self.endian, self.codec, what)?;
+    fn read_v7_options(&mut self, data: &[u8], h: &SectionHeader, block: usize, budget: &mut Budget, what: &str) -> Result<u64> {
+        let content = h.read_content(data, self.endian, self.codec, budget, what)?;
         let (src, base) = match content {
             std::borrow::Cow::Borrowed(_) => (Src::File, h.content() as usize),
             std::borrow::Cow::Owned(v) => {
@@ -400,13 +407,13 @@ impl Trace {
         Ok(next)
     }
 
-    fn read_meta_section(&mut self, data: &[u8], option: u16, offset: u64) -> Result<MetaSection> {
+    fn read_meta_section(&mut self, data: &[u8], option: u16, offset: u64, budget: &mut Budget) -> Result<MetaSection> {
         let what = format!("{} section @ {offset}", section_name(option));
         let header = SectionHeader::read(data, offset, self.endian).map_err(|e| Error::new(what.clone(), e.offset, e.expected))?;
         if header.id != option {
             return Err(Error::new(what, offset, format!("section id {option}, found {}", header.id)));
         }
-        let content = header.read_content(data, self.endian, self.codec, &what)?;
+        let content = header.read_content(data, self.endian, self.codec, budget, &what)?;
         let (src, bytes, base) = match content {
             std::borrow::Cow::Borrowed(_) => (Src::File, data, header.content() as usize),
             std::borrow::Cow::Owned(v) => {
@@ -688,9 +695,10 @@ impl Trace {
             return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left", c.remaining())));
         }
         let mut text = Vec::new();
+        let mut budget = Budget::new(MAX_RATIO);
         for _ in 0..count {
             let block = crate::compression::Block::read(&mut c)?;
-            text.extend_from_slice(&block.inflate(data, codec, &what)?);
+            text.extend_from_slice(&block.inflate(data, codec, &mut budget, &what)?);
         }
         Ok(std::borrow::Cow::Owned(text))
     }

@@ -120,17 +120,19 @@ struct RecordCursor {
     records: records::Records,
 }
 
-/// `records(handle, buffer, cpus, raw)` → a cursor over one buffer's records in time order.
-/// `cpus` is a comma-separated list of CPU numbers, or "" for all; `raw` keeps ring-buffer
-/// timestamps (trace-cmd's --raw-ts).
+/// `records(handle, buffer, cpus, raw, salvage?)` → a cursor over one buffer's records in
+/// time order. `cpus` is a comma-separated list of CPU numbers, or "" for all; `raw` keeps
+/// ring-buffer timestamps (trace-cmd's --raw-ts); `salvage` steps over damaged pages and
+/// chunks (see `skipped`) instead of failing.
 fn records(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
     let buffer = args.index(1)?;
     let cpus = parse_cpus(&args.string(2)?)?;
     let raw = args.boolean(3)?;
+    let salvage = !args.is_nullish(4) && args.boolean(4)?;
     let data = h.source.bytes();
     let clock = h.trace.clock(data, buffer, raw);
-    let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock)?;
+    let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock, salvage)?;
     env.external(RecordCursor { opened: h, records })
 }
 
@@ -159,21 +161,51 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
     env.buffer(&out)
 }
 
-/// `scanAsync(handle)` → a Promise of what `scan` returns, computed on the thread pool.
+/// `skipped(cursor)` → JSON `[{cpu, what, section, offset, expected}]`: what a salvaging
+/// cursor stepped over since the last call.
+fn skipped(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<RecordCursor>(0)?;
+    let mut j = json::Json::new();
+    j.begin_array(None);
+    for cpu in c.records.cpus.iter_mut() {
+        let n = cpu.cpu();
+        for s in cpu.skipped.drain(..) {
+            j.begin_object(None);
+            j.num("cpu", n as i64);
+            skip_fields(&mut j, &s);
+            j.end_object();
+        }
+    }
+    j.end_array();
+    env.string(&j.finish())
+}
+
+fn skip_fields(j: &mut json::Json, s: &records::Skip) {
+    j.str("what", s.what);
+    j.str("section", &s.error.section);
+    j.num("offset", s.error.offset as i64);
+    j.str("expected", &s.error.expected);
+}
+
+/// `scanAsync(handle, salvage?)` → a Promise of what `scan` returns, computed on the thread
+/// pool.
 fn scan_async(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
-    env.spawn(move || scan_json(&h), |env, json: String| env.string(&json))
+    let salvage = !args.is_nullish(1) && args.boolean(1)?;
+    env.spawn(move || scan_json(&h, salvage), |env, json: String| env.string(&json))
 }
 
-/// `scan(handle)` → JSON per buffer and CPU: record count, first and last timestamps (reported
-/// and raw) and lost-event marks. Reads every page, so it is also the deep validation of
-/// `dump -v`; the first damaged page is thrown as an error.
+/// `scan(handle, salvage?)` → JSON per buffer and CPU: record count, first and last timestamps
+/// (reported and raw) and lost-event marks. Reads every page, so it is also the deep
+/// validation of `dump -v`; the first damaged page is thrown as an error, or with `salvage`
+/// stepped over and listed as the CPU's `skipped`.
 fn scan(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
-    env.string(&scan_json(&h)?)
+    let salvage = !args.is_nullish(1) && args.boolean(1)?;
+    env.string(&scan_json(&h, salvage)?)
 }
 
-fn scan_json(h: &Opened) -> Result<String, JsError> {
+fn scan_json(h: &Opened, salvage: bool) -> Result<String, JsError> {
     let data = h.source.bytes();
     let mut j = json::Json::new();
     j.begin_array(None);
@@ -184,7 +216,7 @@ fn scan_json(h: &Opened) -> Result<String, JsError> {
         j.begin_array(Some("cpus"));
         for d in cpus {
             let clock = h.trace.clock(data, i, false);
-            let mut r = records::Records::new(&h.trace, data, i, Some(&[d.cpu]), clock)?;
+            let mut r = records::Records::new(&h.trace, data, i, Some(&[d.cpu]), clock, salvage)?;
             let (mut count, mut first, mut last, mut missed_pages, mut missed) = (0u64, None, None, 0u64, 0i64);
             while let Some((ts, raw, m)) = r.next_with(data, |r| (r.ts, r.raw, r.missed))? {
                 count += 1;
@@ -208,6 +240,15 @@ fn scan_json(h: &Opened) -> Result<String, JsError> {
             }
             j.num("missedMarks", missed_pages as i64);
             j.num("missedEvents", missed);
+            if salvage {
+                j.begin_array(Some("skipped"));
+                for s in r.cpus.iter().flat_map(|c| &c.skipped) {
+                    j.begin_object(None);
+                    skip_fields(&mut j, s);
+                    j.end_object();
+                }
+                j.end_array();
+            }
             j.end_object();
         }
         j.end_array();
@@ -307,7 +348,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 12] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 13] = [
+        (c"skipped", skipped),
         (c"validate", validate),
         (c"formats", formats),
         (c"scanAsync", scan_async),

@@ -7,7 +7,7 @@
 //! the STRINGS sections, and how `trace-cmd dump --sections` lists them).
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::{Block, Codec};
+use crate::compression::{Block, Budget, Codec};
 use crate::error::{Error, Result};
 
 /// Bit 0 of the flags: the content is compressed.
@@ -70,14 +70,14 @@ impl SectionHeader {
         Block::read(&mut Cursor::new(bytes, self.content(), endian, what))
     }
 
-    /// The section content, inflated when compressed.
-    pub fn read_content<'a>(&self, data: &'a [u8], endian: Endian, codec: Option<Codec>, what: &str) -> Result<std::borrow::Cow<'a, [u8]>> {
+    /// The section content, inflated (within `budget`) when compressed.
+    pub fn read_content<'a>(&self, data: &'a [u8], endian: Endian, codec: Option<Codec>, budget: &mut Budget, what: &str) -> Result<std::borrow::Cow<'a, [u8]>> {
         if !self.compressed() {
             return self.bytes(data, what).map(std::borrow::Cow::Borrowed);
         }
         let codec = codec.ok_or_else(|| Error::new(what, self.offset, "an uncompressed section: the file declares no compression"))?;
         let block = self.block(data, endian, what)?;
-        block.inflate(data, codec, what).map(std::borrow::Cow::Owned)
+        block.inflate(data, codec, budget, what).map(std::borrow::Cow::Owned)
     }
 }
 
@@ -137,10 +137,10 @@ pub struct Strings {
 }
 
 impl Strings {
-    pub fn collect(data: &[u8], walk: &Walk, endian: Endian, codec: Option<Codec>) -> Result<Strings> {
+    pub fn collect(data: &[u8], walk: &Walk, endian: Endian, codec: Option<Codec>, budget: &mut Budget) -> Result<Strings> {
         let mut s = Strings::default();
         for h in walk.sections.iter().filter(|h| h.id == crate::options::STRINGS) {
-            let content = h.read_content(data, endian, codec, "strings section")?;
+            let content = h.read_content(data, endian, codec, budget, "strings section")?;
             s.parts.push((s.table.len(), content.len()));
             s.table.extend_from_slice(&content);
         }
