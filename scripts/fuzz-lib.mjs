@@ -433,6 +433,7 @@ export function mutate(fx, seed, n, classes = Object.keys(CLASSES)) {
 
 // ---- per-fixture preparation ----------------------------------------------------------------
 
+/** The zstd program (only to build damaged chunks; without it those cases are left out). */
 function zstd(args, input) {
   const p = spawnSync('zstd', [...args, '-q', '-c'], { input, maxBuffer: 1 << 30 });
   if (p.status !== 0) throw new Error(`zstd ${args.join(' ')} failed`);
@@ -475,7 +476,12 @@ function variants(L, buf) {
     for (const [what, edit] of edits) {
       const d = Buffer.from(raw);
       edit(d);
-      let c = L.codec === 'zstd' ? zstd(['-3'], d) : deflateSync(d, { level: 9 });
+      let c;
+      try {
+        c = L.codec === 'zstd' ? zstd(['-3'], d) : deflateSync(d, { level: 9 });
+      } catch {
+        continue;
+      }
       const room = ch.csize - c.length;
       if (L.codec === 'zstd') {
         if (room < 8 && room !== 0) continue;
@@ -527,7 +533,14 @@ export async function prepare(fixture, openFile) {
   const L = layout(bytes, meta);
   const fx = { name: fixture.name, path: fixture.path, bytes, meta, layout: L, variants: cached(fixture, bytes, 'variants', () => variants(L, bytes)), bomb: null };
   if (L.codec) {
-    if (!bombs.has(L.codec)) bombs.set(L.codec, bomb(L.codec));
+    if (!bombs.has(L.codec)) {
+      try {
+        bombs.set(L.codec, bomb(L.codec));
+      } catch {
+        // Without the zstd program there is no zstd bomb; the other chunk damage remains.
+        bombs.set(L.codec, null);
+      }
+    }
     fx.bomb = bombs.get(L.codec);
   }
   fx.applicable = Object.keys(CLASSES).filter((c) => {

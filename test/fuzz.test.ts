@@ -108,3 +108,14 @@ test('--salvage reads around a damaged page and names it', async () => {
   // Without salvage the same page is an error, and none of its events is read.
   expect(() => [...t.records(0)]).toThrow('CPU 1 data, offset 2379784: a commit size of at most 4080 bytes');
 });
+
+test('--salvage reads the whole pages of CPU data declared past the end of the file', async () => {
+  const { res, path } = await damaged(V7, 'salvage-size', 'records --salvage', (L) => {
+    const e = L.cpuTables[0][1];
+    return [{ at: e.sizeAt, del: 8, ins: u64(e.size + 10_000_000) }];
+  });
+  expect(res.code).toBe(2);
+  expect(res.stderr).toBe(`tracedat: ${path}: CPU 1 data, offset 2375680: 10221184 bytes of CPU data, the file has 221409 after this offset; skipped rest of the CPU data\n`);
+  const whole = (await api.open(fixturePath(V7))).scan()[0]!.cpus.map((c) => c.count);
+  expect((await api.open(path)).scan({ salvage: true })[0]!.cpus.map((c) => c.count)).toEqual(whole);
+});

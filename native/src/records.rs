@@ -14,7 +14,7 @@ use std::collections::BinaryHeap;
 
 use crate::bytes::Endian;
 use crate::error::{Error, Result};
-use crate::file::{BufferKind, Trace};
+use crate::file::{BufferKind, CpuData, Trace};
 use crate::page::{Missed, Page};
 use crate::stream::{CpuStream, PageAt, Skipped};
 use crate::timesync::Clock;
@@ -172,8 +172,21 @@ impl Records {
             let stream = match CpuStream::new(file, trace.endian, trace.codec, d, b.page_size, &b.name) {
                 Ok(s) => s,
                 Err(error) if salvage => {
-                    skipped.push(Skip { what: Skipped::Cpu.name(), error });
-                    CpuStream::empty(d.cpu, &b.name)
+                    // Uncompressed data cut short by the end of the file: read the whole
+                    // pages that are there. Anything else cannot be located at all.
+                    let ps = u64::from(b.page_size.max(1));
+                    let there = (file.len() as u64).saturating_sub(d.offset) / ps * ps;
+                    let cut = CpuData { size: there.min(d.size), ..d.clone() };
+                    match CpuStream::new(file, trace.endian, trace.codec, &cut, b.page_size, &b.name) {
+                        Ok(s) if trace.codec.is_none() && cut.size > 0 => {
+                            skipped.push(Skip { what: Skipped::Rest.name(), error });
+                            s
+                        }
+                        _ => {
+                            skipped.push(Skip { what: Skipped::Cpu.name(), error });
+                            CpuStream::empty(d.cpu, &b.name)
+                        }
+                    }
                 }
                 Err(e) => return Err(e),
             };

@@ -74,12 +74,6 @@ pub struct Damage {
     pub skipped: Skipped,
 }
 
-impl From<Damage> for Error {
-    fn from(d: Damage) -> Error {
-        d.error
-    }
-}
-
 /// "CPU 3 data" or "buffer \"name\" CPU 3 data", for errors.
 pub fn describe(cpu: u32, buffer: &str) -> String {
     if buffer.is_empty() {
