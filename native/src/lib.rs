@@ -4,7 +4,9 @@
 //! Module map, one concept each: [`bytes`] (endian-explicit checked reads), [`error`],
 //! [`header`] (initial header), [`sections`] (v7 section headers and strings), [`options`],
 //! [`compression`] (zlib/zstd and trace-cmd's block framing), [`file`] (the whole file's
-//! layout), [`dump`] (`trace-cmd dump` text), [`source`] (mapped files), [`napi`] (the FFI).
+//! layout), [`dump`] (`trace-cmd dump` text), [`source`] (mapped files), [`napi`] (the FFI),
+//! [`writer`] (v6/v7 files in trace-cmd's layout) over [`output`] (temporary file, patched
+//! offsets) and [`pipeline`] (ordered parallel compression), with [`progress`] for terminals.
 
 mod bytes;
 mod compression;
@@ -16,13 +18,18 @@ mod info;
 mod json;
 mod napi;
 mod options;
+mod output;
 mod page;
+mod pipeline;
+mod progress;
 mod records;
 mod sections;
 mod source;
 mod stream;
 mod timesync;
+mod writer;
 
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
 use napi::{Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
@@ -31,6 +38,8 @@ use napi::{Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 pub struct Opened {
     source: Source,
     trace: file::Trace,
+    /// (device, inode) of the file when opened by path: the one file a conversion never writes.
+    file: Option<(u64, u64)>,
 }
 
 use source::Source;
@@ -51,9 +60,9 @@ impl From<error::Error> for JsError {
     }
 }
 
-fn opened(source: Source) -> Result<Handle, JsError> {
+fn opened(source: Source, file: Option<(u64, u64)>) -> Result<Handle, JsError> {
     let trace = file::Trace::parse(source.bytes())?;
-    Ok(Arc::new(Opened { source, trace }))
+    Ok(Arc::new(Opened { source, trace, file }))
 }
 
 /// `open(path)`: maps the file read-only and parses its layout.
@@ -64,13 +73,14 @@ fn open(env: Env, args: &Args) -> JsResult {
         message: format!("cannot open: {e}"),
         fields: vec![("errno", Field::Num(e.raw_os_error().unwrap_or(0) as f64))],
     })?;
-    env.external(opened(source)?)
+    let id = std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()));
+    env.external(opened(source, id)?)
 }
 
 /// `openBytes(buffer)`: parses a copy of a Buffer (e.g. a .zip member).
 fn open_bytes(env: Env, args: &Args) -> JsResult {
     let bytes = args.buffer(0)?.to_vec();
-    env.external(opened(Source::Owned(bytes))?)
+    env.external(opened(Source::Owned(bytes), None)?)
 }
 
 /// `dump(handle, verbosity, fileName)` → `{ out: Buffer, error?: Error }`.
@@ -198,6 +208,69 @@ fn scan(env: Env, args: &Args) -> JsResult {
     env.string(&j.finish())
 }
 
+/// `convert(handle, outPath, fileVersion, compression, level, progressFd, buffers, cpus,
+/// threads)` → JSON summary (writer::Summary). `compression` is none, zlib, zstd or any (zstd);
+/// `level`, `progressFd` (a terminal for progress lines), `buffers` / `cpus` (comma-separated
+/// subsets) and `threads` may be null for the defaults.
+fn convert(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let out = args.string(1)?;
+    let version = args.index(2)? as u32;
+    let codec = match args.string(3)?.as_str() {
+        "none" => None,
+        "any" | "zstd" => Some(compression::Codec::Zstd),
+        "zlib" => Some(compression::Codec::Zlib),
+        other => return Err(JsError::usage(format!("unknown compression '{other}' (none, zlib, zstd or any)"))),
+    };
+    let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
+    let compression = match (codec, level) {
+        (None, Some(_)) => return Err(JsError::usage("a compression level needs a compression (zlib or zstd)")),
+        (None, None) => None,
+        (Some(c), None) => Some((c, c.default_level())),
+        (Some(c), Some(l)) => {
+            let (lo, hi) = if c == compression::Codec::Zlib { (0, 9) } else { (-7, 22) };
+            if l.fract() != 0.0 || l < lo as f64 || l > hi as f64 {
+                return Err(JsError::usage(format!("{} level {l}: use an integer from {lo} to {hi}", c.name())));
+            }
+            Some((c, l as i32))
+        }
+    };
+    let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
+    let list = |i: usize| -> Result<Option<Vec<u32>>, JsError> { if args.is_nullish(i) { Ok(None) } else { parse_cpus(&args.string(i)?) } };
+    let buffers = list(6)?.map(|v| v.into_iter().map(|b| b as usize).collect());
+    let cpus = list(7)?;
+    let threads = if args.is_nullish(8) {
+        std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+    } else {
+        args.index(8)?.clamp(1, 64)
+    };
+    let spec = writer::Spec { version, compression, buffers, cpus, threads };
+    let summary = writer::write_file(&h.trace, h.source.bytes(), h.file, std::path::Path::new(&out), &spec, &mut progress)
+        .map_err(|e| {
+            progress.finish();
+            write_error(e)
+        })?;
+    env.string(&summary.json())
+}
+
+fn write_error(e: writer::WriteError) -> JsError {
+    use output::TargetError;
+    use writer::WriteError;
+    let output = |path: String, message: String, errno: i32| JsError {
+        code: "ERR_TRACEDAT_OUTPUT",
+        message,
+        fields: vec![("path", Field::Str(path)), ("errno", Field::Num(errno as f64))],
+    };
+    match e {
+        WriteError::Input(e) => JsError::from(e),
+        WriteError::Unsupported(what) => JsError::usage(format!("cannot write {what}")),
+        WriteError::Codec(what) => JsError { code: "ERR_TRACEDAT_OUTPUT", message: what, fields: Vec::new() },
+        WriteError::Output(e) => output(String::new(), format!("cannot write: {e}"), e.raw_os_error().unwrap_or(0)),
+        WriteError::Target(TargetError::IsInput(p)) => JsError::usage(format!("{}: refusing to write over the input file", p.display())),
+        WriteError::Target(TargetError::Io(p, e)) => output(p.display().to_string(), format!("{}: {e}", p.display()), e.raw_os_error().unwrap_or(0)),
+    }
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -207,7 +280,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 7] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 8] = [
         (c"open", open),
         (c"openBytes", open_bytes),
         (c"dump", dump),
@@ -215,6 +288,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"records", records),
         (c"nextBatch", next_batch),
         (c"scan", scan),
+        (c"convert", convert),
     ];
     for (name, f) in functions {
         if !napi::export(env, exports, name, f) {
