@@ -18,6 +18,17 @@ export interface Native {
   records(handle: Handle, buffer: number, cpus: string, raw: boolean): Cursor;
   nextBatch(cursor: Cursor, maxRecords: number): Buffer;
   scan(handle: Handle): string;
+  convert(
+    handle: Handle,
+    outPath: string,
+    fileVersion: number,
+    compression: string,
+    level: number | null,
+    progressFd: number | null,
+    buffers: string | null,
+    cpus: string | null,
+    threads: number | null,
+  ): string;
 }
 
 export type Cursor = { readonly __tracedatCursor: unique symbol };

@@ -4,6 +4,7 @@ import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
 import { parseMetadata, parseScan, type Metadata, type BufferScan } from './metadata.js';
 import { iterate, type RecordOptions, type TraceRecord } from './records.js';
+import { convertHandle, type ConvertOptions, type ConvertResult } from './convert.js';
 
 /** `trace-cmd dump` item flags (its `enum dump_items`). */
 export const DumpItem = {
@@ -75,6 +76,16 @@ export class TraceFile {
    */
   scan(): BufferScan[] {
     return this.call(() => parseScan(native.scan(this.handle)));
+  }
+
+  /**
+   * Writes this trace to `out` as trace.dat v7 (default, zstd) or v6 in trace-cmd's layout,
+   * like `trace-cmd convert`: every option and ring-buffer page is kept. The file appears
+   * complete or not at all (written to a temporary file, then renamed); `out` may not be the
+   * input. Throws a TraceError on damaged input data or when the file cannot be written.
+   */
+  convert(out: string, options: ConvertOptions = {}): ConvertResult {
+    return convertHandle(this.handle, this.name, this.metadata, out, options);
   }
 
   /** Offset of common_pid in every event (4 on every kernel with the common fields). */
