@@ -248,26 +248,26 @@ fn convert(env: Env, args: &Args) -> JsResult {
     let summary = writer::write_file(&h.trace, h.source.bytes(), h.file, std::path::Path::new(&out), &spec, &mut progress)
         .map_err(|e| {
             progress.finish();
-            write_error(e)
+            write_error(e, &out)
         })?;
     env.string(&summary.json())
 }
 
-fn write_error(e: writer::WriteError) -> JsError {
+/// Input damage keeps the reader's error; output failures name the output path (`path`).
+fn write_error(e: writer::WriteError, path: &str) -> JsError {
     use output::TargetError;
     use writer::WriteError;
-    let output = |path: String, message: String, errno: i32| JsError {
+    let output = |message: String, errno: i32| JsError {
         code: "ERR_TRACEDAT_OUTPUT",
         message,
-        fields: vec![("path", Field::Str(path)), ("errno", Field::Num(errno as f64))],
+        fields: vec![("path", Field::Str(path.to_string())), ("errno", Field::Num(errno as f64))],
     };
     match e {
         WriteError::Input(e) => JsError::from(e),
         WriteError::Unsupported(what) => JsError::usage(format!("cannot write {what}")),
-        WriteError::Codec(what) => JsError { code: "ERR_TRACEDAT_OUTPUT", message: what, fields: Vec::new() },
-        WriteError::Output(e) => output(String::new(), format!("cannot write: {e}"), e.raw_os_error().unwrap_or(0)),
-        WriteError::Target(TargetError::IsInput(p)) => JsError::usage(format!("{}: refusing to write over the input file", p.display())),
-        WriteError::Target(TargetError::Io(p, e)) => output(p.display().to_string(), format!("{}: {e}", p.display()), e.raw_os_error().unwrap_or(0)),
+        WriteError::Codec(what) => output(what, 0),
+        WriteError::Output(e) | WriteError::Target(TargetError::Io(_, e)) => output(e.to_string(), e.raw_os_error().unwrap_or(0)),
+        WriteError::Target(TargetError::IsInput(_)) => JsError::usage(format!("{path}: refusing to write over the input file")),
     }
 }
 

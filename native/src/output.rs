@@ -133,6 +133,8 @@ pub fn patch_vec(v: &mut [u8], patches: &[(u64, Vec<u8>)]) {
 pub enum TargetError {
     /// The target is the input file itself (same inode, possibly through another name).
     IsInput(PathBuf),
+    /// Creating, writing or renaming failed (the path is the target's, also for failures of
+    /// the temporary file beside it).
     Io(PathBuf, io::Error),
 }
 
@@ -184,15 +186,16 @@ impl Target {
             .create_new(true)
             .mode(0o644)
             .open(&tmp)
-            .map_err(|e| TargetError::Io(tmp.clone(), e))?;
+            .map_err(io)?;
         Ok((Target { path: path.to_path_buf(), tmp, committed: false }, file))
     }
 
     /// Applies the patches and renames the complete file over the target.
     pub fn commit(mut self, file: BufWriter<File>, patches: &[(u64, Vec<u8>)]) -> Result<(), TargetError> {
-        let file = file.into_inner().map_err(|e| TargetError::Io(self.tmp.clone(), e.into_error()))?;
+        let io = |e| TargetError::Io(self.path.clone(), e);
+        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
         for (at, b) in patches {
-            file.write_all_at(b, *at).map_err(|e| TargetError::Io(self.tmp.clone(), e))?;
+            file.write_all_at(b, *at).map_err(io)?;
         }
         drop(file);
         std::fs::rename(&self.tmp, &self.path).map_err(|e| TargetError::Io(self.path.clone(), e))?;

@@ -925,3 +925,297 @@ fn buffer_payload(e: Endian, at: u64, name: &str, clock: &str) -> Vec<u8> {
     p.push(0);
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::patch_vec;
+
+    const PS: usize = 4096;
+
+    /// A v6 file built by hand (not by the writer under test): two CPUs with `pages` pages
+    /// each (CPU 1 has none when `pages[1]` is 0), options, optional clock trailer, and one
+    /// instance "inst" whose flyrecord follows the top one.
+    fn v6_file(e: Endian, pages: [usize; 2], trailer: Option<&[u8]>, instance: bool) -> Vec<u8> {
+        let mut f = vec![0x17, 0x08, 0x44];
+        f.extend_from_slice(b"tracing6\0");
+        f.extend_from_slice(&[u8::from(e == Endian::Big), 8]);
+        f.extend_from_slice(&e.put_u32(PS as u32));
+        for (name, text) in [(&b"header_page\0"[..], &b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\n\tfield: local_t commit;\toffset:8;\tsize:8;\n"[..]), (b"header_event\0", b"# compressed entry header\n")] {
+            f.extend_from_slice(name);
+            f.extend_from_slice(&e.put_u64(text.len() as u64));
+            f.extend_from_slice(text);
+        }
+        f.extend_from_slice(&e.put_u32(1));
+        f.extend_from_slice(&e.put_u64(9));
+        f.extend_from_slice(b"name: fn\n");
+        f.extend_from_slice(&e.put_u32(1));
+        f.extend_from_slice(b"sched\0");
+        f.extend_from_slice(&e.put_u32(2));
+        for t in [&b"name: sched_switch\nID: 5\n"[..], b"name: sched_wakeup\nID: 6\n"] {
+            f.extend_from_slice(&e.put_u64(t.len() as u64));
+            f.extend_from_slice(t);
+        }
+        for (w, t) in [(4, &b"ffffffff81000000 T _text\n"[..]), (4, b""), (8, b"1 init\n")] {
+            if w == 4 { f.extend_from_slice(&e.put_u32(t.len() as u32)) } else { f.extend_from_slice(&e.put_u64(t.len() as u64)) }
+            f.extend_from_slice(t);
+        }
+        f.extend_from_slice(&e.put_u32(2));
+        f.extend_from_slice(b"options  \0");
+        let mut opt = |f: &mut Vec<u8>, id: u16, p: &[u8]| {
+            f.extend_from_slice(&e.put_u16(id));
+            f.extend_from_slice(&e.put_u32(p.len() as u32));
+            f.extend_from_slice(p);
+        };
+        if trailer.is_some() {
+            opt(&mut f, options::TRACECLOCK, b"");
+        }
+        opt(&mut f, 99, b"\x01\x02unknown option");
+        opt(&mut f, options::UNAME, b"Linux test 6.0 x86_64\0");
+        let instance_offset = f.len() + 6;
+        if instance {
+            opt(&mut f, options::BUFFER, &[&[0u8; 8][..], b"inst\0"].concat());
+        }
+        f.extend_from_slice(&e.put_u16(0));
+        let flyrecord = |f: &mut Vec<u8>, pages: [usize; 2], seed: u8| {
+            f.extend_from_slice(b"flyrecord\0");
+            let table = f.len();
+            f.resize(table + 32, 0);
+            if let Some(t) = trailer {
+                f.extend_from_slice(&e.put_u64(t.len() as u64));
+                f.extend_from_slice(t);
+            }
+            for (cpu, n) in pages.into_iter().enumerate() {
+                f.resize(f.len().div_ceil(PS) * PS, 0);
+                let at = f.len();
+                for p in 0..n {
+                    let mut page = vec![seed.wrapping_add((cpu * 16 + p) as u8); PS];
+                    page[..8].copy_from_slice(&e.put_u64(1000 * (p as u64 + 1)));
+                    page[8..16].copy_from_slice(&e.put_u64(64));
+                    f.extend_from_slice(&page);
+                }
+                f[table + cpu * 16..table + cpu * 16 + 8].copy_from_slice(&e.put_u64(at as u64));
+                f[table + cpu * 16 + 8..table + cpu * 16 + 16].copy_from_slice(&e.put_u64((n * PS) as u64));
+            }
+        };
+        flyrecord(&mut f, pages, 1);
+        if instance {
+            let at = f.len() as u64;
+            f[instance_offset..instance_offset + 8].copy_from_slice(&e.put_u64(at));
+            flyrecord(&mut f, [3, 1], 100);
+        }
+        f
+    }
+
+    fn spec(version: u32, compression: Option<(Codec, i32)>) -> Spec {
+        Spec { version, compression, buffers: None, cpus: None, threads: 2 }
+    }
+
+    fn convert(data: &[u8], spec: &Spec) -> (Vec<u8>, Summary) {
+        let trace = Trace::parse(data).unwrap();
+        let mut o = Out::new(Vec::new(), trace.endian);
+        let summary = write(&trace, data, spec, &mut o, &mut Progress::none()).unwrap();
+        let (mut v, patches) = o.finish().unwrap();
+        patch_vec(&mut v, &patches);
+        (v, summary)
+    }
+
+    /// Every page of every buffer and CPU, in order.
+    fn pages(data: &[u8]) -> Vec<(String, u32, Vec<u8>)> {
+        let t = Trace::parse(data).unwrap();
+        let mut v = Vec::new();
+        for b in &t.buffers {
+            let BufferKind::Flyrecord { cpus } = &b.kind else { continue };
+            let codec = b.section.filter(|h| h.compressed()).and(t.codec);
+            for d in cpus {
+                let mut s = CpuStream::new(data, t.endian, codec, d, b.page_size, &b.name).unwrap();
+                while s.advance(data).unwrap() {
+                    v.push((b.name.clone(), d.cpu, s.page(data).to_vec()));
+                }
+            }
+        }
+        v
+    }
+
+    fn targets() -> Vec<Spec> {
+        vec![spec(6, None), spec(7, None), spec(7, Some((Codec::Zstd, 3))), spec(7, Some((Codec::Zlib, 1)))]
+    }
+
+    #[test]
+    fn every_version_keeps_pages_metadata_and_options() {
+        for e in [Endian::Little, Endian::Big] {
+            let input = v6_file(e, [12, 3], Some(b"[local] global"), true);
+            let want = pages(&input);
+            assert_eq!(want.len(), 12 + 3 + 3 + 1);
+            let src = Trace::parse(&input).unwrap();
+            for sp in targets() {
+                let (out, _) = convert(&input, &sp);
+                let t = Trace::parse(&out).unwrap();
+                assert_eq!(t.endian, e);
+                assert_eq!(t.header.version, sp.version as u64);
+                assert_eq!(pages(&out), want, "{sp:?}");
+                for id in [options::HEADER_INFO, options::EVENT_FORMATS, options::KALLSYMS, options::CMDLINES] {
+                    assert_eq!(format!("{:?}", strip(&t, &out, id)), format!("{:?}", strip(&src, &input, id)));
+                }
+                let unknown: Vec<_> = t.options.iter().filter(|o| o.id == 99).map(|o| t.bytes(&out, &o.payload).to_vec()).collect();
+                assert_eq!(unknown, [b"\x01\x02unknown option".to_vec()], "unknown options travel byte for byte");
+                assert_eq!(t.buffers.iter().map(|b| (b.name.as_str(), b.clock.as_deref())).collect::<Vec<_>>(), [("", Some("local")), ("inst", Some("local"))]);
+            }
+        }
+    }
+
+    /// A metadata content as texts (positions differ between files).
+    fn strip(t: &Trace, data: &[u8], id: u16) -> Vec<Vec<u8>> {
+        match t.content(id).unwrap() {
+            Content::Headers { page, event } => vec![t.bytes(data, page).to_vec(), t.bytes(data, event).to_vec()],
+            Content::Ftrace(v) => v.iter().map(|x| t.bytes(data, x).to_vec()).collect(),
+            Content::Events(s) => s.iter().flat_map(|s| std::iter::once(s.name.clone().into_bytes()).chain(s.events.iter().map(|x| t.bytes(data, x).to_vec()))).collect(),
+            Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x) => vec![t.bytes(data, x).to_vec()],
+        }
+    }
+
+    #[test]
+    fn writing_an_output_again_gives_the_same_bytes() {
+        let input = v6_file(Endian::Little, [25, 2], Some(b"[x86-tsc]"), true);
+        for sp in targets() {
+            let (once, _) = convert(&input, &sp);
+            let (twice, _) = convert(&once, &sp);
+            assert!(once == twice, "{sp:?} is not a fixpoint");
+        }
+    }
+
+    #[test]
+    fn v7_layout_is_trace_cmds() {
+        let input = v6_file(Endian::Little, [25, 0], Some(b"[local] global"), true);
+        let (out, summary) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        let t = Trace::parse(&out).unwrap();
+        let ids: Vec<u16> = t.walk.sections.iter().map(|h| h.id).collect();
+        assert_eq!(ids, [16, 17, 18, 19, 20, 21, 0, 3, 0, 3, 0, 15]);
+        assert!(t.walk.trailing.is_none(), "sections are contiguous up to the end of the file");
+        let descs: Vec<String> = t.walk.sections.iter().map(|h| String::from_utf8_lossy(t.strings.get(h.description).unwrap()).into_owned()).collect();
+        assert_eq!(descs, ["headers", "ftrace events", "events format", "kallsyms", "printk", "command lines", "options", "buffer flyrecord ", "options", "buffer flyrecord inst", "options", "strings"]);
+        for h in &t.walk.sections {
+            assert_eq!(h.compressed(), h.id != 0, "section {} flags", h.id);
+        }
+        // CPU 0: 25 pages in 3 chunks of 10, 10, 5 pages; the size counts the chunk count.
+        let top = &summary.buffers[0];
+        assert_eq!(top.cpus.len(), 1, "CPUs without data are not listed");
+        let c = top.cpus[0];
+        assert_eq!((c.offset % PS as u64, c.raw), (0, 25 * PS as u64));
+        let mut cur = Cursor::new(&out, 0, Endian::Little, "test");
+        cur.seek(c.offset as usize, "").unwrap();
+        assert_eq!(cur.u32("").unwrap(), 3);
+        let blocks: Vec<Block> = (0..3).map(|_| Block::read(&mut cur).unwrap()).collect();
+        assert_eq!(blocks.iter().map(|b| b.uncompressed as usize / PS).collect::<Vec<_>>(), [10, 10, 5]);
+        assert_eq!(c.size, 4 + blocks.iter().map(|b| 8 + b.compressed as u64).sum::<u64>());
+        // The empty v6 TRACECLOCK option is filled from the trailer, the CPU count kept.
+        let clock: Vec<_> = t.options.iter().filter(|o| o.id == options::TRACECLOCK).map(|o| t.bytes(&out, &o.payload).to_vec()).collect();
+        assert_eq!(clock, [b"[local] global\0".to_vec()]);
+        let cpus: Vec<_> = t.options.iter().filter(|o| o.id == options::CPUCOUNT).map(|o| t.bytes(&out, &o.payload).to_vec()).collect();
+        assert_eq!(cpus, [2u32.to_le_bytes().to_vec()]);
+    }
+
+    #[test]
+    fn v6_layout_is_trace_cmds() {
+        let input = v6_file(Endian::Big, [2, 0], Some(b"[local] global"), true);
+        let (v7, _) = convert(&input, &spec(7, Some((Codec::Zlib, 6))));
+        let (out, summary) = convert(&v7, &spec(6, None));
+        let t = Trace::parse(&out).unwrap();
+        let v6 = t.v6.as_ref().unwrap();
+        assert_eq!(v6.cpus, 2);
+        assert!(!t.options.iter().any(|o| o.id == options::CPUCOUNT), "v6 keeps the CPU count in its header only");
+        // The instance's BUFFER option points at its own flyrecord tag.
+        let (o, p) = t.option_payload(&out, options::BUFFER).unwrap();
+        let b = options::BufferOption::parse(o.id, p, t.endian, false, o.offset).unwrap();
+        assert_eq!(out.get(b.offset as usize..b.offset as usize + 10), Some(&b"flyrecord\0"[..]));
+        // v7 -> v6 writes the clock as "[clock]"; empty CPUs point at the aligned end of the data.
+        assert_eq!(t.buffers[0].clock.as_deref(), Some("local"));
+        let tags: Vec<_> = v6.tags.iter().filter_map(|t| match t { V6Tag::Flyrecord { table, .. } => Some(table.clone()), _ => None }).collect();
+        let top = &tags[0];
+        assert_eq!(top[0], (summary.buffers[0].cpus[0].offset, 2 * PS as u64));
+        assert_eq!(top[1], (top[0].0 + top[0].1, 0));
+    }
+
+    #[test]
+    fn a_file_without_data_stays_readable() {
+        // trace-cmd dump reads 10 bytes after the top flyrecord: the file must not end there.
+        let input = v6_file(Endian::Little, [0, 0], None, false);
+        let (out, summary) = convert(&input, &spec(6, None));
+        assert!(summary.buffers[0].cpus.is_empty());
+        let t = Trace::parse(&out).unwrap();
+        let V6Tag::Flyrecord { table, .. } = &t.v6.as_ref().unwrap().tags[1] else { panic!("no flyrecord") };
+        assert!(table.iter().all(|&(off, size)| size == 0 && off as usize <= out.len()));
+        assert!(out.len() >= out.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10 + 32 + 10);
+        let (v7, _) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        assert_eq!(pages(&v7).len(), 0);
+    }
+
+    #[test]
+    fn subsets_of_buffers_and_cpus() {
+        let input = v6_file(Endian::Little, [4, 3], Some(b"[local]"), true);
+        let mut sp = spec(7, None);
+        sp.buffers = Some(vec![1]);
+        sp.cpus = Some(vec![0]);
+        let (out, summary) = convert(&input, &sp);
+        assert_eq!(summary.buffers.len(), 1);
+        assert_eq!(pages(&out).iter().map(|p| (p.0.as_str(), p.1)).collect::<Vec<_>>(), [("inst", 0); 3]);
+        let t = Trace::parse(&out).unwrap();
+        let cpus = t.option_payload(&out, options::CPUCOUNT).unwrap().1;
+        assert_eq!(cpus, 2u32.to_le_bytes(), "the CPU count is the input's");
+        sp.buffers = Some(vec![5]);
+        let t = Trace::parse(&input).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        assert!(matches!(write(&t, &input, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
+    }
+
+    #[test]
+    fn v6_refuses_compression() {
+        let input = v6_file(Endian::Little, [1, 1], None, false);
+        let t = Trace::parse(&input).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        let r = write(&t, &input, &spec(6, Some((Codec::Zstd, 3))), &mut o, &mut Progress::none());
+        assert!(matches!(r, Err(WriteError::Unsupported(_))));
+    }
+
+    #[test]
+    fn latency_text_survives_chunking() {
+        let mut input = v6_file(Endian::Little, [0, 0], None, false);
+        let at = input.windows(10).position(|w| w == b"flyrecord\0").unwrap();
+        input.truncate(at);
+        input.extend_from_slice(b"latency  \0");
+        let text: Vec<u8> = (0..100_000u32).map(|i| b"# wakeup latency trace\n"[i as usize % 23]).collect();
+        input.extend_from_slice(&text);
+        let (v7, summary) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        assert!(summary.buffers[0].latency);
+        let t = Trace::parse(&v7).unwrap();
+        let h = t.walk.sections.iter().find(|h| h.id == options::BUFFER_TEXT).unwrap();
+        assert_eq!(String::from_utf8_lossy(t.strings.get(h.description).unwrap()), "buffer latency");
+        let mut c = Cursor::new(&v7, 0, Endian::Little, "test");
+        c.seek(h.content() as usize, "").unwrap();
+        assert_eq!(c.u32("").unwrap(), 3, "100000 bytes in chunks of 10 pages");
+        let (v6, _) = convert(&v7, &spec(6, None));
+        let at = v6.windows(10).position(|w| w == b"latency  \0").unwrap();
+        assert_eq!(&v6[at + 10..], &text[..]);
+    }
+
+    #[test]
+    fn damaged_data_is_an_input_error() {
+        let mut input = v6_file(Endian::Little, [3, 1], None, false);
+        let (mut v7, s) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        // Break the zstd frame magic of the first chunk of CPU 0.
+        let at = s.buffers[0].cpus[0].offset as usize + 4 + 8;
+        v7[at] ^= 0xff;
+        let t = Trace::parse(&v7).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        match write(&t, &v7, &spec(6, None), &mut o, &mut Progress::none()) {
+            Err(WriteError::Input(e)) => assert!(e.section.contains("CPU 0"), "{e}"),
+            other => panic!("expected an input error, got {other:?}"),
+        }
+        // A v6 CPU data size that is not whole pages.
+        let table = input.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10;
+        input[table + 8..table + 16].copy_from_slice(&(3 * PS as u64 - 1).to_le_bytes());
+        let t = Trace::parse(&input).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        assert!(matches!(write(&t, &input, &spec(7, None), &mut o, &mut Progress::none()), Err(WriteError::Input(_))));
+    }
+}
