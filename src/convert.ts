@@ -1,6 +1,7 @@
 // Writing a trace again, as trace.dat v6 or v7 in trace-cmd's layout (native/src/writer.rs).
 import { native, type Handle } from './native.js';
 import { fromNative, TraceError } from './errors.js';
+import { UsageError } from './usage.js';
 import type { Metadata } from './metadata.js';
 
 export type Compression = 'none' | 'zlib' | 'zstd' | 'any';
@@ -54,7 +55,7 @@ function bufferIndexes(metadata: Metadata, buffers: (number | string)[], file: s
   return buffers.map((b) => {
     if (typeof b === 'number') return b;
     const i = metadata.buffers.findIndex((x) => x.name === b);
-    if (i < 0) throw new TraceError(file, 'buffers', undefined, `a buffer named "${b}" (the file has ${metadata.buffers.map((x) => `"${x.name}"`).join(', ')})`);
+    if (i < 0) throw new UsageError(`${file} has no buffer named "${b}" (it has ${metadata.buffers.map((x) => `"${x.name}"`).join(', ')})`);
     return i;
   });
 }
@@ -81,9 +82,9 @@ export function convertHandle(handle: Handle, name: string, metadata: Metadata, 
   } catch (e) {
     const n = e as NativeOutputError;
     if (n && n.code === 'ERR_TRACEDAT_OUTPUT') {
-      throw new TraceError(n.path || out, 'output file', undefined, n.message ?? 'cannot write');
+      throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
     }
-    if (n && n.code === 'ERR_TRACEDAT_USAGE') throw new TraceError(name, 'convert', undefined, n.message ?? 'bad arguments');
+    if (n && n.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad arguments');
     throw fromNative(name, e);
   }
   const r = JSON.parse(json) as Omit<ConvertResult, 'path' | 'version' | 'compression'>;
