@@ -61,14 +61,14 @@ function bufferIndexes(metadata: Metadata, buffers: (number | string)[], file: s
 }
 
 /** @internal Used by TraceFile.convert. */
-export function convertHandle(handle: Handle, name: string, metadata: Metadata, out: string, options: ConvertOptions): ConvertResult {
+export async function convertHandle(handle: Handle, name: string, metadata: Metadata, out: string, options: ConvertOptions): Promise<ConvertResult> {
   const version = options.version ?? 7;
   const compression = options.compression ?? (version === 7 ? 'any' : 'none');
   const progress = options.progress ?? process.stderr.isTTY === true;
   const buffers = options.buffers === undefined ? null : bufferIndexes(metadata, options.buffers, name).join(',');
   let json: string;
   try {
-    json = native.convert(
+    json = await native.convert(
       handle,
       out,
       version,

@@ -28,7 +28,7 @@ export interface Native {
     buffers: string | null,
     cpus: string | null,
     threads: number | null,
-  ): string;
+  ): Promise<string>;
 }
 
 export type Cursor = { readonly __tracedatCursor: unique symbol };

@@ -80,11 +80,12 @@ export class TraceFile {
 
   /**
    * Writes this trace to `out` as trace.dat v7 (default, zstd) or v6 in trace-cmd's layout,
-   * like `trace-cmd convert`: every option and ring-buffer page is kept. The file appears
-   * complete or not at all (written to a temporary file, then renamed); `out` may not be the
-   * input. Throws a TraceError on damaged input data or when the file cannot be written.
+   * like `trace-cmd convert`: every option and ring-buffer page is kept. The work runs on a
+   * thread of libuv's pool; the file appears complete or not at all (written to a temporary
+   * file, then renamed) and `out` may not be the input. Rejects with a TraceError on damaged
+   * input data or when the file cannot be written, with a UsageError on bad options.
    */
-  convert(out: string, options: ConvertOptions = {}): ConvertResult {
+  convert(out: string, options: ConvertOptions = {}): Promise<ConvertResult> {
     return convertHandle(this.handle, this.name, this.metadata, out, options);
   }
 

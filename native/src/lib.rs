@@ -209,9 +209,10 @@ fn scan(env: Env, args: &Args) -> JsResult {
 }
 
 /// `convert(handle, outPath, fileVersion, compression, level, progressFd, buffers, cpus,
-/// threads)` → JSON summary (writer::Summary). `compression` is none, zlib, zstd or any (zstd);
-/// `level`, `progressFd` (a terminal for progress lines), `buffers` / `cpus` (comma-separated
-/// subsets) and `threads` may be null for the defaults.
+/// threads)` → Promise of a JSON summary (writer::Summary), written on a pool thread.
+/// `compression` is none, zlib, zstd or any (zstd); `level`, `progressFd` (a terminal for
+/// progress lines), `buffers` / `cpus` (comma-separated subsets) and `threads` may be null for
+/// the defaults. Argument errors throw at once; the rest rejects the promise.
 fn convert(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
     let out = args.string(1)?;
@@ -245,12 +246,15 @@ fn convert(env: Env, args: &Args) -> JsResult {
         args.index(8)?.clamp(1, 64)
     };
     let spec = writer::Spec { version, compression, buffers, cpus, threads };
-    let summary = writer::write_file(&h.trace, h.source.bytes(), h.file, std::path::Path::new(&out), &spec, &mut progress)
-        .map_err(|e| {
-            progress.finish();
-            write_error(e, &out)
-        })?;
-    env.string(&summary.json())
+    let work = move || {
+        writer::write_file(&h.trace, h.source.bytes(), h.file, std::path::Path::new(&out), &spec, &mut progress)
+            .map(|summary| summary.json())
+            .map_err(|e| {
+                progress.finish();
+                write_error(e, &out)
+            })
+    };
+    napi::promise(env, work, |env, json: String| env.string(&json))
 }
 
 /// Input damage keeps the reader's error; output failures name the output path (`path`).

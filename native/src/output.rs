@@ -186,7 +186,13 @@ impl Target {
             .create_new(true)
             .mode(0o644)
             .open(&tmp)
-            .map_err(io)?;
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::AlreadyExists => io(io::Error::new(
+                    e.kind(),
+                    format!("{} exists: another conversion to this file is running, or one was killed", tmp.display()),
+                )),
+                _ => io(e),
+            })?;
         Ok((Target { path: path.to_path_buf(), tmp, committed: false }, file))
     }
 

@@ -71,3 +71,35 @@ impl Progress {
 fn mb(n: u64) -> f64 {
     n as f64 / 1e6
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::os::fd::AsRawFd;
+
+    #[test]
+    fn draws_at_most_every_200_ms_and_clears_the_line() {
+        let (mut r, w) = std::io::pipe().unwrap();
+        let mut p = Progress::to_fd(w.as_raw_fd() as u32);
+        p.start(200_000_000);
+        p.advance(1_000_000);
+        std::thread::sleep(EVERY + Duration::from_millis(10));
+        p.advance(99_000_000);
+        p.advance(1);
+        p.finish();
+        drop((p, w));
+        let mut s = String::new();
+        r.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "\rtracedat: writing trace data  50% (100.0 of 200.0 MB)\r\x1b[K");
+    }
+
+    #[test]
+    fn silent_without_a_terminal() {
+        let mut p = Progress::none();
+        p.start(1);
+        p.advance(1);
+        p.finish();
+        assert!(!p.drawn);
+    }
+}
