@@ -29,7 +29,6 @@ mod stream;
 mod timesync;
 mod writer;
 
-use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
 use napi::{Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
@@ -38,8 +37,6 @@ use napi::{Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 pub struct Opened {
     source: Source,
     trace: file::Trace,
-    /// (device, inode) of the file when opened by path: the one file a conversion never writes.
-    file: Option<(u64, u64)>,
 }
 
 use source::Source;
@@ -60,9 +57,9 @@ impl From<error::Error> for JsError {
     }
 }
 
-fn opened(source: Source, file: Option<(u64, u64)>) -> Result<Handle, JsError> {
+fn opened(source: Source) -> Result<Handle, JsError> {
     let trace = file::Trace::parse(source.bytes())?;
-    Ok(Arc::new(Opened { source, trace, file }))
+    Ok(Arc::new(Opened { source, trace }))
 }
 
 /// `open(path)`: maps the file read-only and parses its layout.
@@ -73,14 +70,13 @@ fn open(env: Env, args: &Args) -> JsResult {
         message: format!("cannot open: {e}"),
         fields: vec![("errno", Field::Num(e.raw_os_error().unwrap_or(0) as f64))],
     })?;
-    let id = std::fs::metadata(&path).ok().map(|m| (m.dev(), m.ino()));
-    env.external(opened(source, id)?)
+    env.external(opened(source)?)
 }
 
 /// `openBytes(buffer)`: parses a copy of a Buffer (e.g. a .zip member).
 fn open_bytes(env: Env, args: &Args) -> JsResult {
     let bytes = args.buffer(0)?.to_vec();
-    env.external(opened(Source::Owned(bytes), None)?)
+    env.external(opened(Source::Owned(bytes))?)
 }
 
 /// `dump(handle, verbosity, fileName)` → `{ out: Buffer, error?: Error }`.
@@ -247,7 +243,7 @@ fn convert(env: Env, args: &Args) -> JsResult {
     };
     let spec = writer::Spec { version, compression, buffers, cpus, threads };
     let work = move || {
-        writer::write_file(&h.trace, h.source.bytes(), h.file, std::path::Path::new(&out), &spec, &mut progress)
+        writer::write_file(&h.trace, h.source.bytes(), h.source.file(), std::path::Path::new(&out), &spec, &mut progress)
             .map(|summary| summary.json())
             .map_err(|e| {
                 progress.finish();

@@ -35,7 +35,9 @@
 //! where the option is the only place for it, the trailer text fills it.
 
 use std::borrow::Cow;
+use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
 use crate::bytes::{Cursor, Endian};
@@ -52,8 +54,8 @@ use crate::stream::{CpuStream, PageAt};
 
 /// Pages per compressed chunk (trace-cmd's PAGES_IN_CHUNK).
 pub const CHUNK_PAGES: usize = 10;
-/// Largest single write of uncompressed pages straight from the mapped input.
-const RUN: u64 = 4 << 20;
+/// Largest single copy of consecutive uncompressed pages.
+const RUN: u64 = 1 << 20;
 
 /// What to write.
 #[derive(Clone, Debug)]
@@ -135,12 +137,60 @@ pub struct Summary {
     pub dropped: Vec<u16>,
 }
 
-/// Writes `trace` as `spec` asks. Numbers known only after their place is written are left
-/// as patches in `o` for the caller to apply (see [`Out::finish`]).
-pub fn write<W: Write>(trace: &Trace, data: &[u8], spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
+/// The bytes of the file being read (a mapping, or memory) and the file behind a mapping.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    pub data: &'a [u8],
+    pub file: Option<&'a File>,
+}
+
+impl<'a> Input<'a> {
+    /// Bytes `start..end` of the input, which the stream reading them has checked to be
+    /// inside it (an error, not a panic, if not).
+    fn slice(&self, (start, end): (u64, u64), what: &str) -> crate::error::Result<&'a [u8]> {
+        usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .and_then(|(a, z)| self.data.get(a..z))
+            .ok_or_else(|| Error::new(what, start, format!("{} bytes of pages inside the file", end.saturating_sub(start))))
+    }
+
+    /// Bytes `start..end` into `buf`: read from the file when there is one, because data touched
+    /// once is cheaper to read than to fault into the mapping page by page (about half the
+    /// system time on large traces).
+    fn read(&self, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> crate::error::Result<()> {
+        let bytes = self.slice(range, what)?;
+        buf.clear();
+        match self.file {
+            Some(f) => {
+                buf.resize(bytes.len(), 0);
+                f.read_exact_at(buf, range.0).map_err(|e| Error::new(what, range.0, format!("{} readable bytes ({e})", bytes.len())))
+            }
+            None => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// Copies `start..end` of the input to `o` (`buf` is scratch space).
+    fn copy<W: Write>(&self, o: &mut Out<W>, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> Result<()> {
+        if self.file.is_none() {
+            return Ok(o.bytes(self.slice(range, what)?)?);
+        }
+        self.read(range, buf, what)?;
+        Ok(o.bytes(buf)?)
+    }
+}
+
+/// Writes `trace` (read from `input`) as `spec` asks. Numbers known only after their place is
+/// written are left as patches in `o` for the caller to apply (see [`Out::finish`]).
+pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
+    let data = input.data;
     let plan = Plan::new(trace, data, spec)?;
     let dropped = plan.dropped.clone();
-    let mut w = Writer { trace, data, spec, plan, progress, summary: Summary { dropped, ..Summary::default() } };
+    let summary = Summary { dropped, ..Summary::default() };
+    let mut w = Writer { trace, data, input, spec, plan, progress, summary, scratch: Vec::new() };
     let total = w.raw_total();
     w.progress.start(total);
     w.header(o)?;
@@ -155,11 +205,12 @@ pub fn write<W: Write>(trace: &Trace, data: &[u8], spec: &Spec, o: &mut Out<W>, 
 }
 
 /// Writes `trace` to `path` through a temporary file renamed into place when complete (removed
-/// on any failure). `input` is the (device, inode) of the file `data` maps, never overwritten.
-pub fn write_file(trace: &Trace, data: &[u8], input: Option<(u64, u64)>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
-    let (target, file) = Target::create(path, input).map_err(WriteError::Target)?;
-    let mut o = Out::new(BufWriter::with_capacity(1 << 20, file), trace.endian);
-    let summary = write(trace, data, spec, &mut o, progress)?;
+/// on any failure). `file` is the file `data` maps, if any: it is never overwritten.
+pub fn write_file(trace: &Trace, data: &[u8], file: Option<&File>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
+    let id = file.and_then(|f| f.metadata().ok()).map(|m| (m.dev(), m.ino()));
+    let (target, out) = Target::create(path, id).map_err(WriteError::Target)?;
+    let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), trace.endian);
+    let summary = write(trace, Input { data, file }, spec, &mut o, progress)?;
     let (file, patches) = o.finish()?;
     target.commit(file, &patches).map_err(WriteError::Target)?;
     Ok(summary)
@@ -308,6 +359,9 @@ fn bracketed(text: &[u8]) -> Option<String> {
 struct Writer<'t, 'p> {
     trace: &'t Trace,
     data: &'t [u8],
+    input: Input<'t>,
+    /// Reused for copying runs of pages.
+    scratch: Vec<u8>,
     spec: &'t Spec,
     plan: Plan<'t>,
     progress: &'p mut Progress,
@@ -653,11 +707,11 @@ impl<'t> Writer<'t, '_> {
         o.align(ps)?;
         let offset = o.pos();
         let mut raw = 0u64;
-        let progress = &mut *self.progress;
+        let (input, progress) = (self.input, &mut *self.progress);
         match comp {
             None => {
-                // Pages straight from the mapped file go out in long runs; inflated ones one
-                // by one through the buffered writer.
+                // Pages of an uncompressed input go out in runs of consecutive pages; inflated
+                // ones one by one through the buffered writer.
                 let mut run: Option<(u64, u64)> = None;
                 loop {
                     match s.current() {
@@ -665,7 +719,7 @@ impl<'t> Writer<'t, '_> {
                             Some((start, end)) if *end == at && *end - *start < RUN => *end += ps,
                             _ => {
                                 if let Some(r) = run.replace((at, at + ps)) {
-                                    o.bytes(file_range(data, r, &s.what)?)?;
+                                    input.copy(o, r, &mut self.scratch, &s.what)?;
                                 }
                             }
                         },
@@ -678,7 +732,7 @@ impl<'t> Writer<'t, '_> {
                     }
                 }
                 if let Some(r) = run {
-                    o.bytes(file_range(data, r, &s.what)?)?;
+                    input.copy(o, r, &mut self.scratch, &s.what)?;
                 }
             }
             Some((codec, level)) => {
@@ -688,7 +742,7 @@ impl<'t> Writer<'t, '_> {
                     codec,
                     level,
                     self.spec.threads,
-                    || next_chunk(&mut s, data, &mut primed, ps as usize).map_err(WriteError::Input),
+                    || next_chunk(&mut s, input, &mut primed, ps).map_err(WriteError::Input),
                     |p: Packed| {
                         o.u32(p.data.len() as u32)?;
                         o.u32(p.raw_len as u32)?;
@@ -754,16 +808,6 @@ impl<'t> Writer<'t, '_> {
     }
 }
 
-/// Bytes `start..end` of the file (a range the stream has checked; an error, not a panic, if
-/// not).
-fn file_range<'a>(data: &'a [u8], (start, end): (u64, u64), what: &str) -> crate::error::Result<&'a [u8]> {
-    usize::try_from(start)
-        .ok()
-        .zip(usize::try_from(end).ok())
-        .and_then(|(a, z)| data.get(a..z))
-        .ok_or_else(|| Error::new(what, start, format!("{} bytes of pages inside the file", end.saturating_sub(start))))
-}
-
 fn raw_size(data: &[u8], endian: Endian, codec: Option<Codec>, offset: u64, size: u64) -> u64 {
     if codec.is_none() || size == 0 {
         return size;
@@ -777,25 +821,27 @@ fn raw_size(data: &[u8], endian: Endian, codec: Option<Codec>, offset: u64, size
 }
 
 /// The next up-to-10 pages of a stream whose current page (if `primed`) is not yet taken.
-/// Pages of an uncompressed input are consecutive in the file and are lent, not copied.
-fn next_chunk<'a>(s: &mut CpuStream, data: &'a [u8], primed: &mut bool, ps: usize) -> crate::error::Result<Option<Raw<'a>>> {
-    let mut range: Option<(usize, usize)> = None;
+/// Pages of an uncompressed input are consecutive in the file: read at once, or lent when the
+/// input is in memory.
+fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u64) -> crate::error::Result<Option<Raw<'a>>> {
+    let mut range: Option<(u64, u64)> = None;
     let mut owned = Vec::new();
     for _ in 0..CHUNK_PAGES {
-        if !*primed && !s.advance(data)? {
+        if !*primed && !s.advance(input.data)? {
             break;
         }
         *primed = false;
         match s.current() {
-            Some(PageAt { offset, in_chunk: None }) => {
-                let at = offset as usize;
-                range = Some((range.map_or(at, |r| r.0), at + ps));
-            }
-            _ => owned.extend_from_slice(s.page(data)),
+            Some(PageAt { offset, in_chunk: None }) => range = Some((range.map_or(offset, |r| r.0), offset + ps)),
+            _ => owned.extend_from_slice(s.page(input.data)),
         }
     }
     Ok(match range {
-        Some((a, z)) => data.get(a..z).map(Raw::Borrowed),
+        Some(r) if input.file.is_none() => Some(Raw::Borrowed(input.slice(r, &s.what)?)),
+        Some(r) => {
+            input.read(r, &mut owned, &s.what)?;
+            Some(Raw::Owned(owned))
+        }
         None if owned.is_empty() => None,
         None => Some(Raw::Owned(owned)),
     })
@@ -1014,7 +1060,7 @@ mod tests {
     fn convert(data: &[u8], spec: &Spec) -> (Vec<u8>, Summary) {
         let trace = Trace::parse(data).unwrap();
         let mut o = Out::new(Vec::new(), trace.endian);
-        let summary = write(&trace, data, spec, &mut o, &mut Progress::none()).unwrap();
+        let summary = write(&trace, Input { data, file: None }, spec, &mut o, &mut Progress::none()).unwrap();
         let (mut v, patches) = o.finish().unwrap();
         patch_vec(&mut v, &patches);
         (v, summary)
@@ -1072,6 +1118,23 @@ mod tests {
             Content::Events(s) => s.iter().flat_map(|s| std::iter::once(s.name.clone().into_bytes()).chain(s.events.iter().map(|x| t.bytes(data, x).to_vec()))).collect(),
             Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x) => vec![t.bytes(data, x).to_vec()],
         }
+    }
+
+    #[test]
+    fn reading_pages_from_the_file_or_from_memory_gives_the_same_output() {
+        let input = v6_file(Endian::Little, [23, 4], Some(b"[local]"), true);
+        let path = std::env::temp_dir().join(format!("tracedat-writer-input-{}.dat", std::process::id()));
+        std::fs::write(&path, &input).unwrap();
+        let file = File::open(&path).unwrap();
+        let trace = Trace::parse(&input).unwrap();
+        for sp in targets() {
+            let mut o = Out::new(Vec::new(), trace.endian);
+            write(&trace, Input { data: &input, file: Some(&file) }, &sp, &mut o, &mut Progress::none()).unwrap();
+            let (mut v, patches) = o.finish().unwrap();
+            patch_vec(&mut v, &patches);
+            assert!(v == convert(&input, &sp).0, "{sp:?}");
+        }
+        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
@@ -1165,7 +1228,7 @@ mod tests {
         sp.buffers = Some(vec![5]);
         let t = Trace::parse(&input).unwrap();
         let mut o = Out::new(Vec::new(), t.endian);
-        assert!(matches!(write(&t, &input, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
+        assert!(matches!(write(&t, Input { data: &input, file: None }, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
     }
 
     #[test]
@@ -1173,7 +1236,7 @@ mod tests {
         let input = v6_file(Endian::Little, [1, 1], None, false);
         let t = Trace::parse(&input).unwrap();
         let mut o = Out::new(Vec::new(), t.endian);
-        let r = write(&t, &input, &spec(6, Some((Codec::Zstd, 3))), &mut o, &mut Progress::none());
+        let r = write(&t, Input { data: &input, file: None }, &spec(6, Some((Codec::Zstd, 3))), &mut o, &mut Progress::none());
         assert!(matches!(r, Err(WriteError::Unsupported(_))));
     }
 
@@ -1207,7 +1270,7 @@ mod tests {
         v7[at] ^= 0xff;
         let t = Trace::parse(&v7).unwrap();
         let mut o = Out::new(Vec::new(), t.endian);
-        match write(&t, &v7, &spec(6, None), &mut o, &mut Progress::none()) {
+        match write(&t, Input { data: &v7, file: None }, &spec(6, None), &mut o, &mut Progress::none()) {
             Err(WriteError::Input(e)) => assert!(e.section.contains("CPU 0"), "{e}"),
             other => panic!("expected an input error, got {other:?}"),
         }
@@ -1216,6 +1279,6 @@ mod tests {
         input[table + 8..table + 16].copy_from_slice(&(3 * PS as u64 - 1).to_le_bytes());
         let t = Trace::parse(&input).unwrap();
         let mut o = Out::new(Vec::new(), t.endian);
-        assert!(matches!(write(&t, &input, &spec(7, None), &mut o, &mut Progress::none()), Err(WriteError::Input(_))));
+        assert!(matches!(write(&t, Input { data: &input, file: None }, &spec(7, None), &mut o, &mut Progress::none()), Err(WriteError::Input(_))));
     }
 }
