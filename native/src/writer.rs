@@ -15,7 +15,7 @@
 //!   or ... | "latency  \0" text
 //! v7: header ("none\0\0" or codec\0version\0, u64 first options) | sections 16 headers,
 //!     17 ftrace events, 18 events format, 19 kallsyms, 20 printk, 21 command lines |
-//!     options (pointers, carried options, CPUCOUNT, DONE) |
+//!     options (pointers 16-20, carried options, pointer 21, CPUCOUNT, DONE: record's order) |
 //!     per buffer: BUFFER section "buffer flyrecord <name>" (page-aligned CPU streams) or
 //!     BUFFER_TEXT "buffer latency", then an options section with its BUFFER option |
 //!     strings section, last
@@ -32,7 +32,15 @@
 //! CPUCOUNT option would change how many flyrecord entries a reader expects). Every other
 //! option is copied byte for byte, unknown ones included, with one adjustment: a v6 TRACECLOCK
 //! option may be empty because v6 keeps the clock text in the flyrecord trailer; moving to v7,
-//! where the option is the only place for it, the trailer text fills it.
+//! where the option is the only place for it, the trailer text fills it. BTF_FILE and
+//! MODULES_FILE (trace-cmd 3.4) point at sections: v7 copies the sections, v6 has none and
+//! drops them (the summary lists them).
+//!
+//! Where trace-cmd's output is not what its own tools read, the writer departs from it: CPU
+//! sizes count the chunk count (3.1.6 wrote them 4 bytes short), numbers of a big-endian file
+//! are all big-endian (trace-cmd's convert writes some in host order), a v6 file without CPU
+//! data does not end right after the flyrecord table (trace-cmd dump dies there), and a clock
+//! unknown to the input is written as "local" rather than the converting machine's clock.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -190,7 +198,7 @@ pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out
     let plan = Plan::new(trace, data, spec)?;
     let dropped = plan.dropped.clone();
     let summary = Summary { dropped, ..Summary::default() };
-    let mut w = Writer { trace, data, input, spec, plan, progress, summary, scratch: Vec::new() };
+    let mut w = Writer { trace, input, spec, plan, progress, summary, scratch: Vec::new() };
     let total = w.raw_total();
     w.progress.start(total);
     w.header(o)?;
@@ -358,7 +366,6 @@ fn bracketed(text: &[u8]) -> Option<String> {
 
 struct Writer<'t, 'p> {
     trace: &'t Trace,
-    data: &'t [u8],
     input: Input<'t>,
     /// Reused for copying runs of pages.
     scratch: Vec<u8>,
@@ -383,7 +390,7 @@ impl<'t> Writer<'t, '_> {
 
     /// The content of a metadata section (v7) or of the same part of a v6 file.
     fn meta(&self, id: u16) -> Vec<u8> {
-        let (t, d, e) = (self.trace, self.data, self.trace.endian);
+        let (t, d, e) = (self.trace, self.input.data, self.trace.endian);
         let mut v = Vec::new();
         let sized = |v: &mut Vec<u8>, width: usize, b: &[u8]| {
             if width == 4 {
@@ -682,10 +689,10 @@ impl<'t> Writer<'t, '_> {
             match b.kind {
                 BufferKind::Flyrecord { .. } => {
                     for d in self.plan.cpus(b, self.spec) {
-                        total += raw_size(self.data, self.trace.endian, codec, d.offset, d.size);
+                        total += raw_size(self.input.data, self.trace.endian, codec, d.offset, d.size);
                     }
                 }
-                BufferKind::Latency { offset, size } => total += raw_size(self.data, self.trace.endian, codec, offset, size),
+                BufferKind::Latency { offset, size } => total += raw_size(self.input.data, self.trace.endian, codec, offset, size),
             }
         }
         total
@@ -698,7 +705,7 @@ impl<'t> Writer<'t, '_> {
 
     /// Copies one CPU's pages, page-aligned, compressed when asked. None when it has no pages.
     fn cpu_stream<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, d: &CpuData, comp: Option<(Codec, i32)>) -> Result<Option<WrittenCpu>> {
-        let data = self.data;
+        let data = self.input.data;
         let mut s = CpuStream::new(data, self.trace.endian, self.input_codec(b), d, b.page_size, &b.name)?;
         if !s.advance(data)? {
             return Ok(None);
@@ -762,7 +769,7 @@ impl<'t> Writer<'t, '_> {
     /// A latency trace's text: raw, or chunked like CPU data when `comp` is set.
     fn latency_text<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, comp: Option<(Codec, i32)>) -> Result<()> {
         let BufferKind::Latency { offset, size } = b.kind else { return Ok(()) };
-        let mut pieces = LatencyText::new(self.data, self.trace.endian, self.input_codec(b), offset, size, &b.name)?;
+        let mut pieces = LatencyText::new(self.input.data, self.trace.endian, self.input_codec(b), offset, size, &b.name)?;
         let progress = &mut *self.progress;
         match comp {
             None => {
