@@ -138,7 +138,8 @@ mod tests {
     #[test]
     fn rejects_wrong_magic_and_truncation() {
         assert!(InitialHeader::parse(b"\x17\x08\x45tracing6\0").is_err());
+        // Version "6", endian flag 0, then the long size is missing at byte 13.
         let e = InitialHeader::parse(b"\x17\x08\x44tracing6\0\0").unwrap_err();
-        assert_eq!(e.offset, 11);
+        assert_eq!(e.offset, 13);
     }
 }

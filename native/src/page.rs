@@ -225,7 +225,7 @@ pub(crate) mod tests {
                 (2, 5, &[0x11, 0x22]),            // 8 bytes of data at +5
                 (30, 3, &[1]),                    // extend: +(1<<27)+3
                 (0, 7, &[12, 0xaa, 0xbb]),        // explicit length 12: 8 bytes of data
-                (29, 0, &[4, 0]),                 // padding of 4 bytes
+                (29, 0, &[8, 0]),                 // padding: 8 bytes after the header
                 (1, 1, &[0x33]),
             ],
             4096,

@@ -161,13 +161,13 @@ mod tests {
     #[test]
     fn interpolation_truncates_like_c() {
         let c = Clock::new(Some(&shift(FLAG_INTERPOLATE)), None, &[], &[], true);
-        // Between samples 0 and 1: 1000 + ((ts - t0) * 1000 + 50e9) / 100e9.
+        // Between samples 0 and 1 (0.1 s apart): 1000 + ((ts - t0) * 1000 + 50e6) / 100e6.
         let ts = 845_250_000_001u64;
-        let expect = 1000 + ((ts as i64 - 845_200_000_000) * 1000 + 50_000_000_000) / 100_000_000_000;
+        let expect = 1000 + ((ts as i64 - 845_200_000_000) * 1000 + 50_000_000) / 100_000_000;
         assert_eq!(c.convert(ts, 0), ts + expect as u64);
         // Before the first sample it extrapolates, and negative numerators truncate toward 0.
         let ts = 845_100_000_000u64;
-        let expect = 1000 + ((ts as i64 - 845_200_000_000) * 1000 + 50_000_000_000) / 100_000_000_000;
+        let expect = 1000 + ((ts as i64 - 845_200_000_000) * 1000 + 50_000_000) / 100_000_000;
         assert_eq!(c.convert(ts, 0), ts + expect as u64);
     }
 
