@@ -4,6 +4,10 @@
 // (above 1: tracedat is faster), for the API (in-process, awaited) and for the CLI (a process,
 // node's start-up included, like trace-cmd's).
 //
+// Wall time is what benchmark.js measures; on a shared machine it swings with the load, so the
+// CPU time each side spends (user + system, median of 5 runs; the CLI's includes node's
+// start-up) is printed too.
+//
 // The input, bench/data/big.dat (gitignored), is made on first run: the ring-buffer pages of a
 // real recording (shared/fixtures/real/sched-irq-sys-v6.dat) replayed end to end with their
 // page timestamps shifted, about 280 MB, as v6, then converted to v7 uncompressed by trace-cmd.
@@ -72,6 +76,22 @@ async function makeInput(mb) {
   fs.unlinkSync(v6);
 }
 
+/** CPU seconds (user + system) of a command, from /usr/bin/time. */
+function cpuOf(cmd, args) {
+  const r = require('node:child_process').spawnSync('/usr/bin/time', ['-f', '%U %S', cmd, ...args], { encoding: 'utf8' });
+  const [u, s] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  return u + s;
+}
+
+async function cpuOfApi(fn) {
+  const before = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(before);
+  return (d.user + d.system) / 1e6;
+}
+
+const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
 function run(cmd, args) {
   return new Promise((resolve, reject) => execFile(cmd, args, { maxBuffer: 1 << 26 }, (e) => (e ? reject(e) : resolve())));
 }
@@ -115,12 +135,22 @@ async function main() {
     const tc = mean['trace-cmd convert'];
     const r = { target: t.name, api: tc / mean['tracedat API'], cli: tc / mean['tracedat CLI'] };
     if (mean['tracedat API, 1 thread']) r.threads = mean['tracedat API, 1 thread'] / mean['tracedat API'];
-    console.log(`  ratio trace-cmd / tracedat: API ${r.api.toFixed(2)}x, CLI ${r.cli.toFixed(2)}x${r.threads ? `; 2+ threads vs 1: ${r.threads.toFixed(2)}x` : ''}`);
+    console.log(`  wall ratio trace-cmd / tracedat: API ${r.api.toFixed(2)}x, CLI ${r.cli.toFixed(2)}x${r.threads ? `; 2+ threads vs 1: ${r.threads.toFixed(2)}x` : ''}`);
+    const cpu = { tc: [], cli: [], api: [] };
+    for (let i = 0; i < 5; i++) {
+      cpu.tc.push(cpuOf('trace-cmd', ['convert', '-i', big, '-o', out(`tc-${slug}`), ...t.tc]));
+      cpu.cli.push(cpuOf(process.execPath, [cli, 'convert', '-i', big, '-o', out(`cli-${slug}`), ...t.tc]));
+      cpu.api.push(await cpuOfApi(() => input.convert(out(`api-${slug}`), { ...t.ours, progress: false })));
+    }
+    r.cpu = { tc: median(cpu.tc), cli: median(cpu.cli), api: median(cpu.api) };
+    console.log(`  CPU s (median of 5): trace-cmd ${r.cpu.tc.toFixed(2)}, tracedat CLI ${r.cpu.cli.toFixed(2)}, API ${r.cpu.api.toFixed(2)}`);
     results.push(r);
   }
   for (const f of fs.readdirSync(data)) if (f.startsWith('out-')) fs.unlinkSync(path.join(data, f));
-  console.log('\nsummary (trace-cmd time / tracedat time):');
-  for (const r of results) console.log(`  ${r.target.padEnd(8)} API ${r.api.toFixed(2)}x  CLI ${r.cli.toFixed(2)}x`);
+  console.log(`\nsummary, trace-cmd time / tracedat time (load now ${os.loadavg()[0].toFixed(1)}):`);
+  for (const r of results) {
+    console.log(`  ${r.target.padEnd(8)} wall: API ${r.api.toFixed(2)}x  CLI ${r.cli.toFixed(2)}x   CPU: API ${(r.cpu.tc / r.cpu.api).toFixed(2)}x  CLI ${(r.cpu.tc / r.cpu.cli).toFixed(2)}x`);
+  }
 }
 
 main().catch((e) => {

@@ -1,4 +1,5 @@
 // Writing a trace again, as trace.dat v6 or v7 in trace-cmd's layout (native/src/writer.rs).
+import { statSync } from 'node:fs';
 import { native, type Handle } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { UsageError } from './usage.js';
@@ -60,12 +61,35 @@ function bufferIndexes(metadata: Metadata, buffers: (number | string)[], file: s
   });
 }
 
+function sameFile(a: string, b: string): boolean {
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `out` is the file an input spec reads. The addon checks mapped files itself; a .zip
+ * member (`bundle.zip:member.dat`) was read into memory, and only its name tells the .zip.
+ */
+function isInput(spec: string, out: string): boolean {
+  if (sameFile(spec, out)) return true;
+  for (let i = spec.indexOf(':'); i > 0; i = spec.indexOf(':', i + 1)) {
+    if (sameFile(spec.slice(0, i), out)) return true;
+  }
+  return false;
+}
+
 /** @internal Used by TraceFile.convert. */
 export async function convertHandle(handle: Handle, name: string, metadata: Metadata, out: string, options: ConvertOptions): Promise<ConvertResult> {
   const version = options.version ?? 7;
   const compression = options.compression ?? (version === 7 ? 'any' : 'none');
   const progress = options.progress ?? process.stderr.isTTY === true;
   const buffers = options.buffers === undefined ? null : bufferIndexes(metadata, options.buffers, name).join(',');
+  if (isInput(name, out)) throw new UsageError(`${out}: refusing to write over the input file`);
   let json: string;
   try {
     json = await native.convert(

@@ -119,6 +119,37 @@ function digests(t: TraceFile): Record<string, string> {
   return out;
 }
 
+/** A .zip holding one stored (uncompressed) member. */
+function storedZip(name: string, data: Buffer): Buffer {
+  let crc = ~0;
+  for (const byte of data) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  crc = ~crc >>> 0;
+  const fname = Buffer.from(name);
+  const entry = (sig: number, central: boolean) => {
+    const h = Buffer.alloc(central ? 46 : 30);
+    h.writeUInt32LE(sig, 0);
+    const o = central ? 6 : 4; // central headers have "version made by" first
+    h.writeUInt16LE(20, o); // version needed
+    h.writeUInt32LE(crc, o + 10);
+    h.writeUInt32LE(data.length, o + 14);
+    h.writeUInt32LE(data.length, o + 18);
+    h.writeUInt16LE(fname.length, o + 22);
+    return Buffer.concat([h, fname]);
+  };
+  const local = entry(0x04034b50, false);
+  const central = entry(0x02014b50, true);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length, 12);
+  end.writeUInt32LE(local.length + data.length, 16);
+  return Buffer.concat([local, data, central, end]);
+}
+
 describe.concurrent('every fixture, every target: trace-cmd report of the output equals the input\'s', () => {
   test.each(inputs)('%s', async (input) => {
     const want = inputReport(input);
@@ -260,6 +291,18 @@ describe('API', () => {
     await expect(t.convert(copy)).rejects.toThrow(/refusing to write over the input/);
     await expect(t.convert(link)).rejects.toThrow(UsageError);
     expect(Buffer.compare(readFileSync(copy), readFileSync(input))).toBe(0);
+  });
+
+  test('refuses to write over the .zip a member was read from', async () => {
+    const zip = join(dir, 'bundle.zip');
+    writeFileSync(zip, storedZip('a.dat', readFileSync(input)));
+    const t = await open(`${zip}:a.dat`);
+    const before = readFileSync(zip);
+    await expect(t.convert(zip)).rejects.toThrow(UsageError);
+    expect(Buffer.compare(readFileSync(zip), before)).toBe(0);
+    const out = join(dir, 'from-zip.dat');
+    await t.convert(out, { progress: false });
+    expect((await open(out)).scan()).toEqual((await open(input)).scan());
   });
 
   test('damaged CPU data: a TraceError naming the place, the old output untouched, no temporary file', async () => {
