@@ -663,19 +663,32 @@ impl<'t> Writer<'t, '_> {
         b.clock.clone().or_else(|| self.plan.clock.clone()).unwrap_or_else(|| "local".into())
     }
 
-    /// Compresses metadata contents, several at a time (one block each).
+    /// Compresses metadata contents (one block each) on `threads` threads, contents dealt out
+    /// in turn (events format and kallsyms, the two large ones, land on different threads).
     fn pack_all(&self, contents: Vec<&[u8]>) -> Result<Vec<Option<Vec<u8>>>> {
         let Some((codec, level)) = self.spec.compression else { return Ok(contents.iter().map(|_| None).collect()) };
-        let one = |c: &[u8]| compression::compress(codec, c, level).map(Some);
-        let packed: Vec<std::result::Result<Option<Vec<u8>>, String>> = if self.spec.threads <= 1 {
-            contents.iter().map(|c| one(c)).collect()
-        } else {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = contents.iter().map(|c| s.spawn(move || one(c))).collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a compression thread failed".into()))).collect()
-            })
-        };
-        packed.into_iter().map(|r| r.map_err(WriteError::Codec)).collect()
+        let threads = self.spec.threads.clamp(1, contents.len().max(1));
+        let mut packed: Vec<Option<Vec<u8>>> = contents.iter().map(|_| None).collect();
+        let results: Vec<std::result::Result<Vec<(usize, Vec<u8>)>, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let contents = &contents;
+                    s.spawn(move || {
+                        let mine = contents.iter().enumerate().skip(t).step_by(threads);
+                        mine.map(|(i, c)| compression::compress(codec, c, level).map(|z| (i, z))).collect()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a compression thread failed".into()))).collect()
+        });
+        for r in results {
+            for (i, z) in r.map_err(WriteError::Codec)? {
+                if let Some(slot) = packed.get_mut(i) {
+                    *slot = Some(z);
+                }
+            }
+        }
+        Ok(packed)
     }
 
     // ---- ring-buffer data, both versions ----------------------------------------------------
