@@ -22,6 +22,13 @@ export interface ConvertOptions {
   progress?: boolean;
   /** Compression threads (default: the CPU count, 2 to 8). */
   threads?: number;
+  /**
+   * Options to set. Every option of the input with a listed id is left out, and the payloads
+   * given are written instead, in this order (`null` only removes). Payloads are written as
+   * they are: numbers in them must be in the file's byte order (`metadata.bigEndian`). Options
+   * that describe the layout (BUFFER, CPUCOUNT, section pointers...) are the writer's own.
+   */
+  setOptions?: { id: number; payload: Uint8Array | null }[];
 }
 
 export interface ConvertedCpu {
@@ -49,6 +56,19 @@ interface NativeOutputError {
   code?: string;
   message?: string;
   path?: string;
+}
+
+/** The addon's encoding of `setOptions` (native/src/lib.rs `set_options`). */
+function encodeOptions(list: { id: number; payload: Uint8Array | null }[]): Buffer {
+  return Buffer.concat(
+    list.flatMap(({ id, payload }) => {
+      const head = Buffer.alloc(7);
+      head.writeUInt16LE(id, 0);
+      head.writeUInt8(payload === null ? 0 : 1, 2);
+      head.writeUInt32LE(payload?.length ?? 0, 3);
+      return payload === null ? [head] : [head, payload];
+    }),
+  );
 }
 
 /** Resolves buffer names to indexes. */
@@ -102,6 +122,7 @@ export async function convertHandle(handle: Handle, name: string, metadata: Meta
       buffers,
       options.cpus === undefined ? null : options.cpus.join(','),
       options.threads ?? null,
+      options.setOptions === undefined ? null : encodeOptions(options.setOptions),
     );
   } catch (e) {
     const n = e as NativeOutputError;

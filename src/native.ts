@@ -28,6 +28,7 @@ export interface Native {
     buffers: string | null,
     cpus: string | null,
     threads: number | null,
+    options: Buffer | null,
   ): Promise<string>;
 }
 

@@ -282,6 +282,31 @@ describe('API', () => {
     await expect(t.convert(out, { buffers: ['nope'] })).rejects.toThrow(UsageError);
   });
 
+  test('options can be set, replaced and removed; layout options cannot', async () => {
+    const t = await open(input);
+    const out = join(dir, 'set-options.dat');
+    const uname = Buffer.from('Linux elsewhere 6.1 x86_64\0');
+    const mult = Buffer.alloc(16);
+    mult.writeUInt32LE(1 << 30, 0);
+    mult.writeUInt32LE(31, 4);
+    await t.convert(out, {
+      setOptions: [
+        { id: 5, payload: uname },
+        { id: 2, payload: null },
+        { id: 14, payload: mult },
+      ],
+      progress: false,
+    });
+    const m = (await open(out)).metadata;
+    expect(m.options.filter((o) => o.id === 5).map((o) => o.value)).toEqual(['Linux elsewhere 6.1 x86_64']);
+    expect(m.options.some((o) => o.id === 2)).toBe(false);
+    expect(m.options.find((o) => o.id === 14)?.value).toEqual({ mult: 1 << 30, shift: 31, offset: 0n });
+    // TSC2NSEC halves every timestamp (x86-tsc counts become ns, printed as seconds).
+    const first = (await report(out)).split('\n')[1]!;
+    expect(first).toMatch(/\]\s+\d+\.\d{6}: /);
+    await expect(t.convert(out, { setOptions: [{ id: 3, payload: Buffer.alloc(8) }] })).rejects.toThrow(UsageError);
+  });
+
   test('refuses to write over the input, by its name or another one', async () => {
     const copy = join(dir, 'input-copy.dat');
     copyFileSync(input, copy);

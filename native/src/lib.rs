@@ -205,10 +205,11 @@ fn scan(env: Env, args: &Args) -> JsResult {
 }
 
 /// `convert(handle, outPath, fileVersion, compression, level, progressFd, buffers, cpus,
-/// threads)` → Promise of a JSON summary (writer::Summary), written on a pool thread.
+/// threads, options)` → Promise of a JSON summary (writer::Summary), written on a pool thread.
 /// `compression` is none, zlib, zstd or any (zstd); `level`, `progressFd` (a terminal for
-/// progress lines), `buffers` / `cpus` (comma-separated subsets) and `threads` may be null for
-/// the defaults. Argument errors throw at once; the rest rejects the promise.
+/// progress lines), `buffers` / `cpus` (comma-separated subsets), `threads` and `options` (see
+/// [`set_options`]) may be null for the defaults. Argument errors throw at once; the rest
+/// rejects the promise.
 fn convert(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
     let out = args.string(1)?;
@@ -241,7 +242,8 @@ fn convert(env: Env, args: &Args) -> JsResult {
     } else {
         args.index(8)?.clamp(1, 64)
     };
-    let spec = writer::Spec { version, compression, buffers, cpus, threads };
+    let options = if args.is_nullish(9) { Vec::new() } else { set_options(args.buffer(9)?)? };
+    let spec = writer::Spec { version, compression, buffers, cpus, threads, options };
     let work = move || {
         writer::write_file(&h.trace, h.source.bytes(), h.source.file(), std::path::Path::new(&out), &spec, &mut progress)
             .map(|summary| summary.json())
@@ -251,6 +253,22 @@ fn convert(env: Env, args: &Args) -> JsResult {
             })
     };
     napi::promise(env, work, |env, json: String| env.string(&json))
+}
+
+/// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
+/// 0 (remove only), u32 payload size, payload; numbers little-endian.
+fn set_options(b: &[u8]) -> Result<Vec<(u16, Option<Vec<u8>>)>, JsError> {
+    let mut c = bytes::Cursor::new(b, 0, bytes::Endian::Little, "options argument");
+    let mut v = Vec::new();
+    while !c.is_empty() {
+        let bad = |e: error::Error| JsError::usage(format!("bad options argument: {e}"));
+        let id = c.u16("an option id").map_err(bad)?;
+        let present = c.u8("a payload flag").map_err(bad)? != 0;
+        let size = c.u32("a payload size").map_err(bad)? as usize;
+        let payload = c.bytes(size, "the payload").map_err(bad)?;
+        v.push((id, present.then(|| payload.to_vec())));
+    }
+    Ok(v)
 }
 
 /// Input damage keeps the reader's error; output failures name the output path (`path`).

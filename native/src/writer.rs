@@ -78,6 +78,16 @@ pub struct Spec {
     pub cpus: Option<Vec<u32>>,
     /// Compression threads (1: compress on the writing thread).
     pub threads: usize,
+    /// Options to set: every input option of a listed id is left out, and the given payloads
+    /// (in the file's byte order) are written instead, in this order; None only removes.
+    pub options: Vec<(u16, Option<Vec<u8>>)>,
+}
+
+/// Options the writer makes itself from the layout it writes.
+fn is_layout(id: u16) -> bool {
+    matches!(id, options::DONE | options::BUFFER | options::BUFFER_TEXT | options::CPUCOUNT | options::STRINGS)
+        || (options::HEADER_INFO..=options::CMDLINES).contains(&id)
+        || matches!(id, options::BTF_FILE | options::MODULES_FILE)
 }
 
 #[derive(Debug)]
@@ -270,11 +280,13 @@ struct Plan<'t> {
     /// Pointer-reached sections v7 copies whole: (option id, description, content).
     extra: Vec<(u16, &'static str, Vec<u8>)>,
     dropped: Vec<u16>,
-    /// The clock trace-cmd's reader settles on: TRACECLOCK's bracketed word, else the top
-    /// buffer's clock.
+    /// The clock trace-cmd's reader settles on: TRACECLOCK's bracketed word (of the options
+    /// written), else the top buffer's clock.
     clock: Option<String>,
     /// v6 input: the flyrecord clock trailer as written.
     trailer: Option<&'t [u8]>,
+    /// TRACECLOCK was set by the caller: the top buffer's clock follows it.
+    clock_set: bool,
 }
 
 impl<'t> Plan<'t> {
@@ -308,12 +320,12 @@ impl<'t> Plan<'t> {
             cpus = cpus.max(list.iter().map(|d| d.cpu.saturating_add(1)).max().unwrap_or(0));
         }
 
-        let mut clock = None;
-        for o in trace.options.iter().filter(|o| o.id == options::TRACECLOCK) {
-            clock = bracketed(trace.bytes(data, &o.payload)).or(clock);
+        if let Some((id, _)) = spec.options.iter().find(|(id, _)| is_layout(*id)) {
+            return Err(WriteError::Unsupported(format!("option {id}: it describes the layout, which the writer makes")));
         }
-        let clock = clock.or_else(|| trace.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone()));
-        let trailer = trace.v6.as_ref().and_then(|v| {
+        let set: Vec<u16> = spec.options.iter().map(|o| o.0).collect();
+        // A replaced TRACECLOCK makes a v6 input's clock trailer stale.
+        let trailer = trace.v6.as_ref().filter(|_| !set.contains(&options::TRACECLOCK)).and_then(|v| {
             v.tags.iter().find_map(|t| match t {
                 V6Tag::Flyrecord { clock: Some(c), .. } => Some(trace.bytes(data, c)),
                 _ => None,
@@ -323,11 +335,9 @@ impl<'t> Plan<'t> {
         let mut carried = Vec::new();
         let mut extra = Vec::new();
         let mut dropped = Vec::new();
-        for o in &trace.options {
+        for o in trace.options.iter().filter(|o| !set.contains(&o.id)) {
             let payload = trace.bytes(data, &o.payload);
             match o.id {
-                options::DONE | options::BUFFER | options::BUFFER_TEXT | options::CPUCOUNT | options::STRINGS => {}
-                options::HEADER_INFO..=options::CMDLINES => {}
                 options::BTF_FILE | options::MODULES_FILE if spec.version == 6 => dropped.push(o.id),
                 options::BTF_FILE | options::MODULES_FILE => {
                     // trace-cmd 3.4's descriptions for these sections.
@@ -342,10 +352,20 @@ impl<'t> Plan<'t> {
                     text.push(0);
                     carried.push((o.id, Cow::Owned(text)));
                 }
+                id if is_layout(id) => {}
                 _ => carried.push((o.id, Cow::Borrowed(payload))),
             }
         }
-        Ok(Plan { buffers, cpus, carried, extra, dropped, clock, trailer })
+        carried.extend(spec.options.iter().filter_map(|(id, p)| Some((*id, Cow::Owned(p.clone()?)))));
+
+        // The clock trace-cmd's reader would settle on for the output.
+        let mut clock = None;
+        for (_, p) in carried.iter().filter(|(id, _)| *id == options::TRACECLOCK) {
+            clock = bracketed(p).or(clock);
+        }
+        let clock = clock.or_else(|| trace.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone()));
+        let clock_set = set.contains(&options::TRACECLOCK);
+        Ok(Plan { buffers, cpus, carried, extra, dropped, clock, trailer, clock_set })
     }
 
     /// The CPUs of a flyrecord buffer to write, in CPU order.
@@ -660,7 +680,8 @@ impl<'t> Writer<'t, '_> {
     fn buffer_clock(&self, b: &Buffer) -> String {
         // A v6 file has one clock for all buffers; trace-cmd falls back to "local" when none is
         // known (old v6 files saved none).
-        b.clock.clone().or_else(|| self.plan.clock.clone()).unwrap_or_else(|| "local".into())
+        let own = b.clock.clone().filter(|_| !(self.plan.clock_set && b.name.is_empty()));
+        own.or_else(|| self.plan.clock.clone()).unwrap_or_else(|| "local".into())
     }
 
     /// Compresses metadata contents (one block each) on `threads` threads, contents dealt out
@@ -1028,7 +1049,7 @@ mod tests {
         }
         f.extend_from_slice(&e.put_u32(2));
         f.extend_from_slice(b"options  \0");
-        let mut opt = |f: &mut Vec<u8>, id: u16, p: &[u8]| {
+        let opt = |f: &mut Vec<u8>, id: u16, p: &[u8]| {
             f.extend_from_slice(&e.put_u16(id));
             f.extend_from_slice(&e.put_u32(p.len() as u32));
             f.extend_from_slice(p);
@@ -1074,7 +1095,7 @@ mod tests {
     }
 
     fn spec(version: u32, compression: Option<(Codec, i32)>) -> Spec {
-        Spec { version, compression, buffers: None, cpus: None, threads: 2 }
+        Spec { version, compression, buffers: None, cpus: None, threads: 2, options: Vec::new() }
     }
 
     fn convert(data: &[u8], spec: &Spec) -> (Vec<u8>, Summary) {
@@ -1249,6 +1270,24 @@ mod tests {
         let t = Trace::parse(&input).unwrap();
         let mut o = Out::new(Vec::new(), t.endian);
         assert!(matches!(write(&t, Input { data: &input, file: None }, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
+    }
+
+    #[test]
+    fn options_can_be_set_removed_and_added() {
+        let input = v6_file(Endian::Little, [1, 1], Some(b"[local] global"), false);
+        for version in [6, 7] {
+            let mut sp = spec(version, None);
+            sp.options = vec![(options::UNAME, Some(b"Linux other\0".to_vec())), (99, None), (options::TSC2NSEC, Some(vec![1; 16])), (options::TRACECLOCK, Some(b"[mono]\0".to_vec()))];
+            let (out, _) = convert(&input, &sp);
+            let t = Trace::parse(&out).unwrap();
+            let kept: Vec<(u16, Vec<u8>)> = t.options.iter().filter(|o| [5, 99, 14, 4].contains(&o.id)).map(|o| (o.id, t.bytes(&out, &o.payload).to_vec())).collect();
+            assert_eq!(kept, [(5, b"Linux other\0".to_vec()), (14, vec![1; 16]), (4, b"[mono]\0".to_vec())], "v{version}");
+            assert_eq!(t.buffers[0].clock.as_deref(), Some("mono"), "v{version}: the clock follows the new TRACECLOCK");
+            sp.options = vec![(options::CPUCOUNT, Some(vec![0; 4]))];
+            let t = Trace::parse(&input).unwrap();
+            let mut o = Out::new(Vec::new(), t.endian);
+            assert!(matches!(write(&t, Input { data: &input, file: None }, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
+        }
     }
 
     #[test]
