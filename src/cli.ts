@@ -2,20 +2,26 @@
 // tracedat: trace-cmd compatible tools for trace.dat files.
 import { TraceError } from './errors.js';
 import { dumpCommand } from './commands/dump.js';
+import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
+import { UsageError } from './usage.js';
 
 const USAGE = `usage: tracedat <command> [options]
 
 commands:
   dump     print the meta data of a trace.dat, like trace-cmd dump (identical output)
+  convert  write a trace.dat again as v6 or v7 (zstd, zlib or uncompressed), like trace-cmd convert
 `;
-
-export class UsageError extends Error {}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'dump':
       return dumpCommand(rest);
+    case 'convert':
+      return convertCommand(rest).catch((e: unknown) => {
+        if (e instanceof UsageError) throw new UsageError(`convert: ${e.message}`, CONVERT_USAGE);
+        throw e;
+      });
     case undefined:
     case '-h':
     case '--help':
@@ -35,7 +41,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`tracedat: ${e.message}\n`);
       process.exitCode = 2;
     } else if (e instanceof UsageError) {
-      process.stderr.write(`tracedat: ${e.message}\n${USAGE}`);
+      process.stderr.write(`tracedat: ${e.message}\n${e.usage === undefined ? USAGE : `${e.usage}\n`}`);
       process.exitCode = 1;
     } else {
       const msg = e instanceof Error ? e.message : String(e);

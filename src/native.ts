@@ -25,6 +25,18 @@ export interface Native {
   formats(handle: Handle): string;
   /** Throws the first damage found in the CPU data (what `dump -v` checks beyond metadata). */
   validate(handle: Handle): void;
+  convert(
+    handle: Handle,
+    outPath: string,
+    fileVersion: number,
+    compression: string,
+    level: number | null,
+    progressFd: number | null,
+    buffers: string | null,
+    cpus: string | null,
+    threads: number | null,
+    options: Buffer | null,
+  ): Promise<string>;
 }
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';

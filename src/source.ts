@@ -1,7 +1,6 @@
 // Where a trace's bytes come from: a path (mapped by the addon), or a member of a .zip bundle
 // (`bundle.zip` holding one .dat, or `bundle.zip:dir/guest.dat`), read with yauzl-promise.
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
-import yauzl from 'yauzl-promise';
 import { TraceError } from './errors.js';
 
 export type Source = { kind: 'path'; path: string } | { kind: 'bytes'; bytes: Buffer };
@@ -43,6 +42,8 @@ function isFile(p: string): boolean {
 export async function resolveSource(spec: string): Promise<Source> {
   const z = splitZipPath(spec);
   if (!z) return { kind: 'path', path: spec };
+  // Loaded here, not at start-up: it costs the CLI ~0.1-0.2 s and only .zip inputs need it.
+  const { default: yauzl } = await import('yauzl-promise');
   const zip = await yauzl.open(z.zip).catch((e: Error) => {
     throw new TraceError(spec, 'zip archive', undefined, `a readable .zip (${e.message})`);
   });

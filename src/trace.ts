@@ -4,6 +4,7 @@ import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
 import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFormat, type BrokenFormat } from './metadata.js';
 import { iterate, type RecordOptions, type TraceRecord } from './records.js';
+import { convertHandle, type ConvertOptions, type ConvertResult } from './convert.js';
 
 /** `trace-cmd dump` item flags (its `enum dump_items`). */
 export const DumpItem = {
@@ -76,6 +77,17 @@ export class TraceFile {
    */
   scan(options: { salvage?: boolean } = {}): BufferScan[] {
     return this.call(() => parseScan(native.scan(this.handle, options.salvage ?? false)));
+  }
+
+  /**
+   * Writes this trace to `out` as trace.dat v7 (default, zstd) or v6 in trace-cmd's layout,
+   * like `trace-cmd convert`: every option and ring-buffer page is kept. The work runs on a
+   * thread of libuv's pool; the file appears complete or not at all (written to a temporary
+   * file, then renamed) and `out` may not be the input. Rejects with a TraceError on damaged
+   * input data or when the file cannot be written, with a UsageError on bad options.
+   */
+  convert(out: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+    return convertHandle(this.handle, this.name, this.metadata, out, options);
   }
 
   /**

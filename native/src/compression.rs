@@ -126,8 +126,13 @@ extern "C" {
     fn ZSTD_decompressDCtx(ctx: *mut c_void, dst: *mut u8, cap: usize, src: *const u8, len: usize) -> usize;
     fn ZSTD_createCCtx() -> *mut c_void;
     fn ZSTD_freeCCtx(ctx: *mut c_void) -> usize;
-    fn ZSTD_compressCCtx(ctx: *mut c_void, dst: *mut u8, cap: usize, src: *const u8, len: usize, level: c_int) -> usize;
+    fn ZSTD_CCtx_setParameter(ctx: *mut c_void, param: c_int, value: c_int) -> usize;
+    fn ZSTD_compress2(ctx: *mut c_void, dst: *mut u8, cap: usize, src: *const u8, len: usize) -> usize;
 }
+
+/// `ZSTD_c_compressionLevel` and `ZSTD_c_contentSizeFlag` (zstd.h, stable API).
+const ZSTD_C_COMPRESSION_LEVEL: c_int = 100;
+const ZSTD_C_CONTENT_SIZE_FLAG: c_int = 200;
 
 /// A zstd context owned by one thread and freed with it.
 struct Ctx {
@@ -221,7 +226,8 @@ fn zlib_error(rc: c_int) -> &'static str {
     }
 }
 
-/// Compresses `src` at `level`.
+/// Compresses `src` at `level`. zstd frames carry no content size, as trace-cmd writes them
+/// (its blocks declare the size themselves), so equal input gives trace-cmd's bytes.
 pub fn compress(codec: Codec, src: &[u8], level: i32) -> std::result::Result<Vec<u8>, String> {
     match codec {
         Codec::Zlib => {
@@ -245,8 +251,16 @@ pub fn compress(codec: Codec, src: &[u8], level: i32) -> std::result::Result<Vec
             // SAFETY: pure function.
             let bound = unsafe { ZSTD_compressBound(src.len()) };
             let mut out = vec![0u8; bound];
+            for (param, value) in [(ZSTD_C_COMPRESSION_LEVEL, level), (ZSTD_C_CONTENT_SIZE_FLAG, 0)] {
+                // SAFETY: ctx is this thread's live context; parameters persist until changed.
+                let r = unsafe { ZSTD_CCtx_setParameter(ctx.ptr, param, value) };
+                // SAFETY: pure function of the code.
+                if unsafe { ZSTD_isError(r) } != 0 {
+                    return Err(format!("zstd parameter {param} = {value} refused ({})", zstd_error(r)));
+                }
+            }
             // SAFETY: out has `bound` bytes, the most zstd can produce; ctx is this thread's.
-            let n = unsafe { ZSTD_compressCCtx(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len(), level) };
+            let n = unsafe { ZSTD_compress2(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len()) };
             // SAFETY: pure function of the code.
             if unsafe { ZSTD_isError(n) } != 0 {
                 return Err(format!("zstd compression failed ({})", zstd_error(n)));

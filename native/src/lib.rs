@@ -4,7 +4,9 @@
 //! Module map, one concept each: [`bytes`] (endian-explicit checked reads), [`error`],
 //! [`header`] (initial header), [`sections`] (v7 section headers and strings), [`options`],
 //! [`compression`] (zlib/zstd and trace-cmd's block framing), [`file`] (the whole file's
-//! layout), [`dump`] (`trace-cmd dump` text), [`source`] (mapped files), [`napi`] (the FFI).
+//! layout), [`dump`] (`trace-cmd dump` text), [`source`] (mapped files), [`napi`] (the FFI),
+//! [`writer`] (v6/v7 files in trace-cmd's layout) over [`output`] (temporary file, patched
+//! offsets) and [`pipeline`] (ordered parallel compression), with [`progress`] for terminals.
 
 mod bytes;
 mod compression;
@@ -17,7 +19,10 @@ mod info;
 mod json;
 mod napi;
 mod options;
+mod output;
 mod page;
+mod pipeline;
+mod progress;
 mod records;
 mod sections;
 mod source;
@@ -25,6 +30,7 @@ mod stream;
 mod symbols;
 mod timesync;
 mod validate;
+mod writer;
 
 use std::sync::Arc;
 
@@ -339,6 +345,91 @@ fn validate(env: Env, args: &Args) -> JsResult {
     env.undefined()
 }
 
+/// `convert(handle, outPath, fileVersion, compression, level, progressFd, buffers, cpus,
+/// threads, options)` → Promise of a JSON summary (writer::Summary), written on a pool thread.
+/// `compression` is none, zlib, zstd or any (zstd); `level`, `progressFd` (a terminal for
+/// progress lines), `buffers` / `cpus` (comma-separated subsets), `threads` and `options` (see
+/// [`set_options`]) may be null for the defaults. Argument errors throw at once; the rest
+/// rejects the promise.
+fn convert(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let out = args.string(1)?;
+    let version = args.index(2)? as u32;
+    let codec = match args.string(3)?.as_str() {
+        "none" => None,
+        "any" | "zstd" => Some(compression::Codec::Zstd),
+        "zlib" => Some(compression::Codec::Zlib),
+        other => return Err(JsError::usage(format!("unknown compression '{other}' (none, zlib, zstd or any)"))),
+    };
+    let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
+    let compression = match (codec, level) {
+        (None, Some(_)) => return Err(JsError::usage("a compression level needs a compression (zlib or zstd)")),
+        (None, None) => None,
+        (Some(c), None) => Some((c, c.default_level())),
+        (Some(c), Some(l)) => {
+            let (lo, hi) = if c == compression::Codec::Zlib { (0, 9) } else { (-7, 22) };
+            if l.fract() != 0.0 || l < lo as f64 || l > hi as f64 {
+                return Err(JsError::usage(format!("{} level {l}: use an integer from {lo} to {hi}", c.name())));
+            }
+            Some((c, l as i32))
+        }
+    };
+    let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
+    let list = |i: usize| -> Result<Option<Vec<u32>>, JsError> { if args.is_nullish(i) { Ok(None) } else { parse_cpus(&args.string(i)?) } };
+    let buffers = list(6)?.map(|v| v.into_iter().map(|b| b as usize).collect());
+    let cpus = list(7)?;
+    let threads = if args.is_nullish(8) {
+        std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+    } else {
+        args.index(8)?.clamp(1, 64)
+    };
+    let options = if args.is_nullish(9) { Vec::new() } else { set_options(args.buffer(9)?)? };
+    let spec = writer::Spec { version, compression, buffers, cpus, threads, options };
+    let work = move || {
+        writer::write_file(&h.trace, h.source.bytes(), h.source.file(), std::path::Path::new(&out), &spec, &mut progress)
+            .map(|summary| summary.json())
+            .map_err(|e| {
+                progress.finish();
+                write_error(e, &out)
+            })
+    };
+    env.spawn(work, |env, json: String| env.string(&json))
+}
+
+/// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
+/// 0 (remove only), u32 payload size, payload; numbers little-endian.
+fn set_options(b: &[u8]) -> Result<Vec<(u16, Option<Vec<u8>>)>, JsError> {
+    let mut c = bytes::Cursor::new(b, 0, bytes::Endian::Little, "options argument");
+    let mut v = Vec::new();
+    while !c.is_empty() {
+        let bad = |e: error::Error| JsError::usage(format!("bad options argument: {e}"));
+        let id = c.u16("an option id").map_err(bad)?;
+        let present = c.u8("a payload flag").map_err(bad)? != 0;
+        let size = c.u32("a payload size").map_err(bad)? as usize;
+        let payload = c.bytes(size, "the payload").map_err(bad)?;
+        v.push((id, present.then(|| payload.to_vec())));
+    }
+    Ok(v)
+}
+
+/// Input damage keeps the reader's error; output failures name the output path (`path`).
+fn write_error(e: writer::WriteError, path: &str) -> JsError {
+    use output::TargetError;
+    use writer::WriteError;
+    let output = |message: String, errno: i32| JsError {
+        code: "ERR_TRACEDAT_OUTPUT",
+        message,
+        fields: vec![("path", Field::Str(path.to_string())), ("errno", Field::Num(errno as f64))],
+    };
+    match e {
+        WriteError::Input(e) => JsError::from(e),
+        WriteError::Unsupported(what) => JsError::usage(format!("cannot write {what}")),
+        WriteError::Codec(what) => output(what, 0),
+        WriteError::Output(e) | WriteError::Target(TargetError::Io(_, e)) => output(e.to_string(), e.raw_os_error().unwrap_or(0)),
+        WriteError::Target(TargetError::IsInput(_)) => JsError::usage(format!("{path}: refusing to write over the input file")),
+    }
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -348,7 +439,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 13] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 14] = [
+        (c"convert", convert),
         (c"skipped", skipped),
         (c"validate", validate),
         (c"formats", formats),

@@ -356,7 +356,7 @@ unsafe extern "C" fn finalize_external(_env: RawEnv, data: *mut c_void, _hint: *
 /// The arguments of one call.
 pub struct Args {
     env: Env,
-    values: [RawValue; 8],
+    values: [RawValue; 12],
     len: usize,
 }
 
@@ -462,7 +462,7 @@ impl Args {
 pub type Function = fn(Env, &Args) -> JsResult;
 
 unsafe extern "C" fn trampoline(env: RawEnv, info: RawInfo) -> RawValue {
-    let mut values = [ptr::null_mut(); 8];
+    let mut values = [ptr::null_mut(); 12];
     let mut len = values.len();
     let mut data: *mut c_void = ptr::null_mut();
     // SAFETY: info is the callback info of this call; values has room for `len` entries.

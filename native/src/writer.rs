@@ -1,0 +1,1345 @@
+//! Writing trace.dat files, v6 and v7, in trace-cmd's own layout: the mirror of [`crate::file`].
+//!
+//! The writer takes an opened [`Trace`] (any version, any compression, either byte order) and
+//! writes it again: metadata re-serialized from the reader's model, options carried over byte
+//! for byte, ring-buffer pages copied unchanged, one CPU stream at a time and one chunk at a
+//! time, so memory stays flat whatever the size of the trace.
+//!
+//! Layout, as trace-cmd writes it (trace-output.c; trace-cmd.dat.v6(5), .v7(5)):
+//!
+//! ```text
+//! v6: header | header_page header_event | ftrace formats | event formats | kallsyms u32 |
+//!     printk u32 | cmdlines u64 | u32 CPUs | "options  \0" options.. u16 0 |
+//!     "flyrecord\0" CPUs x {u64 offset, u64 size} [u64 len "[clock]"] | page-aligned CPU data |
+//!     per instance: "flyrecord\0" table [clock] CPU data   (its BUFFER option points here)
+//!   or ... | "latency  \0" text
+//! v7: header ("none\0\0" or codec\0version\0, u64 first options) | sections 16 headers,
+//!     17 ftrace events, 18 events format, 19 kallsyms, 20 printk, 21 command lines |
+//!     options (pointers 16-20, carried options, pointer 21, CPUCOUNT, DONE: record's order) |
+//!     per buffer: BUFFER section "buffer flyrecord <name>" (page-aligned CPU streams) or
+//!     BUFFER_TEXT "buffer latency", then an options section with its BUFFER option |
+//!     strings section, last
+//! ```
+//!
+//! Sections are contiguous (trace-cmd finds the strings by walking section sizes), options
+//! sections are chained by their DONE option, metadata sections are one compressed block when
+//! the file is compressed, and compressed CPU streams are a u32 chunk count then chunks of 10
+//! pages. The per-CPU size in a BUFFER option counts the chunk count (trace-cmd >= 3.2; 3.1.6
+//! wrote it 4 bytes short).
+//!
+//! Options that describe the layout are regenerated, not copied: BUFFER, BUFFER_TEXT, the
+//! section pointers, DONE and CPUCOUNT (v7 keeps the CPU count there, v6 in the header: a v6
+//! CPUCOUNT option would change how many flyrecord entries a reader expects). Every other
+//! option is copied byte for byte, unknown ones included, with one adjustment: a v6 TRACECLOCK
+//! option may be empty because v6 keeps the clock text in the flyrecord trailer; moving to v7,
+//! where the option is the only place for it, the trailer text fills it. BTF_FILE and
+//! MODULES_FILE (trace-cmd 3.4) point at sections: v7 copies the sections, v6 has none and
+//! drops them (the summary lists them).
+//!
+//! Where trace-cmd's output is not what its own tools read, the writer departs from it: CPU
+//! sizes count the chunk count (3.1.6 wrote them 4 bytes short), numbers of a big-endian file
+//! are all big-endian (trace-cmd's convert writes some in host order), a v6 file without CPU
+//! data does not end right after the flyrecord table (trace-cmd dump dies there), and a clock
+//! unknown to the input is written as "local" rather than the converting machine's clock.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::Path;
+
+use crate::bytes::{Cursor, Endian};
+use crate::compression::{self, Block, Codec};
+use crate::error::Error;
+use crate::json::Json;
+use crate::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
+use crate::options;
+use crate::output::{Out, Slot, Target, TargetError};
+use crate::pipeline::{self, Packed, Raw, Stop};
+use crate::progress::Progress;
+use crate::sections::{SectionHeader, FLAG_COMPRESS};
+use crate::stream::{CpuStream, PageAt};
+
+/// Pages per compressed chunk (trace-cmd's PAGES_IN_CHUNK).
+pub const CHUNK_PAGES: usize = 10;
+/// Largest single copy of consecutive uncompressed pages.
+const RUN: u64 = 1 << 20;
+
+/// What to write.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// 6 or 7.
+    pub version: u32,
+    /// Codec and level; v7 only.
+    pub compression: Option<(Codec, i32)>,
+    /// Buffers to keep, as indexes into `Trace::buffers` (None: all).
+    pub buffers: Option<Vec<usize>>,
+    /// CPUs whose data to keep (None: all). The CPU count stays that of the input.
+    pub cpus: Option<Vec<u32>>,
+    /// Compression threads (1: compress on the writing thread).
+    pub threads: usize,
+    /// Options to set: every input option of a listed id is left out, and the given payloads
+    /// (in the file's byte order) are written instead, in this order; None only removes.
+    pub options: Vec<(u16, Option<Vec<u8>>)>,
+}
+
+/// Options the writer makes itself from the layout it writes.
+fn is_layout(id: u16) -> bool {
+    matches!(id, options::DONE | options::BUFFER | options::BUFFER_TEXT | options::CPUCOUNT | options::STRINGS)
+        || (options::HEADER_INFO..=options::CMDLINES).contains(&id)
+        || matches!(id, options::BTF_FILE | options::MODULES_FILE)
+}
+
+#[derive(Debug)]
+pub enum WriteError {
+    /// The input could not be read (damaged ring-buffer data is only found while copying).
+    Input(Error),
+    /// Writing the output failed.
+    Output(io::Error),
+    /// The compression library failed.
+    Codec(String),
+    /// The input cannot be written as asked (e.g. in v6).
+    Unsupported(String),
+    /// The output file cannot be created or completed.
+    Target(TargetError),
+}
+
+impl From<Error> for WriteError {
+    fn from(e: Error) -> WriteError {
+        WriteError::Input(e)
+    }
+}
+
+impl From<io::Error> for WriteError {
+    fn from(e: io::Error) -> WriteError {
+        WriteError::Output(e)
+    }
+}
+
+impl From<Stop<WriteError>> for WriteError {
+    fn from(s: Stop<WriteError>) -> WriteError {
+        match s {
+            Stop::Caller(e) => e,
+            Stop::Codec(e) => WriteError::Codec(e),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, WriteError>;
+
+/// Where a buffer's data went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub name: String,
+    pub latency: bool,
+    pub cpus: Vec<WrittenCpu>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrittenCpu {
+    pub cpu: u32,
+    /// File offset of the stream.
+    pub offset: u64,
+    /// Bytes in the file (for compressed streams, including the u32 chunk count).
+    pub size: u64,
+    /// Uncompressed bytes (whole pages).
+    pub raw: u64,
+}
+
+/// What a write produced.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub size: u64,
+    pub buffers: Vec<Written>,
+    /// Ids of options that could not be carried over (section pointers v6 has no section for).
+    pub dropped: Vec<u16>,
+}
+
+/// The bytes of the file being read (a mapping, or memory) and the file behind a mapping.
+#[derive(Clone, Copy)]
+pub struct Input<'a> {
+    pub data: &'a [u8],
+    pub file: Option<&'a File>,
+}
+
+impl<'a> Input<'a> {
+    /// Bytes `start..end` of the input, which the stream reading them has checked to be
+    /// inside it (an error, not a panic, if not).
+    fn slice(&self, (start, end): (u64, u64), what: &str) -> crate::error::Result<&'a [u8]> {
+        usize::try_from(start)
+            .ok()
+            .zip(usize::try_from(end).ok())
+            .and_then(|(a, z)| self.data.get(a..z))
+            .ok_or_else(|| Error::new(what, start, format!("{} bytes of pages inside the file", end.saturating_sub(start))))
+    }
+
+    /// Bytes `start..end` into `buf`: read from the file when there is one, because data touched
+    /// once is cheaper to read than to fault into the mapping page by page (about half the
+    /// system time on large traces).
+    fn read(&self, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> crate::error::Result<()> {
+        let bytes = self.slice(range, what)?;
+        buf.clear();
+        match self.file {
+            Some(f) => {
+                buf.resize(bytes.len(), 0);
+                f.read_exact_at(buf, range.0).map_err(|e| Error::new(what, range.0, format!("{} readable bytes ({e})", bytes.len())))
+            }
+            None => {
+                buf.extend_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// Copies `start..end` of the input to `o` (`buf` is scratch space).
+    fn copy<W: Write>(&self, o: &mut Out<W>, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> Result<()> {
+        if self.file.is_none() {
+            return Ok(o.bytes(self.slice(range, what)?)?);
+        }
+        self.read(range, buf, what)?;
+        Ok(o.bytes(buf)?)
+    }
+}
+
+/// Writes `trace` (read from `input`) as `spec` asks. Numbers known only after their place is
+/// written are left as patches in `o` for the caller to apply (see [`Out::finish`]).
+pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
+    let data = input.data;
+    let plan = Plan::new(trace, data, spec)?;
+    let dropped = plan.dropped.clone();
+    let summary = Summary { dropped, ..Summary::default() };
+    let mut w = Writer { trace, input, spec, plan, progress, summary, scratch: Vec::new() };
+    let total = w.raw_total();
+    w.progress.start(total);
+    w.header(o)?;
+    if spec.version >= 7 {
+        w.v7(o)?;
+    } else {
+        w.v6(o)?;
+    }
+    w.progress.finish();
+    w.summary.size = o.pos();
+    Ok(w.summary)
+}
+
+/// Writes `trace` to `path` through a temporary file renamed into place when complete (removed
+/// on any failure). `file` is the file `data` maps, if any: it is never overwritten.
+pub fn write_file(trace: &Trace, data: &[u8], file: Option<&File>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
+    let id = file.and_then(|f| f.metadata().ok()).map(|m| (m.dev(), m.ino()));
+    let (target, out) = Target::create(path, id).map_err(WriteError::Target)?;
+    let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), trace.endian);
+    let summary = write(trace, Input { data, file }, spec, &mut o, progress)?;
+    let (file, patches) = o.finish()?;
+    target.commit(file, &patches).map_err(WriteError::Target)?;
+    Ok(summary)
+}
+
+impl Summary {
+    /// For JavaScript: where each buffer's CPU data went.
+    pub fn json(&self) -> String {
+        let mut j = Json::new();
+        j.begin_object(None);
+        j.num("size", self.size as i64);
+        j.begin_array(Some("buffers"));
+        for b in &self.buffers {
+            j.begin_object(None);
+            j.str("name", &b.name);
+            j.str("kind", if b.latency { "latency" } else { "flyrecord" });
+            j.begin_array(Some("cpus"));
+            for c in &b.cpus {
+                j.begin_object(None);
+                j.num("cpu", c.cpu as i64);
+                j.num("offset", c.offset as i64);
+                j.num("size", c.size as i64);
+                j.num("uncompressed", c.raw as i64);
+                j.end_object();
+            }
+            j.end_array();
+            j.end_object();
+        }
+        j.end_array();
+        j.begin_array(Some("droppedOptions"));
+        for id in &self.dropped {
+            j.item_num(*id as i64);
+        }
+        j.end_array();
+        j.end_object();
+        j.finish()
+    }
+}
+
+/// Decisions taken before the first byte: which buffers and CPUs, how many CPUs the file
+/// declares, which options travel, which clock.
+struct Plan<'t> {
+    buffers: Vec<&'t Buffer>,
+    /// The CPU count trace-cmd reports for the input (`cpus=N`): the largest of the v6 header
+    /// count, CPUCOUNT options and the top buffer's CPU ids.
+    cpus: u32,
+    /// Options copied as they are (or with the TRACECLOCK fill-in).
+    carried: Vec<(u16, Cow<'t, [u8]>)>,
+    /// Pointer-reached sections v7 copies whole: (option id, description, content).
+    extra: Vec<(u16, &'static str, Vec<u8>)>,
+    dropped: Vec<u16>,
+    /// The clock trace-cmd's reader settles on: TRACECLOCK's bracketed word (of the options
+    /// written), else the top buffer's clock.
+    clock: Option<String>,
+    /// v6 input: the flyrecord clock trailer as written.
+    trailer: Option<&'t [u8]>,
+    /// TRACECLOCK was set by the caller: the top buffer's clock follows it.
+    clock_set: bool,
+}
+
+impl<'t> Plan<'t> {
+    fn new(trace: &'t Trace, data: &'t [u8], spec: &Spec) -> Result<Plan<'t>> {
+        if spec.version != 6 && spec.version != 7 {
+            return Err(WriteError::Unsupported(format!("file version {} (6 or 7 can be written)", spec.version)));
+        }
+        if spec.version == 6 && spec.compression.is_some() {
+            return Err(WriteError::Unsupported("compression in a v6 file (only v7 files are compressed)".into()));
+        }
+        let mut buffers: Vec<&Buffer> = Vec::new();
+        for (i, b) in trace.buffers.iter().enumerate() {
+            if spec.buffers.as_ref().is_none_or(|keep| keep.contains(&i)) {
+                buffers.push(b);
+            }
+        }
+        if let Some(bad) = spec.buffers.as_ref().and_then(|k| k.iter().find(|&&i| i >= trace.buffers.len())) {
+            return Err(WriteError::Unsupported(format!("buffer {bad}: the file has {} buffers", trace.buffers.len())));
+        }
+        // The top buffer first, as trace-cmd writes it; instances in file order.
+        buffers.sort_by_key(|b| !b.name.is_empty());
+
+        let e = trace.endian;
+        let mut cpus = trace.v6.as_ref().map_or(0, |v| v.cpus);
+        for o in trace.options.iter().filter(|o| o.id == options::CPUCOUNT) {
+            if let Some(n) = trace.bytes(data, &o.payload).get(..4).and_then(|b| e.uint(b)) {
+                cpus = cpus.max(n as u32);
+            }
+        }
+        if let Some(BufferKind::Flyrecord { cpus: list }) = trace.buffers.iter().find(|b| b.name.is_empty()).map(|b| &b.kind) {
+            cpus = cpus.max(list.iter().map(|d| d.cpu.saturating_add(1)).max().unwrap_or(0));
+        }
+
+        if let Some((id, _)) = spec.options.iter().find(|(id, _)| is_layout(*id)) {
+            return Err(WriteError::Unsupported(format!("option {id}: it describes the layout, which the writer makes")));
+        }
+        let set: Vec<u16> = spec.options.iter().map(|o| o.0).collect();
+        // A replaced TRACECLOCK makes a v6 input's clock trailer stale.
+        let trailer = trace.v6.as_ref().filter(|_| !set.contains(&options::TRACECLOCK)).and_then(|v| {
+            v.tags.iter().find_map(|t| match t {
+                V6Tag::Flyrecord { clock: Some(c), .. } => Some(trace.bytes(data, c)),
+                _ => None,
+            })
+        });
+
+        let mut carried = Vec::new();
+        let mut extra = Vec::new();
+        let mut dropped = Vec::new();
+        for o in trace.options.iter().filter(|o| !set.contains(&o.id)) {
+            let payload = trace.bytes(data, &o.payload);
+            match o.id {
+                options::BTF_FILE | options::MODULES_FILE if spec.version == 6 => dropped.push(o.id),
+                options::BTF_FILE | options::MODULES_FILE => {
+                    // trace-cmd 3.4's descriptions for these sections.
+                    let desc = if o.id == options::BTF_FILE { "BTF" } else { "modules" };
+                    let at = payload.get(..8).and_then(|b| e.uint(b)).unwrap_or(u64::MAX);
+                    let what = format!("{desc} section @ {at}");
+                    let h = SectionHeader::read(data, at, e).map_err(|x| Error::new(what.clone(), x.offset, x.expected))?;
+                    let mut budget = compression::Budget::new(compression::META_RATIO);
+                    extra.push((o.id, desc, h.read_content(data, e, trace.codec, &mut budget, &what)?.into_owned()));
+                }
+                options::TRACECLOCK if spec.version >= 7 && bracketed(payload).is_none() && trailer.is_some() => {
+                    let mut text = trailer.unwrap_or_default().to_vec();
+                    text.push(0);
+                    carried.push((o.id, Cow::Owned(text)));
+                }
+                id if is_layout(id) => {}
+                _ => carried.push((o.id, Cow::Borrowed(payload))),
+            }
+        }
+        carried.extend(spec.options.iter().filter_map(|(id, p)| Some((*id, Cow::Owned(p.clone()?)))));
+
+        // The clock trace-cmd's reader would settle on for the output.
+        let mut clock = None;
+        for (_, p) in carried.iter().filter(|(id, _)| *id == options::TRACECLOCK) {
+            clock = bracketed(p).or(clock);
+        }
+        let clock = clock.or_else(|| trace.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone()));
+        let clock_set = set.contains(&options::TRACECLOCK);
+        Ok(Plan { buffers, cpus, carried, extra, dropped, clock, trailer, clock_set })
+    }
+
+    /// The CPUs of a flyrecord buffer to write, in CPU order.
+    fn cpus(&self, b: &'t Buffer, spec: &Spec) -> Vec<&'t CpuData> {
+        let BufferKind::Flyrecord { cpus } = &b.kind else { return Vec::new() };
+        let mut v: Vec<&CpuData> = cpus.iter().filter(|d| spec.cpus.as_ref().is_none_or(|k| k.contains(&d.cpu))).collect();
+        v.sort_by_key(|d| d.cpu);
+        v
+    }
+}
+
+/// The bracketed word of a trace_clock text ("local global [x86-tsc]" -> x86-tsc).
+fn bracketed(text: &[u8]) -> Option<String> {
+    let rest = text.get(text.iter().position(|&c| c == b'[')? + 1..)?;
+    let word = rest.get(..rest.iter().position(|&c| c == b']')?)?;
+    (!word.is_empty()).then(|| String::from_utf8_lossy(word).into_owned())
+}
+
+struct Writer<'t, 'p> {
+    trace: &'t Trace,
+    input: Input<'t>,
+    /// Reused for copying runs of pages.
+    scratch: Vec<u8>,
+    spec: &'t Spec,
+    plan: Plan<'t>,
+    progress: &'p mut Progress,
+    summary: Summary,
+}
+
+impl<'t> Writer<'t, '_> {
+    fn header<W: Write>(&mut self, o: &mut Out<W>) -> Result<()> {
+        let h = &self.trace.header;
+        o.bytes(&crate::header::MAGIC)?;
+        o.bytes(crate::header::TRACING)?;
+        o.cstr(self.spec.version.to_string().as_bytes())?;
+        o.bytes(&[u8::from(self.trace.endian == Endian::Big), h.long_size])?;
+        o.u32(h.page_size)?;
+        Ok(())
+    }
+
+    // ---- metadata, the same in both versions ------------------------------------------------
+
+    /// The content of a metadata section (v7) or of the same part of a v6 file.
+    fn meta(&self, id: u16) -> Vec<u8> {
+        let (t, d, e) = (self.trace, self.input.data, self.trace.endian);
+        let mut v = Vec::new();
+        let sized = |v: &mut Vec<u8>, width: usize, b: &[u8]| {
+            if width == 4 {
+                v.extend_from_slice(&e.put_u32(b.len() as u32));
+            } else {
+                v.extend_from_slice(&e.put_u64(b.len() as u64));
+            }
+            v.extend_from_slice(b);
+        };
+        match (id, t.content(id)) {
+            (_, Some(Content::Headers { page, event })) => {
+                v.extend_from_slice(b"header_page\0");
+                sized(&mut v, 8, t.bytes(d, page));
+                v.extend_from_slice(b"header_event\0");
+                sized(&mut v, 8, t.bytes(d, event));
+            }
+            (options::HEADER_INFO, _) => {
+                // No header files: trace-cmd's "old style" file, both names with size 0.
+                v.extend_from_slice(b"header_page\0");
+                sized(&mut v, 8, &[]);
+                v.extend_from_slice(b"header_event\0");
+                sized(&mut v, 8, &[]);
+            }
+            (_, Some(Content::Ftrace(list))) => {
+                v.extend_from_slice(&e.put_u32(list.len() as u32));
+                for f in list {
+                    sized(&mut v, 8, t.bytes(d, f));
+                }
+            }
+            (_, Some(Content::Events(systems))) => {
+                v.extend_from_slice(&e.put_u32(systems.len() as u32));
+                for s in systems {
+                    v.extend_from_slice(s.name.as_bytes());
+                    v.push(0);
+                    v.extend_from_slice(&e.put_u32(s.events.len() as u32));
+                    for f in &s.events {
+                        sized(&mut v, 8, t.bytes(d, f));
+                    }
+                }
+            }
+            (_, Some(Content::Kallsyms(x) | Content::Printk(x))) => sized(&mut v, 4, t.bytes(d, x)),
+            (_, Some(Content::Cmdlines(x))) => sized(&mut v, 8, t.bytes(d, x)),
+            (options::CMDLINES, None) => sized(&mut v, 8, &[]),
+            // Missing ftrace/event formats, kallsyms or printk: an empty list or text.
+            (_, None) => v.extend_from_slice(&e.put_u32(0)),
+        }
+        v
+    }
+
+    // ---- v6 ---------------------------------------------------------------------------------
+
+    fn v6<W: Write>(&mut self, o: &mut Out<W>) -> Result<()> {
+        for id in [options::HEADER_INFO, options::FTRACE_EVENTS, options::EVENT_FORMATS, options::KALLSYMS, options::PRINTK, options::CMDLINES] {
+            o.bytes(&self.meta(id))?;
+        }
+        let buffers = self.plan.buffers.clone();
+        let latency = buffers.first().filter(|b| matches!(b.kind, BufferKind::Latency { .. }) && b.name.is_empty()).copied();
+        let flyrecords: Vec<&Buffer> = buffers.iter().copied().filter(|b| matches!(b.kind, BufferKind::Flyrecord { .. })).collect();
+        if latency.is_some() && !flyrecords.is_empty() {
+            return Err(WriteError::Unsupported("a latency trace with flyrecord buffers in one v6 file".into()));
+        }
+        if let Some(b) = buffers.iter().find(|b| !b.name.is_empty() && matches!(b.kind, BufferKind::Latency { .. })) {
+            return Err(WriteError::Unsupported(format!("latency buffer \"{}\" as a v6 instance", b.name)));
+        }
+        let page_size = self.trace.header.page_size;
+        if let Some(b) = flyrecords.iter().find(|b| b.page_size != page_size) {
+            return Err(WriteError::Unsupported(format!(
+                "buffer \"{}\" with {}-byte pages in a v6 file, whose buffers all have the header's {page_size}-byte pages",
+                b.name, b.page_size
+            )));
+        }
+        // The table of every flyrecord has this many entries.
+        let cpus = flyrecords
+            .iter()
+            .flat_map(|b| self.plan.cpus(b, self.spec))
+            .map(|d| d.cpu.saturating_add(1))
+            .fold(self.plan.cpus, u32::max);
+        o.u32(cpus)?;
+
+        o.bytes(b"options  \0")?;
+        for (id, payload) in &self.plan.carried {
+            option(o, *id, payload)?;
+        }
+        // Instances: a BUFFER option whose offset is set once their flyrecord is placed.
+        let mut instance_slots = Vec::new();
+        for b in flyrecords.iter().filter(|b| !b.name.is_empty()) {
+            o.u16(options::BUFFER)?;
+            o.u32(8 + b.name.len() as u32 + 1)?;
+            instance_slots.push(o.slot_u64()?);
+            o.cstr(b.name.as_bytes())?;
+        }
+        o.u16(options::DONE)?;
+
+        if let Some(b) = latency {
+            o.bytes(b"latency  \0")?;
+            self.latency_text(o, b, None)?;
+            self.summary.buffers.push(Written { name: b.name.clone(), latency: true, cpus: Vec::new() });
+            return Ok(());
+        }
+        let has_clock = self.plan.carried.iter().any(|(id, _)| *id == options::TRACECLOCK);
+        let top = flyrecords.iter().find(|b| b.name.is_empty()).copied();
+        let top_end = self.flyrecord_v6(o, top, cpus, has_clock)?;
+        for (b, slot) in flyrecords.iter().filter(|b| !b.name.is_empty()).zip(instance_slots) {
+            o.set(slot, o.pos());
+            self.flyrecord_v6(o, Some(b), cpus, has_clock)?;
+        }
+        // trace-cmd dump reads 10 bytes after the top flyrecord looking for another tag and
+        // dies at the end of the file: a file without data must not end right there.
+        if o.pos() < top_end + 10 {
+            o.zeros(page_size as u64)?;
+        }
+        Ok(())
+    }
+
+    /// One `flyrecord` tag, its table, clock trailer and CPU data (none for `None`: an empty
+    /// top buffer). Returns the offset after the trailer.
+    fn flyrecord_v6<W: Write>(&mut self, o: &mut Out<W>, b: Option<&'t Buffer>, cpus: u32, has_clock: bool) -> Result<u64> {
+        o.bytes(b"flyrecord\0")?;
+        let mut table: Vec<(Slot, Slot)> = Vec::with_capacity(cpus as usize);
+        for _ in 0..cpus {
+            table.push((o.slot_u64()?, o.slot_u64()?));
+        }
+        if has_clock {
+            let text = match self.plan.trailer {
+                Some(t) => t.to_vec(),
+                None => format!("[{}]", self.plan.clock.as_deref().unwrap_or("local")).into_bytes(),
+            };
+            o.u64(text.len() as u64)?;
+            o.bytes(&text)?;
+        }
+        let end = o.pos();
+        let page_size = self.trace.header.page_size;
+        // Empty CPUs get the aligned offset where their data would start, as trace-cmd writes
+        // them; the padding keeps that offset inside the file.
+        o.align(page_size as u64)?;
+        let list = b.map(|b| self.plan.cpus(b, self.spec)).unwrap_or_default();
+        let mut written = Vec::new();
+        for (cpu, (off, size)) in table.into_iter().enumerate() {
+            let d = list.iter().find(|d| d.cpu == cpu as u32);
+            let w = match (b, d) {
+                (Some(b), Some(d)) => self.cpu_stream(o, b, d, None)?,
+                _ => None,
+            };
+            match w {
+                Some(w) => {
+                    o.set(off, w.offset);
+                    o.set(size, w.size);
+                    written.push(w);
+                }
+                None => o.set(off, o.pos()),
+            }
+        }
+        if let Some(b) = b {
+            self.summary.buffers.push(Written { name: b.name.clone(), latency: false, cpus: written });
+        }
+        Ok(end)
+    }
+
+    // ---- v7 ---------------------------------------------------------------------------------
+
+    fn v7<W: Write>(&mut self, o: &mut Out<W>) -> Result<()> {
+        let comp = self.spec.compression;
+        let (name, version) = match comp {
+            Some((c, _)) => (c.name().to_string(), c.version()),
+            None => ("none".to_string(), String::new()),
+        };
+        o.cstr(name.as_bytes())?;
+        o.cstr(version.as_bytes())?;
+        let first_options = o.slot_u64()?;
+        let mut strings = Strings::default();
+
+        let mut meta: Vec<(u16, &'static str, Vec<u8>)> = [
+            (options::HEADER_INFO, "headers"),
+            (options::FTRACE_EVENTS, "ftrace events"),
+            (options::EVENT_FORMATS, "events format"),
+            (options::KALLSYMS, "kallsyms"),
+            (options::PRINTK, "printk"),
+            (options::CMDLINES, "command lines"),
+        ]
+        .into_iter()
+        .map(|(id, desc)| (id, desc, self.meta(id)))
+        .collect();
+        meta.append(&mut self.plan.extra);
+        let packed = self.pack_all(meta.iter().map(|m| m.2.as_slice()).collect())?;
+        let mut pointers = Vec::new();
+        for ((id, desc, content), packed) in meta.iter().zip(packed) {
+            pointers.push((*id, o.pos()));
+            section(o, &mut strings, *id, desc, content, packed.as_deref(), comp.is_some())?;
+        }
+
+        o.set(first_options, o.pos());
+        let mut opts = OptionsSection::start(o, &mut strings)?;
+        // trace-cmd record's order: the pointers as the sections are written, the options it
+        // collected meanwhile, then the command lines (saved last) and the CPU count.
+        let e = self.trace.endian;
+        let (cmdlines, pointers): (Vec<_>, Vec<_>) = pointers.into_iter().partition(|p| p.0 == options::CMDLINES);
+        for (id, at) in pointers {
+            option(o, id, &e.put_u64(at))?;
+        }
+        for (id, payload) in &self.plan.carried {
+            option(o, *id, payload)?;
+        }
+        for (id, at) in cmdlines {
+            option(o, id, &e.put_u64(at))?;
+        }
+        option(o, options::CPUCOUNT, &e.put_u32(self.plan.cpus))?;
+        let mut done = opts.end(o)?;
+
+        // Each buffer's section, then an options section with the option that describes it.
+        for b in self.plan.buffers.clone() {
+            let (id, payload) = match &b.kind {
+                BufferKind::Flyrecord { .. } => self.flyrecord_v7(o, &mut strings, b)?,
+                BufferKind::Latency { .. } => self.latency_v7(o, &mut strings, b)?,
+            };
+            o.set(done, o.pos());
+            opts = OptionsSection::start(o, &mut strings)?;
+            option(o, id, &payload)?;
+            done = opts.end(o)?;
+        }
+
+        // The strings section is last, and its own description is part of it.
+        let desc = strings.add("strings");
+        let packed = match comp {
+            Some((c, level)) => Some(compression::compress(c, &strings.table, level).map_err(WriteError::Codec)?),
+            None => None,
+        };
+        write_section(o, options::STRINGS, desc, &strings.table, packed.as_deref(), comp.is_some())?;
+        Ok(())
+    }
+
+    /// A BUFFER section with the CPU streams; returns its BUFFER option.
+    fn flyrecord_v7<W: Write>(&mut self, o: &mut Out<W>, strings: &mut Strings, b: &'t Buffer) -> Result<(u16, Vec<u8>)> {
+        let comp = self.spec.compression;
+        let at = o.pos();
+        let size = section_start(o, strings, options::BUFFER, &format!("buffer flyrecord {}", b.name), comp.is_some())?;
+        let mut written = Vec::new();
+        for d in self.plan.cpus(b, self.spec) {
+            if let Some(w) = self.cpu_stream(o, b, d, comp)? {
+                written.push(w);
+            }
+        }
+        o.set(size, o.pos() - size.end());
+        let e = self.trace.endian;
+        let mut p = buffer_payload(e, at, &b.name, &self.buffer_clock(b));
+        p.extend_from_slice(&e.put_u32(b.page_size));
+        p.extend_from_slice(&e.put_u32(written.len() as u32));
+        for w in &written {
+            p.extend_from_slice(&e.put_u32(w.cpu));
+            p.extend_from_slice(&e.put_u64(w.offset));
+            p.extend_from_slice(&e.put_u64(w.size));
+        }
+        self.summary.buffers.push(Written { name: b.name.clone(), latency: false, cpus: written });
+        Ok((options::BUFFER, p))
+    }
+
+    /// A BUFFER_TEXT section with a latency trace's text; returns its BUFFER_TEXT option.
+    fn latency_v7<W: Write>(&mut self, o: &mut Out<W>, strings: &mut Strings, b: &'t Buffer) -> Result<(u16, Vec<u8>)> {
+        let comp = self.spec.compression;
+        let at = o.pos();
+        let size = section_start(o, strings, options::BUFFER_TEXT, "buffer latency", comp.is_some())?;
+        self.latency_text(o, b, comp)?;
+        o.set(size, o.pos() - size.end());
+        self.summary.buffers.push(Written { name: b.name.clone(), latency: true, cpus: Vec::new() });
+        Ok((options::BUFFER_TEXT, buffer_payload(self.trace.endian, at, &b.name, &self.buffer_clock(b))))
+    }
+
+    fn buffer_clock(&self, b: &Buffer) -> String {
+        // A v6 file has one clock for all buffers; trace-cmd falls back to "local" when none is
+        // known (old v6 files saved none).
+        let own = b.clock.clone().filter(|_| !(self.plan.clock_set && b.name.is_empty()));
+        own.or_else(|| self.plan.clock.clone()).unwrap_or_else(|| "local".into())
+    }
+
+    /// Compresses metadata contents (one block each) on `threads` threads, contents dealt out
+    /// in turn (events format and kallsyms, the two large ones, land on different threads).
+    fn pack_all(&self, contents: Vec<&[u8]>) -> Result<Vec<Option<Vec<u8>>>> {
+        let Some((codec, level)) = self.spec.compression else { return Ok(contents.iter().map(|_| None).collect()) };
+        let threads = self.spec.threads.clamp(1, contents.len().max(1));
+        let mut packed: Vec<Option<Vec<u8>>> = contents.iter().map(|_| None).collect();
+        let results: Vec<std::result::Result<Vec<(usize, Vec<u8>)>, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let contents = &contents;
+                    s.spawn(move || {
+                        let mine = contents.iter().enumerate().skip(t).step_by(threads);
+                        mine.map(|(i, c)| compression::compress(codec, c, level).map(|z| (i, z))).collect()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("a compression thread failed".into()))).collect()
+        });
+        for r in results {
+            for (i, z) in r.map_err(WriteError::Codec)? {
+                if let Some(slot) = packed.get_mut(i) {
+                    *slot = Some(z);
+                }
+            }
+        }
+        Ok(packed)
+    }
+
+    // ---- ring-buffer data, both versions ----------------------------------------------------
+
+    /// Uncompressed bytes of all the data to copy, for progress. Compressed streams are sized
+    /// by walking their chunk headers (a damaged one just ends the count; copying reports it).
+    fn raw_total(&self) -> u64 {
+        let mut total = 0;
+        for &b in &self.plan.buffers {
+            let codec = self.input_codec(b);
+            match b.kind {
+                BufferKind::Flyrecord { .. } => {
+                    for d in self.plan.cpus(b, self.spec) {
+                        total += raw_size(self.input.data, self.trace.endian, codec, d.offset, d.size);
+                    }
+                }
+                BufferKind::Latency { offset, size } => total += raw_size(self.input.data, self.trace.endian, codec, offset, size),
+            }
+        }
+        total
+    }
+
+    /// The codec of a buffer's data in the input: v7 sections say so in their flags.
+    fn input_codec(&self, b: &Buffer) -> Option<Codec> {
+        b.section.filter(|h| h.compressed()).and(self.trace.codec)
+    }
+
+    /// Copies one CPU's pages, page-aligned, compressed when asked. None when it has no pages.
+    fn cpu_stream<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, d: &CpuData, comp: Option<(Codec, i32)>) -> Result<Option<WrittenCpu>> {
+        let data = self.input.data;
+        let mut s = CpuStream::new(data, self.trace.endian, self.input_codec(b), d, b.page_size, &b.name)?;
+        if !s.advance(data).map_err(|d| d.error)? {
+            return Ok(None);
+        }
+        let ps = b.page_size as u64;
+        o.align(ps)?;
+        let offset = o.pos();
+        let mut raw = 0u64;
+        let (input, progress) = (self.input, &mut *self.progress);
+        match comp {
+            None => {
+                // Pages of an uncompressed input go out in runs of consecutive pages; inflated
+                // ones one by one through the buffered writer.
+                let mut run: Option<(u64, u64)> = None;
+                loop {
+                    match s.current() {
+                        Some(PageAt { offset: at, in_chunk: None }) => match &mut run {
+                            Some((start, end)) if *end == at && *end - *start < RUN => *end += ps,
+                            _ => {
+                                if let Some(r) = run.replace((at, at + ps)) {
+                                    input.copy(o, r, &mut self.scratch, &s.what)?;
+                                }
+                            }
+                        },
+                        _ => o.bytes(s.page(data))?,
+                    }
+                    raw += ps;
+                    progress.advance(ps);
+                    if !s.advance(data).map_err(|d| d.error)? {
+                        break;
+                    }
+                }
+                if let Some(r) = run {
+                    input.copy(o, r, &mut self.scratch, &s.what)?;
+                }
+            }
+            Some((codec, level)) => {
+                let count = o.slot_u32()?;
+                let mut primed = true;
+                let chunks = pipeline::run(
+                    codec,
+                    level,
+                    self.spec.threads,
+                    || next_chunk(&mut s, input, &mut primed, ps).map_err(WriteError::Input),
+                    |p: Packed| {
+                        o.u32(p.data.len() as u32)?;
+                        o.u32(p.raw_len as u32)?;
+                        o.bytes(&p.data)?;
+                        raw += p.raw_len as u64;
+                        progress.advance(p.raw_len as u64);
+                        Ok(())
+                    },
+                )?;
+                let chunks = u32::try_from(chunks).map_err(|_| WriteError::Unsupported(format!("CPU {} has more than 2^32 chunks", d.cpu)))?;
+                o.set(count, chunks as u64);
+            }
+        }
+        Ok(Some(WrittenCpu { cpu: d.cpu, offset, size: o.pos() - offset, raw }))
+    }
+
+    /// A latency trace's text: raw, or chunked like CPU data when `comp` is set.
+    fn latency_text<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, comp: Option<(Codec, i32)>) -> Result<()> {
+        let BufferKind::Latency { offset, size } = b.kind else { return Ok(()) };
+        let mut pieces = LatencyText::new(self.input.data, self.trace.endian, self.input_codec(b), offset, size, &b.name)?;
+        let progress = &mut *self.progress;
+        match comp {
+            None => {
+                while let Some(p) = pieces.next()? {
+                    o.bytes(&p)?;
+                    progress.advance(p.len() as u64);
+                }
+            }
+            Some((codec, level)) => {
+                let chunk = CHUNK_PAGES * self.trace.header.page_size as usize;
+                let count = o.slot_u32()?;
+                let mut pending: Vec<u8> = Vec::new();
+                let mut done = false;
+                let n = pipeline::run(
+                    codec,
+                    level,
+                    self.spec.threads,
+                    || {
+                        while pending.len() < chunk && !done {
+                            match pieces.next()? {
+                                Some(p) => pending.extend_from_slice(&p),
+                                None => done = true,
+                            }
+                        }
+                        if pending.is_empty() {
+                            return Ok(None);
+                        }
+                        let rest = pending.split_off(pending.len().min(chunk));
+                        Ok(Some(Raw::Owned(std::mem::replace(&mut pending, rest))))
+                    },
+                    |p: Packed| {
+                        o.u32(p.data.len() as u32)?;
+                        o.u32(p.raw_len as u32)?;
+                        o.bytes(&p.data)?;
+                        progress.advance(p.raw_len as u64);
+                        Ok(())
+                    },
+                )?;
+                o.set(count, n);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn raw_size(data: &[u8], endian: Endian, codec: Option<Codec>, offset: u64, size: u64) -> u64 {
+    if codec.is_none() || size == 0 {
+        return size;
+    }
+    let mut c = Cursor::new(data, 0, endian, "");
+    if c.seek(usize::try_from(offset).unwrap_or(usize::MAX).min(data.len()), "").is_err() {
+        return 0;
+    }
+    let count = c.u32("").unwrap_or(0);
+    (0..count).map_while(|_| Block::read(&mut c).ok()).map(|b| b.uncompressed as u64).sum()
+}
+
+/// The next up-to-10 pages of a stream whose current page (if `primed`) is not yet taken.
+/// Pages of an uncompressed input are consecutive in the file: read at once, or lent when the
+/// input is in memory.
+fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u64) -> crate::error::Result<Option<Raw<'a>>> {
+    let mut range: Option<(u64, u64)> = None;
+    let mut owned = Vec::new();
+    for _ in 0..CHUNK_PAGES {
+        if !*primed && !s.advance(input.data).map_err(|d| d.error)? {
+            break;
+        }
+        *primed = false;
+        match s.current() {
+            Some(PageAt { offset, in_chunk: None }) => range = Some((range.map_or(offset, |r| r.0), offset + ps)),
+            _ => owned.extend_from_slice(s.page(input.data)),
+        }
+    }
+    Ok(match range {
+        Some(r) if input.file.is_none() => Some(Raw::Borrowed(input.slice(r, &s.what)?)),
+        Some(r) => {
+            input.read(r, &mut owned, &s.what)?;
+            Some(Raw::Owned(owned))
+        }
+        None if owned.is_empty() => None,
+        None => Some(Raw::Owned(owned)),
+    })
+}
+
+/// The text of a latency buffer in pieces: the bytes in the file, or chunk after inflated
+/// chunk (v7 compressed; chunks need not be whole pages).
+struct LatencyText<'a> {
+    data: &'a [u8],
+    codec: Option<Codec>,
+    cursor: Cursor<'a>,
+    left: u32,
+    plain: Option<&'a [u8]>,
+    budget: compression::Budget,
+}
+
+impl<'a> LatencyText<'a> {
+    fn new(data: &'a [u8], endian: Endian, codec: Option<Codec>, offset: u64, size: u64, name: &'a str) -> crate::error::Result<LatencyText<'a>> {
+        let what = if name.is_empty() { "latency data" } else { "buffer latency data" };
+        let bytes = crate::bytes::span(offset, size, data.len())
+            .and_then(|r| data.get(r))
+            .ok_or_else(|| Error::new(what, offset, format!("{size} bytes of latency text inside the file ({} bytes)", data.len())))?;
+        let mut cursor = Cursor::new(bytes, offset, endian, what);
+        let (left, plain) = match codec {
+            Some(_) => (cursor.u32("the chunk count")?, None),
+            None => (0, Some(bytes)),
+        };
+        Ok(LatencyText { data, codec, cursor, left, plain, budget: compression::Budget::new(compression::MAX_RATIO) })
+    }
+
+    fn next(&mut self) -> crate::error::Result<Option<Cow<'a, [u8]>>> {
+        if let Some(p) = self.plain.take() {
+            return Ok((!p.is_empty()).then_some(Cow::Borrowed(p)));
+        }
+        let Some(codec) = self.codec.filter(|_| self.left > 0) else { return Ok(None) };
+        self.left -= 1;
+        let block = Block::read(&mut self.cursor)?;
+        Ok(Some(Cow::Owned(block.inflate(self.data, codec, &mut self.budget, self.cursor.what())?)))
+    }
+}
+
+/// The concatenated section descriptions.
+#[derive(Default)]
+struct Strings {
+    table: Vec<u8>,
+}
+
+impl Strings {
+    /// Adds a description; returns its offset (trace-cmd does not share equal strings).
+    fn add(&mut self, s: &str) -> i32 {
+        let at = self.table.len() as i32;
+        self.table.extend_from_slice(s.as_bytes());
+        self.table.push(0);
+        at
+    }
+}
+
+/// Writes a section whose content is known: a metadata section (one compressed block when
+/// `packed` is given) or the strings.
+fn section<W: Write>(o: &mut Out<W>, strings: &mut Strings, id: u16, desc: &str, content: &[u8], packed: Option<&[u8]>, compressed: bool) -> Result<()> {
+    let desc = strings.add(desc);
+    write_section(o, id, desc, content, packed, compressed)
+}
+
+fn write_section<W: Write>(o: &mut Out<W>, id: u16, desc: i32, content: &[u8], packed: Option<&[u8]>, compressed: bool) -> Result<()> {
+    o.u16(id)?;
+    o.u16(if compressed { FLAG_COMPRESS } else { 0 })?;
+    o.u32(desc as u32)?;
+    match packed {
+        Some(z) => {
+            let raw = u32::try_from(content.len()).map_err(|_| WriteError::Unsupported(format!("a metadata section of {} bytes", content.len())))?;
+            o.u64(8 + z.len() as u64)?;
+            o.u32(z.len() as u32)?;
+            o.u32(raw)?;
+            o.bytes(z)?;
+        }
+        None => {
+            o.u64(content.len() as u64)?;
+            o.bytes(content)?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts a section whose size is known only at its end; returns the size's slot.
+fn section_start<W: Write>(o: &mut Out<W>, strings: &mut Strings, id: u16, desc: &str, compressed: bool) -> Result<Slot> {
+    let desc = strings.add(desc);
+    o.u16(id)?;
+    o.u16(if compressed { FLAG_COMPRESS } else { 0 })?;
+    o.u32(desc as u32)?;
+    Ok(o.slot_u64()?)
+}
+
+/// An options section: header, options, DONE; `end` returns the DONE's next-section slot.
+struct OptionsSection {
+    size: Slot,
+}
+
+impl OptionsSection {
+    fn start<W: Write>(o: &mut Out<W>, strings: &mut Strings) -> Result<OptionsSection> {
+        Ok(OptionsSection { size: section_start(o, strings, options::DONE, "options", false)? })
+    }
+
+    fn end<W: Write>(self, o: &mut Out<W>) -> Result<Slot> {
+        o.u16(options::DONE)?;
+        o.u32(8)?;
+        let next = o.slot_u64()?;
+        o.set(self.size, o.pos() - self.size.end());
+        Ok(next)
+    }
+}
+
+/// One option: id, payload size, payload.
+fn option<W: Write>(o: &mut Out<W>, id: u16, payload: &[u8]) -> Result<()> {
+    let size = u32::try_from(payload.len()).map_err(|_| WriteError::Unsupported(format!("option {id} of {} bytes", payload.len())))?;
+    o.u16(id)?;
+    o.u32(size)?;
+    Ok(o.bytes(payload)?)
+}
+
+/// The common head of BUFFER and BUFFER_TEXT payloads: section offset, name, clock.
+fn buffer_payload(e: Endian, at: u64, name: &str, clock: &str) -> Vec<u8> {
+    let mut p = Vec::with_capacity(8 + name.len() + clock.len() + 2 + 8);
+    p.extend_from_slice(&e.put_u64(at));
+    p.extend_from_slice(name.as_bytes());
+    p.push(0);
+    p.extend_from_slice(clock.as_bytes());
+    p.push(0);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::patch_vec;
+
+    const PS: usize = 4096;
+
+    /// A v6 file built by hand (not by the writer under test): two CPUs with `pages` pages
+    /// each (CPU 1 has none when `pages[1]` is 0), options, optional clock trailer, and one
+    /// instance "inst" whose flyrecord follows the top one.
+    fn v6_file(e: Endian, pages: [usize; 2], trailer: Option<&[u8]>, instance: bool) -> Vec<u8> {
+        let mut f = vec![0x17, 0x08, 0x44];
+        f.extend_from_slice(b"tracing6\0");
+        f.extend_from_slice(&[u8::from(e == Endian::Big), 8]);
+        f.extend_from_slice(&e.put_u32(PS as u32));
+        for (name, text) in [(&b"header_page\0"[..], &b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\n\tfield: local_t commit;\toffset:8;\tsize:8;\n"[..]), (b"header_event\0", b"# compressed entry header\n")] {
+            f.extend_from_slice(name);
+            f.extend_from_slice(&e.put_u64(text.len() as u64));
+            f.extend_from_slice(text);
+        }
+        f.extend_from_slice(&e.put_u32(1));
+        f.extend_from_slice(&e.put_u64(9));
+        f.extend_from_slice(b"name: fn\n");
+        f.extend_from_slice(&e.put_u32(1));
+        f.extend_from_slice(b"sched\0");
+        f.extend_from_slice(&e.put_u32(2));
+        for t in [&b"name: sched_switch\nID: 5\n"[..], b"name: sched_wakeup\nID: 6\n"] {
+            f.extend_from_slice(&e.put_u64(t.len() as u64));
+            f.extend_from_slice(t);
+        }
+        for (w, t) in [(4, &b"ffffffff81000000 T _text\n"[..]), (4, b""), (8, b"1 init\n")] {
+            if w == 4 { f.extend_from_slice(&e.put_u32(t.len() as u32)) } else { f.extend_from_slice(&e.put_u64(t.len() as u64)) }
+            f.extend_from_slice(t);
+        }
+        f.extend_from_slice(&e.put_u32(2));
+        f.extend_from_slice(b"options  \0");
+        let opt = |f: &mut Vec<u8>, id: u16, p: &[u8]| {
+            f.extend_from_slice(&e.put_u16(id));
+            f.extend_from_slice(&e.put_u32(p.len() as u32));
+            f.extend_from_slice(p);
+        };
+        if trailer.is_some() {
+            opt(&mut f, options::TRACECLOCK, b"");
+        }
+        opt(&mut f, 99, b"\x01\x02unknown option");
+        opt(&mut f, options::UNAME, b"Linux test 6.0 x86_64\0");
+        let instance_offset = f.len() + 6;
+        if instance {
+            opt(&mut f, options::BUFFER, &[&[0u8; 8][..], b"inst\0"].concat());
+        }
+        f.extend_from_slice(&e.put_u16(0));
+        let flyrecord = |f: &mut Vec<u8>, pages: [usize; 2], seed: u8| {
+            f.extend_from_slice(b"flyrecord\0");
+            let table = f.len();
+            f.resize(table + 32, 0);
+            if let Some(t) = trailer {
+                f.extend_from_slice(&e.put_u64(t.len() as u64));
+                f.extend_from_slice(t);
+            }
+            for (cpu, n) in pages.into_iter().enumerate() {
+                f.resize(f.len().div_ceil(PS) * PS, 0);
+                let at = f.len();
+                for p in 0..n {
+                    let mut page = vec![seed.wrapping_add((cpu * 16 + p) as u8); PS];
+                    page[..8].copy_from_slice(&e.put_u64(1000 * (p as u64 + 1)));
+                    page[8..16].copy_from_slice(&e.put_u64(64));
+                    f.extend_from_slice(&page);
+                }
+                f[table + cpu * 16..table + cpu * 16 + 8].copy_from_slice(&e.put_u64(at as u64));
+                f[table + cpu * 16 + 8..table + cpu * 16 + 16].copy_from_slice(&e.put_u64((n * PS) as u64));
+            }
+        };
+        flyrecord(&mut f, pages, 1);
+        if instance {
+            let at = f.len() as u64;
+            f[instance_offset..instance_offset + 8].copy_from_slice(&e.put_u64(at));
+            flyrecord(&mut f, [3, 1], 100);
+        }
+        f
+    }
+
+    fn spec(version: u32, compression: Option<(Codec, i32)>) -> Spec {
+        Spec { version, compression, buffers: None, cpus: None, threads: 2, options: Vec::new() }
+    }
+
+    fn convert(data: &[u8], spec: &Spec) -> (Vec<u8>, Summary) {
+        let trace = Trace::parse(data).unwrap();
+        let mut o = Out::new(Vec::new(), trace.endian);
+        let summary = write(&trace, Input { data, file: None }, spec, &mut o, &mut Progress::none()).unwrap();
+        let (mut v, patches) = o.finish().unwrap();
+        patch_vec(&mut v, &patches);
+        (v, summary)
+    }
+
+    /// Every page of every buffer and CPU, in order.
+    fn pages(data: &[u8]) -> Vec<(String, u32, Vec<u8>)> {
+        let t = Trace::parse(data).unwrap();
+        let mut v = Vec::new();
+        for b in &t.buffers {
+            let BufferKind::Flyrecord { cpus } = &b.kind else { continue };
+            let codec = b.section.filter(|h| h.compressed()).and(t.codec);
+            for d in cpus {
+                let mut s = CpuStream::new(data, t.endian, codec, d, b.page_size, &b.name).unwrap();
+                while s.advance(data).unwrap() {
+                    v.push((b.name.clone(), d.cpu, s.page(data).to_vec()));
+                }
+            }
+        }
+        v
+    }
+
+    fn targets() -> Vec<Spec> {
+        vec![spec(6, None), spec(7, None), spec(7, Some((Codec::Zstd, 3))), spec(7, Some((Codec::Zlib, 1)))]
+    }
+
+    #[test]
+    fn every_version_keeps_pages_metadata_and_options() {
+        for e in [Endian::Little, Endian::Big] {
+            let input = v6_file(e, [12, 3], Some(b"[local] global"), true);
+            let want = pages(&input);
+            assert_eq!(want.len(), 12 + 3 + 3 + 1);
+            let src = Trace::parse(&input).unwrap();
+            for sp in targets() {
+                let (out, _) = convert(&input, &sp);
+                let t = Trace::parse(&out).unwrap();
+                assert_eq!(t.endian, e);
+                assert_eq!(t.header.version, sp.version as u64);
+                assert_eq!(pages(&out), want, "{sp:?}");
+                for id in [options::HEADER_INFO, options::EVENT_FORMATS, options::KALLSYMS, options::CMDLINES] {
+                    assert_eq!(format!("{:?}", strip(&t, &out, id)), format!("{:?}", strip(&src, &input, id)));
+                }
+                let unknown: Vec<_> = t.options.iter().filter(|o| o.id == 99).map(|o| t.bytes(&out, &o.payload).to_vec()).collect();
+                assert_eq!(unknown, [b"\x01\x02unknown option".to_vec()], "unknown options travel byte for byte");
+                assert_eq!(t.buffers.iter().map(|b| (b.name.as_str(), b.clock.as_deref())).collect::<Vec<_>>(), [("", Some("local")), ("inst", Some("local"))]);
+            }
+        }
+    }
+
+    /// A metadata content as texts (positions differ between files).
+    fn strip(t: &Trace, data: &[u8], id: u16) -> Vec<Vec<u8>> {
+        match t.content(id).unwrap() {
+            Content::Headers { page, event } => vec![t.bytes(data, page).to_vec(), t.bytes(data, event).to_vec()],
+            Content::Ftrace(v) => v.iter().map(|x| t.bytes(data, x).to_vec()).collect(),
+            Content::Events(s) => s.iter().flat_map(|s| std::iter::once(s.name.clone().into_bytes()).chain(s.events.iter().map(|x| t.bytes(data, x).to_vec()))).collect(),
+            Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x) => vec![t.bytes(data, x).to_vec()],
+        }
+    }
+
+    #[test]
+    fn reading_pages_from_the_file_or_from_memory_gives_the_same_output() {
+        let input = v6_file(Endian::Little, [23, 4], Some(b"[local]"), true);
+        let path = std::env::temp_dir().join(format!("tracedat-writer-input-{}.dat", std::process::id()));
+        std::fs::write(&path, &input).unwrap();
+        let file = File::open(&path).unwrap();
+        let trace = Trace::parse(&input).unwrap();
+        for sp in targets() {
+            let mut o = Out::new(Vec::new(), trace.endian);
+            write(&trace, Input { data: &input, file: Some(&file) }, &sp, &mut o, &mut Progress::none()).unwrap();
+            let (mut v, patches) = o.finish().unwrap();
+            patch_vec(&mut v, &patches);
+            assert!(v == convert(&input, &sp).0, "{sp:?}");
+        }
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn writing_an_output_again_gives_the_same_bytes() {
+        let input = v6_file(Endian::Little, [25, 2], Some(b"[x86-tsc]"), true);
+        for sp in targets() {
+            let (once, _) = convert(&input, &sp);
+            let (twice, _) = convert(&once, &sp);
+            assert!(once == twice, "{sp:?} is not a fixpoint");
+        }
+    }
+
+    #[test]
+    fn v7_layout_is_trace_cmds() {
+        let input = v6_file(Endian::Little, [25, 0], Some(b"[local] global"), true);
+        let (out, summary) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        let t = Trace::parse(&out).unwrap();
+        let ids: Vec<u16> = t.walk.sections.iter().map(|h| h.id).collect();
+        assert_eq!(ids, [16, 17, 18, 19, 20, 21, 0, 3, 0, 3, 0, 15]);
+        assert!(t.walk.trailing.is_none(), "sections are contiguous up to the end of the file");
+        let descs: Vec<String> = t.walk.sections.iter().map(|h| String::from_utf8_lossy(t.strings.get(h.description).unwrap()).into_owned()).collect();
+        assert_eq!(descs, ["headers", "ftrace events", "events format", "kallsyms", "printk", "command lines", "options", "buffer flyrecord ", "options", "buffer flyrecord inst", "options", "strings"]);
+        for h in &t.walk.sections {
+            assert_eq!(h.compressed(), h.id != 0, "section {} flags", h.id);
+        }
+        // CPU 0: 25 pages in 3 chunks of 10, 10, 5 pages; the size counts the chunk count.
+        let top = &summary.buffers[0];
+        assert_eq!(top.cpus.len(), 1, "CPUs without data are not listed");
+        let c = top.cpus[0];
+        assert_eq!((c.offset % PS as u64, c.raw), (0, 25 * PS as u64));
+        let mut cur = Cursor::new(&out, 0, Endian::Little, "test");
+        cur.seek(c.offset as usize, "").unwrap();
+        assert_eq!(cur.u32("").unwrap(), 3);
+        let blocks: Vec<Block> = (0..3).map(|_| Block::read(&mut cur).unwrap()).collect();
+        assert_eq!(blocks.iter().map(|b| b.uncompressed as usize / PS).collect::<Vec<_>>(), [10, 10, 5]);
+        assert_eq!(c.size, 4 + blocks.iter().map(|b| 8 + b.compressed as u64).sum::<u64>());
+        // The empty v6 TRACECLOCK option is filled from the trailer, the CPU count kept.
+        let clock: Vec<_> = t.options.iter().filter(|o| o.id == options::TRACECLOCK).map(|o| t.bytes(&out, &o.payload).to_vec()).collect();
+        assert_eq!(clock, [b"[local] global\0".to_vec()]);
+        let cpus: Vec<_> = t.options.iter().filter(|o| o.id == options::CPUCOUNT).map(|o| t.bytes(&out, &o.payload).to_vec()).collect();
+        assert_eq!(cpus, [2u32.to_le_bytes().to_vec()]);
+    }
+
+    #[test]
+    fn v6_layout_is_trace_cmds() {
+        let input = v6_file(Endian::Big, [2, 0], Some(b"[local] global"), true);
+        let (v7, _) = convert(&input, &spec(7, Some((Codec::Zlib, 6))));
+        let (out, summary) = convert(&v7, &spec(6, None));
+        let t = Trace::parse(&out).unwrap();
+        let v6 = t.v6.as_ref().unwrap();
+        assert_eq!(v6.cpus, 2);
+        assert!(!t.options.iter().any(|o| o.id == options::CPUCOUNT), "v6 keeps the CPU count in its header only");
+        // The instance's BUFFER option points at its own flyrecord tag.
+        let (o, p) = t.option_payload(&out, options::BUFFER).unwrap();
+        let b = options::BufferOption::parse(o.id, p, t.endian, false, o.offset).unwrap();
+        assert_eq!(out.get(b.offset as usize..b.offset as usize + 10), Some(&b"flyrecord\0"[..]));
+        // v7 -> v6 writes the clock as "[clock]"; empty CPUs point at the aligned end of the data.
+        assert_eq!(t.buffers[0].clock.as_deref(), Some("local"));
+        let tags: Vec<_> = v6.tags.iter().filter_map(|t| match t { V6Tag::Flyrecord { table, .. } => Some(table.clone()), _ => None }).collect();
+        let top = &tags[0];
+        assert_eq!(top[0], (summary.buffers[0].cpus[0].offset, 2 * PS as u64));
+        assert_eq!(top[1], (top[0].0 + top[0].1, 0));
+    }
+
+    #[test]
+    fn a_file_without_data_stays_readable() {
+        // trace-cmd dump reads 10 bytes after the top flyrecord: the file must not end there.
+        let input = v6_file(Endian::Little, [0, 0], None, false);
+        let (out, summary) = convert(&input, &spec(6, None));
+        assert!(summary.buffers[0].cpus.is_empty());
+        let t = Trace::parse(&out).unwrap();
+        let V6Tag::Flyrecord { table, .. } = &t.v6.as_ref().unwrap().tags[1] else { panic!("no flyrecord") };
+        assert!(table.iter().all(|&(off, size)| size == 0 && off as usize <= out.len()));
+        assert!(out.len() >= out.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10 + 32 + 10);
+        let (v7, _) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        assert_eq!(pages(&v7).len(), 0);
+    }
+
+    #[test]
+    fn subsets_of_buffers_and_cpus() {
+        let input = v6_file(Endian::Little, [4, 3], Some(b"[local]"), true);
+        let mut sp = spec(7, None);
+        sp.buffers = Some(vec![1]);
+        sp.cpus = Some(vec![0]);
+        let (out, summary) = convert(&input, &sp);
+        assert_eq!(summary.buffers.len(), 1);
+        assert_eq!(pages(&out).iter().map(|p| (p.0.as_str(), p.1)).collect::<Vec<_>>(), [("inst", 0); 3]);
+        let t = Trace::parse(&out).unwrap();
+        let cpus = t.option_payload(&out, options::CPUCOUNT).unwrap().1;
+        assert_eq!(cpus, 2u32.to_le_bytes(), "the CPU count is the input's");
+        sp.buffers = Some(vec![5]);
+        let t = Trace::parse(&input).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        assert!(matches!(write(&t, Input { data: &input, file: None }, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
+    }
+
+    #[test]
+    fn options_can_be_set_removed_and_added() {
+        let input = v6_file(Endian::Little, [1, 1], Some(b"[local] global"), false);
+        for version in [6, 7] {
+            let mut sp = spec(version, None);
+            sp.options = vec![(options::UNAME, Some(b"Linux other\0".to_vec())), (99, None), (options::TSC2NSEC, Some(vec![1; 16])), (options::TRACECLOCK, Some(b"[mono]\0".to_vec()))];
+            let (out, _) = convert(&input, &sp);
+            let t = Trace::parse(&out).unwrap();
+            let kept: Vec<(u16, Vec<u8>)> = t.options.iter().filter(|o| [5, 99, 14, 4].contains(&o.id)).map(|o| (o.id, t.bytes(&out, &o.payload).to_vec())).collect();
+            assert_eq!(kept, [(5, b"Linux other\0".to_vec()), (14, vec![1; 16]), (4, b"[mono]\0".to_vec())], "v{version}");
+            assert_eq!(t.buffers[0].clock.as_deref(), Some("mono"), "v{version}: the clock follows the new TRACECLOCK");
+            sp.options = vec![(options::CPUCOUNT, Some(vec![0; 4]))];
+            let t = Trace::parse(&input).unwrap();
+            let mut o = Out::new(Vec::new(), t.endian);
+            assert!(matches!(write(&t, Input { data: &input, file: None }, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
+        }
+    }
+
+    #[test]
+    fn v6_refuses_compression() {
+        let input = v6_file(Endian::Little, [1, 1], None, false);
+        let t = Trace::parse(&input).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        let r = write(&t, Input { data: &input, file: None }, &spec(6, Some((Codec::Zstd, 3))), &mut o, &mut Progress::none());
+        assert!(matches!(r, Err(WriteError::Unsupported(_))));
+    }
+
+    #[test]
+    fn latency_text_survives_chunking() {
+        let mut input = v6_file(Endian::Little, [0, 0], None, false);
+        let at = input.windows(10).position(|w| w == b"flyrecord\0").unwrap();
+        input.truncate(at);
+        input.extend_from_slice(b"latency  \0");
+        let text: Vec<u8> = (0..100_000u32).map(|i| b"# wakeup latency trace\n"[i as usize % 23]).collect();
+        input.extend_from_slice(&text);
+        let (v7, summary) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        assert!(summary.buffers[0].latency);
+        let t = Trace::parse(&v7).unwrap();
+        let h = t.walk.sections.iter().find(|h| h.id == options::BUFFER_TEXT).unwrap();
+        assert_eq!(String::from_utf8_lossy(t.strings.get(h.description).unwrap()), "buffer latency");
+        let mut c = Cursor::new(&v7, 0, Endian::Little, "test");
+        c.seek(h.content() as usize, "").unwrap();
+        assert_eq!(c.u32("").unwrap(), 3, "100000 bytes in chunks of 10 pages");
+        let (v6, _) = convert(&v7, &spec(6, None));
+        let at = v6.windows(10).position(|w| w == b"latency  \0").unwrap();
+        assert_eq!(&v6[at + 10..], &text[..]);
+    }
+
+    #[test]
+    fn damaged_data_is_an_input_error() {
+        let mut input = v6_file(Endian::Little, [3, 1], None, false);
+        let (mut v7, s) = convert(&input, &spec(7, Some((Codec::Zstd, 3))));
+        // Break the zstd frame magic of the first chunk of CPU 0.
+        let at = s.buffers[0].cpus[0].offset as usize + 4 + 8;
+        v7[at] ^= 0xff;
+        let t = Trace::parse(&v7).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        match write(&t, Input { data: &v7, file: None }, &spec(6, None), &mut o, &mut Progress::none()) {
+            Err(WriteError::Input(e)) => assert!(e.section.contains("CPU 0"), "{e}"),
+            other => panic!("expected an input error, got {other:?}"),
+        }
+        // A v6 CPU data size that is not whole pages.
+        let table = input.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10;
+        input[table + 8..table + 16].copy_from_slice(&(3 * PS as u64 - 1).to_le_bytes());
+        let t = Trace::parse(&input).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        assert!(matches!(write(&t, Input { data: &input, file: None }, &spec(7, None), &mut o, &mut Progress::none()), Err(WriteError::Input(_))));
+    }
+}
