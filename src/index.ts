@@ -3,3 +3,5 @@ export type { Tables, KernelSymbol } from './trace.js';
 export { TraceError } from './errors.js';
 export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
 export type { TraceRecord, RecordOptions } from './records.js';
+export { report, reportChunks, reportCpus } from './report.js';
+export type { ReportOptions } from './report.js';

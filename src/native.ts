@@ -22,11 +22,16 @@ export interface Native {
   text(handle: Handle, which: TextKind, buffer: number): Buffer;
   tables(handle: Handle): string;
   formats(handle: Handle): string;
+  reportOpen(handle: Handle, raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
+  reportNext(cursor: ReportCursor, minBytes: number): Buffer;
+  reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
 
 export type Cursor = { readonly __tracedatCursor: unique symbol };
+
+export type ReportCursor = { readonly __tracedatReportCursor: unique symbol };
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).
 export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');
