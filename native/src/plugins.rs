@@ -30,6 +30,8 @@ pub enum Handler {
     TlbFlush,
     KvmExit,
     KvmEntry,
+    Futex,
+    KvmEmulateInsn,
 }
 
 impl Handler {
@@ -51,6 +53,8 @@ impl Handler {
             ("tlb", "tlb_flush") => Handler::TlbFlush,
             ("kvm", "kvm_exit") => Handler::KvmExit,
             ("kvm", "kvm_entry") => Handler::KvmEntry,
+            ("syscalls", "sys_enter_futex") => Handler::Futex,
+            ("kvm", "kvm_emulate_insn") => Handler::KvmEmulateInsn,
             _ => Handler::None,
         }
     }
@@ -422,6 +426,44 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
             }
             false
         }
+        Handler::Futex => futex(ev, data, env, out),
+        Handler::KvmEmulateInsn => {
+            let mut v = [0u64; 5];
+            for (i, name) in ["rip", "csbase", "len", "flags", "failed"].iter().enumerate() {
+                match val(ctx, ev.find(name), name, data, true, out) {
+                    Some(x) => v[i] = x,
+                    None => return true,
+                }
+            }
+            let [rip, csbase, len, _flags, failed] = v;
+            let Some(f) = ev.find("insn") else {
+                out.extend_from_slice(b"<CANT FIND FIELD insn>");
+                return true;
+            };
+            // tep_get_field_raw; without udis86 the plugin prints the bytes in hex.
+            let off = if f.flags & crate::print_fmt::F_DYNAMIC != 0 {
+                let raw = ctx.read(data, f.offset as usize, f.size as usize);
+                let mut o = (raw & 0xffff) as usize;
+                if f.flags & crate::print_fmt::F_RELATIVE != 0 {
+                    o += (f.offset + f.size) as usize;
+                }
+                o
+            } else {
+                f.offset as usize
+            };
+            let mut hex = Vec::new();
+            for i in 0..(len as usize).min(15) {
+                cprintf::printf(&mut hex, b"%02x ", &[C::Int(data.get(off + i).copied().unwrap_or(0) as u64)]);
+            }
+            hex.pop();
+            cprintf::printf(out, b"%llx:%llx", &[C::Int(csbase), C::Int(rip)]);
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(&hex);
+            if failed != 0 {
+                out.extend_from_slice(b" FAIL");
+            }
+            false
+        }
         Handler::KvmEntry => {
             num_field(ctx, ev, b" vcpu %u", "vcpu_id", data, true, out);
             let Some(rip) = val(ctx, ev.find("rip"), "rip", data, true, out) else { return true };
@@ -590,6 +632,53 @@ fn fgraph_entry(ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out: &mut V
                 }
                 None => cprintf::printf(out, b"%llx() {", &[C::Int(func)]),
             }
+        }
+    }
+    false
+}
+
+/// The futex plugin: sys_enter_futex with the operation decoded.
+fn futex(ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> bool {
+    let ctx = env.ctx;
+    let mut a = [0u64; 6];
+    for (i, name) in ["uaddr", "op", "val", "utime", "uaddr2", "val3"].iter().enumerate() {
+        match val(ctx, ev.find(name), name, data, true, out) {
+            Some(v) => a[i] = v,
+            None => return true,
+        }
+    }
+    let [uaddr, op, v, utime, uaddr2, val3] = a;
+    // (name, val, utime, uaddr2, val3) formats per FUTEX_* command.
+    type Op = (&'static str, Option<&'static str>, Option<&'static str>, Option<&'static str>, Option<&'static str>);
+    const OPS: [Op; 13] = [
+        ("FUTEX_WAIT", Some(" val=0x%08llx"), Some(" utime=0x%08llx"), None, None),
+        ("FUTEX_WAKE", Some(" val=%llu"), None, None, None),
+        ("FUTEX_FD", Some(" val=%llu"), None, None, None),
+        ("FUTEX_REQUEUE", Some(" val=%llu"), Some(" val2=%llu"), Some(" uaddr2=0x%08llx"), None),
+        ("FUTEX_CMP_REQUEUE", Some(" val=%llu"), Some(" val2=%llu"), Some(" uaddr2=0x%08llx"), Some(" val3=0x%08llx")),
+        ("FUTEX_WAKE_OP", Some(" val=%llu"), Some(" val2=%llu"), Some(" uaddr2=0x%08llx"), Some(" val3=0x%08llx")),
+        ("FUTEX_LOCK_PI", None, Some(" utime=0x%08llx"), None, None),
+        ("FUTEX_UNLOCK_PI", None, None, None, None),
+        ("FUTEX_TRYLOCK_PI", None, None, None, None),
+        ("FUTEX_WAIT_BITSET", Some(" val=0x%08llx"), Some(" utime=0x%08llx"), None, Some(" val3=0x%08llx")),
+        ("FUTEX_WAKE_BITSET", Some(" val=%llu"), None, None, Some(" val3=0x%08llx")),
+        ("FUTEX_WAIT_REQUEUE_PI", Some(" val=0x%08llx"), Some(" utime=0x%08llx"), Some(" uaddr2=0x%08llx"), Some(" val3=0x%08llx")),
+        ("FUTEX_CMP_REQUEUE_PI", Some(" val=%llu"), Some(" val2=%llu"), Some(" uaddr2=0x%08llx"), Some(" val3=0x%08llx")),
+    ];
+    let cmd = op & !(128 | 256);
+    let Some(&(name, fv, fu, fa, f3)) = OPS.get(cmd as usize) else { return true };
+    out.extend_from_slice(b"op=");
+    out.extend_from_slice(name.as_bytes());
+    if op & 128 != 0 {
+        out.extend_from_slice(b"|FUTEX_PRIVATE_FLAG");
+    }
+    if op & 256 != 0 {
+        out.extend_from_slice(b"|FUTEX_CLOCK_REALTIME");
+    }
+    cprintf::printf(out, b" uaddr=0x%08llx", &[C::Int(uaddr)]);
+    for (fmt, x) in [(fv, v), (fu, utime), (fa, uaddr2), (f3, val3)] {
+        if let Some(f) = fmt {
+            cprintf::printf(out, f.as_bytes(), &[C::Int(x)]);
         }
     }
     false

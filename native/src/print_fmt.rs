@@ -2090,40 +2090,65 @@ fn cpumask_text(data: &[u8], endian: Endian) -> Vec<u8> {
     out
 }
 
-/// `print_ip6c_addr`: compressed IPv6 (longest run of zero words as "::").
+/// `print_ip6c_addr`: compressed IPv6 (the longest run of zero words as "::"), v4-mapped and
+/// ISATAP addresses ending in dotted IPv4.
 fn print_ip6c(out: &mut Vec<u8>, a: &[u8]) {
-    let words: Vec<u16> = a.chunks(2).map(|p| u16::from_be_bytes([p[0], p[1]])).collect();
-    let (mut best, mut best_len) = (usize::MAX, 0);
-    let mut i = 0;
-    while i < 8 {
-        let mut j = i;
-        while j < 8 && words[j] == 0 {
-            j += 1;
+    let word = |i: usize| u16::from_be_bytes([a.get(2 * i).copied().unwrap_or(0), a.get(2 * i + 1).copied().unwrap_or(0)]);
+    let w32 = |i: usize| (0..4).fold(0u32, |v, k| (v << 8) | a.get(4 * i + k).copied().unwrap_or(0) as u32);
+    let v4mapped = w32(0) == 0 && w32(1) == 0 && w32(2) == 0x0000_ffff;
+    let isatap = (w32(2) | 0x0200_0000) == 0x0200_5efe;
+    let use_v4 = v4mapped || isatap;
+    let range = if use_v4 { 6 } else { 8 };
+    let mut zerolength = [0u8; 8];
+    for i in 0..range {
+        for j in i..range {
+            if word(j) != 0 {
+                break;
+            }
+            zerolength[i] += 1;
         }
-        if j - i > best_len {
-            best = i;
-            best_len = j - i;
-        }
-        i = j + 1;
     }
-    if best_len <= 1 {
-        best = usize::MAX;
+    let (mut longest, mut colonpos) = (1u8, -1i32);
+    for (i, z) in zerolength.iter().enumerate().take(range) {
+        if *z > longest {
+            longest = *z;
+            colonpos = i as i32;
+        }
+    }
+    if longest == 1 {
+        colonpos = -1;
     }
     let mut need_colon = false;
-    let mut i = 0;
-    while i < 8 {
-        if i == best {
-            out.extend_from_slice(b"::");
-            i += best_len;
+    let mut i = 0usize;
+    while i < range {
+        if i as i32 == colonpos {
+            if need_colon || i == 0 {
+                out.push(b':');
+            }
+            out.push(b':');
             need_colon = false;
+            i += longest as usize;
             continue;
         }
         if need_colon {
             out.push(b':');
         }
-        out.extend_from_slice(format!("{:x}", words[i]).as_bytes());
+        let w = word(i);
+        let (hi, lo) = (w >> 8, w & 0xff);
+        if hi != 0 {
+            cprintf::printf(out, b"%x%02x", &[C::Int(hi as u64), C::Int(lo as u64)]);
+        } else {
+            cprintf::printf(out, b"%x", &[C::Int(lo as u64)]);
+        }
         need_colon = true;
         i += 1;
+    }
+    if use_v4 {
+        if need_colon {
+            out.push(b':');
+        }
+        let b: Vec<C> = (12..16).map(|k| C::Int(a.get(k).copied().unwrap_or(0) as u64)).collect();
+        cprintf::printf(out, b"%d.%d.%d.%d", &b);
     }
 }
 

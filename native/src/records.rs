@@ -116,8 +116,8 @@ pub struct Record<'a> {
     pub cpu: u32,
     pub missed: i64,
     pub data: &'a [u8],
-    /// From the record's start to the end of its page (what C code reading past a record's
-    /// end sees).
+    /// From the record's start to the end of the bytes its page sits in (what C code reading
+    /// past a record's end sees).
     pub rest: &'a [u8],
 }
 
@@ -161,7 +161,7 @@ impl Records {
         let Some(p) = c.peeked else { return Ok(None) };
         let page = c.stream.page(file);
         let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
-        let rest = page.get(p.data_start..).unwrap_or(&[]);
+        let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
         Ok(Some(f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest })))
     }
 
@@ -176,7 +176,7 @@ impl Records {
         c.count += 1;
         let page = c.stream.page(file);
         let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
-        let rest = page.get(p.data_start..).unwrap_or(&[]);
+        let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
         let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest });
         if let Some(n) = c.peek(file, endian, long, &self.clock)? {
             heap.push(Reverse((n.ts, i)));

@@ -306,7 +306,9 @@ impl Report {
         let (ts, cpu, missed, size) = {
             let src = &mut self.sources[si];
             let Some(r) = src.records.next_with(data, |r| {
-                rec_data.extend_from_slice(r.rest);
+                // Fields past the record's end are read from what follows it, as in C; a
+                // page's worth covers any field.
+                rec_data.extend_from_slice(r.rest.get(..r.data.len() + 4096).unwrap_or(r.rest));
                 (r.ts, r.cpu, r.missed, r.data.len())
             })?
             else {
