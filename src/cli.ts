@@ -2,11 +2,13 @@
 // tracedat: trace-cmd compatible tools for trace.dat files.
 import { TraceError } from './errors.js';
 import { dumpCommand } from './commands/dump.js';
+import { reportCommand } from './commands/report.js';
 
 const USAGE = `usage: tracedat <command> [options]
 
 commands:
   dump     print the meta data of a trace.dat, like trace-cmd dump (identical output)
+  report   print the events of a trace.dat, like trace-cmd report (identical output)
 `;
 
 export class UsageError extends Error {}
@@ -16,6 +18,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'dump':
       return dumpCommand(rest);
+    case 'report':
+      return reportCommand(rest);
     case undefined:
     case '-h':
     case '--help':

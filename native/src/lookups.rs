@@ -25,16 +25,20 @@ pub fn bsearch(n: usize, mut cmp: impl FnMut(usize) -> Ordering) -> Option<usize
 }
 
 /// One kallsyms function.
-#[derive(Clone, Debug)]
-pub struct Func {
+#[derive(Clone, Copy, Debug)]
+pub struct Func<'a> {
     pub addr: u64,
-    pub name: String,
+    pub name: &'a [u8],
 }
 
-/// Functions by address (tep's func_map).
+/// Functions by address (tep's func_map). Names stay in one copy of the kallsyms text:
+/// full kallsyms has ~350k lines, and one allocation per name would cost more than the
+/// whole report of a small trace.
 #[derive(Default)]
 pub struct Funcs {
-    map: Vec<Func>,
+    text: Vec<u8>,
+    /// (address, name start, name length), sorted by address.
+    map: Vec<(u64, u32, u32)>,
 }
 
 impl Funcs {
@@ -42,34 +46,41 @@ impl Funcs {
     /// name[\t[module]]`; absolute symbols (A/a) and ARM `$` mapping symbols are dropped; the
     /// first line that does not scan ends the table.
     pub fn parse(text: &[u8]) -> Funcs {
-        let mut list = Vec::new();
-        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let mut map = Vec::with_capacity(text.len() / 32);
+        let mut at = 0usize;
+        for line in text.split(|&b| b == b'\n') {
+            let line_start = at;
+            at += line.len() + 1;
+            if line.is_empty() {
+                continue;
+            }
             let Some((addr, kind, name)) = scan_kallsyms_line(line) else { break };
             if name.first() != Some(&b'$') && kind != b'A' && kind != b'a' {
-                list.push(Func { addr, name: String::from_utf8_lossy(name).into_owned() });
+                let start = line_start + (name.as_ptr() as usize - line.as_ptr() as usize);
+                let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(name.len())) else { break };
+                map.push((addr, start, len));
             }
         }
-        // Reverse file order (prepended list), then a stable sort by address.
-        list.reverse();
-        list.sort_by_key(|f| f.addr);
-        Funcs { map: list }
+        // libtraceevent's order: the prepended list (reverse file order) stably sorted by
+        // address, i.e. by address and then later lines first. The name offset grows with the
+        // line, so it breaks ties without a sort buffer.
+        map.sort_unstable_by_key(|f| (f.0, std::cmp::Reverse(f.1)));
+        Funcs { text: text.to_vec(), map }
     }
 
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn get(&self, i: usize) -> Option<&Func> {
-        self.map.get(i)
+    fn at(&self, i: usize) -> Option<Func<'_>> {
+        let &(addr, start, len) = self.map.get(i)?;
+        let name = self.text.get(start as usize..start as usize + len as usize)?;
+        Some(Func { addr, name })
     }
 
     /// tep_find_function: the function containing `addr` (func_bcmp over the sorted map with
     /// its zero sentinel after the last entry).
-    pub fn find(&self, addr: u64) -> Option<&Func> {
+    pub fn find(&self, addr: u64) -> Option<Func<'_>> {
         let m = &self.map;
         let i = bsearch(m.len(), |i| {
-            let a = m[i].addr;
-            let next = m.get(i + 1).map_or(0, |f| f.addr);
+            let a = m[i].0;
+            let next = m.get(i + 1).map_or(0, |f| f.0);
             if addr == a || (addr > a && addr < next) {
                 Ordering::Equal
             } else if addr < a {
@@ -78,12 +89,12 @@ impl Funcs {
                 Ordering::Greater
             }
         })?;
-        m.get(i)
+        self.at(i)
     }
 
     /// The first function of this name in address order (libtraceevent's `test_for_symbol`).
     pub fn by_name(&self, name: &[u8]) -> Option<u64> {
-        self.map.iter().find(|f| f.name.as_bytes() == name).map(|f| f.addr)
+        (0..self.map.len()).filter_map(|i| self.at(i)).find(|f| f.name == name).map(|f| f.addr)
     }
 }
 
@@ -281,14 +292,14 @@ mod tests {
     #[test]
     fn functions_by_containing_address() {
         let f = Funcs::parse(b"ffffffff81000000 T _text\nffffffff81000100 t foo\nffffffff81000100 t foo_alias\n0000000000001000 A abs\nffffffff81000200 T bar\t[mod]\n");
-        assert_eq!(f.len(), 4);
-        assert_eq!(f.find(0xffffffff81000050).map(|x| x.name.as_str()), Some("_text"));
-        assert_eq!(f.find(0xffffffff81000280).map(|x| x.name.as_str()), None, "past the last symbol only an exact match counts");
-        assert_eq!(f.find(0xffffffff81000200).map(|x| x.name.as_str()), Some("bar"));
+        assert_eq!(f.map.len(), 4);
+        assert_eq!(f.find(0xffffffff81000050).map(|x| x.name), Some(&b"_text"[..]));
+        assert_eq!(f.find(0xffffffff81000280).map(|x| x.name), None, "past the last symbol only an exact match counts");
+        assert_eq!(f.find(0xffffffff81000200).map(|x| x.name), Some(&b"bar"[..]));
         assert!(f.find(0x10).is_none());
         assert_eq!(f.by_name(b"bar"), Some(0xffffffff81000200));
         // A malformed line ends the table, as in trace-cmd.
-        assert_eq!(Funcs::parse(b"ffffffff81000000 T a\nzz\nffffffff81000100 T b\n").len(), 1);
+        assert_eq!(Funcs::parse(b"ffffffff81000000 T a\nzz\nffffffff81000100 T b\n").map.len(), 1);
     }
 
     #[test]

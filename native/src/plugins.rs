@@ -118,7 +118,7 @@ fn func_field(ctx: &Ctx<'_>, ev: &Fields<'_>, fmt: &[u8], name: &str, data: &[u8
         Some(f) => {
             let v = ctx.read(data, f.offset as usize, f.size as usize);
             let tmp = match ctx.funcs.find(v) {
-                Some(func) => format!("{}/0x{:x}", func.name, func.addr.wrapping_sub(v)),
+                Some(func) => format!("{}/0x{:x}", String::from_utf8_lossy(func.name), func.addr.wrapping_sub(v)),
                 None => format!("0x{v:08x}"),
             };
             let tmp = tmp.as_bytes().get(..127).unwrap_or(tmp.as_bytes());
@@ -135,20 +135,20 @@ fn func_field(ctx: &Ctx<'_>, ev: &Fields<'_>, fmt: &[u8], name: &str, data: &[u8
 /// The function plugin's per-CPU stacks of function names (for indentation).
 #[derive(Default)]
 pub struct FuncStacks {
-    cpus: Vec<Vec<Option<String>>>,
+    cpus: Vec<Vec<Option<Vec<u8>>>>,
 }
 
 impl FuncStacks {
-    fn add_child(stack: &mut Vec<Option<String>>, child: Option<&str>, pos: usize) {
+    fn add_child(stack: &mut Vec<Option<Vec<u8>>>, child: Option<&[u8]>, pos: usize) {
         let Some(child) = child else { return };
         while pos >= stack.len() {
             stack.extend(std::iter::repeat_n(None, 10));
         }
-        stack[pos] = Some(child.to_string());
+        stack[pos] = Some(child.to_vec());
     }
 
     /// `add_and_get_index`.
-    fn index(&mut self, parent: &str, child: Option<&str>, cpu: usize) -> usize {
+    fn index(&mut self, parent: &[u8], child: Option<&[u8]>, cpu: usize) -> usize {
         if cpu >= self.cpus.len() {
             self.cpus.resize_with(cpu + 1, Vec::new);
         }
@@ -312,7 +312,7 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
                 match ctx.funcs.find(addr) {
                     Some(func) => {
                         out.extend_from_slice(b"=> ");
-                        out.extend_from_slice(func.name.as_bytes());
+                        out.extend_from_slice(func.name);
                         cprintf::printf(out, b" (%llx)\n", &[C::Int(addr)]);
                     }
                     None => cprintf::printf(out, b"=> %llx\n", &[C::Int(addr)]),
@@ -370,7 +370,7 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
             let Some(f) = ev.find("call_site").filter(|f| matches!(f.size, 1 | 2 | 4 | 8)) else { return true };
             let v = ctx.read(data, f.offset as usize, f.size as usize);
             if let Some(func) = ctx.funcs.find(v) {
-                cprintf::printf(out, b"(%s+0x%x) ", &[C::Str(func.name.as_bytes()), C::Int(v.wrapping_sub(func.addr))]);
+                cprintf::printf(out, b"(%s+0x%x) ", &[C::Str(func.name), C::Int(v.wrapping_sub(func.addr))]);
             }
             true
         }
@@ -507,19 +507,19 @@ fn function(ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out: &mut Vec<u
         out.push(b'!');
         return true;
     };
-    let func = ctx.funcs.find(ip).map(|f| f.name.as_str());
+    let func = ctx.funcs.find(ip).map(|f| f.name);
     let Some(pip) = val(ctx, ev.find("parent_ip"), "parent_ip", data, true, out) else {
         out.push(b'!');
         return true;
     };
-    let parent = ctx.funcs.find(pip).map(|f| f.name.as_str());
+    let parent = ctx.funcs.find(pip).map(|f| f.name);
     let index = match parent {
         Some(p) => env.stacks.index(p, func, env.cpu as usize),
         None => 0,
     };
     out.resize(out.len() + index * 3, b' ');
     match func {
-        Some(f) => out.extend_from_slice(f.as_bytes()),
+        Some(f) => out.extend_from_slice(f),
         None => cprintf::printf(out, b"0x%llx", &[C::Int(ip)]),
     }
     false
@@ -611,7 +611,7 @@ fn fgraph_entry(ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out: &mut V
             indent(out, depth);
             match ctx.funcs.find(func) {
                 Some(f) => {
-                    out.extend_from_slice(f.name.as_bytes());
+                    out.extend_from_slice(f.name);
                     out.extend_from_slice(b"();");
                 }
                 None => cprintf::printf(out, b"%llx();", &[C::Int(func)]),
@@ -627,7 +627,7 @@ fn fgraph_entry(ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out: &mut V
             indent(out, depth);
             match ctx.funcs.find(func) {
                 Some(f) => {
-                    out.extend_from_slice(f.name.as_bytes());
+                    out.extend_from_slice(f.name);
                     out.extend_from_slice(b"() {");
                 }
                 None => cprintf::printf(out, b"%llx() {", &[C::Int(func)]),

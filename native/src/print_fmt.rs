@@ -1724,7 +1724,7 @@ impl Eval<'_> {
                 let v = self.num(ctx, data, Some(id));
                 match ctx.funcs.find(v) {
                     Some(f) => {
-                        out.extend_from_slice(f.name.as_bytes());
+                        out.extend_from_slice(f.name);
                         if c0 == b'F' || c0 == b'S' {
                             cprintf::printf(out, b"+0x%llx", &[C::Int(v.wrapping_sub(f.addr))]);
                         }
@@ -2307,7 +2307,7 @@ mod tests {
     #[test]
     fn sched_switch_pretty_and_raw() {
         assert_eq!(run(SCHED_SWITCH, &record(0), false), "prev_comm=bash prev_pid=3195 prev_prio=120 prev_state=R ==> next_comm=npm next_pid=-1 next_prio=99");
-        assert_eq!(run(SCHED_SWITCH, &record(1 | 2 | 0x400), false).split(' ').nth(3), Some("prev_state=S|D|0x400"));
+        assert_eq!(run(SCHED_SWITCH, &record(1 | 2 | 0x100), false).split(' ').nth(3), Some("prev_state=S|D+"));
         assert_eq!(run(SCHED_SWITCH, &record(0x100), false).split(' ').nth(3), Some("prev_state=R+"));
         assert_eq!(
             run(SCHED_SWITCH, &record(1), true),
@@ -2343,5 +2343,53 @@ mod tests {
     fn bitmasks() {
         assert_eq!(bitmask_text(&[0x0f, 0, 0, 0, 1, 0, 0, 0], Endian::Little), b"00000001,0000000f");
         assert_eq!(cpumask_text(&[0x0f, 1], Endian::Little), b"0-3,8");
+    }
+
+    /// ftrace's `print` (trace_marker) and `bprint` formats from real/sched-irq-sys-v6.dat.
+    #[test]
+    fn print_and_bprint_with_symbols() {
+        let print = "name: print\nID: 5\nformat:\n\
+            \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+            \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+            \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+            \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+            \tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n\
+            \tfield:char buf[];\toffset:16;\tsize:0;\tsigned:0;\n\n\
+            print fmt: \"%ps: %s\", (void *)REC->ip, REC->buf\n";
+        let f = event_format::parse("ftrace", print.as_bytes()).unwrap();
+        let (mut fs, nc) = fields(&f, 8);
+        let mut prog = parse(f.print_fmt.as_bytes(), &fs, nc, 8, true, false);
+        let funcs = Funcs::parse(b"ffffffff81000000 T _text\nffffffff81400000 T tracing_mark_write\nffffffff81400100 T next_fn\n");
+        let printk = Printk::parse(b"0xffffffff82000000 : \"value %d %s\\n\"\n");
+        let mut rec = vec![0u8; 32];
+        rec[8..16].copy_from_slice(&0xffffffff81400010u64.to_le_bytes());
+        rec[16..28].copy_from_slice(b"hello world\n");
+        let ctx = Ctx { size: rec.len(), endian: Endian::Little, long_size: 8, funcs: &funcs, printk: &printk };
+        let mut out = Vec::new();
+        Eval { prog: &mut prog, fields: &mut fs }.pretty(&ctx, &rec, &mut out);
+        assert_eq!(out, b"tracing_mark_write: hello world\n");
+
+        let bprint = "name: bprint\nID: 6\nformat:\n\
+            \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+            \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+            \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+            \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
+            \tfield:unsigned long ip;\toffset:8;\tsize:8;\tsigned:0;\n\
+            \tfield:const char * fmt;\toffset:16;\tsize:8;\tsigned:0;\n\
+            \tfield:u32 buf[];\toffset:24;\tsize:0;\tsigned:0;\n\n\
+            print fmt: \"%ps: %s\", (void *)REC->ip, REC->fmt\n";
+        let f = event_format::parse("ftrace", bprint.as_bytes()).unwrap();
+        let (fs, nc) = fields(&f, 8);
+        let mut rec = vec![0u8; 36];
+        rec[8..16].copy_from_slice(&0xffffffff81400100u64.to_le_bytes());
+        rec[16..24].copy_from_slice(&0xffffffff82000000u64.to_le_bytes());
+        rec[24..28].copy_from_slice(&(-7i32).to_le_bytes());
+        rec[28..31].copy_from_slice(b"ok\0");
+        let ctx = Ctx { size: rec.len(), endian: Endian::Little, long_size: 8, funcs: &funcs, printk: &printk };
+        let mut prog = bprint_program(&ctx, &rec, &fs, nc);
+        let mut fs = fs.clone();
+        let mut out = Vec::new();
+        Eval { prog: &mut prog, fields: &mut fs }.pretty(&ctx, &rec, &mut out);
+        assert_eq!(String::from_utf8(out).unwrap(), "next_fn: value -7 ok");
     }
 }

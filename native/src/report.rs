@@ -45,6 +45,8 @@ pub struct Tep {
     /// (offset, size) of common_type and common_pid, from the first event parsed.
     common_type: (usize, usize),
     common_pid: (usize, usize),
+    /// The largest end (offset + size) of any field: how far past a short record C reads.
+    extent: usize,
 }
 
 impl Tep {
@@ -64,6 +66,7 @@ impl Tep {
             by_id: HashMap::new(),
             common_type: (0, 2),
             common_pid: (4, 4),
+            extent: 0,
         };
         let mut texts: Vec<(String, &[u8])> = Vec::new();
         if let Some(Content::Ftrace(list)) = trace.content(options::FTRACE_EVENTS) {
@@ -95,6 +98,8 @@ impl Tep {
                 prog,
                 bprint,
             };
+            let end = ev.fields.iter().map(|f| f.offset as usize + f.size as usize).max().unwrap_or(0);
+            tep.extent = tep.extent.max(end);
             tep.by_id.entry(ev.id).or_insert(tep.events.len());
             tep.events.push(ev);
         }
@@ -303,12 +308,12 @@ impl Report {
     fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
         let mut line = Vec::with_capacity(256);
         let mut rec_data = Vec::new();
+        let extent = self.tep.extent;
         let (ts, cpu, missed, size) = {
             let src = &mut self.sources[si];
             let Some(r) = src.records.next_with(data, |r| {
-                // Fields past the record's end are read from what follows it, as in C; a
-                // page's worth covers any field.
-                rec_data.extend_from_slice(r.rest.get(..r.data.len() + 4096).unwrap_or(r.rest));
+                // Fields past the record's end are read from what follows it, as in C.
+                rec_data.extend_from_slice(r.rest.get(..r.data.len().max(extent)).unwrap_or(r.rest));
                 (r.ts, r.cpu, r.missed, r.data.len())
             })?
             else {
@@ -422,6 +427,10 @@ impl Report {
 
 /// `--cpus` / `--first-event` / `--last-event`: the CPUs of the top buffer with data.
 pub fn cpus_listing(trace: &Trace, data: &[u8], file: &str, first: bool, last: bool, raw_ts: bool, nsec: bool) -> Result<Vec<u8>> {
+    if trace.buffers.iter().any(|b| matches!(b.kind, BufferKind::Latency { .. })) {
+        // trace-cmd 3.1.6 dereferences missing CPU data here and crashes without output.
+        return Err(crate::error::Error::new("report --cpus", 0, "ring-buffer CPU data; this is a latency trace, which holds text only"));
+    }
     let mut out = format!("List of CPUs in {file} with data:\n").into_bytes();
     let cpus = cpu_count(trace, data);
     let usecs = in_usecs(trace, data, raw_ts);
