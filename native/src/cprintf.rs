@@ -259,7 +259,8 @@ fn digits(mut v: u64, base: u64, upper: bool) -> Vec<u8> {
     d
 }
 
-/// `printf` into a new Vec, for tests and one-off strings.
+/// `printf` into a new Vec.
+#[cfg(test)]
 pub fn sprintf(fmt: &str, args: &[Arg<'_>]) -> Vec<u8> {
     let mut out = Vec::new();
     printf(&mut out, fmt.as_bytes(), args);

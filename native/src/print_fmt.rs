@@ -353,7 +353,8 @@ impl Helper {
 pub enum Arg {
     Null,
     Atom(Vec<u8>),
-    Field { name: Vec<u8>, field: Option<usize> },
+    /// `REC->name`, resolved to a field index when the print fmt is parsed (None: no such field).
+    Field { field: Option<usize> },
     Flags { field: Option<ArgId>, delim: Option<Vec<u8>>, flags: Vec<(Vec<u8>, Vec<u8>)> },
     Symbol { field: Option<ArgId>, syms: Vec<(Vec<u8>, Vec<u8>)> },
     Hex { field: Option<ArgId>, size: Option<ArgId>, str: bool },
@@ -361,7 +362,7 @@ pub enum Arg {
     Type { ty: Vec<u8>, item: ArgId },
     Str { name: Vec<u8>, field: Option<usize> },
     BStr(Vec<u8>),
-    Bitmask { name: Vec<u8>, field: Option<usize>, cpumask: bool },
+    Bitmask { name: Vec<u8>, cpumask: bool },
     DynArray { field: Option<usize> },
     DynArrayLen { field: Option<usize> },
     Op { op: Vec<u8>, left: Option<ArgId>, right: Option<ArgId>, prio: i32 },
@@ -634,7 +635,7 @@ impl<'a> Parser<'a> {
             return Err(());
         }
         let field = self.find_any_field(&t.1);
-        self.arena[arg] = Arg::Field { name: t.1, field };
+        self.arena[arg] = Arg::Field { field };
         Ok(self.lx.token())
     }
 
@@ -784,7 +785,7 @@ impl<'a> Parser<'a> {
                 if t.0 != Tt::Item {
                     return Err(());
                 }
-                self.arena[arg] = Arg::Bitmask { name: t.1, field: None, cpumask: name.ends_with(b"cpumask") };
+                self.arena[arg] = Arg::Bitmask { name: t.1, cpumask: name.ends_with(b"cpumask") };
                 if !tok_is(&self.lx.token(), Tt::Delim, b")") {
                     return Err(());
                 }
@@ -1323,7 +1324,7 @@ pub fn parse(text: &[u8], fields: &[Field], nr_common: usize, long_size: u32, ft
     };
     if args.is_empty() && ftrace {
         for (i, f) in fields.iter().enumerate().skip(nr_common) {
-            p.arena.push(Arg::Field { name: f.name.clone().into_bytes(), field: Some(i) });
+            p.arena.push(Arg::Field { field: Some(i) });
             args.push(p.arena.len() - 1);
         }
     }
@@ -1937,7 +1938,7 @@ impl Eval<'_> {
                 if p.kind == PieceKind::Text {
                     has_0x = p.format.len() > 1 && p.format.ends_with(b"0x");
                 } else {
-                    let f = p.arg.and_then(|a| self.field_of_strict(a));
+                    let f = p.arg.and_then(|a| self.field_of(a));
                     if f == Some(fi) {
                         if has_0x {
                             out.extend_from_slice(b"0x");
@@ -1955,17 +1956,6 @@ impl Eval<'_> {
             }
         }
         self.field_raw(ctx, data, fi, out);
-    }
-
-    /// The field of an argument that is a field reference (after casts) and nothing else.
-    fn field_of_strict(&self, mut id: ArgId) -> Option<usize> {
-        loop {
-            match &self.prog.arena[id] {
-                Arg::Type { item, .. } => id = *item,
-                Arg::Field { field, .. } => return *field,
-                _ => return None,
-            }
-        }
     }
 
     /// `print_field_raw`.
