@@ -4,12 +4,14 @@ import { TraceError } from './errors.js';
 import { dumpCommand } from './commands/dump.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { UsageError } from './usage.js';
+import { reportCommand } from './commands/report.js';
 
 const USAGE = `usage: tracedat <command> [options]
 
 commands:
   dump     print the meta data of a trace.dat, like trace-cmd dump (identical output)
   convert  write a trace.dat again as v6 or v7 (zstd, zlib or uncompressed), like trace-cmd convert
+  report   print the events of a trace.dat, like trace-cmd report (identical output)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
         if (e instanceof UsageError) throw new UsageError(`convert: ${e.message}`, CONVERT_USAGE);
         throw e;
       });
+    case 'report':
+      return reportCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -37,11 +37,16 @@ export interface Native {
     threads: number | null,
     options: Buffer | null,
   ): Promise<string>;
+  reportOpen(handle: Handle, raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
+  reportNext(cursor: ReportCursor, minBytes: number): Buffer;
+  reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
 
 export type Cursor = { readonly __tracedatCursor: unique symbol };
+
+export type ReportCursor = { readonly __tracedatReportCursor: unique symbol };
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).
 export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');

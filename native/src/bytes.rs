@@ -79,9 +79,6 @@ impl<'a> Cursor<'a> {
         Cursor { data, pos: 0, base, endian, what }
     }
 
-    pub fn endian(&self) -> Endian {
-        self.endian
-    }
     pub fn what(&self) -> &'a str {
         self.what
     }

@@ -337,9 +337,10 @@ mod tests {
             assert!(e.starts_with(&format!("a {} block of {} bytes to inflate to at most", codec.name(), bomb.len())), "{e}");
             assert_eq!(decompress(codec, &z, zeros.len()).unwrap(), zeros);
         }
-        // zstd's frame header records the size: another declared size is refused unread.
+        // Frames written like trace-cmd's carry no content size: a declared size too small for
+        // the data is found by zstd itself, which never writes past the buffer.
         let z = compress(Codec::Zstd, &zeros, 3).unwrap();
-        assert_eq!(decompress(Codec::Zstd, &z, 4096).unwrap_err(), "a zstd frame of 1048576 bytes, the block declares 4096");
+        assert_eq!(decompress(Codec::Zstd, &z, 4096).unwrap_err(), "zstd decompression failed (Destination buffer is too small)");
         assert_eq!(decompress(Codec::Zstd, &[0u8; 64], 4096).unwrap_err(), "zstd decompression failed (no valid zstd frame header)");
     }
 

@@ -35,7 +35,6 @@ pub const FLYRECORD: u32 = 1 << 10;
 pub const CLOCK: u32 = 1 << 11;
 pub const SECTIONS: u32 = 1 << 12;
 pub const STRINGS: u32 = 1 << 13;
-pub const ALL: u32 = u32::MAX;
 
 /// trace-cmd's `TRACECMD_OPTION_MAX` in 3.1.6/3.2: section ids from here on are "unknown".
 const OPTION_MAX: u16 = 23;

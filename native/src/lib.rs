@@ -4,12 +4,15 @@
 //! Module map, one concept each: [`bytes`] (endian-explicit checked reads), [`error`],
 //! [`header`] (initial header), [`sections`] (v7 section headers and strings), [`options`],
 //! [`compression`] (zlib/zstd and trace-cmd's block framing), [`file`] (the whole file's
-//! layout), [`dump`] (`trace-cmd dump` text), [`source`] (mapped files), [`napi`] (the FFI),
-//! [`writer`] (v6/v7 files in trace-cmd's layout) over [`output`] (temporary file, patched
-//! offsets) and [`pipeline`] (ordered parallel compression), with [`progress`] for terminals.
+//! layout), [`dump`] (`trace-cmd dump` text), [`report`] (`trace-cmd report` text, with
+//! [`print_fmt`], [`plugins`], [`lookups`] and [`cprintf`]), [`source`] (mapped files), [`napi`]
+//! (the FFI), [`writer`] (v6/v7 files in trace-cmd's layout) over [`output`] (temporary file,
+//! patched offsets) and [`pipeline`] (ordered parallel compression), with [`progress`] for
+//! terminals.
 
 mod bytes;
 mod compression;
+mod cprintf;
 mod dump;
 mod error;
 mod event_format;
@@ -17,13 +20,17 @@ mod file;
 mod header;
 mod info;
 mod json;
+mod lookups;
 mod napi;
 mod options;
 mod output;
 mod page;
 mod pipeline;
 mod progress;
+mod plugins;
+mod print_fmt;
 mod records;
+mod report;
 mod sections;
 mod source;
 mod stream;
@@ -430,6 +437,39 @@ fn write_error(e: writer::WriteError, path: &str) -> JsError {
     }
 }
 
+/// A running `trace-cmd report`: the file it reads and the report state.
+struct ReportCursor {
+    opened: Handle,
+    report: report::Report,
+}
+
+/// `reportOpen(handle, raw, rawTs, nsec, cpus)` → a cursor producing report text; `cpus` is a
+/// comma-separated list of trace-cmd CPU numbers to keep, or "" for all.
+fn report_open(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let opts = report::Options { raw: args.boolean(1)?, raw_ts: args.boolean(2)?, nsec: args.boolean(3)?, cpus: parse_cpus(&args.string(4)?)? };
+    let report = report::Report::new(&h.trace, h.source.bytes(), opts)?;
+    env.external(ReportCursor { opened: h, report })
+}
+
+/// `reportNext(cursor, minBytes)` → the next chunk of report text (at least `minBytes` unless
+/// it is the last one), empty at the end.
+fn report_next(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<ReportCursor>(0)?;
+    let min = args.index(1)?.clamp(1, 64 << 20);
+    let mut out = Vec::with_capacity(min + 4096);
+    c.report.fill(c.opened.source.bytes(), &mut out, min)?;
+    env.buffer(&out)
+}
+
+/// `reportCpus(handle, fileName, first, last, rawTs, nsec)` → `report --cpus` text.
+fn report_cpus(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let name = args.string(1)?;
+    let out = report::cpus_listing(&h.trace, h.source.bytes(), &name, args.boolean(2)?, args.boolean(3)?, args.boolean(4)?, args.boolean(5)?)?;
+    env.buffer(&out)
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -439,10 +479,13 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 14] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 17] = [
         (c"convert", convert),
         (c"skipped", skipped),
         (c"validate", validate),
+        (c"reportOpen", report_open),
+        (c"reportNext", report_next),
+        (c"reportCpus", report_cpus),
         (c"formats", formats),
         (c"scanAsync", scan_async),
         (c"text", text),

@@ -77,14 +77,12 @@ extern "C" {
     fn napi_get_buffer_info(env: RawEnv, v: RawValue, data: *mut *mut c_void, len: *mut usize) -> Status;
     fn napi_create_buffer(env: RawEnv, len: usize, data: *mut *mut c_void, result: *mut RawValue) -> Status;
     fn napi_create_double(env: RawEnv, v: f64, result: *mut RawValue) -> Status;
-    fn napi_create_bigint_uint64(env: RawEnv, v: u64, result: *mut RawValue) -> Status;
     fn napi_get_value_double(env: RawEnv, v: RawValue, result: *mut f64) -> Status;
     fn napi_get_value_bool(env: RawEnv, v: RawValue, result: *mut bool) -> Status;
     fn napi_get_value_string_utf8(env: RawEnv, v: RawValue, buf: *mut c_char, size: usize, len: *mut usize) -> Status;
     fn napi_create_string_utf8(env: RawEnv, s: *const c_char, len: usize, result: *mut RawValue) -> Status;
     fn napi_create_object(env: RawEnv, result: *mut RawValue) -> Status;
     fn napi_get_undefined(env: RawEnv, result: *mut RawValue) -> Status;
-    fn napi_get_boolean(env: RawEnv, v: bool, result: *mut RawValue) -> Status;
     fn napi_create_error(env: RawEnv, code: RawValue, msg: RawValue, result: *mut RawValue) -> Status;
     fn napi_throw(env: RawEnv, error: RawValue) -> Status;
     fn napi_throw_error(env: RawEnv, code: *const c_char, msg: *const c_char) -> Status;
@@ -157,12 +155,6 @@ impl Env {
         Ok(v)
     }
 
-    pub fn boolean(self, b: bool) -> JsResult {
-        let mut v = ptr::null_mut();
-        // SAFETY: as above.
-        check(unsafe { napi_get_boolean(self.0, b, &mut v) }, "get_boolean")?;
-        Ok(v)
-    }
 
     pub fn number(self, n: f64) -> JsResult {
         let mut v = ptr::null_mut();
@@ -171,12 +163,6 @@ impl Env {
         Ok(v)
     }
 
-    pub fn bigint(self, n: u64) -> JsResult {
-        let mut v = ptr::null_mut();
-        // SAFETY: as above.
-        check(unsafe { napi_create_bigint_uint64(self.0, n, &mut v) }, "create_bigint_uint64")?;
-        Ok(v)
-    }
 
     pub fn string(self, s: &str) -> JsResult {
         let mut v = ptr::null_mut();

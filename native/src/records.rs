@@ -130,10 +130,6 @@ impl CpuCursor {
         }
     }
 
-    /// The first record's reported time, without consuming it.
-    pub fn first_ts(&mut self, file: &[u8], endian: Endian, long: u8, clock: &Clock) -> Result<Option<u64>> {
-        Ok(self.peek(file, endian, long, clock)?.map(|p| p.ts))
-    }
 }
 
 /// The merged records of one buffer.
@@ -154,6 +150,9 @@ pub struct Record<'a> {
     pub cpu: u32,
     pub missed: i64,
     pub data: &'a [u8],
+    /// From the record's start to the end of the bytes its page sits in (what C code reading
+    /// past a record's end sees).
+    pub rest: &'a [u8],
 }
 
 impl Records {
@@ -195,8 +194,7 @@ impl Records {
         Ok(Records { buffer, clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, heap: None })
     }
 
-    /// The next record in time order, or None at the end. `f` gets it while it is borrowed.
-    pub fn next_with<R>(&mut self, file: &[u8], f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
+    fn build_heap(&mut self, file: &[u8]) -> Result<()> {
         let (endian, long) = (self.endian, self.long);
         if self.heap.is_none() {
             let mut heap = BinaryHeap::with_capacity(self.cpus.len());
@@ -207,6 +205,26 @@ impl Records {
             }
             self.heap = Some(heap);
         }
+        Ok(())
+    }
+
+    /// The record `next_with` would return, without taking it (trace-cmd's
+    /// tracecmd_peek_next_data, which report's function_graph printer looks ahead with).
+    pub fn peek_with<R>(&mut self, file: &[u8], f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
+        self.build_heap(file)?;
+        let Some(&Reverse((_, i))) = self.heap.as_ref().and_then(|h| h.peek()) else { return Ok(None) };
+        let Some(c) = self.cpus.get(i) else { return Ok(None) };
+        let Some(p) = c.peeked else { return Ok(None) };
+        let page = c.stream.page(file);
+        let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
+        let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
+        Ok(Some(f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest })))
+    }
+
+    /// The next record in time order, or None at the end. `f` gets it while it is borrowed.
+    pub fn next_with<R>(&mut self, file: &[u8], f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
+        let (endian, long) = (self.endian, self.long);
+        self.build_heap(file)?;
         let heap = self.heap.as_mut().expect("built above");
         let Some(Reverse((_, i))) = heap.pop() else { return Ok(None) };
         let c = &mut self.cpus[i];
@@ -214,7 +232,8 @@ impl Records {
         c.count += 1;
         let page = c.stream.page(file);
         let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
-        let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data });
+        let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
+        let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest });
         if let Some(n) = c.peek(file, endian, long, &self.clock)? {
             heap.push(Reverse((n.ts, i)));
         }

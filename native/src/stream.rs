@@ -195,6 +195,17 @@ impl CpuStream {
         }
     }
 
+    /// The current page and everything after it in the same contiguous bytes: the rest of
+    /// the CPU data when uncompressed, the rest of the inflated chunk otherwise (what C code
+    /// reading past a record's end would find there).
+    pub fn tail<'a>(&'a self, file: &'a [u8]) -> &'a [u8] {
+        match (&self.pages, self.current) {
+            (Pages::Plain { end, .. }, Some(at)) => file.get(at.offset as usize..*end as usize).unwrap_or(&[]),
+            (Pages::Chunked { chunk, .. }, Some(PageAt { in_chunk: Some(i), .. })) => chunk.get(i..).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
     pub fn current(&self) -> Option<PageAt> {
         self.current
     }

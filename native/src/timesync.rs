@@ -54,13 +54,7 @@ impl Clock {
         Clock { shift, tsc2nsec: tsc2nsec.filter(|t| t.mult != 0), offset }
     }
 
-    pub fn has_tsc2nsec(&self) -> bool {
-        self.tsc2nsec.is_some()
-    }
 
-    pub fn add_offset(&mut self, v: i64) {
-        self.offset = self.offset.wrapping_add(v as u64);
-    }
 
     /// The reported time of a record with raw time `ts` on `cpu`.
     pub fn convert(&self, ts: u64, cpu: u32) -> u64 {

@@ -1,0 +1,298 @@
+//! C `printf` for the handful of conversions trace output uses, with glibc's results.
+//!
+//! libtraceevent builds its output by handing format fragments taken from a kernel print fmt
+//! (`"%-5d"`, `"%#llx"`, `"%.*s"`) straight to `trace_seq_printf`, so matching trace-cmd byte
+//! for byte means reproducing glibc's `vsnprintf` for whatever flags, width, precision and
+//! length modifier a kernel author wrote. Arguments are passed as they are in C after the
+//! default promotions: integers as 64-bit patterns (the conversion's length modifier picks
+//! the bits it reads, as va_arg does), strings as bytes ending at the first NUL.
+
+/// One argument as `va_arg` would see it.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    /// Any integer or pointer, sign- or zero-extended to 64 bits by the caller.
+    Int(u64),
+    /// A C string; only the bytes before the first NUL count.
+    Str(&'a [u8]),
+}
+
+impl Arg<'_> {
+    fn int(&self) -> u64 {
+        match *self {
+            Arg::Int(v) => v,
+            // A string passed where an int is read: C reads the pointer; nothing sane to print.
+            Arg::Str(_) => 0,
+        }
+    }
+}
+
+/// Bytes of `s` up to the first NUL.
+pub fn cstr(s: &[u8]) -> &[u8] {
+    s.iter().position(|&b| b == 0).map_or(s, |n| &s[..n])
+}
+
+/// Appends `fmt` formatted with `args` to `out`. Missing arguments read as 0 / "".
+pub fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[Arg<'_>]) {
+    let mut next = args.iter();
+    let mut i = 0;
+    while i < fmt.len() {
+        let c = fmt[i];
+        if c != b'%' {
+            let end = fmt[i..].iter().position(|&b| b == b'%').map_or(fmt.len(), |n| i + n);
+            out.extend_from_slice(&fmt[i..end]);
+            i = end;
+            continue;
+        }
+        i += 1;
+        let mut spec = Spec::default();
+        // Flags.
+        while let Some(&f) = fmt.get(i) {
+            match f {
+                b'-' => spec.left = true,
+                b'+' => spec.plus = true,
+                b' ' => spec.space = true,
+                b'#' => spec.alt = true,
+                b'0' => spec.zero = true,
+                b'\'' => {}
+                _ => break,
+            }
+            i += 1;
+        }
+        // Width.
+        if fmt.get(i) == Some(&b'*') {
+            i += 1;
+            let w = next.next().map_or(0, Arg::int) as i32;
+            if w < 0 {
+                spec.left = true;
+            }
+            spec.width = w.unsigned_abs() as usize;
+        } else {
+            while let Some(d) = fmt.get(i).filter(|d| d.is_ascii_digit()) {
+                spec.width = spec.width.saturating_mul(10).saturating_add((d - b'0') as usize);
+                i += 1;
+            }
+        }
+        // Precision.
+        if fmt.get(i) == Some(&b'.') {
+            i += 1;
+            if fmt.get(i) == Some(&b'*') {
+                i += 1;
+                let p = next.next().map_or(0, Arg::int) as i32;
+                spec.prec = (p >= 0).then_some(p as usize);
+            } else {
+                let mut p = 0usize;
+                while let Some(d) = fmt.get(i).filter(|d| d.is_ascii_digit()) {
+                    p = p.saturating_mul(10).saturating_add((d - b'0') as usize);
+                    i += 1;
+                }
+                spec.prec = Some(p);
+            }
+        }
+        // Length: counted in bits read.
+        let mut bits = 32u32;
+        let mut hh = 0;
+        while let Some(&l) = fmt.get(i) {
+            match l {
+                b'h' => {
+                    hh += 1;
+                    bits = if hh >= 2 { 8 } else { 16 };
+                }
+                b'l' | b'L' | b'q' | b'j' | b'z' | b'Z' | b't' => bits = 64,
+                _ => break,
+            }
+            i += 1;
+        }
+        let Some(&conv) = fmt.get(i) else { break };
+        i += 1;
+        match conv {
+            b'%' => out.push(b'%'),
+            b'd' | b'i' => {
+                let v = next.next().map_or(0, Arg::int);
+                let v = sign_extend(v, bits);
+                let (neg, mag) = if v < 0 { (true, v.unsigned_abs()) } else { (false, v as u64) };
+                let sign: &[u8] = if neg {
+                    b"-"
+                } else if spec.plus {
+                    b"+"
+                } else if spec.space {
+                    b" "
+                } else {
+                    b""
+                };
+                spec.number(out, sign, &digits(mag, 10, false), b"");
+            }
+            b'u' | b'x' | b'X' | b'o' => {
+                let v = truncate(next.next().map_or(0, Arg::int), bits);
+                let (base, upper) = match conv {
+                    b'u' => (10, false),
+                    b'o' => (8, false),
+                    b'x' => (16, false),
+                    _ => (16, true),
+                };
+                let mut d = digits(v, base, upper);
+                let mut prefix: &[u8] = b"";
+                if spec.alt && v != 0 && base == 16 {
+                    prefix = if upper { b"0X" } else { b"0x" };
+                }
+                if spec.alt && base == 8 {
+                    // "#o" guarantees a leading 0, counted inside the precision.
+                    let shown = if spec.prec == Some(0) && v == 0 { 0 } else { d.len() };
+                    if spec.prec.is_none_or(|p| p <= shown) && !(shown > 0 && d[0] == b'0') {
+                        d.insert(0, b'0');
+                        if v == 0 {
+                            // digits() already gave "0"; keep one.
+                            d.truncate(1);
+                        }
+                    }
+                }
+                spec.number(out, b"", &d, prefix);
+            }
+            b'c' => {
+                let b = [next.next().map_or(0, Arg::int) as u8];
+                spec.pad(out, &b);
+            }
+            b's' => {
+                let s = match next.next() {
+                    Some(Arg::Str(s)) => cstr(s),
+                    _ => b"(null)",
+                };
+                let s = match spec.prec {
+                    Some(p) if p < s.len() => &s[..p],
+                    _ => s,
+                };
+                spec.pad(out, s);
+            }
+            b'p' => {
+                let v = next.next().map_or(0, Arg::int);
+                if v == 0 {
+                    spec.prec = None;
+                    spec.pad(out, b"(nil)");
+                } else {
+                    spec.alt = true;
+                    spec.number(out, b"", &digits(v, 16, false), b"0x");
+                }
+            }
+            _ => {
+                // Unknown conversion: glibc prints the spec back verbatim.
+                out.push(b'%');
+                out.push(conv);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Spec {
+    left: bool,
+    plus: bool,
+    space: bool,
+    alt: bool,
+    zero: bool,
+    width: usize,
+    prec: Option<usize>,
+}
+
+impl Spec {
+    fn pad(&self, out: &mut Vec<u8>, s: &[u8]) {
+        let fill = self.width.saturating_sub(s.len());
+        if !self.left {
+            out.resize(out.len() + fill, b' ');
+        }
+        out.extend_from_slice(s);
+        if self.left {
+            out.resize(out.len() + fill, b' ');
+        }
+    }
+
+    /// A number: sign or prefix, precision zeros, digits, padded to the width.
+    fn number(&self, out: &mut Vec<u8>, sign: &[u8], d: &[u8], prefix: &[u8]) {
+        let d: &[u8] = if self.prec == Some(0) && d == b"0" { b"" } else { d };
+        let zeros = self.prec.map_or(0, |p| p.saturating_sub(d.len()));
+        let body = sign.len() + prefix.len() + zeros + d.len();
+        let fill = self.width.saturating_sub(body);
+        let zero_pad = self.zero && !self.left && self.prec.is_none();
+        if !self.left && !zero_pad {
+            out.resize(out.len() + fill, b' ');
+        }
+        out.extend_from_slice(sign);
+        out.extend_from_slice(prefix);
+        if zero_pad {
+            out.resize(out.len() + fill, b'0');
+        }
+        out.resize(out.len() + zeros, b'0');
+        out.extend_from_slice(d);
+        if self.left {
+            out.resize(out.len() + fill, b' ');
+        }
+    }
+}
+
+fn sign_extend(v: u64, bits: u32) -> i64 {
+    match bits {
+        8 => v as u8 as i8 as i64,
+        16 => v as u16 as i16 as i64,
+        32 => v as u32 as i32 as i64,
+        _ => v as i64,
+    }
+}
+
+fn truncate(v: u64, bits: u32) -> u64 {
+    match bits {
+        8 => v & 0xff,
+        16 => v & 0xffff,
+        32 => v & 0xffff_ffff,
+        _ => v,
+    }
+}
+
+fn digits(mut v: u64, base: u64, upper: bool) -> Vec<u8> {
+    let set: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+    let mut d = Vec::with_capacity(20);
+    loop {
+        d.push(set[(v % base) as usize]);
+        v /= base;
+        if v == 0 {
+            break;
+        }
+    }
+    d.reverse();
+    d
+}
+
+/// `printf` into a new Vec.
+#[cfg(test)]
+pub fn sprintf(fmt: &str, args: &[Arg<'_>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    printf(&mut out, fmt.as_bytes(), args);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(fmt: &str, args: &[Arg<'_>]) -> String {
+        String::from_utf8(sprintf(fmt, args)).unwrap()
+    }
+
+    #[test]
+    fn integers_like_glibc() {
+        let n = |v: i64| Arg::Int(v as u64);
+        assert_eq!(p("%d|%5d|%-5d|%05d", &[n(-3), n(42), n(42), n(-42)]), "-3|   42|42   |-0042");
+        assert_eq!(p("%03d", &[n(1)]), "001");
+        assert_eq!(p("%u %x %X %o", &[n(-1), n(255), n(255), n(8)]), "4294967295 ff FF 10");
+        assert_eq!(p("%lu %llx %lld", &[n(-1), n(-1), n(-1)]), "18446744073709551615 ffffffffffffffff -1");
+        assert_eq!(p("%#x %#x %#o %#o", &[n(0), n(26), n(0), n(8)]), "0 0x1a 0 010");
+        assert_eq!(p("%.3d|%8.3x|%.0d|%+d|% d", &[n(7), n(255), n(0), n(5), n(5)]), "007|     0ff||+5| 5");
+        assert_eq!(p("%hhx %hd %hhd", &[n(0x1ff), n(0x18000), n(0xff)]), "ff -32768 -1");
+        assert_eq!(p("%*d|%-*d|%.*d", &[n(4), n(1), n(3), n(2), n(3), n(9)]), "   1|2  |009");
+        assert_eq!(p("%#08x|%08.3x", &[n(255), n(255)]), "0x0000ff|     0ff");
+    }
+
+    #[test]
+    fn strings_chars_pointers() {
+        assert_eq!(p("%s|%5s|%-5s|%.2s|%.*s", &[Arg::Str(b"ab\0cd"), Arg::Str(b"x"), Arg::Str(b"y"), Arg::Str(b"hello"), Arg::Int(3), Arg::Str(b"world")]), "ab|    x|y    |he|wor");
+        assert_eq!(p("%c%c|%p|%p|100%%", &[Arg::Int(65), Arg::Int(0x142), Arg::Int(0), Arg::Int(0xffff1234)]), "AB|(nil)|0xffff1234|100%");
+        assert_eq!(p("%16s-%-5d [%03d]", &[Arg::Str(b"bash"), Arg::Int(3195), Arg::Int(1)]), "            bash-3195  [001]");
+    }
+}

@@ -1,0 +1,322 @@
+//! The three lookup tables report output depends on, loaded and searched the way trace-cmd
+//! 3.1.6 and libtraceevent 1.7.1 do it, down to which entry wins among duplicates.
+//!
+//! libtraceevent collects each table into a list by prepending (so the list is in reverse
+//! file order), sorts it with glibc's qsort (a stable merge sort at these sizes) and searches
+//! it with glibc's bsearch. With duplicate keys the entry found therefore depends on the
+//! bisection path; [`bsearch`] reproduces that path. [`crate::symbols`] keeps the lenient
+//! parsers for the API; these follow trace-cmd's own line parsing, which e.g. stops reading
+//! kallsyms at the first malformed line.
+
+use std::cmp::Ordering;
+
+/// glibc's `bsearch`: the index where `cmp(i)` is Equal on the bisection path, if any.
+pub fn bsearch(n: usize, mut cmp: impl FnMut(usize) -> Ordering) -> Option<usize> {
+    let (mut l, mut u) = (0usize, n);
+    while l < u {
+        let idx = (l + u) / 2;
+        match cmp(idx) {
+            Ordering::Less => u = idx,
+            Ordering::Greater => l = idx + 1,
+            Ordering::Equal => return Some(idx),
+        }
+    }
+    None
+}
+
+/// One kallsyms function.
+#[derive(Clone, Copy, Debug)]
+pub struct Func<'a> {
+    pub addr: u64,
+    pub name: &'a [u8],
+}
+
+/// Functions by address (tep's func_map). Names stay in one copy of the kallsyms text:
+/// full kallsyms has ~350k lines, and one allocation per name would cost more than the
+/// whole report of a small trace.
+#[derive(Default)]
+pub struct Funcs {
+    text: Vec<u8>,
+    /// (address, name start, name length), sorted by address.
+    map: Vec<(u64, u32, u32)>,
+}
+
+impl Funcs {
+    /// Parses /proc/kallsyms text as trace-cmd's `tracecmd_parse_proc_kallsyms`: `%16llx %c
+    /// name[\t[module]]`; absolute symbols (A/a) and ARM `$` mapping symbols are dropped; the
+    /// first line that does not scan ends the table.
+    pub fn parse(text: &[u8]) -> Funcs {
+        let mut map = Vec::with_capacity(text.len() / 32);
+        let mut at = 0usize;
+        for line in text.split(|&b| b == b'\n') {
+            let line_start = at;
+            at += line.len() + 1;
+            if line.is_empty() {
+                continue;
+            }
+            let Some((addr, kind, name)) = scan_kallsyms_line(line) else { break };
+            if name.first() != Some(&b'$') && kind != b'A' && kind != b'a' {
+                let start = line_start + (name.as_ptr() as usize - line.as_ptr() as usize);
+                let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(name.len())) else { break };
+                map.push((addr, start, len));
+            }
+        }
+        // libtraceevent's order: the prepended list (reverse file order) stably sorted by
+        // address, i.e. by address and then later lines first. The name offset grows with the
+        // line, so it breaks ties without a sort buffer.
+        map.sort_unstable_by_key(|f| (f.0, std::cmp::Reverse(f.1)));
+        Funcs { text: text.to_vec(), map }
+    }
+
+    fn at(&self, i: usize) -> Option<Func<'_>> {
+        let &(addr, start, len) = self.map.get(i)?;
+        let name = self.text.get(start as usize..start as usize + len as usize)?;
+        Some(Func { addr, name })
+    }
+
+    /// tep_find_function: the function containing `addr` (func_bcmp over the sorted map with
+    /// its zero sentinel after the last entry).
+    pub fn find(&self, addr: u64) -> Option<Func<'_>> {
+        let m = &self.map;
+        let i = bsearch(m.len(), |i| {
+            let a = m[i].0;
+            let next = m.get(i + 1).map_or(0, |f| f.0);
+            if addr == a || (addr > a && addr < next) {
+                Ordering::Equal
+            } else if addr < a {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        })?;
+        self.at(i)
+    }
+
+    /// The first function of this name in address order (libtraceevent's `test_for_symbol`).
+    pub fn by_name(&self, name: &[u8]) -> Option<u64> {
+        (0..self.map.len()).filter_map(|i| self.at(i)).find(|f| f.name == name).map(|f| f.addr)
+    }
+}
+
+/// `%16llx %c %n%*s%n`: address (at most 16 hex digits), type letter, name.
+fn scan_kallsyms_line(line: &[u8]) -> Option<(u64, u8, &[u8])> {
+    let mut i = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let start = i;
+    let mut addr = 0u64;
+    while i < line.len() && i - start < 16 && line[i].is_ascii_hexdigit() {
+        addr = (addr << 4) | (line[i] as char).to_digit(16)? as u64;
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    // " %c": skip white space, take one character.
+    while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    let kind = *line.get(i)?;
+    i += 1;
+    while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    let name_start = i;
+    while line.get(i).is_some_and(|b| !b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    if i == name_start {
+        return None;
+    }
+    Some((addr, kind, &line[name_start..i]))
+}
+
+/// trace_printk format strings by address (tep's printk_map).
+#[derive(Default)]
+pub struct Printk {
+    map: Vec<(u64, Vec<u8>)>,
+}
+
+impl Printk {
+    /// Parses printk_formats as `tracecmd_parse_ftrace_printk` + `tep_register_print_string`:
+    /// `ADDR : "fmt"`, split at the first ':', one leading quote, one trailing quote and then a
+    /// trailing `\n` (backslash, n) removed; escapes otherwise kept.
+    pub fn parse(text: &[u8]) -> Printk {
+        let mut list = Vec::new();
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+            if colon == 0 {
+                // strtok_r skips leading delimiters; an entry that is all ':' is empty.
+                continue;
+            }
+            let addr = strtoull(&line[..colon], 16);
+            let fmt = line.get(colon + 2..).unwrap_or(&[]);
+            let mut s = fmt.strip_prefix(b"\"").unwrap_or(fmt).to_vec();
+            if s.last() == Some(&b'"') {
+                s.pop();
+            }
+            if s.ends_with(b"\\n") {
+                s.truncate(s.len() - 2);
+            }
+            list.push((addr, s));
+        }
+        list.reverse();
+        list.sort_by_key(|p| p.0);
+        Printk { map: list }
+    }
+
+    pub fn find(&self, addr: u64) -> Option<&[u8]> {
+        let m = &self.map;
+        bsearch(m.len(), |i| addr.cmp(&m[i].0)).map(|i| m[i].1.as_slice())
+    }
+}
+
+/// Saved command lines, with plugins adding to them while printing (tep_register_comm).
+#[derive(Default)]
+pub struct Comms {
+    /// Sorted by pid (stable: equal pids in reverse file order).
+    map: Vec<(i32, Vec<u8>)>,
+}
+
+impl Comms {
+    /// `tracecmd_parse_cmdlines`: lines of `%d %m[^\n]`; pid 0 is never stored.
+    pub fn parse(text: &[u8]) -> Comms {
+        let mut list = Vec::new();
+        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let Some((pid, rest)) = scan_int(line) else { continue };
+            let comm = rest.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |n| &rest[n..]);
+            if comm.is_empty() || pid == 0 {
+                continue;
+            }
+            list.push((pid, comm.to_vec()));
+        }
+        list.reverse();
+        list.sort_by_key(|c| c.0);
+        Comms { map: list }
+    }
+
+    /// find_cmdline: "<idle>" for pid 0, "<...>" when unknown.
+    pub fn find(&self, pid: i32) -> &[u8] {
+        if pid == 0 {
+            return b"<idle>";
+        }
+        let m = &self.map;
+        bsearch(m.len(), |i| pid.cmp(&m[i].0)).map_or(b"<...>", |i| m[i].1.as_slice())
+    }
+
+    /// tep_register_comm after the table is built: adds pid → comm unless the pid is known.
+    pub fn register(&mut self, comm: &[u8], pid: i32) {
+        if pid == 0 {
+            return;
+        }
+        let m = &self.map;
+        if bsearch(m.len(), |i| pid.cmp(&m[i].0)).is_some() {
+            return;
+        }
+        let at = self.map.partition_point(|c| c.0 < pid);
+        self.map.insert(at, (pid, comm.to_vec()));
+    }
+}
+
+/// sscanf "%d": optional white space and sign, decimal digits; the rest of the line.
+fn scan_int(line: &[u8]) -> Option<(i32, &[u8])> {
+    let mut i = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let neg = match line.get(i) {
+        Some(b'-') => {
+            i += 1;
+            true
+        }
+        Some(b'+') => {
+            i += 1;
+            false
+        }
+        _ => false,
+    };
+    let start = i;
+    let mut v: i64 = 0;
+    while let Some(d) = line.get(i).filter(|d| d.is_ascii_digit()) {
+        v = v.saturating_mul(10).saturating_add((d - b'0') as i64);
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let v = if neg { -v } else { v };
+    Some((v as i32, &line[i..]))
+}
+
+/// C `strtoull(s, NULL, base)` with base 0 (prefix decides) or 16: leading space, sign,
+/// `0x`; stops at the first invalid digit; saturates on overflow.
+pub fn strtoull(s: &[u8], base: u32) -> u64 {
+    let mut i = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    let mut neg = false;
+    match s.get(i) {
+        Some(b'-') => {
+            neg = true;
+            i += 1;
+        }
+        Some(b'+') => i += 1,
+        _ => {}
+    }
+    let mut base = base;
+    let hex_prefix = s.get(i) == Some(&b'0')
+        && matches!(s.get(i + 1), Some(b'x' | b'X'))
+        && s.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
+    if (base == 0 || base == 16) && hex_prefix {
+        base = 16;
+        i += 2;
+    } else if base == 0 {
+        base = if s.get(i) == Some(&b'0') { 8 } else { 10 };
+    }
+    let mut v: u64 = 0;
+    let mut overflow = false;
+    while let Some(d) = s.get(i).and_then(|c| (*c as char).to_digit(base)) {
+        match v.checked_mul(base as u64).and_then(|x| x.checked_add(d as u64)) {
+            Some(x) => v = x,
+            None => overflow = true,
+        }
+        i += 1;
+    }
+    if overflow {
+        return u64::MAX;
+    }
+    if neg {
+        v.wrapping_neg()
+    } else {
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn functions_by_containing_address() {
+        let f = Funcs::parse(b"ffffffff81000000 T _text\nffffffff81000100 t foo\nffffffff81000100 t foo_alias\n0000000000001000 A abs\nffffffff81000200 T bar\t[mod]\n");
+        assert_eq!(f.map.len(), 4);
+        assert_eq!(f.find(0xffffffff81000050).map(|x| x.name), Some(&b"_text"[..]));
+        assert_eq!(f.find(0xffffffff81000280).map(|x| x.name), None, "past the last symbol only an exact match counts");
+        assert_eq!(f.find(0xffffffff81000200).map(|x| x.name), Some(&b"bar"[..]));
+        assert!(f.find(0x10).is_none());
+        assert_eq!(f.by_name(b"bar"), Some(0xffffffff81000200));
+        // A malformed line ends the table, as in trace-cmd.
+        assert_eq!(Funcs::parse(b"ffffffff81000000 T a\nzz\nffffffff81000100 T b\n").map.len(), 1);
+    }
+
+    #[test]
+    fn printk_and_comms() {
+        let p = Printk::parse(b"0xffffffff82a0f2c8 : \"hello %d\\n\"\n0x10 : \"x\"\n");
+        assert_eq!(p.find(0xffffffff82a0f2c8), Some(&b"hello %d"[..]));
+        assert_eq!(p.find(0x10), Some(&b"x"[..]));
+        let mut c = Comms::parse(b"12 bash\n7 npm install\n");
+        assert_eq!(c.find(7), b"npm install");
+        assert_eq!(c.find(0), b"<idle>");
+        assert_eq!(c.find(99), b"<...>");
+        c.register(b"new", 99);
+        c.register(b"other", 12);
+        assert_eq!((c.find(99), c.find(12)), (&b"new"[..], &b"bash"[..]));
+        assert_eq!(strtoull(b"0x1f", 0), 31);
+        assert_eq!(strtoull(b"017", 0), 15);
+        assert_eq!(strtoull(b"-1", 0), u64::MAX);
+        assert_eq!(strtoull(b"HI", 0), 0);
+    }
+}

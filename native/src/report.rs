@@ -1,0 +1,461 @@
+//! `trace-cmd report` (3.1.6) output: the `cpus=N` line, then one line per record as
+//! trace_show_data prints it — lost-events marks, `%16s-%-5d [%03d]`, the timestamp, the
+//! event name padded to 20, and the event's text from its plugin handler or print fmt (or its
+//! raw fields with `-R`) — merged over the file's buffers, instances prefixed with their name.
+//! Latency-tracer files print their saved text instead.
+//!
+//! The event table ([`Tep`]) mirrors what libtraceevent holds per file: parsed events,
+//! kallsyms, printk formats and the comm table; the report drives it one record at a time
+//! into a byte buffer that the caller drains in large chunks.
+
+use std::collections::HashMap;
+
+use crate::bytes::Endian;
+use crate::cprintf::{self, Arg as C};
+use crate::error::Result;
+use crate::event_format;
+use crate::file::{BufferKind, Content, Trace, V6Tag};
+use crate::lookups::{Comms, Funcs, Printk};
+use crate::options;
+use crate::plugins::{self, FuncStacks, GraphRet, Handler, TimeFmt};
+use crate::print_fmt::{self, Ctx, Eval, Field, Program};
+use crate::records::Records;
+
+/// One event as libtraceevent holds it.
+pub struct Event {
+    pub id: u64,
+    pub name: String,
+    pub system: String,
+    pub fields: Vec<Field>,
+    pub nr_common: usize,
+    pub prog: Program,
+    pub handler: Handler,
+    pub bprint: bool,
+}
+
+/// The per-file state of libtraceevent (a `tep_handle`).
+pub struct Tep {
+    pub endian: Endian,
+    pub long_size: u32,
+    pub funcs: Funcs,
+    pub printk: Printk,
+    pub comms: Comms,
+    pub events: Vec<Event>,
+    by_id: HashMap<u64, usize>,
+    /// (offset, size) of common_type and common_pid, from the first event parsed.
+    common_type: (usize, usize),
+    common_pid: (usize, usize),
+    /// The largest end (offset + size) of any field: how far past a short record C reads.
+    extent: usize,
+}
+
+impl Tep {
+    pub fn load(trace: &Trace, data: &[u8]) -> Tep {
+        let text = |id| match trace.content(id) {
+            Some(Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x)) => trace.bytes(data, x),
+            _ => &[],
+        };
+        let long_size = trace.kernel_long as u32;
+        let mut tep = Tep {
+            endian: trace.endian,
+            long_size,
+            funcs: Funcs::parse(text(options::KALLSYMS)),
+            printk: Printk::parse(text(options::PRINTK)),
+            comms: Comms::parse(text(options::CMDLINES)),
+            events: Vec::new(),
+            by_id: HashMap::new(),
+            common_type: (0, 2),
+            common_pid: (4, 4),
+            extent: 0,
+        };
+        let mut texts: Vec<(String, &[u8])> = Vec::new();
+        if let Some(Content::Ftrace(list)) = trace.content(options::FTRACE_EVENTS) {
+            texts.extend(list.iter().map(|t| ("ftrace".to_string(), trace.bytes(data, t))));
+        }
+        if let Some(Content::Events(systems)) = trace.content(options::EVENT_FORMATS) {
+            for s in systems {
+                texts.extend(s.events.iter().map(|t| (s.name.clone(), trace.bytes(data, t))));
+            }
+        }
+        for (system, text) in texts {
+            let Ok(f) = event_format::parse(&system, text) else { continue };
+            let (fields, nr_common) = print_fmt::fields(&f, long_size);
+            let ftrace = system == "ftrace";
+            let bprint = ftrace && f.name == "bprint";
+            let prog = print_fmt::parse(f.print_fmt.as_bytes(), &fields, nr_common, long_size, ftrace, bprint);
+            if tep.events.is_empty() {
+                let at = |n: &str| fields.iter().take(nr_common).find(|x| x.name == n).map(|x| (x.offset as usize, x.size as usize));
+                tep.common_type = at("common_type").unwrap_or((0, 2));
+                tep.common_pid = at("common_pid").unwrap_or((4, 4));
+            }
+            let ev = Event {
+                id: f.id as u64,
+                name: f.name.to_string(),
+                handler: Handler::for_event(&system, f.name),
+                system,
+                fields,
+                nr_common,
+                prog,
+                bprint,
+            };
+            let end = ev.fields.iter().map(|f| f.offset as usize + f.size as usize).max().unwrap_or(0);
+            tep.extent = tep.extent.max(end);
+            tep.by_id.entry(ev.id).or_insert(tep.events.len());
+            tep.events.push(ev);
+        }
+        tep
+    }
+
+    fn ctx(&self) -> (Endian, u32) {
+        (self.endian, self.long_size)
+    }
+
+    fn event_of(&self, data: &[u8]) -> Option<usize> {
+        let (o, s) = self.common_type;
+        let id = read(self.endian, data, o, s);
+        self.by_id.get(&id).copied()
+    }
+
+    fn pid_of(&self, data: &[u8]) -> i32 {
+        let (o, s) = self.common_pid;
+        read(self.endian, data, o, s) as i32
+    }
+}
+
+fn read(endian: Endian, data: &[u8], offset: usize, size: usize) -> u64 {
+    match size {
+        1 | 2 | 4 | 8 => data.get(offset..offset + size).and_then(|b| endian.uint(b)).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// What to print.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `-R`: raw fields instead of print fmts and plugins.
+    pub raw: bool,
+    /// `--raw-ts`.
+    pub raw_ts: bool,
+    /// `-t`: nanoseconds.
+    pub nsec: bool,
+    /// `--cpu`: trace-cmd's CPU numbers to keep (counted across buffers).
+    pub cpus: Option<Vec<u32>>,
+}
+
+/// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
+/// that does not count nanoseconds was saved (or raw timestamps were asked for).
+pub fn in_usecs(trace: &Trace, data: &[u8], raw_ts: bool) -> bool {
+    let mut usecs = true;
+    let mut mult = 0u32;
+    let mut clock_seen = false;
+    let extract = |text: &[u8], usecs: &mut bool, mult: u32| {
+        let s = String::from_utf8_lossy(text);
+        let Some(word) = s.split(' ').find(|w| w.starts_with('[')) else { return };
+        let clock = word.split(['[', ']']).find(|p| !p.is_empty()).unwrap_or("");
+        let clock = clock.split_whitespace().next().unwrap_or("");
+        if clock.is_empty() {
+            return;
+        }
+        if raw_ts {
+            *usecs = false;
+        }
+        if mult != 0 {
+            return;
+        }
+        let ns = matches!(clock, "local" | "global" | "uptime" | "perf" | "tsc2nsec" | "tai") || clock.starts_with("mono");
+        if !ns {
+            *usecs = false;
+        }
+    };
+    for o in &trace.options {
+        let p = trace.bytes(data, &o.payload);
+        match o.id {
+            options::TSC2NSEC if o.size >= 16 && !raw_ts => {
+                if let Ok(t) = options::Tsc2Nsec::parse(p, trace.endian, o.offset) {
+                    mult = t.mult;
+                }
+                usecs = true;
+            }
+            options::TRACECLOCK => {
+                clock_seen = true;
+                extract(p, &mut usecs, mult);
+            }
+            _ => {}
+        }
+    }
+    if clock_seen {
+        if let Some(v6) = &trace.v6 {
+            let trailer = v6.tags.iter().find_map(|t| match t {
+                V6Tag::Flyrecord { clock: Some(c), .. } => Some(*c),
+                _ => None,
+            });
+            if let Some(t) = trailer {
+                extract(trace.bytes(data, &t), &mut usecs, mult);
+            }
+        }
+    }
+    usecs
+}
+
+/// trace-cmd's CPU count of the file (`cpus=` line): CPUCOUNT, else the v6 header count.
+pub fn cpu_count(trace: &Trace, data: &[u8]) -> u32 {
+    if let Some((_, p)) = trace.option_payload(data, options::CPUCOUNT) {
+        if let Some(v) = p.get(..4).and_then(|b| trace.endian.uint(b)) {
+            return v as u32;
+        }
+    }
+    trace.v6.as_ref().map_or(0, |v| v.cpus)
+}
+
+/// The time format of a line.
+pub fn time_fmt(usecs: bool, nsec: bool) -> TimeFmt {
+    match (usecs, nsec) {
+        (true, true) => TimeFmt { prec: 9, div: 1 },
+        (true, false) => TimeFmt { prec: 6, div: 1000 },
+        // "%12d": a precision of 12 whose power of ten overflows an int.
+        (false, _) => TimeFmt { prec: 12, div: 0 },
+    }
+}
+
+/// A buffer being read: its records and how its lines are prefixed.
+struct Source {
+    records: Records,
+    prefix: Vec<u8>,
+    /// trace-cmd's first CPU number for this buffer (CPU filters count across buffers).
+    start_cpu: u32,
+}
+
+/// A running report over one file.
+pub struct Report {
+    tep: Tep,
+    opts: Options,
+    time: TimeFmt,
+    sources: Vec<Source>,
+    stacks: FuncStacks,
+    /// Text still to print before records (the `cpus=` line, or a whole latency trace).
+    head: Vec<u8>,
+    done: bool,
+}
+
+impl Report {
+    pub fn new(trace: &Trace, data: &[u8], opts: Options) -> Result<Report> {
+        let tep = Tep::load(trace, data);
+        let usecs = in_usecs(trace, data, opts.raw_ts);
+        let time = time_fmt(usecs, opts.nsec);
+        let cpus = cpu_count(trace, data);
+        let mut head = format!("cpus={cpus}\n").into_bytes();
+        let mut sources = Vec::new();
+        let mut done = false;
+        if let Some(i) = trace.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. })) {
+            head.extend_from_slice(&trace.latency_text(data, i)?);
+            head.push(b'\n');
+            done = true;
+        } else {
+            let flys: Vec<usize> = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. })).collect();
+            let instances: Vec<&str> = flys.iter().map(|&i| trace.buffers[i].name.as_str()).filter(|n| !n.is_empty()).collect();
+            let width = instances.iter().map(|n| n.rsplit('/').next().unwrap_or(n).len()).max().unwrap_or(0);
+            let mut start = 0u32;
+            // The top buffer first, then the instances in file order.
+            let mut order: Vec<usize> = flys.iter().copied().filter(|&i| trace.buffers[i].name.is_empty()).collect();
+            order.extend(flys.iter().copied().filter(|&i| !trace.buffers[i].name.is_empty()));
+            for i in order {
+                let b = &trace.buffers[i];
+                let clock = trace.clock(data, i, opts.raw_ts);
+                let records = Records::new(trace, data, i, None, clock, false)?;
+                let prefix = if instances.is_empty() {
+                    Vec::new()
+                } else if b.name.is_empty() {
+                    format!("{:width$}  ", "").into_bytes()
+                } else {
+                    let base = b.name.rsplit('/').next().unwrap_or(&b.name);
+                    format!("{base:>width$}: ").into_bytes()
+                };
+                sources.push(Source { records, prefix, start_cpu: start });
+                start += cpus;
+            }
+        }
+        Ok(Report { tep, opts, time, sources, stacks: FuncStacks::default(), head, done })
+    }
+
+    /// Appends the next lines to `out` until it holds at least `min` bytes or the report
+    /// ends; false once everything has been written.
+    pub fn fill(&mut self, data: &[u8], out: &mut Vec<u8>, min: usize) -> Result<bool> {
+        if !self.head.is_empty() {
+            out.append(&mut self.head);
+        }
+        if self.done {
+            return Ok(false);
+        }
+        while out.len() < min {
+            // The buffer whose next record comes first (ties: the earlier buffer).
+            let mut best: Option<(u64, usize)> = None;
+            for (i, s) in self.sources.iter_mut().enumerate() {
+                if let Some(ts) = s.records.peek_with(data, |r| r.ts)? {
+                    if best.is_none_or(|(b, _)| ts < b) {
+                        best = Some((ts, i));
+                    }
+                }
+            }
+            let Some((_, si)) = best else {
+                self.done = true;
+                return Ok(false);
+            };
+            self.one(data, si, out)?;
+        }
+        Ok(true)
+    }
+
+    fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
+        let mut line = Vec::with_capacity(256);
+        let mut rec_data = Vec::new();
+        let extent = self.tep.extent;
+        let (ts, cpu, missed, size) = {
+            let src = &mut self.sources[si];
+            let Some(r) = src.records.next_with(data, |r| {
+                // Fields past the record's end are read from what follows it, as in C.
+                rec_data.extend_from_slice(r.rest.get(..r.data.len().max(extent)).unwrap_or(r.rest));
+                (r.ts, r.cpu, r.missed, r.data.len())
+            })?
+            else {
+                return Ok(());
+            };
+            r
+        };
+        let global_cpu = self.sources[si].start_cpu + cpu;
+        if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
+            return Ok(());
+        }
+        // The next record, for function_graph's leaf folding.
+        let ev = self.tep.event_of(&rec_data);
+        let mut next = None;
+        if !self.opts.raw && ev.is_some_and(|e| self.tep.events[e].handler == Handler::FgraphEntry) {
+            next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
+        }
+        line.extend_from_slice(&self.sources[si].prefix);
+        let consumed = self.line(&rec_data, size, ts, cpu, missed, ev, next.as_deref(), &mut line);
+        if consumed {
+            self.sources[si].records.next_with(data, |_| ())?;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        out.extend_from_slice(&line);
+        out.push(b'\n');
+        Ok(())
+    }
+
+    /// trace_show_data for one record; true when a following record was consumed.
+    #[allow(clippy::too_many_arguments)]
+    fn line(&mut self, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, next: Option<&[u8]>, s: &mut Vec<u8>) -> bool {
+        if missed > 0 {
+            cprintf::printf(s, b"CPU:%d [%lld EVENTS DROPPED]\n", &[C::Int(cpu as u64), C::Int(missed as u64)]);
+        } else if missed < 0 {
+            cprintf::printf(s, b"CPU:%d [EVENTS DROPPED]\n", &[C::Int(cpu as u64)]);
+        }
+        let Some(ei) = ev else {
+            s.extend_from_slice(b"[UNKNOWN EVENT][UNKNOWN EVENT] (NULL):               [UNKNOWN EVENT]");
+            return false;
+        };
+        let pid = self.tep.pid_of(data);
+        let comm = self.tep.comms.find(pid).to_vec();
+        cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+        if self.time.div == 0 && self.time.prec == 12 {
+            self.time.print(ts, s);
+        } else {
+            s.push(b' ');
+            self.time.print(ts, s);
+        }
+        s.push(b':');
+        let name = self.tep.events[ei].name.clone();
+        s.push(b' ');
+        s.extend_from_slice(name.as_bytes());
+        s.extend_from_slice(b": ");
+        if name.len() < 20 {
+            s.resize(s.len() + 20 - name.len(), b' ');
+        }
+        let (endian, long_size) = self.tep.ctx();
+        let ctx = Ctx { size, endian, long_size, funcs: &self.tep.funcs, printk: &self.tep.printk };
+        let ev = &mut self.tep.events[ei];
+        if self.opts.raw {
+            let nr = ev.nr_common;
+            Eval { prog: &mut ev.prog, fields: &mut ev.fields }.fields_raw(&ctx, data, nr, s);
+            return false;
+        }
+        let mut consumed = false;
+        let mut pretty = true;
+        if ev.handler != Handler::None {
+            let graph_ret = if matches!(ev.handler, Handler::FgraphEntry | Handler::FgraphExit) {
+                Some(())
+            } else {
+                None
+            };
+            let events = &self.tep.events;
+            let ret = graph_ret.and_then(|_| events.iter().find(|e| e.system == "ftrace" && e.name == "funcgraph_exit"));
+            let ev = &events[ei];
+            let mut env = plugins::Env {
+                ctx: &ctx,
+                comms: &mut self.tep.comms,
+                stacks: &mut self.stacks,
+                cpu,
+                ts,
+                time_fmt: self.time,
+                graph_ret: ret.map(|r| GraphRet { id: r.id, fields: plugins::Fields { all: &r.fields, nr_common: r.nr_common } }),
+                next,
+                consumed: false,
+            };
+            let fields = plugins::Fields { all: &ev.fields, nr_common: ev.nr_common };
+            pretty = plugins::run(ev.handler, &fields, data, &mut env, s);
+            consumed = env.consumed;
+        }
+        if pretty {
+            let ev = &mut self.tep.events[ei];
+            let nr = ev.nr_common;
+            if ev.prog.failed {
+                s.extend_from_slice(b"[FAILED TO PARSE]");
+                Eval { prog: &mut ev.prog, fields: &mut ev.fields }.fields_raw(&ctx, data, nr, s);
+            } else if ev.bprint {
+                let mut prog = print_fmt::bprint_program(&ctx, data, &ev.fields, nr);
+                let mut fields = ev.fields.clone();
+                Eval { prog: &mut prog, fields: &mut fields }.pretty(&ctx, data, s);
+            } else {
+                Eval { prog: &mut ev.prog, fields: &mut ev.fields }.pretty(&ctx, data, s);
+            }
+        }
+        consumed
+    }
+}
+
+/// `--cpus` / `--first-event` / `--last-event`: the CPUs of the top buffer with data.
+pub fn cpus_listing(trace: &Trace, data: &[u8], file: &str, first: bool, last: bool, raw_ts: bool, nsec: bool) -> Result<Vec<u8>> {
+    if trace.buffers.iter().any(|b| matches!(b.kind, BufferKind::Latency { .. })) {
+        // trace-cmd 3.1.6 dereferences missing CPU data here and crashes without output.
+        return Err(crate::error::Error::new("report --cpus", 0, "ring-buffer CPU data; this is a latency trace, which holds text only"));
+    }
+    let mut out = format!("List of CPUs in {file} with data:\n").into_bytes();
+    let cpus = cpu_count(trace, data);
+    let usecs = in_usecs(trace, data, raw_ts);
+    let tf = time_fmt(usecs, nsec);
+    let Some(top) = trace.buffers.iter().position(|b| b.name.is_empty() && matches!(b.kind, BufferKind::Flyrecord { .. })) else {
+        return Ok(out);
+    };
+    for cpu in 0..cpus {
+        let clock = trace.clock(data, top, raw_ts);
+        let mut r = Records::new(trace, data, top, Some(&[cpu]), clock, false)?;
+        let Some(first_ts) = r.next_with(data, |r| r.ts)? else { continue };
+        cprintf::printf(&mut out, b"  %d", &[C::Int(cpu as u64)]);
+        if first {
+            out.extend_from_slice(b"\tFirst event:");
+            tf.print(first_ts, &mut out);
+        }
+        if last {
+            let mut last_ts = first_ts;
+            while let Some(t) = r.next_with(data, |r| r.ts)? {
+                last_ts = t;
+            }
+            out.extend_from_slice(b"\tLast event:");
+            tf.print(last_ts, &mut out);
+        }
+        out.push(b'\n');
+    }
+    Ok(out)
+}
