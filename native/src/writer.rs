@@ -1291,6 +1291,43 @@ mod tests {
     }
 
     #[test]
+    fn btf_and_modules_sections_travel_in_v7_and_are_dropped_in_v6() {
+        // A v7 file with a compressed BTF section appended the way trace-cmd appends: the
+        // section, an options section pointing at it, the previous DONE linked to that.
+        let base = v6_file(Endian::Little, [2, 0], None, false);
+        let (mut f, _) = convert(&base, &spec(7, Some((Codec::Zstd, 3))));
+        let t = Trace::parse(&f).unwrap();
+        let last_done = t.options.iter().rev().find(|o| o.id == options::DONE).unwrap().offset as usize + 6;
+        let btf: Vec<u8> = (0..5000u32).flat_map(|i| (i % 97).to_le_bytes()).collect();
+        let z = compression::compress(Codec::Zstd, &btf, 3).unwrap();
+        let section = f.len() as u64;
+        for x in [&options::BTF_FILE.to_le_bytes()[..], &FLAG_COMPRESS.to_le_bytes(), &(-1i32).to_le_bytes(), &(8 + z.len() as u64).to_le_bytes()] {
+            f.extend_from_slice(x);
+        }
+        f.extend_from_slice(&(z.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(btf.len() as u32).to_le_bytes());
+        f.extend_from_slice(&z);
+        let opts = f.len() as u64;
+        f[last_done..last_done + 8].copy_from_slice(&opts.to_le_bytes());
+        for x in [&0u16.to_le_bytes()[..], &0u16.to_le_bytes(), &(-1i32).to_le_bytes(), &28u64.to_le_bytes()] {
+            f.extend_from_slice(x);
+        }
+        for x in [&options::BTF_FILE.to_le_bytes()[..], &8u32.to_le_bytes(), &section.to_le_bytes(), &0u16.to_le_bytes(), &8u32.to_le_bytes(), &0u64.to_le_bytes()] {
+            f.extend_from_slice(x);
+        }
+        let (v7, summary) = convert(&f, &spec(7, None));
+        assert!(summary.dropped.is_empty());
+        let t = Trace::parse(&v7).unwrap();
+        let (_, p) = t.option_payload(&v7, options::BTF_FILE).unwrap();
+        let h = SectionHeader::read(&v7, u64::from_le_bytes(p.try_into().unwrap()), Endian::Little).unwrap();
+        assert_eq!((h.id, t.strings.get(h.description)), (options::BTF_FILE, Some(&b"BTF"[..])));
+        assert_eq!(h.read_content(&v7, Endian::Little, None, "test").unwrap().as_ref(), &btf[..]);
+        let (v6, summary) = convert(&f, &spec(6, None));
+        assert_eq!(summary.dropped, [options::BTF_FILE]);
+        assert!(Trace::parse(&v6).unwrap().options.iter().all(|o| o.id != options::BTF_FILE));
+    }
+
+    #[test]
     fn v6_refuses_compression() {
         let input = v6_file(Endian::Little, [1, 1], None, false);
         let t = Trace::parse(&input).unwrap();
