@@ -1,6 +1,7 @@
 export { open, TraceFile, DumpItem } from './trace.js';
+export type { Tables, KernelSymbol } from './trace.js';
 export { TraceError } from './errors.js';
 export { UsageError } from './usage.js';
-export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan } from './metadata.js';
+export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';

@@ -98,6 +98,16 @@ export function parseMetadata(json: string): Metadata {
   return m;
 }
 
+/** A region of a CPU's data that a salvaging read stepped over, and why. */
+export interface Skipped {
+  /** 'page', 'chunk' (compressed), 'rest of the CPU data', or 'CPU data' (all of it). */
+  what: string;
+  /** The error it would have been without salvage: where, and what was expected there. */
+  section: string;
+  offset: number;
+  expected: string;
+}
+
 export interface CpuScan {
   cpu: number;
   count: number;
@@ -109,6 +119,8 @@ export interface CpuScan {
   /** Pages carrying a lost-events mark, and the events they say were lost (when stored). */
   missedMarks: number;
   missedEvents: number;
+  /** With `scan({ salvage: true })`: the damaged regions stepped over, in file order. */
+  skipped?: Skipped[];
 }
 
 export interface BufferScan {
@@ -125,4 +137,39 @@ export function parseScan(json: string): BufferScan[] {
       }
     }
   return s;
+}
+
+export interface FormatField {
+  name: string;
+  /** The declared type without name and array suffix: "unsigned short", "__data_loc char[]". */
+  type: string;
+  offset: number;
+  size: number;
+  signed: boolean;
+  /** One of the common_* fields every event starts with. */
+  common: boolean;
+  /** null: not an array; a number: its declared length; a string: "" for `[]`, else the
+   * length as written (`TASK_COMM_LEN`). Use `size` to locate the bytes. */
+  array: number | string | null;
+  /** `__data_loc`: a u32 (length << 16 | offset) pointing into the record. */
+  dataLoc: boolean;
+  /** `__rel_loc`: like dataLoc, with the offset relative to the end of the field. */
+  relLoc: boolean;
+}
+
+export interface EventFormat {
+  /** "ftrace" for ftrace's own events. */
+  system: string;
+  name: string;
+  id: number;
+  /** Common fields first, then the event's own. */
+  fields: FormatField[];
+  /** The raw `print fmt:` text. */
+  printFmt: string;
+}
+
+/** A format that did not parse: its system and the reason. */
+export interface BrokenFormat {
+  system: string;
+  error: string;
 }

@@ -15,9 +15,16 @@ export interface Native {
   openBytes(bytes: Buffer): Handle;
   dump(handle: Handle, verbosity: number, fileName: string): { out: Buffer } & Partial<NativeFailure>;
   info(handle: Handle): string;
-  records(handle: Handle, buffer: number, cpus: string, raw: boolean): Cursor;
+  records(handle: Handle, buffer: number, cpus: string, raw: boolean, salvage: boolean): Cursor;
   nextBatch(cursor: Cursor, maxRecords: number): Buffer;
-  scan(handle: Handle): string;
+  skipped(cursor: Cursor): string;
+  scan(handle: Handle, salvage: boolean): string;
+  scanAsync(handle: Handle, salvage: boolean): Promise<string>;
+  text(handle: Handle, which: TextKind, buffer: number): Buffer;
+  tables(handle: Handle): string;
+  formats(handle: Handle): string;
+  /** Throws the first damage found in the CPU data (what `dump -v` checks beyond metadata). */
+  validate(handle: Handle): void;
   convert(
     handle: Handle,
     outPath: string,
@@ -31,6 +38,8 @@ export interface Native {
     options: Buffer | null,
   ): Promise<string>;
 }
+
+export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
 
 export type Cursor = { readonly __tracedatCursor: unique symbol };
 

@@ -1,5 +1,6 @@
 // Records streamed out of the addon in batches: one N-API call per few thousand events.
 import { native, type Cursor } from './native.js';
+import type { Skipped } from './metadata.js';
 
 export interface TraceRecord {
   /** Index of the buffer in `TraceFile.metadata.buffers` (0 = top instance). */
@@ -29,12 +30,19 @@ export interface RecordOptions {
   rawTimestamps?: boolean;
   /** Records per N-API call. */
   batch?: number;
+  /**
+   * Step over damaged pages and chunks instead of throwing at the first one. Each region
+   * skipped is passed to `onSkip` (with its CPU) before the records of the batch it was met in.
+   */
+  salvage?: boolean;
+  onSkip?: (s: Skipped & { cpu: number }) => void;
 }
 
 /** Iterates a cursor's records. `bigEndian` and `pidOffset` decode the common fields. */
-export function* iterate(cursor: Cursor, buffer: number, bigEndian: boolean, pidOffset: number, batch: number): Generator<TraceRecord> {
+export function* iterate(cursor: Cursor, buffer: number, bigEndian: boolean, pidOffset: number, batch: number, onSkip?: RecordOptions['onSkip']): Generator<TraceRecord> {
   for (;;) {
     const b = native.nextBatch(cursor, batch);
+    if (onSkip) for (const s of JSON.parse(native.skipped(cursor)) as (Skipped & { cpu: number })[]) onSkip(s);
     if (b.length === 0) return;
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     for (let off = 0; off < b.length; ) {

@@ -1,8 +1,8 @@
 // The TypeScript face of an opened trace.dat.
-import { native, type Handle } from './native.js';
+import { native, type Handle, type TextKind } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
-import { parseMetadata, parseScan, type Metadata, type BufferScan } from './metadata.js';
+import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFormat, type BrokenFormat } from './metadata.js';
 import { iterate, type RecordOptions, type TraceRecord } from './records.js';
 import { convertHandle, type ConvertOptions, type ConvertResult } from './convert.js';
 
@@ -72,10 +72,11 @@ export class TraceFile {
 
   /**
    * Reads every page of every CPU of every buffer: per CPU the record count, first and last
-   * timestamps and lost-event marks. Throws a TraceError at the first damaged page.
+   * timestamps and lost-event marks. Throws a TraceError at the first damaged page, or with
+   * `salvage` steps over damaged pages and chunks and lists them as each CPU's `skipped`.
    */
-  scan(): BufferScan[] {
-    return this.call(() => parseScan(native.scan(this.handle)));
+  scan(options: { salvage?: boolean } = {}): BufferScan[] {
+    return this.call(() => parseScan(native.scan(this.handle, options.salvage ?? false)));
   }
 
   /**
@@ -89,15 +90,67 @@ export class TraceFile {
     return convertHandle(this.handle, this.name, this.metadata, out, options);
   }
 
-  /** Offset of common_pid in every event (4 on every kernel with the common fields). */
+  /**
+   * A metadata text as stored: header_page, header_event, kallsyms, printk formats, saved
+   * cmdlines, or the text of latency buffer `buffer` (inflated when compressed).
+   */
+  text(which: TextKind, buffer = 0): Buffer {
+    return this.call(() => native.text(this.handle, which, buffer));
+  }
+
+  /** Saved cmdlines, kallsyms (sorted by address) and printk formats, parsed. */
+  tables(): Tables {
+    return this.call(() => {
+      const t = JSON.parse(native.tables(this.handle)) as { cmdlines: [number, string][]; printk: [string, string][]; kallsyms: [string, string, string, string][] };
+      return {
+        cmdlines: new Map(t.cmdlines),
+        printk: new Map(t.printk.map(([a, f]) => [BigInt('0x' + a), f])),
+        kallsyms: t.kallsyms.map(([a, type, name, module]) => ({ address: BigInt('0x' + a), type, name, module: module || undefined })),
+      };
+    });
+  }
+
+  /**
+   * What `dump -v` checks beyond the metadata trace-cmd reads: every CPU's data lies inside the
+   * file and, compressed, is a whole chunk stream within its declared size. Throws a
+   * TraceError at the first damage. (`scan()` then checks every page.)
+   */
+  validate(): void {
+    this.call(() => native.validate(this.handle));
+  }
+
+  /** `scan()` on libuv's thread pool: the event loop keeps running while pages are read. */
+  async scanAsync(options: { salvage?: boolean } = {}): Promise<BufferScan[]> {
+    try {
+      return parseScan(await native.scanAsync(this.handle, options.salvage ?? false));
+    } catch (e) {
+      throw fromNative(this.name, e);
+    }
+  }
+
+  private formatCache?: (EventFormat | BrokenFormat)[];
+
+  /** Every event format (ftrace's own first), parsed into fields; unparsable ones carry `error`. */
+  formats(): (EventFormat | BrokenFormat)[] {
+    this.formatCache ??= this.call(() => JSON.parse(native.formats(this.handle)) as (EventFormat | BrokenFormat)[]);
+    return this.formatCache;
+  }
+
+  /** Offset of common_pid, the same in every event (4 on every kernel seen). */
   private get pidOffset(): number {
+    for (const f of this.formats()) {
+      const pid = 'fields' in f ? f.fields.find((x) => x.name === 'common_pid') : undefined;
+      if (pid) return pid.offset;
+    }
     return 4;
   }
 
   /** The records of one buffer (default: the top one), in time order across its CPUs. */
   *records(buffer = 0, options: RecordOptions = {}): Generator<TraceRecord> {
-    const cursor = this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false));
-    const it = iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096);
+    const salvage = options.salvage ?? false;
+    const cursor = this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false, salvage));
+    const onSkip = salvage ? (options.onSkip ?? (() => {})) : undefined;
+    const it = iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096, onSkip);
     for (;;) {
       let n: IteratorResult<TraceRecord>;
       try {
@@ -109,6 +162,22 @@ export class TraceFile {
       yield n.value;
     }
   }
+}
+
+export interface KernelSymbol {
+  address: bigint;
+  /** nm-style type letter (T, t, D, ...). */
+  type: string;
+  name: string;
+  module?: string;
+}
+
+export interface Tables {
+  /** pid to comm. */
+  cmdlines: Map<number, string>;
+  /** Address of a trace_printk format to the format as the kernel printed it. */
+  printk: Map<bigint, string>;
+  kallsyms: KernelSymbol[];
 }
 
 export async function open(spec: string): Promise<TraceFile> {

@@ -3,9 +3,12 @@
 //! zlib is linked with `-lz` (inside node the calls bind to node's own zlib, ABI-compatible);
 //! zstd is linked by its runtime name `libzstd.so.1`, so no `-dev` package is needed. Both are
 //! used one-shot: trace-cmd's blocks always declare their uncompressed size, which bounds the
-//! allocation before anything is inflated (a "bomb" whose declared size is over the limit is
-//! refused up front, and one that inflates past its declared size is an error, not a bigger
-//! buffer).
+//! allocation before anything is inflated. A declared size is believed only as far as the
+//! compressed bytes can justify it: at most [`MAX_RATIO`] times their size (or [`SMALL_BLOCK`],
+//! for small blocks of empty pages), and for zstd exactly the size its frame header records.
+//! trace-cmd's blocks inflate 4 to 20 times (empty pages more, but a chunk is 40 KiB), so a
+//! "bomb" that declares more is refused before allocating, and one that inflates past its
+//! declared size is an error, not a bigger buffer.
 //!
 //! Framing (trace-cmd trace-compress.c): a *block* is `u32 compressed size, u32 uncompressed
 //! size, bytes`; a metadata section holds one block, and a CPU stream is `u32 chunk count` then
@@ -20,6 +23,47 @@ use crate::error::Result;
 /// Largest uncompressed size we accept for one block. trace-cmd's chunks are 10 pages
 /// (40 KiB at 4 KiB pages); metadata blocks hold kallsyms or event formats, tens of MiB at most.
 pub const MAX_BLOCK: u64 = 1 << 30;
+
+/// The largest ratio believed (deflate's own limit is 1032:1, zstd's some 32000:1).
+pub const MAX_RATIO: u64 = 1024;
+/// Any block may declare this much, whatever its compressed size.
+pub const SMALL_BLOCK: u64 = 1 << 20;
+/// The ratio believed for a file's metadata as a whole: text, 4 to 20 times in every file seen.
+pub const META_RATIO: u64 = 64;
+
+/// Inflation allowed to a run of blocks (a file's metadata, a CPU stream, a latency text): at
+/// most `ratio` times the compressed bytes met so far, plus [`SMALL_BLOCK`]. Without it, many
+/// tiny blocks that each declare the per-block floor would add up without end.
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    ratio: u64,
+    compressed: u64,
+    inflated: u64,
+}
+
+impl Budget {
+    pub fn new(ratio: u64) -> Budget {
+        Budget { ratio, compressed: 0, inflated: 0 }
+    }
+
+    /// Counts `block` in, or says why it is refused (before anything is allocated).
+    fn charge(&mut self, block: &Block) -> std::result::Result<(), String> {
+        let compressed = self.compressed.saturating_add(block.compressed.into());
+        let inflated = self.inflated.saturating_add(block.uncompressed.into());
+        let most = compressed.saturating_mul(self.ratio).saturating_add(SMALL_BLOCK);
+        if inflated > most {
+            return Err(format!(
+                "compressed data to inflate at most {} times ({compressed} bytes so far, to at most {most}), found a block declaring {} (damage or a decompression bomb)",
+                self.ratio, block.uncompressed
+            ));
+        }
+        (self.compressed, self.inflated) = (compressed, inflated);
+        Ok(())
+    }
+}
+/// `ZSTD_getFrameContentSize`: the size is not in the frame header / the header is invalid.
+const ZSTD_CONTENTSIZE_UNKNOWN: u64 = u64::MAX;
+const ZSTD_CONTENTSIZE_ERROR: u64 = u64::MAX - 1;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Codec {
@@ -78,6 +122,7 @@ extern "C" {
     fn ZSTD_getErrorName(code: usize) -> *const c_char;
     fn ZSTD_createDCtx() -> *mut c_void;
     fn ZSTD_freeDCtx(ctx: *mut c_void) -> usize;
+    fn ZSTD_getFrameContentSize(src: *const u8, len: usize) -> u64;
     fn ZSTD_decompressDCtx(ctx: *mut c_void, dst: *mut u8, cap: usize, src: *const u8, len: usize) -> usize;
     fn ZSTD_createCCtx() -> *mut c_void;
     fn ZSTD_freeCCtx(ctx: *mut c_void) -> usize;
@@ -117,6 +162,24 @@ fn zstd_error(code: usize) -> String {
 /// Inflates `src` into exactly `size` bytes. Anything else (a short or long result, a corrupt
 /// stream) is an error string for the caller to put in context.
 pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<Vec<u8>, String> {
+    let most = (src.len() as u64).saturating_mul(MAX_RATIO).max(SMALL_BLOCK);
+    if size as u64 > most {
+        return Err(format!(
+            "a {} block of {} bytes to inflate to at most {most} bytes ({MAX_RATIO} times), found one declaring {size} (damage or a decompression bomb)",
+            codec.name(),
+            src.len()
+        ));
+    }
+    if codec == Codec::Zstd {
+        // SAFETY: src is a valid slice; the function only reads the frame header inside it.
+        let frame = unsafe { ZSTD_getFrameContentSize(src.as_ptr(), src.len()) };
+        if frame == ZSTD_CONTENTSIZE_ERROR {
+            return Err("zstd decompression failed (no valid zstd frame header)".to_string());
+        }
+        if frame != ZSTD_CONTENTSIZE_UNKNOWN && frame != size as u64 {
+            return Err(format!("a zstd frame of {frame} bytes, the block declares {size}"));
+        }
+    }
     let mut out = vec![0u8; size];
     match codec {
         Codec::Zlib => {
@@ -180,32 +243,37 @@ pub fn compress(codec: Codec, src: &[u8], level: i32) -> std::result::Result<Vec
             out.truncate(len as usize);
             Ok(out)
         }
-        Codec::Zstd => CCTX.with(|c| {
-            let ctx = c.borrow();
-            if ctx.ptr.is_null() {
-                return Err("cannot create a zstd context".to_string());
-            }
-            // SAFETY: pure function.
-            let bound = unsafe { ZSTD_compressBound(src.len()) };
-            let mut out = vec![0u8; bound];
-            for (param, value) in [(ZSTD_C_COMPRESSION_LEVEL, level), (ZSTD_C_CONTENT_SIZE_FLAG, 0)] {
-                // SAFETY: ctx is this thread's live context; parameters persist until changed.
-                let r = unsafe { ZSTD_CCtx_setParameter(ctx.ptr, param, value) };
-                // SAFETY: pure function of the code.
-                if unsafe { ZSTD_isError(r) } != 0 {
-                    return Err(format!("zstd parameter {param} = {value} refused ({})", zstd_error(r)));
-                }
-            }
-            // SAFETY: out has `bound` bytes, the most zstd can produce; ctx is this thread's.
-            let n = unsafe { ZSTD_compress2(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len()) };
-            // SAFETY: pure function of the code.
-            if unsafe { ZSTD_isError(n) } != 0 {
-                return Err(format!("zstd compression failed ({})", zstd_error(n)));
-            }
-            out.truncate(n);
-            Ok(out)
-        }),
+        Codec::Zstd => zstd_compress(src, level, false),
     }
+}
+
+/// A zstd frame of `src`, with the content size in its header or (trace-cmd's way) without.
+fn zstd_compress(src: &[u8], level: i32, content_size: bool) -> std::result::Result<Vec<u8>, String> {
+    CCTX.with(|c| {
+        let ctx = c.borrow();
+        if ctx.ptr.is_null() {
+            return Err("cannot create a zstd context".to_string());
+        }
+        // SAFETY: pure function.
+        let bound = unsafe { ZSTD_compressBound(src.len()) };
+        let mut out = vec![0u8; bound];
+        for (param, value) in [(ZSTD_C_COMPRESSION_LEVEL, level), (ZSTD_C_CONTENT_SIZE_FLAG, c_int::from(content_size))] {
+            // SAFETY: ctx is this thread's live context; parameters persist until changed.
+            let r = unsafe { ZSTD_CCtx_setParameter(ctx.ptr, param, value) };
+            // SAFETY: pure function of the code.
+            if unsafe { ZSTD_isError(r) } != 0 {
+                return Err(format!("zstd parameter {param} = {value} refused ({})", zstd_error(r)));
+            }
+        }
+        // SAFETY: out has `bound` bytes, the most zstd can produce; ctx is this thread's.
+        let n = unsafe { ZSTD_compress2(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len()) };
+        // SAFETY: pure function of the code.
+        if unsafe { ZSTD_isError(n) } != 0 {
+            return Err(format!("zstd compression failed ({})", zstd_error(n)));
+        }
+        out.truncate(n);
+        Ok(out)
+    })
 }
 
 /// Header of one compressed block: where its bytes are and how large it inflates.
@@ -232,11 +300,13 @@ impl Block {
         Ok(Block { offset, compressed, uncompressed })
     }
 
-    /// Inflates the block found in `file` (the whole file's bytes).
-    pub fn inflate(&self, file: &[u8], codec: Codec, what: &str) -> Result<Vec<u8>> {
+    /// Inflates the block found in `file` (the whole file's bytes), within `budget`.
+    pub fn inflate(&self, file: &[u8], codec: Codec, budget: &mut Budget, what: &str) -> Result<Vec<u8>> {
         let start = self.offset as usize + 8;
         let data = file.get(start..start + self.compressed as usize).unwrap_or(&[]);
-        decompress(codec, data, self.uncompressed as usize)
+        budget
+            .charge(self)
+            .and_then(|_| decompress(codec, data, self.uncompressed as usize))
             .map_err(|e| crate::error::Error::new(what, self.offset, e))
     }
 }
@@ -256,6 +326,39 @@ mod tests {
             assert!(decompress(codec, &z, src.len() + 1).is_err(), "long declared size must fail");
             assert!(decompress(codec, &z[..z.len() / 2], src.len()).is_err());
         }
+    }
+
+    #[test]
+    fn bombs_are_refused_before_allocating() {
+        let zeros = vec![0u8; 1 << 20];
+        for codec in [Codec::Zlib, Codec::Zstd] {
+            let z = compress(codec, &zeros, codec.default_level()).unwrap();
+            // Declaring a gigabyte for a few compressed bytes is refused up front, and so is an
+            // honest stream of zeros that inflates more than MAX_RATIO times.
+            let e = decompress(codec, &z[..16], 1 << 30).unwrap_err();
+            assert!(e.contains("decompression bomb"), "{e}");
+            let bomb = compress(codec, &vec![0u8; 64 << 20], codec.default_level()).unwrap();
+            let e = decompress(codec, &bomb, 64 << 20).unwrap_err();
+            assert!(e.starts_with(&format!("a {} block of {} bytes to inflate to at most", codec.name(), bomb.len())), "{e}");
+            assert_eq!(decompress(codec, &z, zeros.len()).unwrap(), zeros);
+        }
+        // A zstd frame header that records the size (trace-cmd's do not, other writers' may):
+        // another declared size is refused unread.
+        let z = zstd_compress(&zeros, 3, true).unwrap();
+        assert_eq!(decompress(Codec::Zstd, &z, 4096).unwrap_err(), "a zstd frame of 1048576 bytes, the block declares 4096");
+        assert_eq!(decompress(Codec::Zstd, &[0u8; 64], 4096).unwrap_err(), "zstd decompression failed (no valid zstd frame header)");
+    }
+
+    #[test]
+    fn a_run_of_blocks_shares_one_budget() {
+        let block = |compressed, uncompressed| Block { offset: 0, compressed, uncompressed };
+        let mut b = Budget::new(META_RATIO);
+        // Each tiny block may declare the 1 MiB floor alone, but not again and again.
+        assert!(b.charge(&block(40, 1 << 20)).is_ok());
+        let e = b.charge(&block(40, 1 << 20)).unwrap_err();
+        assert_eq!(e, "compressed data to inflate at most 64 times (80 bytes so far, to at most 1053696), found a block declaring 1048576 (damage or a decompression bomb)");
+        // Ordinary text ratios pass however much there is.
+        assert!(b.charge(&block(1 << 20, 16 << 20)).is_ok());
     }
 
     #[test]

@@ -303,7 +303,7 @@ impl Out<'_> {
         let name_end = payload.iter().position(|&b| b == 0).unwrap_or(payload.len());
         p!(self, OPTIONS, "{} [Guest name]\n", String::from_utf8_lossy(&payload[..name_end]));
         // Printed field by field as far as the payload goes, like trace-cmd.
-        let mut c = Cursor::new(payload, at, self.trace.endian, "GUEST option");
+        let mut c = Cursor::new(payload, at + options::OPTION_HEADER, self.trace.endian, "GUEST option");
         let _ = c.skip((name_end + 1).min(payload.len()), "");
         let Ok(id) = c.u64("") else { return };
         p!(self, OPTIONS, "0x{:X} [trace id]\n", id);
@@ -389,7 +389,7 @@ fn run_v6(o: &mut Out<'_>) -> Result<(), Error> {
         }
     }
     match &v6.trailing {
-        Some(e) => Err(Error::new(e.section.clone(), e.offset, "the rest of the header (another 10-byte tag or padding): the file ends")),
+        Some(e) => Err(Error::new(e.section.clone(), e.offset, "the rest of the header (another 10-byte tag, or the padding before the CPU data), but the file ends here")),
         None => Ok(()),
     }
 }
@@ -407,6 +407,11 @@ fn run_v7(o: &mut Out<'_>) -> Result<(), Error> {
             p!(o, STRINGS, "\t\t\"{}\" @ {}\n", String::from_utf8_lossy(&part[pos..end]), start + pos);
             pos = end + 1;
         }
+    }
+    // trace-cmd reads the strings while walking the section headers, and dies at a partial
+    // header before it lists any section.
+    if let Some(e) = &t.walk.trailing {
+        return Err(e.clone());
     }
     // The section walk.
     for h in &t.walk.sections {
@@ -428,7 +433,7 @@ fn run_v7(o: &mut Out<'_>) -> Result<(), Error> {
             p!(o, SECTIONS, "\t[Section {:2} @ {:<16}\t\"{}\", flags 0x{:X}, {} bytes]\n", h.id, h.offset, desc, h.flags, h.size as i64);
         }
     }
-    if let Some(e) = &t.walk.trailing {
+    if let Some(e) = &t.walk.past_end {
         return Err(e.clone());
     }
     let n = if t.option_sections.is_empty() { 0 } else { o.options(0)? };
@@ -452,6 +457,64 @@ fn run_v7(o: &mut Out<'_>) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A minimal uncompressed v7 file: header, one options section (DONE only), a strings
+    /// section holding "options", then `tail`.
+    fn v7_file(tail: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x17, 0x08, 0x44];
+        f.extend_from_slice(b"tracing7\0\0\x08");
+        f.extend_from_slice(&4096u32.to_le_bytes());
+        f.extend_from_slice(b"none\0\0");
+        let first = f.len() as u64 + 8;
+        f.extend_from_slice(&first.to_le_bytes());
+        let section = |f: &mut Vec<u8>, id: u16, content: &[u8]| {
+            f.extend_from_slice(&id.to_le_bytes());
+            f.extend_from_slice(&0u16.to_le_bytes());
+            f.extend_from_slice(&0i32.to_le_bytes());
+            f.extend_from_slice(&(content.len() as u64).to_le_bytes());
+            f.extend_from_slice(content);
+        };
+        let mut done = 0u16.to_le_bytes().to_vec();
+        done.extend_from_slice(&8u32.to_le_bytes());
+        done.extend_from_slice(&0u64.to_le_bytes());
+        section(&mut f, options::DONE, &done);
+        section(&mut f, options::STRINGS, b"options\0");
+        f.extend_from_slice(tail);
+        f
+    }
+
+    #[test]
+    fn a_partial_section_header_stops_dump_before_the_section_list() {
+        let f = v7_file(&[1, 0, 0]);
+        let t = Trace::parse(&f).unwrap();
+        let (out, err) = dump(&t, &f, "f", SECTIONS | STRINGS);
+        assert_eq!(String::from_utf8(out).unwrap(), "\t[String @ offset]\n\t\t\"options\" @ 0\n");
+        let e = err.unwrap();
+        // The id (2 bytes) is read; the flags are not there.
+        assert_eq!((e.section.as_str(), e.offset), ("section header", f.len() as u64 - 1));
+        // Without the damage the same call lists both sections and succeeds.
+        let clean = v7_file(&[]);
+        let (out, err) = dump(&Trace::parse(&clean).unwrap(), &clean, "f", SECTIONS);
+        assert!(err.is_none());
+        assert_eq!(String::from_utf8(out).unwrap().matches("[Section").count(), 2);
+    }
+
+    #[test]
+    fn a_section_past_the_end_stops_dump_after_the_section_list() {
+        let mut tail = 3u16.to_le_bytes().to_vec();
+        tail.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        tail.extend_from_slice(&1000u64.to_le_bytes());
+        tail.extend_from_slice(&[0; 10]);
+        let f = v7_file(&tail);
+        let t = Trace::parse(&f).unwrap();
+        let (out, err) = dump(&t, &f, "f", SECTIONS | SUMMARY);
+        let out = String::from_utf8(out).unwrap();
+        assert!(out.ends_with(&format!("\t[Section  3 @ {:<16}\t\"options\", flags 0x0, 1000 bytes]\n", f.len() - 26)), "{out}");
+        assert!(!out.contains("options]"), "the options are not reached: {out}");
+        let e = err.unwrap();
+        assert_eq!(e.offset, f.len() as u64 - 26);
+        assert!(e.expected.ends_with(&format!("but the file ends at {}", f.len())), "{}", e.expected);
+    }
 
     #[test]
     fn precision_zero_formats_like_printf() {

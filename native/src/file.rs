@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::Codec;
+use crate::compression::{Budget, Codec, MAX_RATIO, META_RATIO};
 use crate::error::{Error, Result};
 use crate::header::InitialHeader;
 use crate::options::{self, BufferOption, CpuEntry, RawOption};
@@ -196,9 +196,9 @@ impl Trace {
         for (id, content) in [
             (options::FTRACE_EVENTS, parse_ftrace(&mut c, Src::File)?),
             (options::EVENT_FORMATS, parse_events(&mut c, Src::File)?),
-            (options::KALLSYMS, Content::Kallsyms(sized_text(&mut c, Src::File, 4, "kallsyms")?)),
-            (options::PRINTK, Content::Printk(sized_text(&mut c, Src::File, 4, "printk formats")?)),
-            (options::CMDLINES, Content::Cmdlines(sized_text(&mut c, Src::File, 8, "saved command lines")?)),
+            (options::KALLSYMS, Content::Kallsyms(sized_text(&mut c, Src::File, 4, "the kallsyms")?)),
+            (options::PRINTK, Content::Printk(sized_text(&mut c, Src::File, 4, "the printk formats")?)),
+            (options::CMDLINES, Content::Cmdlines(sized_text(&mut c, Src::File, 8, "the saved command lines")?)),
         ] {
             self.meta.push(v6_meta(id, content));
         }
@@ -308,7 +308,9 @@ impl Trace {
 
     fn parse_v7(&mut self, data: &[u8]) -> Result<()> {
         self.walk = sections::walk(data, self.header.end, self.endian);
-        self.strings = Strings::collect(data, &self.walk, self.endian, self.codec)?;
+        // All the metadata inflated shares one budget (see compression::Budget).
+        let mut budget = Budget::new(META_RATIO);
+        self.strings = Strings::collect(data, &self.walk, self.endian, self.codec, &mut budget)?;
         // Follow the options chain; a loop or a chain longer than the file could hold is
         // damage, not something to follow forever.
         let mut next = self.header.first_options;
@@ -325,7 +327,7 @@ impl Trace {
             let what = format!("options section @ {next}");
             let block = self.option_sections.len();
             self.option_sections.push(h);
-            next = self.read_v7_options(data, &h, block, &what)?;
+            next = self.read_v7_options(data, &h, block, &mut budget, &what)?;
         }
         // Metadata sections, in the order their pointer options were met.
         let pointers: Vec<(u16, u64)> = self
@@ -334,8 +336,13 @@ impl Trace {
             .filter(|o| (options::HEADER_INFO..=options::CMDLINES).contains(&o.id))
             .filter_map(|o| Some((o.id, self.endian.uint(self.bytes(data, &o.payload).get(..8)?)?)))
             .collect();
+        // A section pointed at twice is read once (trace-cmd writes one of each kind).
+        let mut read = HashSet::new();
         for (id, offset) in pointers {
-            let s = self.read_meta_section(data, id, offset)?;
+            if !read.insert((id, offset)) {
+                continue;
+            }
+            let s = self.read_meta_section(data, id, offset, &mut budget)?;
             self.meta.push(s);
         }
         let buffers: Vec<(u16, u64, Text)> = self
@@ -356,12 +363,17 @@ impl Trace {
             let page_size = b.page_size.unwrap_or(self.header.page_size);
             self.buffers.push(Buffer { name: b.name, clock: b.clock, page_size, kind, section: Some(h) });
         }
+        // Where the walk itself stopped early, dump names that; otherwise every description
+        // must resolve, or the strings section (written last) was lost.
+        if self.walk.trailing.is_none() && self.walk.past_end.is_none() {
+            self.strings.check(&self.walk)?;
+        }
         Ok(())
     }
 
     /// Reads one options section; returns the offset of the next one (0 at the end).
-    fn read_v7_options(&mut self, data: &[u8], h: &SectionHeader, block: usize, what: &str) -> Result<u64> {
-        let content = h.read_content(data, self.endian, self.codec, what)?;
+    fn read_v7_options(&mut self, data: &[u8], h: &SectionHeader, block: usize, budget: &mut Budget, what: &str) -> Result<u64> {
+        let content = h.read_content(data, self.endian, self.codec, budget, what)?;
         let (src, base) = match content {
             std::borrow::Cow::Borrowed(_) => (Src::File, h.content() as usize),
             std::borrow::Cow::Owned(v) => {
@@ -395,13 +407,13 @@ impl Trace {
         Ok(next)
     }
 
-    fn read_meta_section(&mut self, data: &[u8], option: u16, offset: u64) -> Result<MetaSection> {
+    fn read_meta_section(&mut self, data: &[u8], option: u16, offset: u64, budget: &mut Budget) -> Result<MetaSection> {
         let what = format!("{} section @ {offset}", section_name(option));
         let header = SectionHeader::read(data, offset, self.endian).map_err(|e| Error::new(what.clone(), e.offset, e.expected))?;
         if header.id != option {
             return Err(Error::new(what, offset, format!("section id {option}, found {}", header.id)));
         }
-        let content = header.read_content(data, self.endian, self.codec, &what)?;
+        let content = header.read_content(data, self.endian, self.codec, budget, &what)?;
         let (src, bytes, base) = match content {
             std::borrow::Cow::Borrowed(_) => (Src::File, data, header.content() as usize),
             std::borrow::Cow::Owned(v) => {
@@ -420,9 +432,9 @@ impl Trace {
             options::HEADER_INFO => parse_headers(&mut c, src)?,
             options::FTRACE_EVENTS => parse_ftrace(&mut c, src)?,
             options::EVENT_FORMATS => parse_events(&mut c, src)?,
-            options::KALLSYMS => Content::Kallsyms(sized_text(&mut c, src, 4, "kallsyms")?),
-            options::PRINTK => Content::Printk(sized_text(&mut c, src, 4, "printk formats")?),
-            _ => Content::Cmdlines(sized_text(&mut c, src, 8, "saved command lines")?),
+            options::KALLSYMS => Content::Kallsyms(sized_text(&mut c, src, 4, "the kallsyms")?),
+            options::PRINTK => Content::Printk(sized_text(&mut c, src, 4, "the printk formats")?),
+            _ => Content::Cmdlines(sized_text(&mut c, src, 8, "the saved command lines")?),
         };
         Ok(MetaSection { option, header, content })
     }
@@ -446,22 +458,16 @@ impl Trace {
         Ok(cpus)
     }
 
-    /// The kernel's `long` size: the size of the `commit` field in header_page.
+    /// The kernel's `long` size: the size of the `commit` field in header_page (an old file
+    /// without a header_page keeps the user-space size from the initial header).
     fn find_kernel_long(&self, data: &[u8]) -> u8 {
-        let Some(Content::Headers { page, .. }) = self.content(options::HEADER_INFO) else { return self.header.long_size };
-        let text = String::from_utf8_lossy(self.bytes(data, page)).into_owned();
-        for line in text.lines() {
-            if line.contains(" commit;") {
-                if let Some(size) = line.split(';').find_map(|f| f.trim().strip_prefix("size:")) {
-                    if let Ok(n) = size.trim().parse::<u8>() {
-                        if n == 4 || n == 8 {
-                            return n;
-                        }
-                    }
-                }
-            }
+        match self.content(options::HEADER_INFO) {
+            Some(Content::Headers { page, .. }) => crate::event_format::parse_header_page(self.bytes(data, page))
+                .ok()
+                .and_then(|h| h.kernel_long())
+                .unwrap_or(self.header.long_size),
+            _ => self.header.long_size,
         }
-        self.header.long_size
     }
 
     /// The last metadata content of a kind (trace-cmd keeps the last pointer it saw).
@@ -476,6 +482,68 @@ impl Trace {
 
     pub fn option_payload<'a>(&'a self, data: &'a [u8], id: u16) -> Option<(&'a OptionRecord, &'a [u8])> {
         self.options.iter().rev().find(|o| o.id == id).map(|o| (o, self.bytes(data, &o.payload)))
+    }
+}
+
+#[cfg(test)]
+mod v6_damage_tests {
+    use super::*;
+
+    /// A v6 file: empty headers, formats and texts, one TRACECLOCK option, one CPU whose 4096
+    /// bytes of data are at 4096; then `kallsyms` as the kallsyms (size, then bytes).
+    fn v6(kallsyms: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x17, 0x08, 0x44];
+        f.extend_from_slice(b"tracing6\0\0\x08");
+        f.extend_from_slice(&4096u32.to_le_bytes());
+        f.extend_from_slice(b"header_page\0");
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(b"header_event\0");
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(&[0; 8]); // no ftrace formats, no event systems
+        f.extend_from_slice(kallsyms);
+        f.extend_from_slice(&[0; 4 + 8]); // printk, cmdlines
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(b"options  \0");
+        f.extend_from_slice(&options::TRACECLOCK.to_le_bytes());
+        f.extend_from_slice(&4u32.to_le_bytes());
+        f.extend_from_slice(b"[x]\0");
+        f.extend_from_slice(&0u16.to_le_bytes());
+        f.extend_from_slice(b"flyrecord\0");
+        f.extend_from_slice(&4096u64.to_le_bytes());
+        f.extend_from_slice(&4096u64.to_le_bytes());
+        f.extend_from_slice(&3u64.to_le_bytes());
+        f.extend_from_slice(b"[x]");
+        f.resize(8192, 0);
+        f
+    }
+
+    #[test]
+    fn a_whole_file_parses() {
+        let f = v6(&0u32.to_le_bytes());
+        let t = Trace::parse(&f).unwrap();
+        assert_eq!(t.buffers[0].kind, BufferKind::Flyrecord { cpus: vec![CpuData { cpu: 0, offset: 4096, size: 4096 }] });
+    }
+
+    #[test]
+    fn damage_is_named_in_plain_words() {
+        let mut k = 10u32.to_le_bytes().to_vec();
+        k.extend_from_slice(b"abc");
+        let f = v6(&k);
+        let e = Trace::parse(&f[..f.windows(3).position(|w| w == b"abc").unwrap() + 3]).err().unwrap();
+        assert_eq!(e.expected, "the kallsyms (10 bytes, 3 left)");
+
+        let f = v6(&0u32.to_le_bytes());
+        let e = Trace::parse(&f[..11]).err().unwrap();
+        assert_eq!(e.expected, "the version string (a NUL-terminated string)");
+        let header_page = 18;
+        let e = Trace::parse(&f[..header_page + 5]).err().unwrap();
+        assert_eq!((e.offset, e.expected.as_str()), (18, "the string \"header_page\" (12 bytes, 5 left)"));
+        let clock = f.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10 + 16;
+        let e = Trace::parse(&f[..clock + 5]).err().unwrap();
+        assert_eq!(e.expected, "the size of the tracing clock (8 bytes, 5 left)");
+        let e = Trace::parse(&f[..6000]).err().unwrap();
+        assert_eq!((e.section.as_str(), e.offset), ("flyrecord CPU 0", 4096));
+        assert_eq!(e.expected, "4096 bytes of CPU data from offset 4096, but the file ends at 6000");
     }
 }
 
@@ -521,7 +589,7 @@ fn table_to_cpus(table: &[(u64, u64)], file_len: usize) -> Result<Vec<CpuData>> 
             return Err(Error::new(
                 format!("flyrecord CPU {cpu}"),
                 offset,
-                format!("{size} bytes of CPU data inside the file ({file_len} bytes); the file is truncated"),
+                format!("{size} bytes of CPU data from offset {offset}, but the file ends at {file_len}"),
             ));
         }
         cpus.push(CpuData { cpu: cpu as u32, offset, size });
@@ -529,25 +597,26 @@ fn table_to_cpus(table: &[(u64, u64)], file_len: usize) -> Result<Vec<CpuData>> 
     Ok(cpus)
 }
 
-/// A text preceded by its size as a u32 or u64.
+/// A text preceded by its size as a u32 or u64; `what` names it with its article ("the
+/// kallsyms", "an event format").
 fn sized_text(c: &mut Cursor<'_>, src: Src, width: usize, what: &str) -> Result<Text> {
-    let size = if width == 4 { c.u32(&format!("the size of the {what}"))? as u64 } else { c.u64(&format!("the size of the {what}"))? };
+    let size = if width == 4 { c.u32(&format!("the size of {what}"))? as u64 } else { c.u64(&format!("the size of {what}"))? };
     let start = c.pos();
-    c.skip(usize::try_from(size).unwrap_or(usize::MAX), &format!("{size} bytes of {what}"))?;
+    c.skip(usize::try_from(size).unwrap_or(usize::MAX), what)?;
     Ok(Text { src, start, len: size as usize })
 }
 
 fn parse_headers(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
     let mut one = |tag: &[u8], what: &str| -> Result<Text> {
         let at = c.offset();
-        let name = c.bytes(tag.len(), what)?;
+        let name = c.bytes(tag.len(), &format!("the string \"{}\"", String::from_utf8_lossy(&tag[..tag.len() - 1])))?;
         if name != tag {
             return Err(Error::new(c.what(), at, format!("the string \"{}\"", String::from_utf8_lossy(&tag[..tag.len() - 1]))));
         }
         sized_text(c, src, 8, what)
     };
-    let page = one(b"header_page\0", "header page")?;
-    let event = one(b"header_event\0", "header event")?;
+    let page = one(b"header_page\0", "the header page")?;
+    let event = one(b"header_event\0", "the header event")?;
     Ok(Content::Headers { page, event })
 }
 
@@ -602,5 +671,35 @@ impl Trace {
             &self.option_texts(data, options::OFFSET),
             top,
         )
+    }
+}
+
+impl Trace {
+    /// The text of a latency buffer (`tracing/trace` of a latency tracer): raw in v6 and in
+    /// uncompressed v7, a chunk stream (`u32 count`, then blocks) in compressed v7.
+    pub fn latency_text<'a>(&self, data: &'a [u8], index: usize) -> Result<std::borrow::Cow<'a, [u8]>> {
+        let b = self.buffers.get(index).ok_or_else(|| Error::new("buffers", 0, format!("a buffer number below {}", self.buffers.len())))?;
+        let BufferKind::Latency { offset, size } = b.kind else {
+            return Err(Error::new(format!("buffer \"{}\"", b.name), 0, "a latency buffer (this one holds ring-buffer pages)"));
+        };
+        let what = format!("buffer \"{}\" latency data", b.name);
+        let range = crate::bytes::span(offset, size, data.len())
+            .ok_or_else(|| Error::new(what.clone(), offset, format!("{size} bytes of latency text inside the file")))?;
+        let bytes = &data[range];
+        let Some(codec) = self.codec.filter(|_| b.section.is_some_and(|h| h.compressed())) else {
+            return Ok(std::borrow::Cow::Borrowed(bytes));
+        };
+        let mut c = Cursor::new(bytes, offset, self.endian, &what);
+        let count = c.u32("the chunk count")?;
+        if (count as usize).saturating_mul(8) > c.remaining() {
+            return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left", c.remaining())));
+        }
+        let mut text = Vec::new();
+        let mut budget = Budget::new(MAX_RATIO);
+        for _ in 0..count {
+            let block = crate::compression::Block::read(&mut c)?;
+            text.extend_from_slice(&block.inflate(data, codec, &mut budget, &what)?);
+        }
+        Ok(std::borrow::Cow::Owned(text))
     }
 }

@@ -138,7 +138,7 @@ mod tests {
     #[test]
     fn rejects_wrong_magic_and_truncation() {
         assert!(InitialHeader::parse(b"\x17\x08\x45tracing6\0").is_err());
-        // Version "6", endian flag 0, then the long size is missing at byte 13.
+        // Magic, "tracing", "6\0", the endian flag, then the file ends before the long size.
         let e = InitialHeader::parse(b"\x17\x08\x44tracing6\0\0").unwrap_err();
         assert_eq!(e.offset, 13);
     }

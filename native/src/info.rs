@@ -1,6 +1,7 @@
 //! The metadata of an opened file as JSON for the TypeScript API: header, buffers with their
 //! CPUs, and every option decoded into a typed value (unknown ones as hex bytes).
 
+use crate::event_format::{self, ArrayLen};
 use crate::file::{BufferKind, Content, Trace};
 use crate::json::Json;
 use crate::options::{self, BufferOption, Guest, TimeShift, Tsc2Nsec};
@@ -34,15 +35,7 @@ pub fn info(t: &Trace, data: &[u8]) -> String {
         match &b.kind {
             BufferKind::Flyrecord { cpus } => {
                 j.str("kind", "flyrecord");
-                j.begin_array(Some("cpus"));
-                for c in cpus {
-                    j.begin_object(None);
-                    j.num("cpu", c.cpu as i64);
-                    j.num("offset", c.offset as i64);
-                    j.num("size", c.size as i64);
-                    j.end_object();
-                }
-                j.end_array();
+                cpu_list(&mut j, cpus.iter().map(|c| (c.cpu, c.offset, c.size)));
             }
             BufferKind::Latency { offset, size } => {
                 j.str("kind", "latency");
@@ -90,6 +83,19 @@ pub fn info(t: &Trace, data: &[u8]) -> String {
     j.finish()
 }
 
+/// `"cpus": [{cpu, offset, size}]`, for buffers and BUFFER options alike.
+fn cpu_list(j: &mut Json, cpus: impl Iterator<Item = (u32, u64, u64)>) {
+    j.begin_array(Some("cpus"));
+    for (cpu, offset, size) in cpus {
+        j.begin_object(None);
+        j.num("cpu", cpu as i64);
+        j.num("offset", offset as i64);
+        j.num("size", size as i64);
+        j.end_object();
+    }
+    j.end_array();
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -126,15 +132,7 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
                     Some(ps) => j.num("pageSize", ps as i64),
                     None => j.null("pageSize"),
                 }
-                j.begin_array(Some("cpus"));
-                for c in &b.cpus {
-                    j.begin_object(None);
-                    j.num("cpu", c.cpu as i64);
-                    j.num("offset", c.offset as i64);
-                    j.num("size", c.size as i64);
-                    j.end_object();
-                }
-                j.end_array();
+                cpu_list(j, b.cpus.iter().map(|c| (c.cpu, c.offset, c.size)));
                 j.end_object();
             }
             Err(_) => j.str("raw", &hex(p)),
@@ -191,4 +189,55 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
         },
         _ => j.str("raw", &hex(p)),
     }
+}
+
+/// Every event format of the file as JSON: ftrace's own (system "ftrace") and each system's,
+/// with their fields. A format that does not parse is listed with its error instead.
+pub fn formats(t: &Trace, data: &[u8]) -> String {
+    let mut j = Json::new();
+    j.begin_array(None);
+    let mut all: Vec<(&str, &[u8])> = Vec::new();
+    if let Some(Content::Ftrace(list)) = t.content(options::FTRACE_EVENTS) {
+        all.extend(list.iter().map(|x| ("ftrace", t.bytes(data, x))));
+    }
+    if let Some(Content::Events(systems)) = t.content(options::EVENT_FORMATS) {
+        for s in systems {
+            all.extend(s.events.iter().map(|x| (s.name.as_str(), t.bytes(data, x))));
+        }
+    }
+    for (system, text) in all {
+        j.begin_object(None);
+        j.str("system", system);
+        match event_format::parse(system, text) {
+            Ok(f) => {
+                j.str("name", f.name);
+                j.num("id", f.id as i64);
+                j.begin_array(Some("fields"));
+                for field in f.common.iter().chain(&f.fields) {
+                    j.begin_object(None);
+                    j.str("name", field.name);
+                    j.str("type", field.type_name);
+                    j.num("offset", field.offset as i64);
+                    j.num("size", field.size as i64);
+                    j.bool("signed", field.signed);
+                    j.bool("common", field.is_common);
+                    match &field.array {
+                        None => j.null("array"),
+                        Some(ArrayLen::Fixed(n)) => j.num("array", *n as i64),
+                        Some(ArrayLen::Unsized) => j.str("array", ""),
+                        Some(ArrayLen::Symbolic(s)) => j.str("array", s),
+                    }
+                    j.bool("dataLoc", field.data_loc);
+                    j.bool("relLoc", field.rel_loc);
+                    j.end_object();
+                }
+                j.end_array();
+                j.str("printFmt", f.print_fmt);
+            }
+            Err(e) => j.str("error", &e.to_string()),
+        }
+        j.end_object();
+    }
+    j.end_array();
+    j.finish()
 }

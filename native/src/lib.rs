@@ -12,6 +12,7 @@ mod bytes;
 mod compression;
 mod dump;
 mod error;
+mod event_format;
 mod file;
 mod header;
 mod info;
@@ -26,7 +27,9 @@ mod records;
 mod sections;
 mod source;
 mod stream;
+mod symbols;
 mod timesync;
+mod validate;
 mod writer;
 
 use std::sync::Arc;
@@ -111,23 +114,31 @@ fn info(env: Env, args: &Args) -> JsResult {
     env.string(&info::info(&h.trace, h.source.bytes()))
 }
 
+/// `formats(handle)` → every event format, parsed into fields, as JSON.
+fn formats(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&info::formats(&h.trace, h.source.bytes()))
+}
+
 /// A record cursor: the file it reads and its per-CPU state.
 struct RecordCursor {
     opened: Handle,
     records: records::Records,
 }
 
-/// `records(handle, buffer, cpus, raw)` → a cursor over one buffer's records in time order.
-/// `cpus` is a comma-separated list of CPU numbers, or "" for all; `raw` keeps ring-buffer
-/// timestamps (trace-cmd's --raw-ts).
+/// `records(handle, buffer, cpus, raw, salvage?)` → a cursor over one buffer's records in
+/// time order. `cpus` is a comma-separated list of CPU numbers, or "" for all; `raw` keeps
+/// ring-buffer timestamps (trace-cmd's --raw-ts); `salvage` steps over damaged pages and
+/// chunks (see `skipped`) instead of failing.
 fn records(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
     let buffer = args.index(1)?;
     let cpus = parse_cpus(&args.string(2)?)?;
     let raw = args.boolean(3)?;
+    let salvage = !args.is_nullish(4) && args.boolean(4)?;
     let data = h.source.bytes();
     let clock = h.trace.clock(data, buffer, raw);
-    let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock)?;
+    let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock, salvage)?;
     env.external(RecordCursor { opened: h, records })
 }
 
@@ -156,11 +167,51 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
     env.buffer(&out)
 }
 
-/// `scan(handle)` → JSON per buffer and CPU: record count, first and last timestamps (reported
-/// and raw) and lost-event marks. Reads every page, so it is also the deep validation of
-/// `dump -v`; the first damaged page is thrown as an error.
+/// `skipped(cursor)` → JSON `[{cpu, what, section, offset, expected}]`: what a salvaging
+/// cursor stepped over since the last call.
+fn skipped(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<RecordCursor>(0)?;
+    let mut j = json::Json::new();
+    j.begin_array(None);
+    for cpu in c.records.cpus.iter_mut() {
+        let n = cpu.cpu();
+        for s in cpu.skipped.drain(..) {
+            j.begin_object(None);
+            j.num("cpu", n as i64);
+            skip_fields(&mut j, &s);
+            j.end_object();
+        }
+    }
+    j.end_array();
+    env.string(&j.finish())
+}
+
+fn skip_fields(j: &mut json::Json, s: &records::Skip) {
+    j.str("what", s.what);
+    j.str("section", &s.error.section);
+    j.num("offset", s.error.offset as i64);
+    j.str("expected", &s.error.expected);
+}
+
+/// `scanAsync(handle, salvage?)` → a Promise of what `scan` returns, computed on the thread
+/// pool.
+fn scan_async(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let salvage = !args.is_nullish(1) && args.boolean(1)?;
+    env.spawn(move || scan_json(&h, salvage), |env, json: String| env.string(&json))
+}
+
+/// `scan(handle, salvage?)` → JSON per buffer and CPU: record count, first and last timestamps
+/// (reported and raw) and lost-event marks. Reads every page, so it is also the deep
+/// validation of `dump -v`; the first damaged page is thrown as an error, or with `salvage`
+/// stepped over and listed as the CPU's `skipped`.
 fn scan(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
+    let salvage = !args.is_nullish(1) && args.boolean(1)?;
+    env.string(&scan_json(&h, salvage)?)
+}
+
+fn scan_json(h: &Opened, salvage: bool) -> Result<String, JsError> {
     let data = h.source.bytes();
     let mut j = json::Json::new();
     j.begin_array(None);
@@ -171,7 +222,7 @@ fn scan(env: Env, args: &Args) -> JsResult {
         j.begin_array(Some("cpus"));
         for d in cpus {
             let clock = h.trace.clock(data, i, false);
-            let mut r = records::Records::new(&h.trace, data, i, Some(&[d.cpu]), clock)?;
+            let mut r = records::Records::new(&h.trace, data, i, Some(&[d.cpu]), clock, salvage)?;
             let (mut count, mut first, mut last, mut missed_pages, mut missed) = (0u64, None, None, 0u64, 0i64);
             while let Some((ts, raw, m)) = r.next_with(data, |r| (r.ts, r.raw, r.missed))? {
                 count += 1;
@@ -195,12 +246,94 @@ fn scan(env: Env, args: &Args) -> JsResult {
             }
             j.num("missedMarks", missed_pages as i64);
             j.num("missedEvents", missed);
+            if salvage {
+                j.begin_array(Some("skipped"));
+                for s in r.cpus.iter().flat_map(|c| &c.skipped) {
+                    j.begin_object(None);
+                    skip_fields(&mut j, s);
+                    j.end_object();
+                }
+                j.end_array();
+            }
             j.end_object();
         }
         j.end_array();
         j.end_object();
     }
     j.end_array();
+    Ok(j.finish())
+}
+
+/// `text(handle, which, buffer)` → a raw metadata text as a Buffer: "headerPage",
+/// "headerEvent", "kallsyms", "printk", "cmdlines", or "latency" (of buffer `buffer`).
+fn text(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let which = args.string(1)?;
+    let data = h.source.bytes();
+    let t = &h.trace;
+    let pick = |id| t.content(id);
+    let bytes: &[u8] = match which.as_str() {
+        "latency" => return env.buffer(&t.latency_text(data, args.index(2)?)?),
+        "headerPage" | "headerEvent" => match pick(options::HEADER_INFO) {
+            Some(file::Content::Headers { page, event }) => t.bytes(data, if which == "headerPage" { page } else { event }),
+            _ => &[],
+        },
+        "kallsyms" => match pick(options::KALLSYMS) {
+            Some(file::Content::Kallsyms(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        "printk" => match pick(options::PRINTK) {
+            Some(file::Content::Printk(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        "cmdlines" => match pick(options::CMDLINES) {
+            Some(file::Content::Cmdlines(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        _ => return Err(JsError::usage(format!("unknown text '{which}'"))),
+    };
+    env.buffer(bytes)
+}
+
+/// `tables(handle)` → JSON `{ cmdlines: [[pid, comm]], printk: [[addr, fmt]], kallsyms:
+/// [[addr, type, name, module]] }`, addresses as hex strings.
+fn tables(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let data = h.source.bytes();
+    let t = &h.trace;
+    let text = |id| match t.content(id) {
+        Some(file::Content::Kallsyms(x) | file::Content::Printk(x) | file::Content::Cmdlines(x)) => t.bytes(data, x),
+        _ => &[],
+    };
+    let mut j = json::Json::new();
+    j.begin_object(None);
+    j.begin_array(Some("cmdlines"));
+    for (pid, comm) in symbols::cmdlines(text(options::CMDLINES)) {
+        j.begin_array(None);
+        j.item_num(pid as i64);
+        j.item_str(comm);
+        j.end_array();
+    }
+    j.end_array();
+    j.begin_array(Some("printk"));
+    for (addr, fmt) in symbols::printk(text(options::PRINTK)) {
+        j.begin_array(None);
+        j.item_str(&format!("{addr:x}"));
+        j.item_str(fmt);
+        j.end_array();
+    }
+    j.end_array();
+    j.begin_array(Some("kallsyms"));
+    for s in symbols::kallsyms(text(options::KALLSYMS)) {
+        j.begin_array(None);
+        j.item_str(&format!("{:x}", s.addr));
+        j.item_str(&s.kind.to_string());
+        j.item_str(s.name);
+        j.item_str(s.module.unwrap_or(""));
+        j.end_array();
+    }
+    j.end_array();
+    j.end_object();
     env.string(&j.finish())
 }
 
@@ -252,7 +385,7 @@ fn convert(env: Env, args: &Args) -> JsResult {
                 write_error(e, &out)
             })
     };
-    napi::promise(env, work, |env, json: String| env.string(&json))
+    env.spawn(work, |env, json: String| env.string(&json))
 }
 
 /// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
@@ -289,6 +422,14 @@ fn write_error(e: writer::WriteError, path: &str) -> JsError {
     }
 }
 
+/// `validate(handle)`: the checks of `dump -v` beyond the metadata (see [`validate`]); throws
+/// the first damage found.
+fn validate(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    validate::cpu_data(&h.trace, h.source.bytes())?;
+    env.undefined()
+}
+
 /// Entry point called by node when the addon is loaded.
 ///
 /// # Safety
@@ -298,7 +439,13 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 8] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 14] = [
+        (c"skipped", skipped),
+        (c"validate", validate),
+        (c"formats", formats),
+        (c"scanAsync", scan_async),
+        (c"text", text),
+        (c"tables", tables),
         (c"open", open),
         (c"openBytes", open_bytes),
         (c"dump", dump),

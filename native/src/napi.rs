@@ -40,13 +40,15 @@ pub struct OpaqueDeferred {
     _p: [u8; 0],
 }
 #[repr(C)]
-pub struct OpaqueAsyncWork {
+pub struct OpaqueWork {
     _p: [u8; 0],
 }
 type RawDeferred = *mut OpaqueDeferred;
-type RawAsyncWork = *mut OpaqueAsyncWork;
+type RawWork = *mut OpaqueWork;
 
 type RawCallback = unsafe extern "C" fn(RawEnv, RawInfo) -> RawValue;
+type RawExecute = unsafe extern "C" fn(RawEnv, *mut c_void);
+type RawComplete = unsafe extern "C" fn(RawEnv, Status, *mut c_void);
 type RawFinalize = unsafe extern "C" fn(RawEnv, *mut c_void, *mut c_void);
 
 /// `napi_valuetype` values we test for.
@@ -96,19 +98,19 @@ extern "C" {
     ) -> Status;
     fn napi_get_value_external(env: RawEnv, v: RawValue, result: *mut *mut c_void) -> Status;
     fn napi_create_promise(env: RawEnv, deferred: *mut RawDeferred, promise: *mut RawValue) -> Status;
-    fn napi_resolve_deferred(env: RawEnv, deferred: RawDeferred, value: RawValue) -> Status;
-    fn napi_reject_deferred(env: RawEnv, deferred: RawDeferred, value: RawValue) -> Status;
+    fn napi_resolve_deferred(env: RawEnv, deferred: RawDeferred, v: RawValue) -> Status;
+    fn napi_reject_deferred(env: RawEnv, deferred: RawDeferred, v: RawValue) -> Status;
     fn napi_create_async_work(
         env: RawEnv,
         resource: RawValue,
-        resource_name: RawValue,
-        execute: unsafe extern "C" fn(RawEnv, *mut c_void),
-        complete: unsafe extern "C" fn(RawEnv, Status, *mut c_void),
+        name: RawValue,
+        execute: RawExecute,
+        complete: RawComplete,
         data: *mut c_void,
-        result: *mut RawAsyncWork,
+        result: *mut RawWork,
     ) -> Status;
-    fn napi_queue_async_work(env: RawEnv, work: RawAsyncWork) -> Status;
-    fn napi_delete_async_work(env: RawEnv, work: RawAsyncWork) -> Status;
+    fn napi_queue_async_work(env: RawEnv, work: RawWork) -> Status;
+    fn napi_delete_async_work(env: RawEnv, work: RawWork) -> Status;
 }
 
 /// An error on its way to JavaScript: a message plus named string/number fields that the
@@ -228,27 +230,8 @@ impl Env {
         Ok(v)
     }
 
-    /// The JavaScript Error object for `err`: its message, `code` and named fields.
-    fn error_value(self, err: &JsError) -> Result<RawValue, JsError> {
-        let code = self.string(err.code)?;
-        let msg = self.string(&err.message)?;
-        let mut e = ptr::null_mut();
-        // SAFETY: code and msg are strings of this env.
-        check(unsafe { napi_create_error(self.0, code, msg, &mut e) }, "create_error")?;
-        for (name, field) in &err.fields {
-            let value = match field {
-                Field::Str(s) => self.string(s)?,
-                Field::Num(n) => self.number(*n)?,
-            };
-            let cname = std::ffi::CString::new(*name).map_err(|_| JsError::usage("bad field name"))?;
-            // SAFETY: e and value belong to this env.
-            check(unsafe { napi_set_named_property(self.0, e, cname.as_ptr(), value) }, "set_named_property")?;
-        }
-        Ok(e)
-    }
-
     fn throw(self, err: JsError) {
-        match self.error_value(&err) {
+        match self.error_value(err) {
             // SAFETY: e is an Error object of this env.
             Ok(e) => unsafe {
                 napi_throw(self.0, e);
@@ -259,6 +242,109 @@ impl Env {
             },
         }
     }
+
+    /// A JavaScript Error carrying the message, code and fields of `err`.
+    fn error_value(self, err: JsError) -> Result<RawValue, JsError> {
+        let build = || -> Result<RawValue, JsError> {
+            let code = self.string(err.code)?;
+            let msg = self.string(&err.message)?;
+            let mut e = ptr::null_mut();
+            // SAFETY: code and msg are strings of this env.
+            check(unsafe { napi_create_error(self.0, code, msg, &mut e) }, "create_error")?;
+            for (name, field) in &err.fields {
+                let value = match field {
+                    Field::Str(s) => self.string(s)?,
+                    Field::Num(n) => self.number(*n)?,
+                };
+                let cname = std::ffi::CString::new(*name).map_err(|_| JsError::usage("bad field name"))?;
+                // SAFETY: e and value belong to this env.
+                check(unsafe { napi_set_named_property(self.0, e, cname.as_ptr(), value) }, "set_named_property")?;
+            }
+            Ok(e)
+        };
+        build()
+    }
+
+    /// Runs `run` on libuv's thread pool and returns a Promise settled by `done(env, value)`
+    /// back on the JavaScript thread. `run` must not touch JavaScript values (it gets none);
+    /// a panic in it rejects the promise like any error.
+    pub fn spawn<T: Send + 'static>(self, run: impl FnOnce() -> Result<T, JsError> + Send + 'static, done: fn(Env, T) -> JsResult) -> JsResult {
+        let mut deferred: RawDeferred = ptr::null_mut();
+        let mut promise = ptr::null_mut();
+        // SAFETY: out pointers are valid; env is live.
+        check(unsafe { napi_create_promise(self.0, &mut deferred, &mut promise) }, "create_promise")?;
+        let task = Box::new(Task::<T> { run: Some(Box::new(run)), result: None, done, deferred, work: ptr::null_mut() });
+        let name = self.string("tracedat")?;
+        let raw = Box::into_raw(task);
+        let mut work: RawWork = ptr::null_mut();
+        // SAFETY: `raw` stays owned by the work item until `complete_task` reclaims it; the
+        // execute callback only touches the Rust closure and result inside it.
+        let status = unsafe {
+            napi_create_async_work(self.0, ptr::null_mut(), name, execute_task::<T>, complete_task::<T>, raw.cast(), &mut work)
+        };
+        if status != OK {
+            // SAFETY: the work was not created, so we still own the task.
+            drop(unsafe { Box::from_raw(raw) });
+            return Err(check(status, "create_async_work").unwrap_err());
+        }
+        // SAFETY: raw is live and not yet shared with another thread.
+        unsafe { (*raw).work = work };
+        // SAFETY: work was just created in this env.
+        if let Err(e) = check(unsafe { napi_queue_async_work(self.0, work) }, "queue_async_work") {
+            // SAFETY: never queued: delete it and take the task back.
+            unsafe {
+                napi_delete_async_work(self.0, work);
+                drop(Box::from_raw(raw));
+            }
+            return Err(e);
+        }
+        Ok(promise)
+    }
+}
+
+/// Work queued by [`Env::spawn`].
+struct Task<T> {
+    run: Option<Box<dyn FnOnce() -> Result<T, JsError> + Send>>,
+    result: Option<std::thread::Result<Result<T, JsError>>>,
+    done: fn(Env, T) -> JsResult,
+    deferred: RawDeferred,
+    work: RawWork,
+}
+
+unsafe extern "C" fn execute_task<T: Send>(_env: RawEnv, data: *mut c_void) {
+    // SAFETY: data is the Task made by `spawn`; libuv runs execute once, and the JS thread does
+    // not touch the task until complete.
+    let task = unsafe { &mut *data.cast::<Task<T>>() };
+    if let Some(run) = task.run.take() {
+        task.result = Some(catch_unwind(AssertUnwindSafe(run)));
+    }
+}
+
+unsafe extern "C" fn complete_task<T: Send>(env: RawEnv, _status: Status, data: *mut c_void) {
+    // SAFETY: data is the Task made by `spawn`, reclaimed exactly once, here.
+    let mut task = unsafe { Box::from_raw(data.cast::<Task<T>>()) };
+    let (deferred, work, done, result) = (task.deferred, task.work, task.done, task.result.take());
+    let env = Env(env);
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        let outcome = match result {
+            Some(Ok(Ok(v))) => done(env, v),
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(_)) => Err(JsError { code: "ERR_TRACEDAT_INTERNAL", message: "tracedat internal error (a bug, please report it)".into(), fields: Vec::new() }),
+            None => Err(JsError { code: "ERR_TRACEDAT_CANCELLED", message: "the operation was cancelled".into(), fields: Vec::new() }),
+        };
+        match outcome {
+            // SAFETY: deferred belongs to this env and is settled once.
+            Ok(v) => unsafe { napi_resolve_deferred(env.0, deferred, v) },
+            Err(e) => match env.error_value(e) {
+                // SAFETY: as above.
+                Ok(err) => unsafe { napi_reject_deferred(env.0, deferred, err) },
+                Err(_) => OK,
+            },
+        }
+    }));
+    drop(task);
+    // SAFETY: the work item is finished and deleted once.
+    unsafe { napi_delete_async_work(env.0, work) };
 }
 
 unsafe extern "C" fn finalize_external(_env: RawEnv, data: *mut c_void, _hint: *mut c_void) {
@@ -399,7 +485,16 @@ unsafe extern "C" fn trampoline(env: RawEnv, info: RawInfo) -> RawValue {
             ptr::null_mut()
         }
         Err(panic) => {
-            env.throw(internal_error(panic));
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            env.throw(JsError {
+                code: "ERR_TRACEDAT_INTERNAL",
+                message: format!("tracedat internal error (a bug, please report it): {what}"),
+                fields: Vec::new(),
+            });
             ptr::null_mut()
         }
     }
@@ -414,89 +509,4 @@ pub fn export(env: RawEnv, exports: RawValue, name: &std::ffi::CStr, f: Function
         napi_create_function(env, name.as_ptr(), name.count_bytes(), trampoline, f as *mut c_void, &mut func) == OK
             && napi_set_named_property(env, exports, name.as_ptr(), func) == OK
     }
-}
-
-/// Work for libuv's thread pool: `work` runs off the JavaScript thread (it must not touch the
-/// env), then `done` turns its value into the JavaScript value the promise resolves to.
-struct Task<T> {
-    work: Option<Box<dyn FnOnce() -> Result<T, JsError> + Send>>,
-    result: Option<Result<T, JsError>>,
-    done: fn(Env, T) -> JsResult,
-    deferred: RawDeferred,
-    handle: RawAsyncWork,
-}
-
-/// Returns a Promise settled with `done(work())`, `work` running on a pool thread. Its errors
-/// and panics reject the promise with the same Error objects a synchronous call would throw.
-pub fn promise<T: Send + 'static>(env: Env, work: impl FnOnce() -> Result<T, JsError> + Send + 'static, done: fn(Env, T) -> JsResult) -> JsResult {
-    let mut deferred = ptr::null_mut();
-    let mut promise = ptr::null_mut();
-    // SAFETY: out pointers are valid; the env is the current call's.
-    check(unsafe { napi_create_promise(env.0, &mut deferred, &mut promise) }, "create_promise")?;
-    let task = Box::new(Task { work: Some(Box::new(work)), result: None, done, deferred, handle: ptr::null_mut() });
-    let data = Box::into_raw(task);
-    let name = env.string("tracedat")?;
-    let mut handle = ptr::null_mut();
-    // SAFETY: `data` is a leaked Box<Task<T>> that `complete::<T>` reclaims exactly once; the
-    // callbacks are monomorphized for this T. If queuing fails, node never calls them and the
-    // Box is reclaimed here.
-    unsafe {
-        let status = napi_create_async_work(env.0, ptr::null_mut(), name, execute::<T>, complete::<T>, data.cast(), &mut handle);
-        if status != OK {
-            drop(Box::from_raw(data));
-            check(status, "create_async_work")?;
-        }
-        (*data).handle = handle;
-        let status = napi_queue_async_work(env.0, handle);
-        if status != OK {
-            napi_delete_async_work(env.0, handle);
-            drop(Box::from_raw(data));
-            check(status, "queue_async_work")?;
-        }
-    }
-    Ok(promise)
-}
-
-unsafe extern "C" fn execute<T>(_env: RawEnv, data: *mut c_void) {
-    // SAFETY: `data` is the Task<T> made by `promise`, alive until `complete`; node runs
-    // `execute` once, before `complete`, and nothing else touches the Task meanwhile.
-    let task = unsafe { &mut *data.cast::<Task<T>>() };
-    if let Some(work) = task.work.take() {
-        task.result = Some(catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|panic| Err(internal_error(panic))));
-    }
-}
-
-unsafe extern "C" fn complete<T>(env: RawEnv, status: Status, data: *mut c_void) {
-    // SAFETY: reclaiming the Box leaked by `promise`, once, on the JavaScript thread.
-    let task = unsafe { Box::from_raw(data.cast::<Task<T>>()) };
-    let Task { result, done, deferred, handle, .. } = *task;
-    let env = Env(env);
-    // A panic must not unwind into node; the promise then stays pending (it cannot be settled
-    // without building a value, which is what failed).
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        let result = match (status, result) {
-            (OK, Some(r)) => r,
-            _ => Err(JsError { code: "ERR_TRACEDAT_NAPI", message: format!("the work was cancelled ({status})"), fields: Vec::new() }),
-        };
-        match result.and_then(|v| done(env, v)) {
-            // SAFETY: the deferred is settled once; v belongs to this env.
-            Ok(v) => unsafe { napi_resolve_deferred(env.0, deferred, v) },
-            Err(e) => match env.error_value(&e) {
-                // SAFETY: as above.
-                Ok(err) => unsafe { napi_reject_deferred(env.0, deferred, err) },
-                Err(_) => OK,
-            },
-        }
-    }));
-    // SAFETY: the work handle made in `promise`, deleted once after it completed.
-    unsafe { napi_delete_async_work(env.0, handle) };
-}
-
-fn internal_error(panic: Box<dyn Any + Send>) -> JsError {
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into());
-    JsError { code: "ERR_TRACEDAT_INTERNAL", message: format!("tracedat internal error (a bug, please report it): {what}"), fields: Vec::new() }
 }

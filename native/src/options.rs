@@ -73,6 +73,16 @@ pub fn name(id: u16) -> Option<&'static str> {
     })
 }
 
+/// Bytes before an option's payload: `u16 id, u32 size`.
+pub const OPTION_HEADER: u64 = 6;
+
+/// File offset of the payload of the option whose id field is at `at` (the offset the parsers
+/// below take, as [`RawOption::offset`] and `OptionRecord::offset` hold it), for errors that
+/// name the byte they stopped at.
+fn payload_offset(at: u64) -> u64 {
+    at.saturating_add(OPTION_HEADER)
+}
+
 /// One option as stored: where it is and its raw payload.
 #[derive(Clone, Debug)]
 pub struct RawOption<'a> {
@@ -116,8 +126,9 @@ pub struct CpuEntry {
 }
 
 impl BufferOption {
+    /// `at` is the offset of the option's id field.
     pub fn parse(id: u16, payload: &[u8], endian: Endian, v7: bool, at: u64) -> Result<BufferOption> {
-        let mut c = Cursor::new(payload, at, endian, "BUFFER option");
+        let mut c = Cursor::new(payload, payload_offset(at), endian, "BUFFER option");
         let offset = c.u64("the buffer offset")?;
         let name = lossy(c.cstr("the buffer name")?);
         if !v7 {
@@ -166,7 +177,7 @@ pub struct TimeShift {
 
 impl TimeShift {
     pub fn parse(payload: &[u8], endian: Endian, at: u64) -> Result<TimeShift> {
-        let mut c = Cursor::new(payload, at, endian, "TIME_SHIFT option");
+        let mut c = Cursor::new(payload, payload_offset(at), endian, "TIME_SHIFT option");
         let peer_id = c.u64("the peer trace id")?;
         let flags = c.u32("the protocol flags")?;
         let n = c.u32("the CPU count")?;
@@ -215,7 +226,7 @@ pub struct Guest {
 
 impl Guest {
     pub fn parse(payload: &[u8], endian: Endian, at: u64) -> Result<Guest> {
-        let mut c = Cursor::new(payload, at, endian, "GUEST option");
+        let mut c = Cursor::new(payload, payload_offset(at), endian, "GUEST option");
         let name = lossy(c.cstr("the guest name")?);
         let trace_id = c.u64("the guest trace id")?;
         let n = c.u32("the guest CPU count")?;
@@ -239,7 +250,7 @@ pub struct Tsc2Nsec {
 
 impl Tsc2Nsec {
     pub fn parse(payload: &[u8], endian: Endian, at: u64) -> Result<Tsc2Nsec> {
-        let mut c = Cursor::new(payload, at, endian, "TSC2NSEC option");
+        let mut c = Cursor::new(payload, payload_offset(at), endian, "TSC2NSEC option");
         Ok(Tsc2Nsec { mult: c.u32("the multiplier")?, shift: c.u32("the shift")?, offset: c.u64("the offset")? })
     }
 }
@@ -306,6 +317,22 @@ mod tests {
         g.extend_from_slice(&[0; 8]);
         g.extend_from_slice(&u32::MAX.to_le_bytes());
         assert!(Guest::parse(&g, Endian::Little, 0).is_err());
+    }
+
+    #[test]
+    fn buffer_option_errors_name_the_byte_in_the_file() {
+        // A v7 BUFFER option whose id field is at 1000: payload at 1006, offset (8), name "\0",
+        // clock "c\0", page size (4), then a CPU count at 1021 that the payload cannot hold.
+        let mut p = 4096u64.to_le_bytes().to_vec();
+        p.extend_from_slice(b"\0c\0");
+        p.extend_from_slice(&4096u32.to_le_bytes());
+        p.extend_from_slice(&u32::MAX.to_le_bytes());
+        let e = BufferOption::parse(BUFFER, &p, Endian::Little, true, 1000).unwrap_err();
+        assert_eq!(e.section, "BUFFER option");
+        assert_eq!(e.offset, 1025, "just past the CPU count at 1021");
+        assert_eq!(e.expected, "4294967295 CPU entries of 20 bytes, only 0 bytes left");
+        let e = Tsc2Nsec::parse(&[0; 4], Endian::Little, 50).unwrap_err();
+        assert_eq!(e.offset, 60, "the shift, after the payload's 4-byte multiplier at 56");
     }
 
     #[test]

@@ -110,6 +110,18 @@ impl Page {
         Ok(Page { endian, start, end, next: start, ts, missed })
     }
 
+    /// Walks the whole page from here without consuming it: the count of data events, or the
+    /// first damage. A page is checked before any of its events is handed out, so a damaged
+    /// page yields an error (or, when salvaging, is skipped whole), never part of its events.
+    pub fn check(&self, page: &[u8]) -> Result<usize, PageError> {
+        let mut walk = self.clone();
+        let mut n = 0;
+        while walk.next_event(page)?.is_some() {
+            n += 1;
+        }
+        Ok(n)
+    }
+
     pub fn timestamp(&self) -> u64 {
         self.ts
     }
@@ -225,7 +237,7 @@ pub(crate) mod tests {
                 (2, 5, &[0x11, 0x22]),            // 8 bytes of data at +5
                 (30, 3, &[1]),                    // extend: +(1<<27)+3
                 (0, 7, &[12, 0xaa, 0xbb]),        // explicit length 12: 8 bytes of data
-                (29, 0, &[8, 0]),                 // padding: 8 bytes after the header
+                (29, 0, &[4]),                    // padding: 4 bytes after the header
                 (1, 1, &[0x33]),
             ],
             4096,
@@ -267,6 +279,12 @@ pub(crate) mod tests {
         // Length field smaller than itself.
         let p = page(0, 0, &[(0, 0, &[2])], 4096);
         assert!(Page::new(&p, Endian::Little, 8).unwrap().next_event(&p).is_err());
+        // A check walks the whole page: damage after good events is found before any is read.
+        let p = page(0, 0, &[(1, 0, &[7]), (1, 0, &[8]), (5, 0, &[1])], 4096);
+        let pg = Page::new(&p, Endian::Little, 8).unwrap();
+        assert_eq!(pg.check(&p).unwrap_err().offset, 32);
+        let p = page(0, 0, &[(1, 0, &[7]), (29, 0, &[8, 0]), (1, 0, &[8])], 4096);
+        assert_eq!(Page::new(&p, Endian::Little, 8).unwrap().check(&p), Ok(2));
     }
 
     #[test]

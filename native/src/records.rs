@@ -4,15 +4,19 @@
 //! picks the smallest reported timestamp, ties going to the lower CPU, which is the order
 //! trace-cmd's report prints. Records leave Rust in batches (see [`encode`]) so that crossing
 //! into JavaScript costs one call per few thousand events, not one per event.
+//!
+//! Every page is checked whole before its first event is taken. Damage is an error, or, when
+//! the cursor salvages, the damaged page (or chunk, or the rest of the CPU's data when nothing
+//! after the damage can be located) is stepped over and kept in [`CpuCursor::skipped`].
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use crate::bytes::Endian;
 use crate::error::{Error, Result};
-use crate::file::{BufferKind, Trace};
+use crate::file::{BufferKind, CpuData, Trace};
 use crate::page::{Missed, Page};
-use crate::stream::{CpuStream, PageAt};
+use crate::stream::{CpuStream, PageAt, Skipped};
 use crate::timesync::Clock;
 
 /// A record's place in its CPU's current page.
@@ -25,8 +29,19 @@ struct Peeked {
     data_len: usize,
 }
 
+/// A region a salvaging cursor stepped over, and the damage that made it do so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skip {
+    /// "page", "chunk", "rest of the CPU data" or "CPU data".
+    pub what: &'static str,
+    pub error: Error,
+}
+
 pub struct CpuCursor {
     stream: CpuStream,
+    salvage: bool,
+    /// What salvaging stepped over, in stream order (drained by the caller).
+    pub skipped: Vec<Skip>,
     page: Option<Page>,
     /// True until the first event of the current page has been taken (it carries the page's
     /// lost-events mark, as in kbuffer).
@@ -51,7 +66,17 @@ impl CpuCursor {
         }
     }
 
-    /// Finds the next event, loading pages as needed.
+    /// Salvaging: keeps the damage and goes on; otherwise the damage is the error.
+    fn damaged(&mut self, what: &'static str, error: Error) -> Result<()> {
+        if !self.salvage {
+            return Err(error);
+        }
+        self.skipped.push(Skip { what, error });
+        Ok(())
+    }
+
+    /// Finds the next event, loading pages as needed. Every turn of the loop that meets
+    /// damage has moved the stream past it, so the loop ends.
     fn peek(&mut self, file: &[u8], endian: Endian, long: u8, clock: &Clock) -> Result<Option<Peeked>> {
         if let Some(p) = self.peeked {
             return Ok(Some(p));
@@ -75,19 +100,32 @@ impl CpuCursor {
                         return Ok(Some(p));
                     }
                     Ok(None) => self.page = None,
-                    Err(e) => return Err(self.page_error(self.stream.current(), e.offset, e.expected)),
+                    Err(e) => {
+                        self.page = None;
+                        let error = self.page_error(self.stream.current(), e.offset, e.expected);
+                        self.damaged("page", error)?;
+                    }
+                }
+                continue;
+            }
+            match self.stream.advance(file) {
+                Ok(true) => {}
+                Ok(false) => return Ok(None),
+                Err(d) => {
+                    self.damaged(d.skipped.name(), d.error)?;
+                    continue;
                 }
             }
-            if !self.stream.advance(file)? {
-                return Ok(None);
-            }
             let bytes = self.stream.page(file);
-            match Page::new(bytes, endian, long) {
+            match Page::new(bytes, endian, long).and_then(|p| p.check(bytes).map(|_| p)) {
                 Ok(p) => {
                     self.page = Some(p);
                     self.first = true;
                 }
-                Err(e) => return Err(self.page_error(self.stream.current(), e.offset, e.expected)),
+                Err(e) => {
+                    let error = self.page_error(self.stream.current(), e.offset, e.expected);
+                    self.damaged("page", error)?;
+                }
             }
         }
     }
@@ -119,8 +157,9 @@ pub struct Record<'a> {
 }
 
 impl Records {
-    /// Cursors over `buffer` of `trace`, restricted to `cpus` when given.
-    pub fn new(trace: &Trace, file: &[u8], buffer: usize, cpus: Option<&[u32]>, clock: Clock) -> Result<Records> {
+    /// Cursors over `buffer` of `trace`, restricted to `cpus` when given; with `salvage`,
+    /// damaged pages and chunks are stepped over (see the module doc).
+    pub fn new(trace: &Trace, file: &[u8], buffer: usize, cpus: Option<&[u32]>, clock: Clock, salvage: bool) -> Result<Records> {
         let b = trace.buffers.get(buffer).ok_or_else(|| Error::new("buffers", 0, format!("a buffer number below {}", trace.buffers.len())))?;
         let BufferKind::Flyrecord { cpus: list } = &b.kind else {
             return Err(Error::new(format!("buffer \"{}\"", b.name), 0, "a flyrecord buffer (this one holds latency tracer text)"));
@@ -129,8 +168,29 @@ impl Records {
         let mut sorted: Vec<_> = list.iter().filter(|d| cpus.is_none_or(|c| c.contains(&d.cpu))).collect();
         sorted.sort_by_key(|d| d.cpu);
         for d in sorted {
-            let stream = CpuStream::new(file, trace.endian, trace.codec, d, b.page_size, &b.name)?;
-            cursors.push(CpuCursor { stream, page: None, first: false, peeked: None, count: 0 });
+            let mut skipped = Vec::new();
+            let stream = match CpuStream::new(file, trace.endian, trace.codec, d, b.page_size, &b.name) {
+                Ok(s) => s,
+                Err(error) if salvage => {
+                    // Uncompressed data cut short by the end of the file: read the whole
+                    // pages that are there. Anything else cannot be located at all.
+                    let ps = u64::from(b.page_size.max(1));
+                    let there = (file.len() as u64).saturating_sub(d.offset) / ps * ps;
+                    let cut = CpuData { size: there.min(d.size), ..d.clone() };
+                    match CpuStream::new(file, trace.endian, trace.codec, &cut, b.page_size, &b.name) {
+                        Ok(s) if trace.codec.is_none() && cut.size > 0 => {
+                            skipped.push(Skip { what: Skipped::Rest.name(), error });
+                            s
+                        }
+                        _ => {
+                            skipped.push(Skip { what: Skipped::Cpu.name(), error });
+                            CpuStream::empty(d.cpu, &b.name)
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            };
+            cursors.push(CpuCursor { stream, salvage, skipped, page: None, first: false, peeked: None, count: 0 });
         }
         Ok(Records { buffer, clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, heap: None })
     }

@@ -7,7 +7,7 @@
 //! the STRINGS sections, and how `trace-cmd dump --sections` lists them).
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::{Block, Codec};
+use crate::compression::{Block, Budget, Codec};
 use crate::error::{Error, Result};
 
 /// Bit 0 of the flags: the content is compressed.
@@ -30,7 +30,7 @@ impl SectionHeader {
     pub fn read(data: &[u8], offset: u64, endian: Endian) -> Result<SectionHeader> {
         let mut c = Cursor::new(data, 0, endian, "section header");
         c.seek(usize::try_from(offset).unwrap_or(usize::MAX).min(data.len() + 1), "a section header")
-            .map_err(|_| Error::new("section header", offset, "a section header inside the file"))?;
+            .map_err(|_| Error::new("section header", offset, format!("a section header inside the file, but the file ends at {}", data.len())))?;
         let id = c.u16("the section id")?;
         let flags = c.u16("the section flags")?;
         let description = c.u32("the section description")? as i32;
@@ -55,7 +55,11 @@ impl SectionHeader {
         crate::bytes::span(self.content(), self.size, data.len())
             .and_then(|r| data.get(r))
             .ok_or_else(|| {
-                Error::new(what, self.offset, format!("{} bytes of section content, the file has {}", self.size, data.len()))
+                Error::new(
+                    what,
+                    self.offset,
+                    format!("{} bytes of section content from offset {}, but the file ends at {}", self.size, self.content(), data.len()),
+                )
             })
     }
 
@@ -66,14 +70,14 @@ impl SectionHeader {
         Block::read(&mut Cursor::new(bytes, self.content(), endian, what))
     }
 
-    /// The section content, inflated when compressed.
-    pub fn read_content<'a>(&self, data: &'a [u8], endian: Endian, codec: Option<Codec>, what: &str) -> Result<std::borrow::Cow<'a, [u8]>> {
+    /// The section content, inflated (within `budget`) when compressed.
+    pub fn read_content<'a>(&self, data: &'a [u8], endian: Endian, codec: Option<Codec>, budget: &mut Budget, what: &str) -> Result<std::borrow::Cow<'a, [u8]>> {
         if !self.compressed() {
             return self.bytes(data, what).map(std::borrow::Cow::Borrowed);
         }
         let codec = codec.ok_or_else(|| Error::new(what, self.offset, "an uncompressed section: the file declares no compression"))?;
         let block = self.block(data, endian, what)?;
-        block.inflate(data, codec, what).map(std::borrow::Cow::Owned)
+        block.inflate(data, codec, budget, what).map(std::borrow::Cow::Owned)
     }
 }
 
@@ -82,8 +86,12 @@ impl SectionHeader {
 pub struct Walk {
     pub sections: Vec<SectionHeader>,
     /// Set when the walk stopped at bytes that are not a whole section header (trace-cmd's
-    /// dump dies there; its reader ignores it).
+    /// dump dies there, before it lists the sections; its reader ignores it).
     pub trailing: Option<Error>,
+    /// Set when the last section found runs past the end of the file: a truncated file or a
+    /// corrupt size. trace-cmd's dump lists the sections and goes on as if the file ended
+    /// cleanly; we stop there, after the same list.
+    pub past_end: Option<Error>,
 }
 
 /// Walks headers from `start` to the end of the file by their sizes.
@@ -95,6 +103,20 @@ pub fn walk(data: &[u8], start: u64, endian: Endian) -> Walk {
         match SectionHeader::read(data, at, endian) {
             Ok(h) => {
                 w.sections.push(h);
+                if h.end() > data.len() as u64 {
+                    w.past_end = Some(Error::new(
+                        "section header",
+                        h.offset,
+                        format!(
+                            "a section inside the file, found section {} declaring {} bytes of content from offset {}, but the file ends at {}",
+                            h.id,
+                            h.size,
+                            h.content(),
+                            data.len()
+                        ),
+                    ));
+                    break;
+                }
                 at = h.end();
             }
             Err(e) => {
@@ -115,21 +137,111 @@ pub struct Strings {
 }
 
 impl Strings {
-    pub fn collect(data: &[u8], walk: &Walk, endian: Endian, codec: Option<Codec>) -> Result<Strings> {
+    pub fn collect(data: &[u8], walk: &Walk, endian: Endian, codec: Option<Codec>, budget: &mut Budget) -> Result<Strings> {
         let mut s = Strings::default();
         for h in walk.sections.iter().filter(|h| h.id == crate::options::STRINGS) {
-            let content = h.read_content(data, endian, codec, "strings section")?;
+            let content = h.read_content(data, endian, codec, budget, "strings section")?;
             s.parts.push((s.table.len(), content.len()));
             s.table.extend_from_slice(&content);
         }
         Ok(s)
     }
 
-    /// The description string at `offset`, as trace-cmd's dump resolves it.
+    /// Every section's description (when it has one) lies inside the table. trace-cmd writes
+    /// the strings section last, so a file cut short before it (or inside its header) still
+    /// walks cleanly but resolves no description; trace-cmd's dump prints "Unknown" for them.
+    pub fn check(&self, walk: &Walk) -> Result<()> {
+        let n = self.table.len();
+        match walk.sections.iter().find(|h| h.description >= 0 && h.description as usize >= n) {
+            None => Ok(()),
+            Some(h) if n == 0 => Err(Error::new(
+                "section header",
+                h.offset,
+                format!("a description at offset {} of the strings, but the file has no strings section", h.description),
+            )),
+            Some(h) => Err(Error::new(
+                "section header",
+                h.offset,
+                format!("a description at offset {} of the strings, which hold {n} bytes", h.description),
+            )),
+        }
+    }
+
+    /// The description string at `offset`, as trace-cmd's dump resolves it: an offset that is
+    /// negative or not below the table's size has none ("Unknown").
     pub fn get(&self, offset: i32) -> Option<&[u8]> {
-        let start = usize::try_from(offset).ok()?;
-        let rest = self.table.get(start..)?;
+        let start = usize::try_from(offset).ok().filter(|&s| s < self.table.len())?;
+        let rest = &self.table[start..];
         let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
         Some(&rest[..end])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(id: u16, size: u64) -> Vec<u8> {
+        let mut h = id.to_le_bytes().to_vec();
+        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(&(-1i32).to_le_bytes());
+        h.extend_from_slice(&size.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn walk_stops_at_a_partial_header_or_a_section_past_the_end() {
+        let mut f = header(16, 4);
+        f.extend_from_slice(b"abcd");
+        let clean = walk(&f, 0, Endian::Little);
+        assert_eq!(clean.sections.len(), 1);
+        assert!(clean.trailing.is_none() && clean.past_end.is_none());
+
+        let mut partial = f.clone();
+        partial.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let w = walk(&partial, 0, Endian::Little);
+        assert_eq!((w.sections.len(), w.past_end.is_none()), (1, true));
+        let e = w.trailing.unwrap();
+        assert_eq!((e.offset, e.expected.as_str()), (24, "the section description (4 bytes, 1 left)"));
+
+        let mut long = f.clone();
+        long.extend_from_slice(&header(3, u64::from(u32::MAX)));
+        long.extend_from_slice(&[0; 100]);
+        let w = walk(&long, 0, Endian::Little);
+        assert_eq!((w.sections.len(), w.trailing.is_none()), (2, true));
+        let e = w.past_end.unwrap();
+        assert_eq!(e.section, "section header");
+        assert_eq!(e.offset, 20);
+        assert_eq!(
+            e.expected,
+            "a section inside the file, found section 3 declaring 4294967295 bytes of content from offset 36, but the file ends at 136"
+        );
+    }
+
+    #[test]
+    fn descriptions_resolve_like_trace_cmd() {
+        let s = Strings { table: b"options\0strings\0".to_vec(), parts: vec![(0, 16)] };
+        assert_eq!(s.get(0), Some(&b"options"[..]));
+        assert_eq!(s.get(8), Some(&b"strings"[..]));
+        assert_eq!(s.get(15), Some(&b""[..]), "the last NUL is inside the table");
+        assert_eq!(s.get(16), None, "an offset at the end of the table is Unknown, not empty");
+        assert_eq!(s.get(-1), None);
+        assert_eq!(Strings::default().get(0), None, "no strings section: every description is Unknown");
+    }
+
+    #[test]
+    fn lost_strings_are_damage() {
+        let mut h = SectionHeader { offset: 40, id: 16, flags: 0, description: 8, size: 0 };
+        let walk = Walk { sections: vec![h], ..Walk::default() };
+        let s = Strings { table: b"options\0headers\0".to_vec(), parts: vec![(0, 16)] };
+        assert!(s.check(&walk).is_ok());
+        let e = Strings::default().check(&walk).unwrap_err();
+        assert_eq!((e.section.as_str(), e.offset), ("section header", 40));
+        assert_eq!(e.expected, "a description at offset 8 of the strings, but the file has no strings section");
+        h.description = 16;
+        let e = s.check(&Walk { sections: vec![h], ..Walk::default() }).unwrap_err();
+        assert_eq!(e.expected, "a description at offset 16 of the strings, which hold 16 bytes");
+        h.description = -1;
+        assert!(Strings::default().check(&Walk { sections: vec![h], ..Walk::default() }).is_ok(), "no description");
     }
 }

@@ -8,17 +8,25 @@
 //!
 //! A stream holds positions, not references: every call is given the file's bytes. That lets
 //! a per-CPU cursor live between N-API calls next to the mapped file it reads.
+//!
+//! Damage leaves the stream positioned after it: a chunk that does not inflate is stepped
+//! over (its header still says where the next one starts), and a chunk header or a page that
+//! runs off the data ends the stream. A caller that salvages calls [`CpuStream::advance`]
+//! again after an error and reads on; the error's [`Damage::skipped`] says what was lost.
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::{Block, Codec};
+use crate::compression::{Block, Budget, Codec, MAX_RATIO};
 use crate::error::{Error, Result};
 use crate::file::CpuData;
+
+/// The most pages a compressed chunk may hold: trace-cmd writes 10.
+pub const MAX_CHUNK_PAGES: u64 = 1024;
 
 enum Pages {
     /// Pages at `start..end` of the file; the next one at `pos`.
     Plain { start: u64, end: u64, pos: u64 },
     /// Chunks: the next chunk header at `next`, `left` chunks to go, the current one inflated.
-    Chunked { codec: Codec, next: u64, left: u32, chunk: Vec<u8>, chunk_offset: u64, pos: usize },
+    Chunked { codec: Codec, next: u64, left: u32, chunk: Vec<u8>, chunk_offset: u64, pos: usize, budget: Budget },
 }
 
 /// Where a page came from: its file offset, or for compressed data its chunk's file offset
@@ -38,6 +46,43 @@ impl std::fmt::Display for PageAt {
     }
 }
 
+/// What an error of [`CpuStream::advance`] made the stream step over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Skipped {
+    /// One compressed chunk (its pages are lost; the next chunk is read).
+    Chunk,
+    /// Everything from the damage to the end of this CPU's data.
+    Rest,
+    /// The whole CPU (its data cannot even be located).
+    Cpu,
+}
+
+impl Skipped {
+    pub fn name(self) -> &'static str {
+        match self {
+            Skipped::Chunk => "chunk",
+            Skipped::Rest => "rest of the CPU data",
+            Skipped::Cpu => "CPU data",
+        }
+    }
+}
+
+/// A stream error, and what the stream stepped over to be able to go on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Damage {
+    pub error: Error,
+    pub skipped: Skipped,
+}
+
+/// "CPU 3 data" or "buffer \"name\" CPU 3 data", for errors.
+pub fn describe(cpu: u32, buffer: &str) -> String {
+    if buffer.is_empty() {
+        format!("CPU {cpu} data")
+    } else {
+        format!("buffer \"{buffer}\" CPU {cpu} data")
+    }
+}
+
 pub struct CpuStream {
     pub cpu: u32,
     /// "CPU 3 data" or "buffer \"name\" CPU 3 data", for errors.
@@ -51,7 +96,7 @@ pub struct CpuStream {
 
 impl CpuStream {
     pub fn new(file: &[u8], endian: Endian, codec: Option<Codec>, d: &CpuData, page_size: u32, buffer: &str) -> Result<CpuStream> {
-        let what = if buffer.is_empty() { format!("CPU {} data", d.cpu) } else { format!("buffer \"{buffer}\" CPU {} data", d.cpu) };
+        let what = describe(d.cpu, buffer);
         if page_size < 64 || !page_size.is_power_of_two() {
             return Err(Error::new(what, d.offset, format!("a page size that is a power of two >= 64, found {page_size}")));
         }
@@ -67,7 +112,7 @@ impl CpuStream {
             if (left as usize).saturating_mul(8) > c.remaining() {
                 return Err(c.error(format!("{left} chunks of at least 8 bytes, only {} bytes left in the file", c.remaining())));
             }
-            Pages::Chunked { codec, next: c.offset(), left, chunk: Vec::new(), chunk_offset: d.offset, pos: 0 }
+            Pages::Chunked { codec, next: c.offset(), left, chunk: Vec::new(), chunk_offset: d.offset, pos: 0, budget: Budget::new(MAX_RATIO) }
         } else {
             let end = d.offset.checked_add(d.size).filter(|&e| e <= len).ok_or_else(|| {
                 Error::new(what.clone(), d.offset, format!("{} bytes of CPU data, the file has {} after this offset", d.size, len - d.offset))
@@ -77,47 +122,59 @@ impl CpuStream {
         Ok(CpuStream { cpu: d.cpu, what, endian, page_size: page_size as usize, pages, current: None })
     }
 
-    /// Steps to the next page; false at the end of the stream.
-    pub fn advance(&mut self, file: &[u8]) -> Result<bool> {
+    /// A stream with no pages, standing for a CPU whose data could not be located.
+    pub fn empty(cpu: u32, buffer: &str) -> CpuStream {
+        let pages = Pages::Plain { start: 0, end: 0, pos: 0 };
+        CpuStream { cpu, what: describe(cpu, buffer), endian: Endian::Little, page_size: 4096, pages, current: None }
+    }
+
+    /// Steps to the next page; false at the end of the stream. After an error the stream is
+    /// past the damage (see the module doc).
+    pub fn advance(&mut self, file: &[u8]) -> std::result::Result<bool, Damage> {
         let ps = self.page_size as u64;
+        self.current = None;
+        let damage = |what: &str, offset, expected: String, skipped| Damage { error: Error::new(what, offset, expected), skipped };
         let at = match &mut self.pages {
             Pages::Plain { start: _, end, pos } => {
                 if *pos >= *end {
-                    self.current = None;
                     return Ok(false);
                 }
                 if *end - *pos < ps {
-                    return Err(Error::new(
-                        self.what.clone(),
-                        *pos,
-                        format!("a whole page of {ps} bytes, the CPU data ends {} bytes into it", *end - *pos),
-                    ));
+                    let at = std::mem::replace(pos, *end);
+                    let left = *end - at;
+                    return Err(damage(&self.what, at, format!("a whole page of {ps} bytes, the CPU data ends {left} bytes into it"), Skipped::Rest));
                 }
                 let at = PageAt { offset: *pos, in_chunk: None };
                 *pos += ps;
                 at
             }
-            Pages::Chunked { codec, next, left, chunk, chunk_offset, pos } => {
+            Pages::Chunked { codec, next, left, chunk, chunk_offset, pos, budget } => {
                 if *pos >= chunk.len() {
                     if *left == 0 {
-                        self.current = None;
                         return Ok(false);
                     }
+                    // A header that is not whole inside the file ends the stream: nothing
+                    // after it can be located.
                     let mut c = Cursor::new(file, 0, self.endian, &self.what);
-                    c.seek(usize::try_from(*next).unwrap_or(usize::MAX).min(file.len()), "a chunk header")?;
-                    let block = Block::read(&mut c)?;
-                    if block.uncompressed == 0 || block.uncompressed as u64 % ps != 0 {
-                        return Err(Error::new(
-                            self.what.clone(),
-                            block.offset,
-                            format!("a chunk of whole {ps}-byte pages, found one of {} bytes", block.uncompressed),
-                        ));
-                    }
-                    *chunk = block.inflate(file, *codec, &self.what)?;
-                    *chunk_offset = block.offset;
+                    let block = c
+                        .seek(usize::try_from(*next).unwrap_or(usize::MAX).min(file.len()), "a chunk header")
+                        .and_then(|_| Block::read(&mut c))
+                        .map_err(|error| {
+                            *left = 0;
+                            Damage { error, skipped: Skipped::Rest }
+                        })?;
+                    // From here the next chunk is known: a bad one is stepped over.
                     *next = c.offset();
                     *left -= 1;
+                    chunk.clear();
                     *pos = 0;
+                    let pages = block.uncompressed as u64 / ps;
+                    if block.uncompressed as u64 % ps != 0 || !(1..=MAX_CHUNK_PAGES).contains(&pages) {
+                        let found = format!("a chunk of 1 to {MAX_CHUNK_PAGES} whole {ps}-byte pages, found one of {} bytes", block.uncompressed);
+                        return Err(damage(&self.what, block.offset, found, Skipped::Chunk));
+                    }
+                    *chunk = block.inflate(file, *codec, budget, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk })?;
+                    *chunk_offset = block.offset;
                 }
                 let at = PageAt { offset: *chunk_offset, in_chunk: Some(*pos) };
                 *pos += self.page_size;
@@ -140,5 +197,74 @@ impl CpuStream {
 
     pub fn current(&self) -> Option<PageAt> {
         self.current
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compression::compress;
+
+    fn chunk(codec: Codec, fill: u8) -> Vec<u8> {
+        let page = vec![fill; 4096];
+        let z = compress(codec, &page, 3).unwrap();
+        let mut c = (z.len() as u32).to_le_bytes().to_vec();
+        c.extend_from_slice(&4096u32.to_le_bytes());
+        c.extend_from_slice(&z);
+        c
+    }
+
+    #[test]
+    fn damage_leaves_the_stream_past_it() {
+        // Three chunks, the middle one corrupt: it is stepped over and the third is read.
+        let mut file = 3u32.to_le_bytes().to_vec();
+        file.extend(chunk(Codec::Zstd, 1));
+        let bad = file.len() as u64;
+        let mut c = chunk(Codec::Zstd, 2);
+        c[12] ^= 0xff;
+        file.extend(c);
+        file.extend(chunk(Codec::Zstd, 3));
+        let d = CpuData { cpu: 0, offset: 0, size: file.len() as u64 };
+        let mut s = CpuStream::new(&file, Endian::Little, Some(Codec::Zstd), &d, 4096, "").unwrap();
+        assert_eq!(s.advance(&file), Ok(true));
+        assert_eq!(s.page(&file)[0], 1);
+        let e = s.advance(&file).unwrap_err();
+        assert_eq!((e.skipped, e.error.offset), (Skipped::Chunk, bad));
+        assert!(s.page(&file).is_empty());
+        assert_eq!(s.advance(&file), Ok(true));
+        assert_eq!(s.page(&file)[0], 3);
+        assert_eq!(s.advance(&file), Ok(false));
+
+        // A chunk declaring more pages than any writer puts in one is stepped over unread.
+        let mut big = 2u32.to_le_bytes().to_vec();
+        big.extend_from_slice(&10u32.to_le_bytes());
+        big.extend_from_slice(&(4096 * 2000u32).to_le_bytes());
+        big.extend_from_slice(&[0; 10]);
+        big.extend(chunk(Codec::Zstd, 4));
+        let d = CpuData { cpu: 2, offset: 0, size: big.len() as u64 };
+        let mut s = CpuStream::new(&big, Endian::Little, Some(Codec::Zstd), &d, 4096, "x").unwrap();
+        let e = s.advance(&big).unwrap_err();
+        assert_eq!(e.error.to_string(), "buffer \"x\" CPU 2 data, offset 4: a chunk of 1 to 1024 whole 4096-byte pages, found one of 8192000 bytes");
+        assert_eq!(s.advance(&big), Ok(true));
+        assert_eq!(s.page(&big)[0], 4);
+
+        // A chunk header running off the file ends the stream.
+        let mut short = 2u32.to_le_bytes().to_vec();
+        short.extend(chunk(Codec::Zlib, 1));
+        short.extend_from_slice(&[9, 9, 9]);
+        let d = CpuData { cpu: 0, offset: 0, size: short.len() as u64 };
+        let mut s = CpuStream::new(&short, Endian::Little, Some(Codec::Zlib), &d, 4096, "").unwrap();
+        assert_eq!(s.advance(&short), Ok(true));
+        assert_eq!(s.advance(&short).unwrap_err().skipped, Skipped::Rest);
+        assert_eq!(s.advance(&short), Ok(false));
+
+        // Plain pages: a partial last page is the rest of the data.
+        let plain = vec![0u8; 4096 + 100];
+        let d = CpuData { cpu: 1, offset: 0, size: plain.len() as u64 };
+        let mut s = CpuStream::new(&plain, Endian::Little, None, &d, 4096, "").unwrap();
+        assert_eq!(s.advance(&plain), Ok(true));
+        let e = s.advance(&plain).unwrap_err();
+        assert_eq!(e.error.to_string(), "CPU 1 data, offset 4096: a whole page of 4096 bytes, the CPU data ends 100 bytes into it");
+        assert_eq!(s.advance(&plain), Ok(false));
     }
 }

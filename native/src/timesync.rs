@@ -161,14 +161,13 @@ mod tests {
     #[test]
     fn interpolation_truncates_like_c() {
         let c = Clock::new(Some(&shift(FLAG_INTERPOLATE)), None, &[], &[], true);
-        // Between samples 0 and 1 (0.1 s apart): 1000 + ((ts - t0) * 1000 + 50e6) / 100e6.
+        // Between samples 0 and 1 (100 ms apart, offsets 1000 and 2000):
+        // 1000 + ((ts - t0) * 1000 + 50e6) / 100e6, here 1000 + 500 (500.5 truncated).
         let ts = 845_250_000_001u64;
-        let expect = 1000 + ((ts as i64 - 845_200_000_000) * 1000 + 50_000_000) / 100_000_000;
-        assert_eq!(c.convert(ts, 0), ts + expect as u64);
-        // Before the first sample it extrapolates, and negative numerators truncate toward 0.
-        let ts = 845_100_000_000u64;
-        let expect = 1000 + ((ts as i64 - 845_200_000_000) * 1000 + 50_000_000) / 100_000_000;
-        assert_eq!(c.convert(ts, 0), ts + expect as u64);
+        assert_eq!(c.convert(ts, 0), ts + 1500);
+        // Before the first sample it extrapolates: (-50e6*1000 + 50e6) / 100e6 = -499.5 -> -499.
+        let ts = 845_150_000_000u64;
+        assert_eq!(c.convert(ts, 0), ts + 501);
     }
 
     #[test]

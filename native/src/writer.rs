@@ -49,7 +49,7 @@ use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::Path;
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::{self, Block, Codec};
+use crate::compression::{self, Block, Budget, Codec, MAX_RATIO, META_RATIO};
 use crate::error::Error;
 use crate::json::Json;
 use crate::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
@@ -345,7 +345,8 @@ impl<'t> Plan<'t> {
                     let at = payload.get(..8).and_then(|b| e.uint(b)).unwrap_or(u64::MAX);
                     let what = format!("{desc} section @ {at}");
                     let h = SectionHeader::read(data, at, e).map_err(|x| Error::new(what.clone(), x.offset, x.expected))?;
-                    extra.push((o.id, desc, h.read_content(data, e, trace.codec, &what)?.into_owned()));
+                    let content = h.read_content(data, e, trace.codec, &mut Budget::new(META_RATIO), &what)?;
+                    extra.push((o.id, desc, content.into_owned()));
                 }
                 options::TRACECLOCK if spec.version >= 7 && bracketed(payload).is_none() && trailer.is_some() => {
                     let mut text = trailer.unwrap_or_default().to_vec();
@@ -741,7 +742,7 @@ impl<'t> Writer<'t, '_> {
     fn cpu_stream<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, d: &CpuData, comp: Option<(Codec, i32)>) -> Result<Option<WrittenCpu>> {
         let data = self.input.data;
         let mut s = CpuStream::new(data, self.trace.endian, self.input_codec(b), d, b.page_size, &b.name)?;
-        if !s.advance(data)? {
+        if !s.advance(data).map_err(|d| d.error)? {
             return Ok(None);
         }
         let ps = b.page_size as u64;
@@ -768,7 +769,7 @@ impl<'t> Writer<'t, '_> {
                     }
                     raw += ps;
                     progress.advance(ps);
-                    if !s.advance(data)? {
+                    if !s.advance(data).map_err(|d| d.error)? {
                         break;
                     }
                 }
@@ -868,7 +869,7 @@ fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u6
     let mut range: Option<(u64, u64)> = None;
     let mut owned = Vec::new();
     for _ in 0..CHUNK_PAGES {
-        if !*primed && !s.advance(input.data)? {
+        if !*primed && !s.advance(input.data).map_err(|d| d.error)? {
             break;
         }
         *primed = false;
@@ -893,6 +894,8 @@ fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u6
 struct LatencyText<'a> {
     data: &'a [u8],
     codec: Option<Codec>,
+    /// Inflation allowed to the whole text, as for a CPU stream.
+    budget: Budget,
     cursor: Cursor<'a>,
     left: u32,
     plain: Option<&'a [u8]>,
@@ -909,7 +912,7 @@ impl<'a> LatencyText<'a> {
             Some(_) => (cursor.u32("the chunk count")?, None),
             None => (0, Some(bytes)),
         };
-        Ok(LatencyText { data, codec, cursor, left, plain })
+        Ok(LatencyText { data, codec, budget: Budget::new(MAX_RATIO), cursor, left, plain })
     }
 
     fn next(&mut self) -> crate::error::Result<Option<Cow<'a, [u8]>>> {
@@ -919,7 +922,7 @@ impl<'a> LatencyText<'a> {
         let Some(codec) = self.codec.filter(|_| self.left > 0) else { return Ok(None) };
         self.left -= 1;
         let block = Block::read(&mut self.cursor)?;
-        Ok(Some(Cow::Owned(block.inflate(self.data, codec, self.cursor.what())?)))
+        Ok(Some(Cow::Owned(block.inflate(self.data, codec, &mut self.budget, self.cursor.what())?)))
     }
 }
 
@@ -1321,7 +1324,7 @@ mod tests {
         let (_, p) = t.option_payload(&v7, options::BTF_FILE).unwrap();
         let h = SectionHeader::read(&v7, u64::from_le_bytes(p.try_into().unwrap()), Endian::Little).unwrap();
         assert_eq!((h.id, t.strings.get(h.description)), (options::BTF_FILE, Some(&b"BTF"[..])));
-        assert_eq!(h.read_content(&v7, Endian::Little, None, "test").unwrap().as_ref(), &btf[..]);
+        assert_eq!(h.read_content(&v7, Endian::Little, None, &mut Budget::new(META_RATIO), "test").unwrap().as_ref(), &btf[..]);
         let (v6, summary) = convert(&f, &spec(6, None));
         assert_eq!(summary.dropped, [options::BTF_FILE]);
         assert!(Trace::parse(&v6).unwrap().options.iter().all(|o| o.id != options::BTF_FILE));

@@ -26,6 +26,7 @@ export const DUMP_USAGE = `usage: tracedat dump [options] [-i FILE | FILE]
   --summary (default)  --head-page  --head-event  --ftrace-events  --systems  --events
   --kallsyms  --printk  --cmd-lines  --options  --flyrecord  --clock  --sections  --strings
   --all  -v/--validate (also walks every page of every CPU)
+  --salvage (with -v: steps over damaged pages and chunks, names each on stderr, exit 2)
 FILE may be a .zip holding one .dat, or bundle.zip:member.dat; default trace.dat`;
 
 function write(buf: Buffer | string): void {
@@ -37,6 +38,7 @@ function write(buf: Buffer | string): void {
 export async function dumpCommand(args: string[]): Promise<number> {
   let items = 0;
   let validate = false;
+  let salvage = false;
   let input: string | undefined;
   const positional: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -46,6 +48,8 @@ export async function dumpCommand(args: string[]): Promise<number> {
       if (input === undefined) throw new TraceError('dump', 'arguments', undefined, 'a file after -i');
     } else if (a === '-v' || a === '--validate') {
       validate = true;
+    } else if (a === '--salvage') {
+      salvage = true;
     } else if (a === '-h' || a === '--help') {
       write(DUMP_USAGE + '\n');
       return 0;
@@ -64,6 +68,10 @@ export async function dumpCommand(args: string[]): Promise<number> {
     process.stderr.write(`tracedat: dump: one input file only\n${DUMP_USAGE}\n`);
     return 1;
   }
+  if (salvage && !validate) {
+    process.stderr.write(`tracedat: dump: --salvage goes with -v\n${DUMP_USAGE}\n`);
+    return 1;
+  }
   const file = input ?? positional[0] ?? 'trace.dat';
   if (items === 0 && !validate) items = DumpItem.summary;
   const trace: TraceFile = await open(file);
@@ -75,9 +83,19 @@ export async function dumpCommand(args: string[]): Promise<number> {
     throw e;
   }
   if (validate) {
-    // trace-cmd stops at the metadata; we also walk every page of every CPU, so damaged
-    // ring-buffer data is named (buffer, CPU, file offset) instead of declared valid.
-    trace.scan();
+    // trace-cmd stops at the metadata; we also check that the CPU data is whole and walk every
+    // page of every CPU, so damaged ring-buffer data is named (buffer, CPU, file offset)
+    // instead of declared valid. With --salvage every damaged region is stepped over and
+    // named on stderr, one line each in the error form; the file is then not valid (exit 2)
+    // but all else has been read.
+    if (!salvage) trace.validate();
+    const scan = trace.scan({ salvage });
+    const skipped = scan.flatMap((b) => b.cpus.flatMap((c) => c.skipped ?? []));
+    if (skipped.length) {
+      for (const s of skipped) process.stderr.write(`tracedat: ${file}: ${s.section}, offset ${s.offset}: ${s.expected}; skipped ${s.what}
+`);
+      return 2;
+    }
     write(`File ${file} is a valid trace-cmd file\n`);
   }
   return 0;
