@@ -45,7 +45,7 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::bytes::{Cursor, Endian};
@@ -223,10 +223,10 @@ pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out
 }
 
 /// Writes `trace` to `path` through a temporary file renamed into place when complete (removed
-/// on any failure). `file` is the file `data` maps, if any: it is never overwritten.
-pub fn write_file(trace: &Trace, data: &[u8], file: Option<&File>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
-    let id = file.and_then(|f| f.metadata().ok()).map(|m| (m.dev(), m.ino()));
-    let (target, out) = Target::create(path, id).map_err(WriteError::Target)?;
+/// on any failure). `file` is the file `data` maps, if at hand (read with positional reads);
+/// `input` is the (device, inode) of the file read, which is never overwritten.
+pub fn write_file(trace: &Trace, data: &[u8], file: Option<&File>, input: Option<(u64, u64)>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
+    let (target, out) = Target::create(path, input).map_err(WriteError::Target)?;
     let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), trace.endian);
     let summary = write(trace, Input { data, file }, spec, &mut o, progress)?;
     let (file, patches) = o.finish()?;
