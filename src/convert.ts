@@ -18,7 +18,8 @@ export interface ConvertOptions {
   buffers?: (number | string)[];
   /** CPUs whose data to keep; default all. The file's CPU count does not change. */
   cpus?: number[];
-  /** Write a progress line to stderr (default: when stderr is a terminal). */
+  /** Redraw a progress line on stderr, which should be a terminal (default false; the CLI
+   * turns it on when stderr is a terminal). */
   progress?: boolean;
   /** Compression threads (default: the CPU count, 2 to 8). */
   threads?: number;
@@ -107,7 +108,7 @@ function isInput(spec: string, out: string): boolean {
 export async function convertHandle(handle: Handle, name: string, metadata: Metadata, out: string, options: ConvertOptions): Promise<ConvertResult> {
   const version = options.version ?? 7;
   const compression = options.compression ?? (version === 7 ? 'any' : 'none');
-  const progress = options.progress ?? process.stderr.isTTY === true;
+  const progress = options.progress ?? false;
   const buffers = options.buffers === undefined ? null : bufferIndexes(metadata, options.buffers, name).join(',');
   if (isInput(name, out)) throw new UsageError(`${out}: refusing to write over the input file`);
   let json: string;

@@ -156,7 +156,7 @@ describe.concurrent('every fixture, every target: trace-cmd report of the output
     const trace = await open(input);
     const checks = TARGETS.map(async (t) => {
       const out = outName(input, t);
-      await trace.convert(out, { ...t, progress: false });
+      await trace.convert(out, t);
       let readable = out;
       if (t.compression === 'zlib') {
         // Debian's trace-cmd cannot read zlib: check tracedat reads back the same records,
@@ -165,7 +165,7 @@ describe.concurrent('every fixture, every target: trace-cmd report of the output
         expect(z.metadata.compression?.name).toBe('zlib');
         expect(z.scan()).toEqual(trace.scan());
         readable = outName(input, t, '.v6');
-        await z.convert(readable, { version: 6, progress: false });
+        await z.convert(readable, { version: 6 });
       }
       // (The v6 copy of a zlib output is not an output itself: report only.)
       const [got, dump] = await Promise.all([report(readable), readable === out ? run('trace-cmd', ['dump', '-v', out]) : null]);
@@ -185,7 +185,7 @@ describe('trace-cmd compatibility of the layout', () => {
     async (input) => {
       const trace = await open(input);
       const out = outName(input, { version: 7, compression: 'same' });
-      await trace.convert(out, { version: 7, compression: 'zstd', progress: false });
+      await trace.convert(out, { version: 7, compression: 'zstd' });
       const a = readFileSync(input);
       const b = readFileSync(out);
       expect(b.length).toBe(a.length);
@@ -229,7 +229,7 @@ describe('trace-cmd compatibility of the layout', () => {
     expect(theirs.metadata.version).toBe(version);
     expect(theirs.scan()).toEqual(orig.scan());
     const again = outName(input, { version, compression }, '.trace-cmd.again');
-    await theirs.convert(again, { progress: false });
+    await theirs.convert(again);
     expect(difference(await report(again), await report(input))).toBe('');
   });
 
@@ -240,7 +240,7 @@ describe('trace-cmd compatibility of the layout', () => {
     const t = await open(DEFECTIVE);
     for (const target of TARGETS.filter((x) => x.compression !== 'zlib')) {
       const out = outName(DEFECTIVE, target, '.empty');
-      const r = await t.convert(out, { ...target, progress: false });
+      const r = await t.convert(out, target);
       expect(r.buffers).toEqual([{ name: '', kind: 'flyrecord', cpus: [] }]);
       const back = await open(out);
       expect(back.scan()).toEqual([{ name: '', cpus: [] }]);
@@ -256,11 +256,11 @@ describe('records survive v6 -> v7 -> v6', () => {
     const t = await open(input);
     const want = digests(t);
     const v7 = outName(input, { version: 7, compression: 'zstd' }, '.trip');
-    await t.convert(v7, { progress: false });
+    await t.convert(v7);
     const mid = await open(v7);
     expect(digests(mid)).toEqual(want);
     const back = outName(input, { version: 6, compression: 'none' }, '.trip');
-    await mid.convert(back, { version: 6, progress: false });
+    await mid.convert(back, { version: 6 });
     expect(digests(await open(back))).toEqual(want);
   });
 });
@@ -271,7 +271,7 @@ describe('API', () => {
   test('subsets of buffers and CPUs; the result says where the data went', async () => {
     const t = await open(input);
     const out = join(dir, 'subset.dat');
-    const r = await t.convert(out, { compression: 'zlib', buffers: ['fixture2'], cpus: [1], progress: false });
+    const r = await t.convert(out, { compression: 'zlib', buffers: ['fixture2'], cpus: [1] });
     expect(r).toMatchObject({ path: out, version: 7, compression: 'zlib', droppedOptions: [] });
     expect(r.buffers.map((b) => [b.name, b.cpus.map((c) => c.cpu)])).toEqual([['fixture2', [1]]]);
     const c = r.buffers[0]!.cpus[0]!;
@@ -295,8 +295,7 @@ describe('API', () => {
         { id: 2, payload: null },
         { id: 14, payload: mult },
       ],
-      progress: false,
-    });
+          });
     const m = (await open(out)).metadata;
     expect(m.options.filter((o) => o.id === 5).map((o) => o.value)).toEqual(['Linux elsewhere 6.1 x86_64']);
     expect(m.options.some((o) => o.id === 2)).toBe(false);
@@ -326,7 +325,7 @@ describe('API', () => {
     await expect(t.convert(zip)).rejects.toThrow(UsageError);
     expect(Buffer.compare(readFileSync(zip), before)).toBe(0);
     const out = join(dir, 'from-zip.dat');
-    await t.convert(out, { progress: false });
+    await t.convert(out);
     expect((await open(out)).scan()).toEqual((await open(input)).scan());
   });
 
@@ -340,7 +339,7 @@ describe('API', () => {
     const out = join(dir, 'damaged-out.dat');
     writeFileSync(out, 'previous content');
     const t = await open(badFile);
-    const err = await t.convert(out, { version: 6, progress: false }).catch((e: unknown) => e);
+    const err = await t.convert(out, { version: 6 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TraceError);
     expect((err as TraceError).section).toBe('CPU 0 data');
     expect((err as TraceError).offset).toBe(zstd.offset + 4);
@@ -359,7 +358,7 @@ describe('API', () => {
     const t = await open(input);
     const out = join(dir, 'args.dat');
     const bad: ConvertOptions[] = [{ version: 6, compression: 'zstd' }, { compression: 'zstd', level: 23 }, { compression: 'zlib', level: 10 }, { compression: 'none', level: 1 }];
-    for (const o of bad) await expect(t.convert(out, { ...o, progress: false }), JSON.stringify(o)).rejects.toThrow(UsageError);
+    for (const o of bad) await expect(t.convert(out, o), JSON.stringify(o)).rejects.toThrow(UsageError);
   });
 });
 

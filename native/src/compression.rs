@@ -243,32 +243,37 @@ pub fn compress(codec: Codec, src: &[u8], level: i32) -> std::result::Result<Vec
             out.truncate(len as usize);
             Ok(out)
         }
-        Codec::Zstd => CCTX.with(|c| {
-            let ctx = c.borrow();
-            if ctx.ptr.is_null() {
-                return Err("cannot create a zstd context".to_string());
-            }
-            // SAFETY: pure function.
-            let bound = unsafe { ZSTD_compressBound(src.len()) };
-            let mut out = vec![0u8; bound];
-            for (param, value) in [(ZSTD_C_COMPRESSION_LEVEL, level), (ZSTD_C_CONTENT_SIZE_FLAG, 0)] {
-                // SAFETY: ctx is this thread's live context; parameters persist until changed.
-                let r = unsafe { ZSTD_CCtx_setParameter(ctx.ptr, param, value) };
-                // SAFETY: pure function of the code.
-                if unsafe { ZSTD_isError(r) } != 0 {
-                    return Err(format!("zstd parameter {param} = {value} refused ({})", zstd_error(r)));
-                }
-            }
-            // SAFETY: out has `bound` bytes, the most zstd can produce; ctx is this thread's.
-            let n = unsafe { ZSTD_compress2(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len()) };
-            // SAFETY: pure function of the code.
-            if unsafe { ZSTD_isError(n) } != 0 {
-                return Err(format!("zstd compression failed ({})", zstd_error(n)));
-            }
-            out.truncate(n);
-            Ok(out)
-        }),
+        Codec::Zstd => zstd_compress(src, level, false),
     }
+}
+
+/// A zstd frame of `src`, with the content size in its header or (trace-cmd's way) without.
+fn zstd_compress(src: &[u8], level: i32, content_size: bool) -> std::result::Result<Vec<u8>, String> {
+    CCTX.with(|c| {
+        let ctx = c.borrow();
+        if ctx.ptr.is_null() {
+            return Err("cannot create a zstd context".to_string());
+        }
+        // SAFETY: pure function.
+        let bound = unsafe { ZSTD_compressBound(src.len()) };
+        let mut out = vec![0u8; bound];
+        for (param, value) in [(ZSTD_C_COMPRESSION_LEVEL, level), (ZSTD_C_CONTENT_SIZE_FLAG, c_int::from(content_size))] {
+            // SAFETY: ctx is this thread's live context; parameters persist until changed.
+            let r = unsafe { ZSTD_CCtx_setParameter(ctx.ptr, param, value) };
+            // SAFETY: pure function of the code.
+            if unsafe { ZSTD_isError(r) } != 0 {
+                return Err(format!("zstd parameter {param} = {value} refused ({})", zstd_error(r)));
+            }
+        }
+        // SAFETY: out has `bound` bytes, the most zstd can produce; ctx is this thread's.
+        let n = unsafe { ZSTD_compress2(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len()) };
+        // SAFETY: pure function of the code.
+        if unsafe { ZSTD_isError(n) } != 0 {
+            return Err(format!("zstd compression failed ({})", zstd_error(n)));
+        }
+        out.truncate(n);
+        Ok(out)
+    })
 }
 
 /// Header of one compressed block: where its bytes are and how large it inflates.
@@ -337,10 +342,10 @@ mod tests {
             assert!(e.starts_with(&format!("a {} block of {} bytes to inflate to at most", codec.name(), bomb.len())), "{e}");
             assert_eq!(decompress(codec, &z, zeros.len()).unwrap(), zeros);
         }
-        // Frames written like trace-cmd's carry no content size: a declared size too small for
-        // the data is found by zstd itself, which never writes past the buffer.
-        let z = compress(Codec::Zstd, &zeros, 3).unwrap();
-        assert_eq!(decompress(Codec::Zstd, &z, 4096).unwrap_err(), "zstd decompression failed (Destination buffer is too small)");
+        // A zstd frame header that records the size (trace-cmd's do not, other writers' may):
+        // another declared size is refused unread.
+        let z = zstd_compress(&zeros, 3, true).unwrap();
+        assert_eq!(decompress(Codec::Zstd, &z, 4096).unwrap_err(), "a zstd frame of 1048576 bytes, the block declares 4096");
         assert_eq!(decompress(Codec::Zstd, &[0u8; 64], 4096).unwrap_err(), "zstd decompression failed (no valid zstd frame header)");
     }
 

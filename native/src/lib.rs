@@ -39,6 +39,7 @@ mod timesync;
 mod validate;
 mod writer;
 
+use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
 use napi::{Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
@@ -47,6 +48,9 @@ use napi::{Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 pub struct Opened {
     source: Source,
     trace: file::Trace,
+    /// The path a mapped file was opened by, with its (device, inode) then: the file a
+    /// conversion never writes over, and reopens for reading (no descriptor is kept open).
+    path: Option<(String, (u64, u64))>,
 }
 
 use source::Source;
@@ -67,9 +71,9 @@ impl From<error::Error> for JsError {
     }
 }
 
-fn opened(source: Source) -> Result<Handle, JsError> {
+fn opened(source: Source, path: Option<(String, (u64, u64))>) -> Result<Handle, JsError> {
     let trace = file::Trace::parse(source.bytes())?;
-    Ok(Arc::new(Opened { source, trace }))
+    Ok(Arc::new(Opened { source, trace, path }))
 }
 
 /// `open(path)`: maps the file read-only and parses its layout.
@@ -80,13 +84,14 @@ fn open(env: Env, args: &Args) -> JsResult {
         message: format!("cannot open: {e}"),
         fields: vec![("errno", Field::Num(e.raw_os_error().unwrap_or(0) as f64))],
     })?;
-    env.external(opened(source)?)
+    let id = std::fs::metadata(&path).ok().map(|m| (path.clone(), (m.dev(), m.ino())));
+    env.external(opened(source, id)?)
 }
 
 /// `openBytes(buffer)`: parses a copy of a Buffer (e.g. a .zip member).
 fn open_bytes(env: Env, args: &Args) -> JsResult {
     let bytes = args.buffer(0)?.to_vec();
-    env.external(opened(Source::Owned(bytes))?)
+    env.external(opened(Source::Owned(bytes), None)?)
 }
 
 /// `dump(handle, verbosity, fileName)` → `{ out: Buffer, error?: Error }`.
@@ -393,7 +398,12 @@ fn convert(env: Env, args: &Args) -> JsResult {
     let options = if args.is_nullish(9) { Vec::new() } else { set_options(args.buffer(9)?)? };
     let spec = writer::Spec { version, compression, buffers, cpus, threads, options };
     let work = move || {
-        writer::write_file(&h.trace, h.source.bytes(), h.source.file(), std::path::Path::new(&out), &spec, &mut progress)
+        // The same file again, for positional reads; if the path now names another file, the
+        // mapping alone is read.
+        let id = h.path.as_ref().map(|p| p.1);
+        let same = |f: &std::fs::File| f.metadata().is_ok_and(|m| Some((m.dev(), m.ino())) == id);
+        let file = h.path.as_ref().and_then(|(p, _)| std::fs::File::open(p).ok().filter(same));
+        writer::write_file(&h.trace, h.source.bytes(), file.as_ref(), id, std::path::Path::new(&out), &spec, &mut progress)
             .map(|summary| summary.json())
             .map_err(|e| {
                 progress.finish();

@@ -22,10 +22,7 @@ const MADV_SEQUENTIAL: i32 = 2;
 const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
 
 pub enum Source {
-    /// The mapping and the open file behind it (the writer copies long runs of pages with
-    /// positional reads, cheaper than faulting the mapping in; its identity guards against
-    /// writing over it).
-    Mapped { ptr: *mut c_void, len: usize, file: File },
+    Mapped { ptr: *mut c_void, len: usize },
     Owned(Vec<u8>),
 }
 
@@ -42,23 +39,15 @@ impl Source {
         if len == 0 {
             return Ok(Source::Owned(Vec::new()));
         }
-        // SAFETY: a fresh private read-only mapping of an open fd; the result is checked (the
-        // mapping would outlive the fd, which is kept anyway for positional reads).
+        // SAFETY: a fresh private read-only mapping of an open fd; the result is checked and
+        // the fd may be closed afterwards (the mapping keeps the file referenced).
         let ptr = unsafe { mmap(std::ptr::null_mut(), len, PROT_READ, MAP_PRIVATE, file.as_raw_fd(), 0) };
         if ptr == MAP_FAILED || ptr.is_null() {
             return Err(std::io::Error::last_os_error());
         }
         // SAFETY: advice on our own mapping; failure is harmless.
         unsafe { madvise(ptr, len, MADV_SEQUENTIAL) };
-        Ok(Source::Mapped { ptr, len, file })
-    }
-
-    /// The file, when the bytes are a mapping of one.
-    pub fn file(&self) -> Option<&File> {
-        match self {
-            Source::Mapped { file, .. } => Some(file),
-            Source::Owned(_) => None,
-        }
+        Ok(Source::Mapped { ptr, len })
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -45,11 +45,11 @@
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::{self, Block, Codec};
+use crate::compression::{self, Block, Budget, Codec, MAX_RATIO, META_RATIO};
 use crate::error::Error;
 use crate::json::Json;
 use crate::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
@@ -223,10 +223,10 @@ pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out
 }
 
 /// Writes `trace` to `path` through a temporary file renamed into place when complete (removed
-/// on any failure). `file` is the file `data` maps, if any: it is never overwritten.
-pub fn write_file(trace: &Trace, data: &[u8], file: Option<&File>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
-    let id = file.and_then(|f| f.metadata().ok()).map(|m| (m.dev(), m.ino()));
-    let (target, out) = Target::create(path, id).map_err(WriteError::Target)?;
+/// on any failure). `file` is the file `data` maps, if at hand (read with positional reads);
+/// `input` is the (device, inode) of the file read, which is never overwritten.
+pub fn write_file(trace: &Trace, data: &[u8], file: Option<&File>, input: Option<(u64, u64)>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
+    let (target, out) = Target::create(path, input).map_err(WriteError::Target)?;
     let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), trace.endian);
     let summary = write(trace, Input { data, file }, spec, &mut o, progress)?;
     let (file, patches) = o.finish()?;
@@ -345,8 +345,8 @@ impl<'t> Plan<'t> {
                     let at = payload.get(..8).and_then(|b| e.uint(b)).unwrap_or(u64::MAX);
                     let what = format!("{desc} section @ {at}");
                     let h = SectionHeader::read(data, at, e).map_err(|x| Error::new(what.clone(), x.offset, x.expected))?;
-                    let mut budget = compression::Budget::new(compression::META_RATIO);
-                    extra.push((o.id, desc, h.read_content(data, e, trace.codec, &mut budget, &what)?.into_owned()));
+                    let content = h.read_content(data, e, trace.codec, &mut Budget::new(META_RATIO), &what)?;
+                    extra.push((o.id, desc, content.into_owned()));
                 }
                 options::TRACECLOCK if spec.version >= 7 && bracketed(payload).is_none() && trailer.is_some() => {
                     let mut text = trailer.unwrap_or_default().to_vec();
@@ -894,10 +894,11 @@ fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u6
 struct LatencyText<'a> {
     data: &'a [u8],
     codec: Option<Codec>,
+    /// Inflation allowed to the whole text, as for a CPU stream.
+    budget: Budget,
     cursor: Cursor<'a>,
     left: u32,
     plain: Option<&'a [u8]>,
-    budget: compression::Budget,
 }
 
 impl<'a> LatencyText<'a> {
@@ -911,7 +912,7 @@ impl<'a> LatencyText<'a> {
             Some(_) => (cursor.u32("the chunk count")?, None),
             None => (0, Some(bytes)),
         };
-        Ok(LatencyText { data, codec, cursor, left, plain, budget: compression::Budget::new(compression::MAX_RATIO) })
+        Ok(LatencyText { data, codec, budget: Budget::new(MAX_RATIO), cursor, left, plain })
     }
 
     fn next(&mut self) -> crate::error::Result<Option<Cow<'a, [u8]>>> {
@@ -1290,6 +1291,43 @@ mod tests {
             let mut o = Out::new(Vec::new(), t.endian);
             assert!(matches!(write(&t, Input { data: &input, file: None }, &sp, &mut o, &mut Progress::none()), Err(WriteError::Unsupported(_))));
         }
+    }
+
+    #[test]
+    fn btf_and_modules_sections_travel_in_v7_and_are_dropped_in_v6() {
+        // A v7 file with a compressed BTF section appended the way trace-cmd appends: the
+        // section, an options section pointing at it, the previous DONE linked to that.
+        let base = v6_file(Endian::Little, [2, 0], None, false);
+        let (mut f, _) = convert(&base, &spec(7, Some((Codec::Zstd, 3))));
+        let t = Trace::parse(&f).unwrap();
+        let last_done = t.options.iter().rev().find(|o| o.id == options::DONE).unwrap().offset as usize + 6;
+        let btf: Vec<u8> = (0..5000u32).flat_map(|i| (i % 97).to_le_bytes()).collect();
+        let z = compression::compress(Codec::Zstd, &btf, 3).unwrap();
+        let section = f.len() as u64;
+        for x in [&options::BTF_FILE.to_le_bytes()[..], &FLAG_COMPRESS.to_le_bytes(), &(-1i32).to_le_bytes(), &(8 + z.len() as u64).to_le_bytes()] {
+            f.extend_from_slice(x);
+        }
+        f.extend_from_slice(&(z.len() as u32).to_le_bytes());
+        f.extend_from_slice(&(btf.len() as u32).to_le_bytes());
+        f.extend_from_slice(&z);
+        let opts = f.len() as u64;
+        f[last_done..last_done + 8].copy_from_slice(&opts.to_le_bytes());
+        for x in [&0u16.to_le_bytes()[..], &0u16.to_le_bytes(), &(-1i32).to_le_bytes(), &28u64.to_le_bytes()] {
+            f.extend_from_slice(x);
+        }
+        for x in [&options::BTF_FILE.to_le_bytes()[..], &8u32.to_le_bytes(), &section.to_le_bytes(), &0u16.to_le_bytes(), &8u32.to_le_bytes(), &0u64.to_le_bytes()] {
+            f.extend_from_slice(x);
+        }
+        let (v7, summary) = convert(&f, &spec(7, None));
+        assert!(summary.dropped.is_empty());
+        let t = Trace::parse(&v7).unwrap();
+        let (_, p) = t.option_payload(&v7, options::BTF_FILE).unwrap();
+        let h = SectionHeader::read(&v7, u64::from_le_bytes(p.try_into().unwrap()), Endian::Little).unwrap();
+        assert_eq!((h.id, t.strings.get(h.description)), (options::BTF_FILE, Some(&b"BTF"[..])));
+        assert_eq!(h.read_content(&v7, Endian::Little, None, &mut Budget::new(META_RATIO), "test").unwrap().as_ref(), &btf[..]);
+        let (v6, summary) = convert(&f, &spec(6, None));
+        assert_eq!(summary.dropped, [options::BTF_FILE]);
+        assert!(Trace::parse(&v6).unwrap().options.iter().all(|o| o.id != options::BTF_FILE));
     }
 
     #[test]

@@ -69,8 +69,9 @@ export async function convertCommand(args: string[]): Promise<number> {
     throw new UsageError(`--compression ${compression} needs --file-version 7: v6 files are never compressed`);
   }
   const trace = await open(input);
-  const r = await trace.convert(output, { version, compression, level });
-  if (process.stderr.isTTY) {
+  const tty = process.stderr.isTTY === true;
+  const r = await trace.convert(output, { version, compression, level, progress: tty });
+  if (tty) {
     const kind = r.version === 6 ? 'v6' : `v7 ${r.compression}`;
     process.stderr.write(`tracedat: wrote ${output} (${kind}, ${r.size} bytes)\n`);
   }
