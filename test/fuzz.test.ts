@@ -20,7 +20,7 @@ const u64 = (v: number) => {
   return b;
 };
 
-test('a short fuzz run over every fixture, class and command finds nothing', { timeout: 600_000 }, async () => {
+test('a short fuzz run over every fixture, class and command finds nothing', { timeout: 1_800_000 }, async () => {
   const r = await run({ cases: 2000, seed: 1, start: 0, commands: null, classes: null, fixtures: null, jobs: 2, timeout: 30_000, rssMb: 1024, asMb: 4096, spawnEvery: 250, save: false, quiet: true, replay: [] });
   expect(r.failures).toEqual([]);
   expect(r.cases).toBe(2000);
