@@ -566,6 +566,8 @@ export const COMMANDS = [
   { name: 'records', spawn: ['scripts/fuzz-records.mjs'], argv: [], records: true },
   { name: 'records --salvage', spawn: ['scripts/fuzz-records.mjs', '--salvage'], argv: [], records: true, salvage: true },
   { name: 'convert', argv: ['convert'], module: 'dist/commands/convert.js', spawnOnly: true, out: true },
+  { name: 'report', argv: ['report'], module: 'dist/commands/report.js', report: {} },
+  { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
 ].filter((c) => !c.module || existsSync(join(ROOT, c.module)));
 
 /** Writes the way the CLI does, to a string: what `tracedat` would print and its status. */
@@ -583,6 +585,16 @@ export async function runInProcess(api, cmd, path) {
   try {
     const t = await api.open(path);
     if (cmd.records) return records(t, cmd.salvage, path);
+    if (cmd.report) {
+      // As the CLI prints it: chunk by chunk, so that an error comes after the text before it.
+      const chunks = [];
+      try {
+        for (const c of api.reportChunks(t, cmd.report)) chunks.push(c);
+      } finally {
+        out = clip(Buffer.concat(chunks));
+      }
+      return { code: 0, stdout: out, stderr: '' };
+    }
     if (cmd.validate) {
       // `dump -v` alone prints no meta data (trace-cmd's too), only its verdict.
       out = clip(t.dump(0, path));
@@ -670,6 +682,7 @@ export function judge(cmd, res) {
     if (cmd.records) return /^(buffer \d+ ".*": \d+ records, last -?\d+\n)*$/.test(res.stdout) ? null : 'records output is not sane';
     if (cmd.out) return null;
     if (cmd.validate) return / is a valid trace-cmd file\n$/.test(res.stdout) ? null : 'dump -v did not end with its verdict';
+    if (cmd.report) return /^cpus=\d+\n/.test(res.stdout) ? null : 'report output does not start with cpus=N';
     return res.stdout.startsWith('\n Tracing meta data in file ') ? null : 'dump output does not start with the meta data title';
   }
   if (res.code === 2) {

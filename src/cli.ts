@@ -41,7 +41,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof TraceError) {
+    if ((e as NodeJS.ErrnoException | undefined)?.code === 'EPIPE') {
+      // The reader went away (`| head`): stop quietly with the status a C tool killed by
+      // SIGPIPE leaves (128 + 13), as trace-cmd does. Node ignores SIGPIPE, so it is an error here.
+      process.exitCode = 141;
+    } else if (e instanceof TraceError) {
       process.stderr.write(`tracedat: ${e.message}\n`);
       process.exitCode = 2;
     } else if (e instanceof UsageError) {

@@ -1,7 +1,7 @@
 // `tracedat dump`: trace-cmd dump's flags and output, byte for byte.
-import { writeSync } from 'node:fs';
 import { open, DumpItem, TraceFile } from '../trace.js';
 import { TraceError } from '../errors.js';
+import { writeStdout } from './stdout.js';
 
 const FLAGS: Record<string, number> = {
   '--all': DumpItem.all,
@@ -30,9 +30,7 @@ export const DUMP_USAGE = `usage: tracedat dump [options] [-i FILE | FILE]
 FILE may be a .zip holding one .dat, or bundle.zip:member.dat; default trace.dat`;
 
 function write(buf: Buffer | string): void {
-  // Synchronous: dump output can be many MB (kallsyms) and must be complete before exit.
-  const b = typeof buf === 'string' ? Buffer.from(buf) : buf;
-  for (let off = 0; off < b.length; ) off += writeSync(1, b, off, b.length - off);
+  writeStdout(typeof buf === 'string' ? Buffer.from(buf) : buf);
 }
 
 export async function dumpCommand(args: string[]): Promise<number> {

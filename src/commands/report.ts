@@ -1,7 +1,7 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
-import { writeSync } from 'node:fs';
 import { open } from '../trace.js';
 import { reportChunks, reportCpus } from '../report.js';
+import { writeStdout as write } from './stdout.js';
 
 export const REPORT_USAGE = `usage: tracedat report [-i FILE | FILE] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
   -R             raw: every event's fields instead of its print format
@@ -10,10 +10,6 @@ export const REPORT_USAGE = `usage: tracedat report [-i FILE | FILE] [-R] [--raw
   --cpu LIST     only these CPUs (e.g. 0,2-3)
   --cpus         list the CPUs with data (--first-event/--last-event add their first/last time)
 FILE may be a .zip holding one .dat, or bundle.zip:member.dat; default trace.dat`;
-
-function write(b: Buffer): void {
-  for (let off = 0; off < b.length; ) off += writeSync(1, b, off, b.length - off);
-}
 
 /** trace-cmd's parse_cpulist: `a[-b]` items separated by ',' or ':'. */
 export function parseCpuList(s: string): number[] {
