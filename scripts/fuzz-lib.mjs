@@ -608,16 +608,17 @@ export async function runInProcess(api, cmd, path) {
   }
 }
 
-/** `dump -v [--salvage]` after its summary: the same text src/commands/dump.ts prints. */
+/** `dump -v [--salvage]` after its summary: the same calls and text src/commands/dump.ts makes. */
 function validate(t, salvage, path, out) {
+  const valid = { code: 0, stdout: out + `File ${path} is a valid trace-cmd file\n`, stderr: '' };
   if (!salvage) {
+    t.validate();
     t.scan();
-    return { code: 0, stdout: out + `File ${path} is a valid trace-cmd file\n`, stderr: '' };
+    return valid;
   }
-  const scan = t.scan({ salvage: true });
-  const lines = salvageLines(scan, path);
-  if (!lines.length) return { code: 0, stdout: out + `File ${path} is a valid trace-cmd file\n`, stderr: '' };
-  return { code: 2, stdout: out, stderr: lines.join('') };
+  const { framing, skipped } = t.damage();
+  const lines = [...(framing ? [`tracedat: ${framing.message}\n`] : []), ...salvageLines([{ cpus: [{ skipped }] }], path)];
+  return lines.length ? { code: 2, stdout: out, stderr: lines.join('') } : valid;
 }
 
 /** The stderr lines of `--salvage`: one per skipped region. */

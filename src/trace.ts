@@ -2,7 +2,7 @@
 import { native, type Handle, type TextKind } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
-import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFormat, type BrokenFormat } from './metadata.js';
+import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFormat, type BrokenFormat, type Skipped } from './metadata.js';
 import { iterate, type RecordOptions, type TraceRecord } from './records.js';
 import { convertHandle, type ConvertOptions, type ConvertResult } from './convert.js';
 
@@ -117,6 +117,26 @@ export class TraceFile {
    */
   validate(): void {
     this.call(() => native.validate(this.handle));
+  }
+
+  /**
+   * All the damage `dump -v --salvage` names, reading around it: the first CPU-data framing
+   * error `validate()` finds (a size field can be wrong while the chunks it frames still read)
+   * unless a skipped region starts at the same offset (the same damage, named by the page
+   * reader), then every page, chunk or CPU that
+   * `scan({ salvage: true })` stepped over. Both empty for a sound file.
+   */
+  damage(): { framing?: TraceError; skipped: Skipped[] } {
+    let framing: TraceError | undefined;
+    try {
+      this.validate();
+    } catch (e) {
+      if (!(e instanceof TraceError)) throw e;
+      framing = e;
+    }
+    const skipped = this.scan({ salvage: true }).flatMap((b) => b.cpus.flatMap((c) => c.skipped ?? []));
+    if (framing && skipped.some((s) => s.offset === framing!.offset)) framing = undefined;
+    return { framing, skipped };
   }
 
   /** `scan()` on libuv's thread pool: the event loop keeps running while pages are read. */

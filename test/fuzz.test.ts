@@ -118,4 +118,24 @@ test('--salvage reads the whole pages of CPU data declared past the end of the f
   expect(res.stderr).toBe(`tracedat: ${path}: CPU 1 data, offset 2375680: 10221184 bytes of CPU data, the file has 221409 after this offset; skipped rest of the CPU data\n`);
   const whole = (await api.open(fixturePath(V7))).scan()[0]!.cpus.map((c) => c.count);
   expect((await api.open(path)).scan({ salvage: true })[0]!.cpus.map((c) => c.count)).toEqual(whole);
+  // dump -v --salvage names that damage once, as the page reader saw it.
+  const dump = await runInProcess(api, COMMANDS.find((c: { name: string }) => c.name === 'dump -v --salvage'), path);
+  expect(dump.stderr).toBe(res.stderr);
+});
+
+test('a compressed CPU size past the end of the file is damage for dump -v, with or without --salvage', async () => {
+  // The chunks frame themselves, so every record still reads; the size field is still wrong.
+  const edit = (L: any) => {
+    const e = L.cpuTables[0][0];
+    return [{ at: e.sizeAt, del: 8, ins: u64(e.size + 10_000_000) }];
+  };
+  const line = (path: string) => `tracedat: ${path}: buffer "" CPU 0 data, offset 151552: 10047339 bytes of CPU data from offset 151552, but the file ends at 254654\n`;
+  for (const command of ['dump -v', 'dump -v --salvage']) {
+    const { res, path } = await damaged(ZSTD, `zstd-size-${command.length}`, command, edit);
+    expect([res.code, res.stderr]).toEqual([2, line(path)]);
+  }
+  const { res, path } = await damaged(ZSTD, 'zstd-size-records', 'records', edit);
+  expect(res.code).toBe(0);
+  const whole = (await api.open(fixturePath(ZSTD))).scan()[0]!.cpus.map((c) => c.count);
+  expect((await api.open(path)).scan()[0]!.cpus.map((c) => c.count)).toEqual(whole);
 });

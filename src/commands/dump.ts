@@ -86,13 +86,16 @@ export async function dumpCommand(args: string[]): Promise<number> {
     // instead of declared valid. With --salvage every damaged region is stepped over and
     // named on stderr, one line each in the error form; the file is then not valid (exit 2)
     // but all else has been read.
-    if (!salvage) trace.validate();
-    const scan = trace.scan({ salvage });
-    const skipped = scan.flatMap((b) => b.cpus.flatMap((c) => c.skipped ?? []));
-    if (skipped.length) {
-      for (const s of skipped) process.stderr.write(`tracedat: ${file}: ${s.section}, offset ${s.offset}: ${s.expected}; skipped ${s.what}
-`);
-      return 2;
+    if (!salvage) {
+      trace.validate();
+      trace.scan();
+    } else {
+      const { framing, skipped } = trace.damage();
+      const lines = [...(framing ? [`tracedat: ${framing.message}\n`] : []), ...skipped.map((s) => `tracedat: ${file}: ${s.section}, offset ${s.offset}: ${s.expected}; skipped ${s.what}\n`)];
+      if (lines.length) {
+        process.stderr.write(lines.join(''));
+        return 2;
+      }
     }
     write(`File ${file} is a valid trace-cmd file\n`);
   }
