@@ -37,7 +37,8 @@ export interface Native {
     threads: number | null,
     options: Buffer | null,
   ): Promise<string>;
-  reportOpen(handle: Handle, raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
+  reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
+  reportInput(cursor: ReportCursor, handle: Handle, name: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }

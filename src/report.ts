@@ -1,5 +1,5 @@
 // `trace-cmd report` text, produced by the native report engine in large chunks.
-import { native, type Handle } from './native.js';
+import { native } from './native.js';
 import { fromNative } from './errors.js';
 import type { TraceFile } from './trace.js';
 
@@ -16,22 +16,26 @@ export interface ReportOptions {
   chunk?: number;
 }
 
-/** The report as chunks of bytes, identical in concatenation to `trace-cmd report`. */
-export function* reportChunks(trace: TraceFile, options: ReportOptions = {}): Generator<Buffer> {
-  const h: Handle = trace.handle;
-  let cursor;
-  try {
-    cursor = native.reportOpen(h, options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','));
-  } catch (e) {
-    throw fromNative(trace.name, e);
-  }
+/**
+ * The report as chunks of bytes, identical in concatenation to `trace-cmd report`. Several
+ * traces are merged into one timeline as `trace-cmd report -i host.dat -i guest.dat ...` does:
+ * every line carries its file's name, guests' times are moved to the host's clock by their
+ * TIME_SHIFT, and the host's kvm events name guest functions when the first trace is the host
+ * (its GUEST options list the others' trace ids).
+ */
+export function* reportChunks(traces: TraceFile | readonly TraceFile[], options: ReportOptions = {}): Generator<Buffer> {
+  const inputs = Array.isArray(traces) ? (traces as readonly TraceFile[]) : [traces as TraceFile];
+  if (inputs.length === 0) throw new TypeError('report: no input trace');
+  const fail = (e: unknown): unknown => fromNative(inputs[(e as { input?: number }).input ?? 0]!.name, e);
+  const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','));
+  for (const t of inputs) native.reportInput(cursor, t.handle, t.name);
   const chunk = options.chunk ?? 1 << 20;
   for (;;) {
     let b: Buffer;
     try {
       b = native.reportNext(cursor, chunk);
     } catch (e) {
-      throw fromNative(trace.name, e);
+      throw fail(e);
     }
     if (b.length === 0) return;
     yield b;
@@ -39,8 +43,8 @@ export function* reportChunks(trace: TraceFile, options: ReportOptions = {}): Ge
 }
 
 /** The whole report as one Buffer. */
-export function report(trace: TraceFile, options: ReportOptions = {}): Buffer {
-  return Buffer.concat([...reportChunks(trace, options)]);
+export function report(traces: TraceFile | readonly TraceFile[], options: ReportOptions = {}): Buffer {
+  return Buffer.concat([...reportChunks(traces, options)]);
 }
 
 /** `trace-cmd report --cpus [--first-event] [--last-event]` text; `name` is the file as given. */

@@ -447,19 +447,31 @@ fn write_error(e: writer::WriteError, path: &str) -> JsError {
     }
 }
 
-/// A running `trace-cmd report`: the file it reads and the report state.
+/// A running `trace-cmd report`: its options, the files it reads (with the names their lines
+/// carry), and, from the first chunk on, the report state.
 struct ReportCursor {
-    opened: Handle,
-    report: report::Report,
+    opts: report::Options,
+    inputs: Vec<(Handle, String)>,
+    report: Option<report::Report>,
 }
 
-/// `reportOpen(handle, raw, rawTs, nsec, cpus)` → a cursor producing report text; `cpus` is a
-/// comma-separated list of trace-cmd CPU numbers to keep, or "" for all.
+/// `reportOpen(raw, rawTs, nsec, cpus)` → a cursor producing report text; `cpus` is a
+/// comma-separated list of trace-cmd CPU numbers to keep, or "" for all. Inputs are added with
+/// `reportInput`, the first being the host when guests are read with it.
 fn report_open(env: Env, args: &Args) -> JsResult {
-    let h = args.external::<Handle>(0)?.clone();
-    let opts = report::Options { raw: args.boolean(1)?, raw_ts: args.boolean(2)?, nsec: args.boolean(3)?, cpus: parse_cpus(&args.string(4)?)? };
-    let report = report::Report::new(&h.trace, h.source.bytes(), opts)?;
-    env.external(ReportCursor { opened: h, report })
+    let opts = report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus: parse_cpus(&args.string(3)?)? };
+    env.external(ReportCursor { opts, inputs: Vec::new(), report: None })
+}
+
+/// `reportInput(cursor, handle, name)`: one more file to merge, before the first chunk.
+fn report_input(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportInput after the report has started"));
+    }
+    let h = args.external::<Handle>(1)?.clone();
+    c.inputs.push((h, args.string(2)?));
+    env.undefined()
 }
 
 /// `reportNext(cursor, minBytes)` → the next chunk of report text (at least `minBytes` unless
@@ -467,9 +479,24 @@ fn report_open(env: Env, args: &Args) -> JsResult {
 fn report_next(env: Env, args: &Args) -> JsResult {
     let c = args.external::<ReportCursor>(0)?;
     let min = args.index(1)?.clamp(1, 64 << 20);
+    let data: Vec<&[u8]> = c.inputs.iter().map(|(h, _)| h.source.bytes()).collect();
+    let report = match &mut c.report {
+        Some(r) => r,
+        none => {
+            let inputs: Vec<report::Input<'_>> = c.inputs.iter().map(|(h, name)| report::Input { trace: &h.trace, data: h.source.bytes(), name }).collect();
+            none.insert(report::Report::new(&inputs, c.opts.clone()).map_err(input_error)?)
+        }
+    };
     let mut out = Vec::with_capacity(min + 4096);
-    c.report.fill(c.opened.source.bytes(), &mut out, min)?;
+    report.fill(&data, &mut out, min).map_err(input_error)?;
     env.buffer(&out)
+}
+
+/// A format error of one input of several, the input's index in its `input` property.
+fn input_error((input, e): report::InputError) -> JsError {
+    let mut j = JsError::from(e);
+    j.fields.push(("input", napi::Field::Num(input as f64)));
+    j
 }
 
 /// `reportCpus(handle, fileName, first, last, rawTs, nsec)` → `report --cpus` text.
@@ -489,11 +516,12 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 17] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 18] = [
         (c"convert", convert),
         (c"skipped", skipped),
         (c"validate", validate),
         (c"reportOpen", report_open),
+        (c"reportInput", report_input),
         (c"reportNext", report_next),
         (c"reportCpus", report_cpus),
         (c"formats", formats),

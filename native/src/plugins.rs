@@ -9,7 +9,7 @@
 //! entries swallow the matching exit record that follows them.
 
 use crate::cprintf::{self, Arg as C};
-use crate::lookups::Comms;
+use crate::lookups::{Comms, Funcs};
 use crate::print_fmt::{Ctx, Field};
 
 /// Which printer an event uses.
@@ -189,6 +189,9 @@ pub struct Env<'a, 'c> {
     pub next: Option<&'a [u8]>,
     /// Set when the handler took `next` (a leaf function's exit).
     pub consumed: bool,
+    /// With several inputs, the kallsyms of the guest whose vCPU thread wrote this record
+    /// (trace-cmd's `tep_plugin_kvm_get_func`), for the kvm events' guest rips.
+    pub guest: Option<&'a Funcs>,
 }
 
 /// How timestamps print: `%5llu.%0Nllu` after rounding to `div`, or a bare `%12llu`.
@@ -418,6 +421,7 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
             }
             let Some(rip) = val(ctx, ev.find("guest_rip"), "guest_rip", data, true, out) else { return true };
             cprintf::printf(out, b" rip 0x%llx", &[C::Int(rip)]);
+            guest_function(env, rip, out);
             let mut scratch = Vec::new();
             let i1 = val(ctx, ev.find("info1"), "info1", data, false, &mut scratch);
             let i2 = i1.and_then(|_| val(ctx, ev.find("info2"), "info2", data, false, &mut scratch));
@@ -457,6 +461,7 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
             }
             hex.pop();
             cprintf::printf(out, b"%llx:%llx", &[C::Int(csbase), C::Int(rip)]);
+            guest_function(env, rip, out);
             out.extend_from_slice(b": ");
             out.extend_from_slice(&hex);
             if failed != 0 {
@@ -468,8 +473,20 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
             num_field(ctx, ev, b" vcpu %u", "vcpu_id", data, true, out);
             let Some(rip) = val(ctx, ev.find("rip"), "rip", data, true, out) else { return true };
             cprintf::printf(out, b" rip 0x%llx", &[C::Int(rip)]);
+            guest_function(env, rip, out);
             false
         }
+    }
+}
+
+/// kvm's `add_rip_function`: ` function[+0xoffset]` of a guest rip, when the record comes
+/// from a vCPU thread of a guest whose trace is also being read.
+fn guest_function(env: &Env<'_, '_>, rip: u64, out: &mut Vec<u8>) {
+    let Some(f) = env.guest.and_then(|g| g.find(rip)) else { return };
+    out.push(b' ');
+    out.extend_from_slice(f.name);
+    if f.addr != rip {
+        cprintf::printf(out, b"+0x%0llx", &[C::Int(rip.wrapping_sub(f.addr))]);
     }
 }
 

@@ -9,6 +9,8 @@
 //! through [`crate::cprintf`] with the exact format fragments libtraceevent hands to printf.
 
 use crate::bytes::Endian;
+use std::rc::Rc;
+
 use crate::cprintf::{self, Arg as C};
 use crate::event_format::{ArrayLen, EventFormat};
 use crate::lookups::{strtoull, Funcs, Printk};
@@ -393,12 +395,15 @@ type P<T> = Result<T, ()>;
 /// An event's print fmt, parsed.
 #[derive(Clone, Debug, Default)]
 pub struct Program {
-    pub arena: Vec<Arg>,
+    /// The parsed arguments, shared so that evaluating one does not copy its strings and
+    /// symbol tables; the few an evaluation rewrites (a symbol resolved to its address) are
+    /// replaced whole.
+    pub arena: Vec<Rc<Arg>>,
     /// The top-level arguments, in order.
     pub args: Vec<ArgId>,
     /// The format string as written (escapes not processed).
     pub format: Vec<u8>,
-    pub pieces: Vec<Piece>,
+    pub pieces: Rc<[Piece]>,
     /// TEP_EVENT_FL_FAILED: print "[FAILED TO PARSE]" and the raw fields.
     pub failed: bool,
 }
@@ -1319,7 +1324,7 @@ pub fn parse(text: &[u8], fields: &[Field], nr_common: usize, long_size: u32, ft
     prog.format = format;
     let Ok(mut args) = args else {
         prog.failed = true;
-        prog.arena = p.arena;
+        prog.arena = p.arena.into_iter().map(Rc::new).collect();
         return prog;
     };
     if args.is_empty() && ftrace {
@@ -1330,11 +1335,11 @@ pub fn parse(text: &[u8], fields: &[Field], nr_common: usize, long_size: u32, ft
     }
     let mut failed = p.failed;
     if !bprint {
-        prog.pieces = parse_pieces(&prog.format, &args, &mut failed);
+        prog.pieces = parse_pieces(&prog.format, &args, &mut failed).into();
     }
     prog.failed = failed;
     prog.args = args;
-    prog.arena = p.arena;
+    prog.arena = p.arena.into_iter().map(Rc::new).collect();
     prog
 }
 
@@ -1396,8 +1401,8 @@ impl Eval<'_> {
     /// `eval_num_arg`.
     pub fn num(&mut self, ctx: &Ctx<'_>, data: &[u8], id: Option<ArgId>) -> u64 {
         let Some(id) = id else { return 0 };
-        let arg = self.prog.arena[id].clone();
-        match arg {
+        let arg = Rc::clone(&self.prog.arena[id]);
+        match &*arg {
             Arg::Null => 0,
             Arg::Atom(a) => {
                 let v = strtoull(&a, 0);
@@ -1406,29 +1411,29 @@ impl Eval<'_> {
                 }
                 // test_for_symbol: a kernel symbol's address, then remembered as a number.
                 let v = ctx.funcs.by_name(&a).unwrap_or(0);
-                self.prog.arena[id] = Arg::Atom((v as i64).to_string().into_bytes());
+                self.prog.arena[id] = Rc::new(Arg::Atom((v as i64).to_string().into_bytes()));
                 v
             }
             Arg::Field { field: Some(f), .. } => {
-                let f = &self.fields[f];
+                let f = &self.fields[*f];
                 if f.offset as usize + f.size as usize > ctx.size {
                     return 0;
                 }
                 ctx.read(data, f.offset as usize, f.size as usize)
             }
             Arg::Type { ty, item } => {
-                let v = self.num(ctx, data, Some(item));
+                let v = self.num(ctx, data, Some(*item));
                 eval_type_str(v, &ty, false)
             }
             Arg::Func { .. } => {
                 let mut s = Vec::new();
                 self.call(ctx, data, id, &mut s)
             }
-            Arg::Op { op, left, right, .. } => self.op(ctx, data, &op, left, right),
-            Arg::DynArrayLen { field: Some(f) } => dyn_offset(ctx, &self.fields[f], data).1 as u64,
+            Arg::Op { op, left, right, .. } => self.op(ctx, data, op, *left, *right),
+            Arg::DynArrayLen { field: Some(f) } => dyn_offset(ctx, &self.fields[*f], data).1 as u64,
             Arg::DynArray { field: Some(f) } => {
                 // libtraceevent returns a host pointer here; only its offset is reproducible.
-                dyn_offset(ctx, &self.fields[f], data).0 as u64
+                dyn_offset(ctx, &self.fields[*f], data).0 as u64
             }
             _ => 0,
         }
@@ -1439,7 +1444,7 @@ impl Eval<'_> {
             let r = self.num(ctx, data, right);
             let mut typearg = None;
             let mut larg = left;
-            while let Some(Arg::Type { ty, item }) = larg.map(|l| &self.prog.arena[l]) {
+            while let Some(Arg::Type { ty, item }) = larg.map(|l| &*self.prog.arena[l]) {
                 if typearg.is_none() {
                     typearg = Some(ty.clone());
                 }
@@ -1447,7 +1452,7 @@ impl Eval<'_> {
             }
             let mut field_size = ctx.long_size as u64;
             let offset: u64;
-            match larg.map(|l| &self.prog.arena[l]) {
+            match larg.map(|l| &*self.prog.arena[l]) {
                 Some(Arg::DynArray { field: Some(f) }) => {
                     let f = &self.fields[*f];
                     offset = (dyn_offset(ctx, f, data).0 as u64).wrapping_add(r) & 0xffff_ffff;
@@ -1473,7 +1478,7 @@ impl Eval<'_> {
         }
         if op == b"?" {
             let l = self.num(ctx, data, left);
-            let Some(Arg::Op { left: a, right: b, .. }) = right.map(|r| self.prog.arena[r].clone()) else { return 0 };
+            let Some(Arg::Op { left: a, right: b, .. }) = right.map(|r| Arg::clone(&self.prog.arena[r])) else { return 0 };
             return if l != 0 { self.num(ctx, data, a) } else { self.num(ctx, data, b) };
         }
         self.binary(ctx, data, op, left, right)
@@ -1510,7 +1515,8 @@ impl Eval<'_> {
 
     /// A plugin's print function (`process_defined_func`); prints into `out`.
     fn call(&mut self, ctx: &Ctx<'_>, data: &[u8], id: ArgId, out: &mut Vec<u8>) -> u64 {
-        let Arg::Func { func, args } = self.prog.arena[id].clone() else { return 0 };
+        let arg = Rc::clone(&self.prog.arena[id]);
+        let Arg::Func { func, args } = &*arg else { return 0 };
         let mut vals = Vec::with_capacity(args.len());
         for (i, a) in args.iter().enumerate() {
             if func.string_arg(i) {
@@ -1547,10 +1553,11 @@ impl Eval<'_> {
                 cprintf::printf(out, format, &[C::Str(s)]);
             }
         };
-        match self.prog.arena[id].clone() {
-            Arg::Atom(a) => put(out, &a),
+        let arg = Rc::clone(&self.prog.arena[id]);
+        match &*arg {
+            Arg::Atom(a) => put(out, a),
             Arg::Field { field: Some(fi), .. } => {
-                let f = &self.fields[fi];
+                let f = &self.fields[*fi];
                 let (off, size) = (f.offset as usize, f.size as usize);
                 let len = if size != 0 { size } else { ctx.size.saturating_sub(off) };
                 if f.flags & F_ARRAY == 0 && f.size == ctx.long_size {
@@ -1566,9 +1573,9 @@ impl Eval<'_> {
                 put(out, s);
             }
             Arg::Flags { field, delim, flags } => {
-                let mut val = self.num(ctx, data, field) as i64;
+                let mut val = self.num(ctx, data, *field) as i64;
                 let mut printed = false;
-                for (value, name) in &flags {
+                for (value, name) in flags {
                     let fval = eval_flag(value);
                     if val == 0 && fval < 0 {
                         put(out, name);
@@ -1595,15 +1602,15 @@ impl Eval<'_> {
                 }
             }
             Arg::Symbol { field, syms } => {
-                let val = self.num(ctx, data, field) as i64;
+                let val = self.num(ctx, data, *field) as i64;
                 match syms.iter().find(|(v, _)| eval_flag(v) == val) {
                     Some((_, name)) => put(out, name),
                     None => cprintf::printf(out, b"0x%llx", &[C::Int(val as u64)]),
                 }
             }
             Arg::Hex { field, size, str } => {
-                let Some(start) = self.array_start(ctx, data, field) else { return };
-                let len = self.num(ctx, data, size) as u32 as usize;
+                let Some(start) = self.array_start(ctx, data, *field) else { return };
+                let len = self.num(ctx, data, *size) as u32 as usize;
                 for i in 0..len {
                     if i != 0 && !str {
                         out.push(b' ');
@@ -1613,9 +1620,9 @@ impl Eval<'_> {
                 }
             }
             Arg::IntArray { field, count, el_size } => {
-                let Some(mut at) = self.array_start(ctx, data, field) else { return };
-                let len = self.num(ctx, data, count) as u32 as usize;
-                let mut el = self.num(ctx, data, el_size) as i32;
+                let Some(mut at) = self.array_start(ctx, data, *field) else { return };
+                let len = self.num(ctx, data, *count) as u32 as usize;
+                let mut el = self.num(ctx, data, *el_size) as i32;
                 for i in 0..len {
                     if i != 0 {
                         out.push(b' ');
@@ -1636,11 +1643,11 @@ impl Eval<'_> {
             }
             Arg::Str { name, field } => {
                 let fi = match field {
-                    Some(f) => Some(f),
+                    Some(f) => Some(*f),
                     None => self.fields.iter().position(|f| f.name.as_bytes() == name.as_slice()),
                 };
                 let Some(fi) = fi else { return };
-                if let Arg::Str { field, .. } = &mut self.prog.arena[id] {
+                if let Arg::Str { field, .. } = Rc::make_mut(&mut self.prog.arena[id]) {
                     *field = Some(fi);
                 }
                 let (off, len) = dyn_offset(ctx, &self.fields[fi], data);
@@ -1654,15 +1661,15 @@ impl Eval<'_> {
                 let Some(fi) = self.fields.iter().position(|f| f.name.as_bytes() == name.as_slice()) else { return };
                 let (off, len) = dyn_offset(ctx, &self.fields[fi], data);
                 let bytes = data.get(off..off.saturating_add(len).min(data.len())).unwrap_or(&[]);
-                let text = if cpumask { cpumask_text(bytes, ctx.endian) } else { bitmask_text(bytes, ctx.endian) };
+                let text = if *cpumask { cpumask_text(bytes, ctx.endian) } else { bitmask_text(bytes, ctx.endian) };
                 put(out, &text);
             }
             Arg::Op { op, left, right, .. } => {
                 if op.first() != Some(&b'?') {
                     return;
                 }
-                let v = self.num(ctx, data, left);
-                let Some(Arg::Op { left: a, right: b, .. }) = right.map(|r| self.prog.arena[r].clone()) else { return };
+                let v = self.num(ctx, data, *left);
+                let Some(Arg::Op { left: a, right: b, .. }) = right.map(|r| Arg::clone(&self.prog.arena[r])) else { return };
                 self.string(ctx, data, format, len_arg, if v != 0 { a } else { b }, out);
             }
             Arg::Func { .. } => {
@@ -1674,7 +1681,7 @@ impl Eval<'_> {
 
     /// Start of the bytes a __print_hex/__print_array argument names.
     fn array_start(&self, ctx: &Ctx<'_>, data: &[u8], field: Option<ArgId>) -> Option<usize> {
-        match field.map(|f| &self.prog.arena[f]) {
+        match field.map(|f| &*self.prog.arena[f]) {
             Some(Arg::DynArray { field: Some(f) }) => Some(dyn_offset(ctx, &self.fields[*f], data).0),
             Some(Arg::Field { field: Some(f), .. }) => Some(self.fields[*f].offset as usize),
             _ => None,
@@ -1683,7 +1690,8 @@ impl Eval<'_> {
 
     /// Prints one piece of the format (`print_parse_data`).
     pub fn piece(&mut self, ctx: &Ctx<'_>, data: &[u8], i: usize, out: &mut Vec<u8>) {
-        let Some(p) = self.prog.pieces.get(i).cloned() else { return };
+        let pieces = Rc::clone(&self.prog.pieces);
+        let Some(p) = pieces.get(i) else { return };
         let len_arg = p.len_arg.map(|a| self.num(ctx, data, Some(a)) as i32 as i64);
         match p.kind {
             PieceKind::Text => out.extend_from_slice(&p.format),
@@ -1713,7 +1721,7 @@ impl Eval<'_> {
     /// `print_arg_pointer`.
     fn pointer(&mut self, ctx: &Ctx<'_>, data: &[u8], format: &[u8], plen: i64, id: Option<ArgId>, out: &mut Vec<u8>) {
         let Some(id) = id else { return };
-        if let Arg::BStr(s) = &self.prog.arena[id] {
+        if let Arg::BStr(s) = &*self.prog.arena[id] {
             out.extend_from_slice(s);
             return;
         }
@@ -1790,7 +1798,7 @@ impl Eval<'_> {
                     b'N' => b"",
                     _ => b" ",
                 };
-                match &self.prog.arena[id] {
+                match &*self.prog.arena[id] {
                     Arg::Func { .. } => {
                         self.call(ctx, data, id, out);
                     }
@@ -1870,7 +1878,7 @@ impl Eval<'_> {
     /// The field an argument names after stripping casts; None if it is not a field.
     fn field_of(&self, mut id: ArgId) -> Option<usize> {
         loop {
-            match &self.prog.arena[id] {
+            match &*self.prog.arena[id] {
                 Arg::Type { item, .. } => id = *item,
                 Arg::Field { field, .. } => return *field,
                 _ => return None,
@@ -1881,7 +1889,7 @@ impl Eval<'_> {
     /// libtraceevent's `enum tep_print_arg_type` number, for its error texts.
     fn type_code(&self, mut id: ArgId) -> u64 {
         loop {
-            return match &self.prog.arena[id] {
+            return match &*self.prog.arena[id] {
                 Arg::Type { item, .. } => {
                     id = *item;
                     continue;
@@ -2238,10 +2246,10 @@ pub fn bprint_program(ctx: &Ctx<'_>, data: &[u8], fields: &[Field], nr_common: u
     }
     let args: Vec<ArgId> = (0..arena.len()).collect();
     let mut failed = false;
-    prog.pieces = parse_pieces(&format, &args, &mut failed);
+    prog.pieces = parse_pieces(&format, &args, &mut failed).into();
     prog.format = format;
     prog.args = args;
-    prog.arena = arena;
+    prog.arena = arena.into_iter().map(Rc::new).collect();
     prog
 }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use crate::bytes::Endian;
 use crate::cprintf::{self, Arg as C};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event_format;
 use crate::file::{BufferKind, Content, Trace, V6Tag};
 use crate::lookups::{Comms, Funcs, Printk};
@@ -28,9 +28,25 @@ pub struct Event {
     pub system: String,
     pub fields: Vec<Field>,
     pub nr_common: usize,
-    pub prog: Program,
+    /// The print fmt as written, and its program once compiled (see [`Event::compiled`]).
+    print_fmt: Vec<u8>,
+    prog: Option<Program>,
     pub handler: Handler,
     pub bprint: bool,
+}
+
+impl Event {
+    /// The print fmt's program, compiled the first time the event is printed, with the fields
+    /// it evaluates over. libtraceevent parses every format when the file is opened; a file
+    /// recorded with `-e all` carries over a thousand of which a report meets a handful, and
+    /// compiling them all up front was most of a small report's time (the output is the same:
+    /// a format that fails to parse only shows when its event is printed).
+    fn compiled(&mut self, long_size: u32) -> (&mut Program, &mut Vec<Field>) {
+        let prog = self
+            .prog
+            .get_or_insert_with(|| print_fmt::parse(&self.print_fmt, &self.fields, self.nr_common, long_size, self.system == "ftrace", self.bprint));
+        (prog, &mut self.fields)
+    }
 }
 
 /// The per-file state of libtraceevent (a `tep_handle`).
@@ -82,7 +98,6 @@ impl Tep {
             let (fields, nr_common) = print_fmt::fields(&f, long_size);
             let ftrace = system == "ftrace";
             let bprint = ftrace && f.name == "bprint";
-            let prog = print_fmt::parse(f.print_fmt.as_bytes(), &fields, nr_common, long_size, ftrace, bprint);
             if tep.events.is_empty() {
                 let at = |n: &str| fields.iter().take(nr_common).find(|x| x.name == n).map(|x| (x.offset as usize, x.size as usize));
                 tep.common_type = at("common_type").unwrap_or((0, 2));
@@ -91,11 +106,12 @@ impl Tep {
             let ev = Event {
                 id: f.id as u64,
                 name: f.name.to_string(),
+                print_fmt: f.print_fmt.as_bytes().to_vec(),
                 handler: Handler::for_event(&system, f.name),
                 system,
                 fields,
                 nr_common,
-                prog,
+                prog: None,
                 bprint,
             };
             let end = ev.fields.iter().map(|f| f.offset as usize + f.size as usize).max().unwrap_or(0);
@@ -217,69 +233,125 @@ pub fn time_fmt(usecs: bool, nsec: bool) -> TimeFmt {
     }
 }
 
-/// A buffer being read: its records and how its lines are prefixed.
+/// One input of a report: a parsed file, its bytes, and the name its lines carry when several
+/// files are read (trace-cmd prints the base name of the path it was given).
+pub struct Input<'a> {
+    pub trace: &'a Trace,
+    pub data: &'a [u8],
+    pub name: &'a str,
+}
+
+/// An error, with the index of the input it was found in.
+pub type InputError = (usize, Error);
+
+/// What trace-cmd keeps per input file: its event table and how its times print.
+struct File {
+    tep: Tep,
+    time: TimeFmt,
+}
+
+/// A buffer being read (a trace-cmd handle): its records and how its lines are prefixed.
 struct Source {
+    file: usize,
     records: Records,
     prefix: Vec<u8>,
     /// trace-cmd's first CPU number for this buffer (CPU filters count across buffers).
     start_cpu: u32,
 }
 
-/// A running report over one file.
+/// A running report over one or more files.
 pub struct Report {
-    tep: Tep,
+    files: Vec<File>,
     opts: Options,
-    time: TimeFmt,
     sources: Vec<Source>,
     stacks: FuncStacks,
-    /// Text still to print before records (the `cpus=` line, or a whole latency trace).
+    /// trace-cmd's `map_vcpus`: host pid of a vCPU thread → the guest file it runs, sorted by
+    /// pid. The first input is the host; a guest is found by its TRACEID in the host's GUEST
+    /// options.
+    vcpus: Vec<(i32, usize)>,
+    /// Text still to print before records (the `cpus=` lines, or a whole latency trace).
     head: Vec<u8>,
     done: bool,
 }
 
+/// The last component of a path, as trace-cmd's `add_handle` shortens names.
+fn base_name(name: &str) -> &str {
+    name.rsplit('/').next().unwrap_or(name)
+}
+
+/// `%*s: ` (or `%*s  ` for an unnamed handle): the name of a line's handle, right-aligned.
+fn name_prefix(name: &str, width: usize) -> Vec<u8> {
+    if name.is_empty() {
+        format!("{:width$}  ", "").into_bytes()
+    } else {
+        format!("{name:>width$}: ").into_bytes()
+    }
+}
+
 impl Report {
-    pub fn new(trace: &Trace, data: &[u8], opts: Options) -> Result<Report> {
-        let tep = Tep::load(trace, data);
-        let usecs = in_usecs(trace, data, opts.raw_ts);
-        let time = time_fmt(usecs, opts.nsec);
-        let cpus = cpu_count(trace, data);
-        let mut head = format!("cpus={cpus}\n").into_bytes();
-        let mut sources = Vec::new();
-        let mut done = false;
-        if let Some(i) = trace.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. })) {
-            head.extend_from_slice(&trace.latency_text(data, i)?);
-            head.push(b'\n');
-            done = true;
-        } else {
-            let flys: Vec<usize> = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. })).collect();
-            let instances: Vec<&str> = flys.iter().map(|&i| trace.buffers[i].name.as_str()).filter(|n| !n.is_empty()).collect();
-            let width = instances.iter().map(|n| n.rsplit('/').next().unwrap_or(n).len()).max().unwrap_or(0);
-            let mut start = 0u32;
-            // The top buffer first, then the instances in file order.
-            let mut order: Vec<usize> = flys.iter().copied().filter(|&i| trace.buffers[i].name.is_empty()).collect();
-            order.extend(flys.iter().copied().filter(|&i| !trace.buffers[i].name.is_empty()));
-            for i in order {
-                let b = &trace.buffers[i];
-                let clock = trace.clock(data, i, opts.raw_ts);
-                let records = Records::new(trace, data, i, None, clock, false)?;
-                let prefix = if instances.is_empty() {
-                    Vec::new()
-                } else if b.name.is_empty() {
-                    format!("{:width$}  ", "").into_bytes()
-                } else {
-                    let base = b.name.rsplit('/').next().unwrap_or(&b.name);
-                    format!("{base:>width$}: ").into_bytes()
-                };
-                sources.push(Source { records, prefix, start_cpu: start });
-                start += cpus;
+    /// A report over `inputs` in trace-cmd's handle order: the top buffer of every file in
+    /// argument order, then each file's instances. With one input, lines carry a prefix only
+    /// when the file has instances (the top buffer's is blank); with several, every line and
+    /// every `cpus=` line carries its file's (or instance's) name.
+    pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, InputError> {
+        let multi = inputs.len() > 1;
+        let latency = |t: &Trace| t.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. }));
+        if multi {
+            if let Some(i) = inputs.iter().position(|i| latency(i.trace).is_some()) {
+                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")));
             }
         }
-        Ok(Report { tep, opts, time, sources, stacks: FuncStacks::default(), head, done })
+        let mut files = Vec::with_capacity(inputs.len());
+        let mut head = Vec::new();
+        let mut done = false;
+        // Handles: (file, buffer index, name); the tops first, instances appended as each file
+        // is read, widening the name column from then on (as trace-cmd's max_file_size grows).
+        let mut handles: Vec<(usize, usize, String)> = Vec::new();
+        let mut width = if multi { inputs.iter().map(|i| base_name(i.name).len()).max().unwrap_or(0) } else { 0 };
+        let mut tops = Vec::new();
+        for (fi, input) in inputs.iter().enumerate() {
+            let (trace, data) = (input.trace, input.data);
+            let cpus = cpu_count(trace, data);
+            files.push(File { tep: Tep::load(trace, data), time: time_fmt(in_usecs(trace, data, opts.raw_ts), opts.nsec) });
+            if multi {
+                head.extend_from_slice(&name_prefix(base_name(input.name), width));
+            }
+            head.extend_from_slice(format!("cpus={cpus}\n").as_bytes());
+            if let Some(i) = latency(trace) {
+                head.extend_from_slice(&trace.latency_text(data, i).map_err(|e| (fi, e))?);
+                head.push(b'\n');
+                done = true;
+                continue;
+            }
+            let flys = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. }));
+            for i in flys {
+                let name = &trace.buffers[i].name;
+                if name.is_empty() {
+                    tops.push((fi, i, if multi { base_name(input.name).to_string() } else { String::new() }));
+                } else {
+                    width = width.max(base_name(name).len());
+                    handles.push((fi, i, base_name(name).to_string()));
+                }
+            }
+        }
+        tops.extend(handles);
+        let prefixed = multi || tops.iter().any(|(_, _, n)| !n.is_empty());
+        let mut sources = Vec::with_capacity(tops.len());
+        let mut start = 0u32;
+        for (fi, i, name) in tops {
+            let Input { trace, data, .. } = inputs[fi];
+            let records = Records::new(trace, data, i, None, trace.clock(data, i, opts.raw_ts), false).map_err(|e| (fi, e))?;
+            let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
+            sources.push(Source { file: fi, records, prefix, start_cpu: start });
+            start += cpu_count(trace, data);
+        }
+        let vcpus = if multi { vcpu_map(inputs) } else { Vec::new() };
+        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
-    /// ends; false once everything has been written.
-    pub fn fill(&mut self, data: &[u8], out: &mut Vec<u8>, min: usize) -> Result<bool> {
+    /// ends; false once everything has been written. `data` holds the inputs' bytes in order.
+    pub fn fill(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
         if !self.head.is_empty() {
             out.append(&mut self.head);
         }
@@ -290,7 +362,8 @@ impl Report {
             // The buffer whose next record comes first (ties: the earlier buffer).
             let mut best: Option<(u64, usize)> = None;
             for (i, s) in self.sources.iter_mut().enumerate() {
-                if let Some(ts) = s.records.peek_with(data, |r| r.ts)? {
+                let bytes = data.get(s.file).copied().unwrap_or(&[]);
+                if let Some(ts) = s.records.peek_with(bytes, |r| r.ts).map_err(|e| (s.file, e))? {
                     if best.is_none_or(|(b, _)| ts < b) {
                         best = Some((ts, i));
                     }
@@ -300,7 +373,8 @@ impl Report {
                 self.done = true;
                 return Ok(false);
             };
-            self.one(data, si, out)?;
+            let fi = self.sources[si].file;
+            self.one(data.get(fi).copied().unwrap_or(&[]), si, out).map_err(|e| (fi, e))?;
         }
         Ok(true)
     }
@@ -308,7 +382,8 @@ impl Report {
     fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
         let mut line = Vec::with_capacity(256);
         let mut rec_data = Vec::new();
-        let extent = self.tep.extent;
+        let fi = self.sources[si].file;
+        let extent = self.files[fi].tep.extent;
         let (ts, cpu, missed, size) = {
             let src = &mut self.sources[si];
             let Some(r) = src.records.next_with(data, |r| {
@@ -326,13 +401,14 @@ impl Report {
             return Ok(());
         }
         // The next record, for function_graph's leaf folding.
-        let ev = self.tep.event_of(&rec_data);
+        let tep = &self.files[fi].tep;
+        let ev = tep.event_of(&rec_data);
         let mut next = None;
-        if !self.opts.raw && ev.is_some_and(|e| self.tep.events[e].handler == Handler::FgraphEntry) {
+        if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
             next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
         }
         line.extend_from_slice(&self.sources[si].prefix);
-        let consumed = self.line(&rec_data, size, ts, cpu, missed, ev, next.as_deref(), &mut line);
+        let consumed = self.line(fi, &rec_data, size, ts, cpu, missed, ev, next.as_deref(), &mut line);
         if consumed {
             self.sources[si].records.next_with(data, |_| ())?;
         }
@@ -344,9 +420,15 @@ impl Report {
         Ok(())
     }
 
+    /// The file whose kallsyms name the guest rips of a record by host thread `pid`.
+    fn guest_of(&self, pid: i32) -> Option<usize> {
+        let i = self.vcpus.partition_point(|&(p, _)| p < pid);
+        self.vcpus.get(i).filter(|&&(p, _)| p == pid).map(|&(_, g)| g)
+    }
+
     /// trace_show_data for one record; true when a following record was consumed.
     #[allow(clippy::too_many_arguments)]
-    fn line(&mut self, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, next: Option<&[u8]>, s: &mut Vec<u8>) -> bool {
+    fn line(&mut self, fi: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, next: Option<&[u8]>, s: &mut Vec<u8>) -> bool {
         if missed > 0 {
             cprintf::printf(s, b"CPU:%d [%lld EVENTS DROPPED]\n", &[C::Int(cpu as u64), C::Int(missed as u64)]);
         } else if missed < 0 {
@@ -356,29 +438,33 @@ impl Report {
             s.extend_from_slice(b"[UNKNOWN EVENT][UNKNOWN EVENT] (NULL):               [UNKNOWN EVENT]");
             return false;
         };
-        let pid = self.tep.pid_of(data);
-        let comm = self.tep.comms.find(pid).to_vec();
+        let guest = self.guest_of(self.files[fi].tep.pid_of(data));
+        let guest_self = guest == Some(fi);
+        let (File { tep, time }, guest) = split_file(&mut self.files, fi, guest);
+        let pid = tep.pid_of(data);
+        let comm = tep.comms.find(pid).to_vec();
         cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
-        if self.time.div == 0 && self.time.prec == 12 {
-            self.time.print(ts, s);
+        if time.div == 0 && time.prec == 12 {
+            time.print(ts, s);
         } else {
             s.push(b' ');
-            self.time.print(ts, s);
+            time.print(ts, s);
         }
         s.push(b':');
-        let name = self.tep.events[ei].name.clone();
+        let name = tep.events[ei].name.clone();
         s.push(b' ');
         s.extend_from_slice(name.as_bytes());
         s.extend_from_slice(b": ");
         if name.len() < 20 {
             s.resize(s.len() + 20 - name.len(), b' ');
         }
-        let (endian, long_size) = self.tep.ctx();
-        let ctx = Ctx { size, endian, long_size, funcs: &self.tep.funcs, printk: &self.tep.printk };
-        let ev = &mut self.tep.events[ei];
+        let (endian, long_size) = tep.ctx();
+        let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
+        let ev = &mut tep.events[ei];
         if self.opts.raw {
             let nr = ev.nr_common;
-            Eval { prog: &mut ev.prog, fields: &mut ev.fields }.fields_raw(&ctx, data, nr, s);
+            let (prog, fields) = ev.compiled(long_size);
+            Eval { prog, fields }.fields_raw(&ctx, data, nr, s);
             return false;
         }
         let mut consumed = false;
@@ -389,47 +475,93 @@ impl Report {
             } else {
                 None
             };
-            let events = &self.tep.events;
+            let events = &tep.events;
             let ret = graph_ret.and_then(|_| events.iter().find(|e| e.system == "ftrace" && e.name == "funcgraph_exit"));
             let ev = &events[ei];
             let mut env = plugins::Env {
                 ctx: &ctx,
-                comms: &mut self.tep.comms,
+                comms: &mut tep.comms,
                 stacks: &mut self.stacks,
                 cpu,
                 ts,
-                time_fmt: self.time,
+                time_fmt: *time,
                 graph_ret: ret.map(|r| GraphRet { id: r.id, fields: plugins::Fields { all: &r.fields, nr_common: r.nr_common } }),
                 next,
                 consumed: false,
+                guest: guest.or(guest_self.then_some(&tep.funcs)),
             };
             let fields = plugins::Fields { all: &ev.fields, nr_common: ev.nr_common };
             pretty = plugins::run(ev.handler, &fields, data, &mut env, s);
             consumed = env.consumed;
         }
         if pretty {
-            let ev = &mut self.tep.events[ei];
-            let nr = ev.nr_common;
-            if ev.prog.failed {
+            let ev = &mut tep.events[ei];
+            let (nr, bprint) = (ev.nr_common, ev.bprint);
+            let (prog, fields) = ev.compiled(long_size);
+            if prog.failed {
                 s.extend_from_slice(b"[FAILED TO PARSE]");
-                Eval { prog: &mut ev.prog, fields: &mut ev.fields }.fields_raw(&ctx, data, nr, s);
-            } else if ev.bprint {
-                let mut prog = print_fmt::bprint_program(&ctx, data, &ev.fields, nr);
-                let mut fields = ev.fields.clone();
+                Eval { prog, fields }.fields_raw(&ctx, data, nr, s);
+            } else if bprint {
+                let mut prog = print_fmt::bprint_program(&ctx, data, fields, nr);
+                let mut fields = fields.clone();
                 Eval { prog: &mut prog, fields: &mut fields }.pretty(&ctx, data, s);
             } else {
-                Eval { prog: &mut ev.prog, fields: &mut ev.fields }.pretty(&ctx, data, s);
+                Eval { prog, fields }.pretty(&ctx, data, s);
             }
         }
         consumed
     }
 }
 
+/// `files[fi]`, to print a record of, and the kallsyms of another file `guest` names.
+fn split_file(files: &mut [File], fi: usize, guest: Option<usize>) -> (&mut File, Option<&Funcs>) {
+    match guest {
+        Some(g) if g < fi => {
+            let (a, b) = files.split_at_mut(fi);
+            (&mut b[0], Some(&a[g].tep.funcs))
+        }
+        Some(g) if g > fi => {
+            let (a, b) = files.split_at_mut(g);
+            (&mut a[fi], Some(&b[0].tep.funcs))
+        }
+        _ => (&mut files[fi], None),
+    }
+}
+
+/// trace-cmd's `map_vcpus`: for each input after the first, its TRACEID looked up in the first
+/// input's GUEST options (the last option for an id wins); each vCPU's host pid then names it.
+fn vcpu_map(inputs: &[Input<'_>]) -> Vec<(i32, usize)> {
+    let Some(host) = inputs.first() else { return Vec::new() };
+    let guests: Vec<options::Guest> = host
+        .trace
+        .options
+        .iter()
+        .filter(|o| o.id == options::GUEST)
+        .filter_map(|o| options::Guest::parse(host.trace.bytes(host.data, &o.payload), host.trace.endian, o.offset).ok())
+        .collect();
+    let mut map = Vec::new();
+    for (fi, input) in inputs.iter().enumerate().skip(1) {
+        let id = input.trace.option_payload(input.data, options::TRACEID).and_then(|(_, p)| p.get(..8)).and_then(|b| input.trace.endian.uint(b)).unwrap_or(0);
+        let Some(g) = guests.iter().rev().find(|g| g.trace_id == id) else { continue };
+        // trace_guest_load: pids indexed by vCPU number, a number out of range voids the option.
+        let mut pids = vec![0i32; g.vcpus.len()];
+        if g.vcpus.iter().any(|&(cpu, _)| cpu as usize >= pids.len()) {
+            continue;
+        }
+        for &(cpu, pid) in &g.vcpus {
+            pids[cpu as usize] = pid;
+        }
+        map.extend(pids.into_iter().map(|pid| (pid, fi)));
+    }
+    map.sort_by_key(|&(pid, _)| pid);
+    map
+}
+
 /// `--cpus` / `--first-event` / `--last-event`: the CPUs of the top buffer with data.
 pub fn cpus_listing(trace: &Trace, data: &[u8], file: &str, first: bool, last: bool, raw_ts: bool, nsec: bool) -> Result<Vec<u8>> {
     if trace.buffers.iter().any(|b| matches!(b.kind, BufferKind::Latency { .. })) {
         // trace-cmd 3.1.6 dereferences missing CPU data here and crashes without output.
-        return Err(crate::error::Error::new("report --cpus", 0, "ring-buffer CPU data; this is a latency trace, which holds text only"));
+        return Err(Error::new("report --cpus", 0, "ring-buffer CPU data; this is a latency trace, which holds text only"));
     }
     let mut out = format!("List of CPUs in {file} with data:\n").into_bytes();
     let cpus = cpu_count(trace, data);

@@ -3,7 +3,9 @@ import { open } from '../trace.js';
 import { reportChunks, reportCpus } from '../report.js';
 import { writeStdout as write } from './stdout.js';
 
-export const REPORT_USAGE = `usage: tracedat report [-i FILE | FILE] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
+export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
+  -i FILE        an input; several are merged into one timeline, each line naming its file
+                 (the host first: its kvm events then name the guests' functions)
   -R             raw: every event's fields instead of its print format
   --raw-ts       ring-buffer timestamps, no clock conversion
   -t             nanosecond timestamps
@@ -27,7 +29,7 @@ export function parseCpuList(s: string): number[] {
 }
 
 export async function reportCommand(args: string[]): Promise<number> {
-  let input: string | undefined;
+  const inputs: string[] = [];
   const positional: string[] = [];
   let raw = false;
   let rawTimestamps = false;
@@ -39,8 +41,9 @@ export async function reportCommand(args: string[]): Promise<number> {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-i') {
-      input = args[++i];
+      const input = args[++i];
       if (input === undefined) throw new Error('report: a file after -i');
+      inputs.push(input);
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
@@ -63,17 +66,22 @@ export async function reportCommand(args: string[]): Promise<number> {
       return 1;
     } else positional.push(a);
   }
-  if (positional.length > 1 || (positional.length === 1 && input !== undefined)) {
-    process.stderr.write(`tracedat: report: one input file only\n${REPORT_USAGE}\n`);
+  if (positional.length > 1 || (positional.length === 1 && inputs.length > 0)) {
+    process.stderr.write(`tracedat: report: several inputs go each after its own -i\n${REPORT_USAGE}\n`);
     return 1;
   }
-  const file = input ?? positional[0] ?? 'trace.dat';
-  const trace = await open(file);
+  if (showCpus && inputs.length > 1) {
+    process.stderr.write(`tracedat: report: --cpus lists the CPUs of one input\n${REPORT_USAGE}\n`);
+    return 1;
+  }
+  if (inputs.length === 0) inputs.push(positional[0] ?? 'trace.dat');
+  const traces = [];
+  for (const file of inputs) traces.push(await open(file));
   if (showCpus) {
-    write(reportCpus(trace, file, { first, last, rawTimestamps, nanoseconds }));
+    write(reportCpus(traces[0]!, inputs[0]!, { first, last, rawTimestamps, nanoseconds }));
     return 0;
   }
   // Chunks of 4 MiB: one N-API call and one write(2) each.
-  for (const chunk of reportChunks(trace, { raw, rawTimestamps, nanoseconds, cpus, chunk: 4 << 20 })) write(chunk);
+  for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, chunk: 4 << 20 })) write(chunk);
   return 0;
 }
