@@ -565,7 +565,7 @@ export const COMMANDS = [
   { name: 'dump -v --salvage', argv: ['dump', '-v', '--salvage'], validate: true, salvage: true },
   { name: 'records', spawn: ['scripts/fuzz-records.mjs'], argv: [], records: true },
   { name: 'records --salvage', spawn: ['scripts/fuzz-records.mjs', '--salvage'], argv: [], records: true, salvage: true },
-  { name: 'convert', argv: ['convert'], module: 'dist/commands/convert.js', spawnOnly: true, out: true },
+  { name: 'convert', argv: ['convert'], module: 'dist/commands/convert.js', out: true },
   { name: 'report', argv: ['report'], module: 'dist/commands/report.js', report: {} },
   { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
 ].filter((c) => !c.module || existsSync(join(ROOT, c.module)));
@@ -579,12 +579,27 @@ export function cliError(e) {
 /** Head and tail of a long output: all the judge looks at. */
 const clip = (b) => (b.length > 8192 ? `${b.subarray(0, 4096).toString('latin1')}\n[...]\n${b.subarray(b.length - 4096).toString('latin1')}` : b.toString('latin1'));
 
-/** Runs a command in process with the API (dist/index.js), as the CLI would. */
-export async function runInProcess(api, cmd, path) {
+/**
+ * Runs a command in process with the API (dist/index.js), as the CLI would. A command with an
+ * output file writes `${path}.out`, which must not exist after a failure (no partial output).
+ * `opened` is the case's `api.open(path)` promise, shared by its commands as an API user
+ * would share one handle (opening inflates the metadata: re-opening per command was about
+ * half of a case's time); each CLI run still opens the file itself.
+ */
+export async function runInProcess(api, cmd, path, opened = api.open(path)) {
   let out = '';
   try {
-    const t = await api.open(path);
+    const t = await opened;
     if (cmd.records) return records(t, cmd.salvage, path);
+    if (cmd.out) {
+      try {
+        await t.convert(`${path}.out`);
+      } catch (e) {
+        if (existsSync(`${path}.out`)) return { code: 2, stdout: '', stderr: `tracedat: ${path}.out: partial output left behind after: ${e.message}\n`, partial: true };
+        throw e;
+      }
+      return { code: 0, stdout: '', stderr: '' };
+    }
     if (cmd.report) {
       // As the CLI prints it: chunk by chunk, so that an error comes after the text before it.
       const chunks = [];
@@ -676,6 +691,7 @@ export function runSpawned(cmd, path, { timeoutMs, asBytes, out }) {
 export function judge(cmd, res) {
   if (res.timedOut) return 'timeout';
   if (res.signal) return `killed by ${res.signal}`;
+  if (res.partial) return 'partial output left behind';
   const err = res.stderr;
   if (/panicked|internal error|RUST_BACKTRACE|\n\s+at /.test(err)) return 'crash text on stderr';
   if (res.code === 0) {

@@ -73,16 +73,16 @@ async function worker() {
     const path = join(dir, `case-${m.n}.dat`);
     writeFileSync(path, bytes);
     const failures = [];
+    const opened = api.open(path);
+    opened.catch(() => {}); // each command reports the failure itself
     for (const cmd of COMMANDS.filter((c) => m.commands.includes(c.name))) {
-      let res = null;
-      if (!cmd.spawnOnly) {
-        res = await runInProcess(api, cmd, path);
-        const why = judge(cmd, res);
-        if (why) failures.push({ command: cmd.name, how: 'in process', why, code: res.code, stderr: res.stderr.slice(0, 2000) });
-      }
-      if (m.spawn || cmd.spawnOnly) {
+      const res = await runInProcess(api, cmd, path, opened);
+      const why = judge(cmd, res);
+      if (why) failures.push({ command: cmd.name, how: 'in process', why, code: res.code, stderr: res.stderr.slice(0, 2000) });
+      rmSync(`${path}.out`, { force: true });
+      if (m.spawn) {
         const sp = runSpawned(cmd, path, { timeoutMs: m.timeout, asBytes: m.asMb * 2 ** 20, out: `${path}.out` });
-        const why = judge(cmd, sp) ?? (res && (sp.code !== res.code || sp.stderr !== res.stderr) ? `the CLI (exit ${sp.code}) differs from the API (exit ${res.code})` : null);
+        const why = judge(cmd, sp) ?? (sp.code !== res.code || sp.stderr !== res.stderr ? `the CLI (exit ${sp.code}) differs from the API (exit ${res.code})` : null);
         if (why) failures.push({ command: cmd.name, how: 'cli', why, code: sp.code, signal: sp.signal, stderr: sp.stderr.slice(0, 2000) });
         rmSync(`${path}.out`, { force: true });
       }
