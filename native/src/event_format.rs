@@ -35,7 +35,6 @@
 //! event ("event format sched/sched_switch") and give the byte offset inside the text; a
 //! caller that knows where the text sits in the file adds that offset.
 
-use crate::bytes::Endian;
 use crate::error::{Error, Result};
 
 /// The length of an array field as its declaration writes it.
@@ -105,75 +104,6 @@ impl HeaderPage {
             8 => Some(8),
             _ => None,
         }
-    }
-}
-
-impl<'a> EventFormat<'a> {
-    /// A field by name, the event's own fields first, then the common ones.
-    pub fn field(&self, name: &str) -> Option<&Field<'a>> {
-        self.fields.iter().chain(&self.common).find(|f| f.name == name)
-    }
-}
-
-impl<'a> Field<'a> {
-    /// The field's bytes in a record payload, or None when the payload is too short.
-    pub fn bytes<'p>(&self, payload: &'p [u8]) -> Option<&'p [u8]> {
-        let start = self.offset as usize;
-        payload.get(start..start.checked_add(self.size as usize)?)
-    }
-
-    /// The field as an unsigned number of its size (1, 2, 4 or 8 bytes, zero-extended).
-    /// None when the payload is too short or the size is another one (arrays, strings).
-    pub fn read_uint(&self, payload: &[u8], endian: Endian) -> Option<u64> {
-        endian.uint(self.bytes(payload)?)
-    }
-
-    /// As [`Field::read_uint`], sign-extended from the field's size (for `signed` fields).
-    pub fn read_int(&self, payload: &[u8], endian: Endian) -> Option<i64> {
-        let v = self.read_uint(payload, endian)?;
-        Some(match self.size {
-            1 => v as u8 as i8 as i64,
-            2 => v as u16 as i16 as i64,
-            4 => v as u32 as i32 as i64,
-            _ => v as i64,
-        })
-    }
-
-    /// The bytes a `__data_loc` or `__rel_loc` field points at (for strings, NUL included).
-    ///
-    /// A 4-byte field holds `(len << 16) | offset`; the offset is from the record start for
-    /// `__data_loc` and from the end of this field for `__rel_loc`. A 2-byte field is the
-    /// layout before dynamic arrays (libtraceevent's `dynamic_offset`): an offset only, the
-    /// data running to the end of the record. None for other fields, other sizes, and data
-    /// that would lie outside the payload.
-    pub fn dynamic<'p>(&self, payload: &'p [u8], endian: Endian) -> Option<&'p [u8]> {
-        if !self.data_loc && !self.rel_loc {
-            return None;
-        }
-        let raw = self.bytes(payload)?;
-        let (offset, len) = match raw.len() {
-            4 => {
-                let v = endian.u32(<[u8; 4]>::try_from(raw).ok()?);
-                ((v & 0xffff) as usize, Some((v >> 16) as usize))
-            }
-            2 => (endian.u16(<[u8; 2]>::try_from(raw).ok()?) as usize, None),
-            _ => return None,
-        };
-        let start = if self.rel_loc {
-            offset.checked_add(self.offset as usize)?.checked_add(self.size as usize)?
-        } else {
-            offset
-        };
-        let end = match len {
-            Some(len) => start.checked_add(len)?,
-            None => payload.len(),
-        };
-        payload.get(start..end)
-    }
-
-    /// The type is a pointer (`char *`, `const struct cred *`): its value is an address.
-    pub fn is_pointer(&self) -> bool {
-        self.type_name.contains('*')
     }
 }
 
@@ -533,6 +463,7 @@ fn parse_decl<'a>(decl: &'a str, at: usize, cx: &Ctx) -> Result<(&'a str, &'a st
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bytes::Endian;
 
     // ---- real texts ---------------------------------------------------------------------------
 
@@ -725,7 +656,27 @@ mod tests {
     }
 
     fn field<'a>(f: &'a EventFormat<'_>, name: &str) -> &'a Field<'a> {
-        f.field(name).unwrap_or_else(|| panic!("no field {name}"))
+        f.fields.iter().chain(&f.common).find(|x| x.name == name).unwrap_or_else(|| panic!("no field {name}"))
+    }
+
+    /// A number field's value in a real record, by its parsed offset, size and signedness: the
+    /// layout the report engine reads fields by.
+    fn value(f: &EventFormat<'_>, name: &str, rec: &[u8], endian: Endian) -> Option<i64> {
+        let x = field(f, name);
+        let b = rec.get(x.offset as usize..(x.offset + x.size) as usize)?;
+        let v = endian.uint(b)?;
+        Some(match (x.signed, x.size) {
+            (true, 1) => v as u8 as i8 as i64,
+            (true, 2) => v as u16 as i16 as i64,
+            (true, 4) => v as u32 as i32 as i64,
+            _ => v as i64,
+        })
+    }
+
+    /// The bytes a field covers in a record.
+    fn bytes<'r>(f: &EventFormat<'_>, name: &str, rec: &'r [u8]) -> Option<&'r [u8]> {
+        let x = field(f, name);
+        rec.get(x.offset as usize..(x.offset + x.size) as usize)
     }
 
     // ---- event formats ----------------------------------------------------------------------------
@@ -774,7 +725,6 @@ mod tests {
         assert!(f.print_fmt.starts_with("\"prev_comm=%s prev_pid=%d"));
         assert!(f.print_fmt.ends_with("REC->next_comm, REC->next_pid, REC->next_prio"));
         assert!(field(&f, "common_pid").is_common);
-        assert!(f.field("nope").is_none());
         check(&f).unwrap();
 
         // A real record: "scan.sh:30672 [120] R ==> scan.sh:30673 [120]".
@@ -783,17 +733,17 @@ mod tests {
             "7363616e2e7368000000000000000000d177000078000000"
         ));
         let le = Endian::Little;
-        assert_eq!(field(&f, "common_type").read_uint(&rec, le), Some(372));
-        assert_eq!(field(&f, "common_preempt_count").read_uint(&rec, le), Some(2));
-        assert_eq!(field(&f, "common_pid").read_int(&rec, le), Some(30672));
-        assert_eq!(field(&f, "prev_comm").bytes(&rec).unwrap().split(|&b| b == 0).next(), Some(&b"scan.sh"[..]));
-        assert_eq!(field(&f, "prev_prio").read_int(&rec, le), Some(120));
-        assert_eq!(field(&f, "prev_state").read_int(&rec, le), Some(0));
-        assert_eq!(field(&f, "next_pid").read_int(&rec, le), Some(30673));
+        assert_eq!(value(&f, "common_type", &rec, le), Some(372));
+        assert_eq!(value(&f, "common_preempt_count", &rec, le), Some(2));
+        assert_eq!(value(&f, "common_pid", &rec, le), Some(30672));
+        assert_eq!(bytes(&f, "prev_comm", &rec).unwrap().split(|&b| b == 0).next(), Some(&b"scan.sh"[..]));
+        assert_eq!(value(&f, "prev_prio", &rec, le), Some(120));
+        assert_eq!(value(&f, "prev_state", &rec, le), Some(0));
+        assert_eq!(value(&f, "next_pid", &rec, le), Some(30673));
         // Not a number: a 16-byte array; and a record cut short.
-        assert_eq!(field(&f, "next_comm").read_uint(&rec, le), None);
-        assert_eq!(field(&f, "next_prio").read_uint(rec.get(..62).unwrap(), le), None);
-        assert_eq!(field(&f, "prev_comm").dynamic(&rec, le), None);
+        assert_eq!(value(&f, "next_comm", &rec, le), None);
+        assert_eq!(value(&f, "next_prio", rec.get(..62).unwrap(), le), None);
+        assert!(!field(&f, "prev_comm").data_loc && !field(&f, "prev_comm").rel_loc);
     }
 
     #[test]
@@ -809,12 +759,12 @@ mod tests {
             "466173744d6978657200720000000000800a000060000000"
         ));
         let le = Endian::Little;
-        assert_eq!(field(&f, "common_type").read_uint(&rec, le), Some(u64::from(f.id)));
-        assert_eq!(field(&f, "prev_pid").read_int(&rec, le), Some(4806));
-        assert_eq!(field(&f, "prev_state").read_uint(&rec, le), Some(1024));
-        assert_eq!(field(&f, "next_comm").bytes(&rec).unwrap().get(..10), Some(&b"FastMixer\0"[..]));
-        assert_eq!(field(&f, "next_pid").read_int(&rec, le), Some(2688));
-        assert_eq!(field(&f, "next_prio").read_int(&rec, le), Some(96));
+        assert_eq!(value(&f, "common_type", &rec, le), Some(i64::from(f.id)));
+        assert_eq!(value(&f, "prev_pid", &rec, le), Some(4806));
+        assert_eq!(value(&f, "prev_state", &rec, le), Some(1024));
+        assert_eq!(bytes(&f, "next_comm", &rec).unwrap().get(..10), Some(&b"FastMixer\0"[..]));
+        assert_eq!(value(&f, "next_pid", &rec, le), Some(2688));
+        assert_eq!(value(&f, "next_prio", &rec, le), Some(96));
     }
 
     #[test]
@@ -832,19 +782,20 @@ mod tests {
             "00fc010000000000737761707065722f3000000000000000000000000000007800000000000000",
             "007263755f7363686564000000000000000000000e00000078"
         ));
-        assert_eq!(field(&f, "common_type").read_uint(&rec, be), Some(252));
-        assert_eq!(field(&f, "prev_prio").read_int(&rec, be), Some(120));
-        assert_eq!(field(&f, "prev_state").read_uint(&rec, be), Some(0));
-        assert_eq!(field(&f, "next_pid").read_int(&rec, be), Some(14));
-        assert_eq!(field(&f, "next_pid").read_int(&rec, Endian::Little), Some(0x0e00_0000));
+        assert_eq!(value(&f, "common_type", &rec, be), Some(252));
+        assert_eq!(value(&f, "prev_prio", &rec, be), Some(120));
+        assert_eq!(value(&f, "prev_state", &rec, be), Some(0));
+        assert_eq!(value(&f, "next_pid", &rec, be), Some(14));
+        assert_eq!(value(&f, "next_pid", &rec, Endian::Little), Some(0x0e00_0000));
         // "irq=0 name=EXT": the __data_loc word is 0x0004_0010, four bytes at 16.
         let f = find("name: irq_handler_entry\n");
         let rec = hex("0049090000000000000000000004001045585400");
         let name = field(&f, "name");
         assert!(name.data_loc && !name.rel_loc && name.array.is_none());
         assert_eq!(name.type_name, "__data_loc char[]");
-        assert_eq!(name.dynamic(&rec, be), Some(&b"EXT\0"[..]));
-        assert_eq!(field(&f, "irq").read_int(&rec, be), Some(0));
+        assert_eq!((name.offset, name.size, value(&f, "name", &rec, be)), (12, 4, Some(0x0004_0010)));
+        assert_eq!(rec.get(16..20), Some(&b"EXT\0"[..]));
+        assert_eq!(value(&f, "irq", &rec, be), Some(0));
     }
 
     #[test]
@@ -854,14 +805,9 @@ mod tests {
         // "irq=39 name=virtio2-output.0": 17 bytes at 16, then three bytes of record padding.
         let rec = hex("e100090100000000270000001000110076697274696f322d6f75747075742e30003a3000");
         let le = Endian::Little;
-        assert_eq!(field(&f, "irq").read_int(&rec, le), Some(39));
-        assert_eq!(field(&f, "name").read_uint(&rec, le), Some(0x0011_0010));
-        assert_eq!(field(&f, "name").dynamic(&rec, le), Some(&b"virtio2-output.0\0"[..]));
-        // Pointing past the record: None, not a panic.
-        assert_eq!(field(&f, "name").dynamic(rec.get(..32).unwrap(), le), None);
-        let mut bad = rec.clone();
-        bad[12..16].copy_from_slice(&0xffff_ffffu32.to_le_bytes());
-        assert_eq!(field(&f, "name").dynamic(&bad, le), None);
+        assert_eq!(value(&f, "irq", &rec, le), Some(39));
+        assert_eq!(value(&f, "name", &rec, le), Some(0x0011_0010));
+        assert_eq!(rec.get(16..33), Some(&b"virtio2-output.0\0"[..]));
     }
 
     #[test]
@@ -874,17 +820,10 @@ mod tests {
         let f = parse("test", text.as_bytes()).unwrap();
         let msg = field(&f, "msg");
         assert!(msg.rel_loc && !msg.data_loc);
-        // rel_loc: offset 4 counts from the end of the field (8): bytes 12..15.
-        let mut rec = vec![0u8; 16];
-        rec[4..8].copy_from_slice(&((3u32 << 16) | 4).to_be_bytes());
-        rec[12..15].copy_from_slice(b"hi\0");
-        rec[2..4].copy_from_slice(&9u16.to_be_bytes());
-        assert_eq!(msg.dynamic(&rec, Endian::Big), Some(&b"hi\0"[..]));
-        // The old 2-byte form: an offset, the data running to the end of the record.
-        assert_eq!(field(&f, "old").dynamic(&rec, Endian::Big), rec.get(9..));
-        // An offset past the end of the record.
-        rec[4..8].copy_from_slice(&((8u32 << 16) | 0xffff).to_be_bytes());
-        assert_eq!(msg.dynamic(&rec, Endian::Big), None);
+        assert_eq!((msg.offset, msg.size, msg.type_name, msg.array), (4, 4, "__rel_loc char[]", None));
+        let old = field(&f, "old");
+        assert!(old.data_loc && !old.rel_loc);
+        assert_eq!((old.offset, old.size), (2, 2));
     }
 
     #[test]
@@ -899,8 +838,8 @@ mod tests {
         let f = parse("ftrace", I686_KERNEL_STACK.as_bytes()).unwrap();
         let caller = field(&f, "caller");
         assert_eq!((caller.array, caller.offset, caller.size), (None, 12, 0));
-        assert_eq!(caller.bytes(&[0u8; 12]), Some(&[][..]));
-        assert_eq!(caller.read_uint(&[0u8; 12], Endian::Little), None);
+        assert_eq!(bytes(&f, "caller", &[0u8; 12]), Some(&[][..]));
+        assert_eq!(value(&f, "caller", &[0u8; 12], Endian::Little), None);
 
         let entries = sample();
         let x86 = |name: &str| {
@@ -913,7 +852,7 @@ mod tests {
         let f = x86("name: bprint\n");
         let fmt = field(&f, "fmt");
         assert_eq!((fmt.type_name, fmt.name, fmt.size), ("const char *", "fmt", 8));
-        assert!(fmt.is_pointer() && !field(&f, "ip").is_pointer());
+        assert_eq!(field(&f, "ip").type_name, "unsigned long");
         assert_eq!(field(&f, "buf").type_name, "u32");
         let f = x86("name: function\n");
         assert_eq!(field(&f, "args").array, Some(ArrayLen::Unsized));
@@ -974,12 +913,12 @@ mod tests {
         rec[4..8].copy_from_slice(&(-1i32).to_le_bytes());
         rec[32..40].copy_from_slice(&(-2i64).to_le_bytes());
         rec[3] = 0x80;
-        assert_eq!(field(&f, "common_pid").read_int(&rec, Endian::Little), Some(-1));
-        assert_eq!(field(&f, "common_pid").read_uint(&rec, Endian::Little), Some(0xffff_ffff));
-        assert_eq!(field(&f, "prev_state").read_int(&rec, Endian::Little), Some(-2));
-        assert_eq!(field(&f, "common_preempt_count").read_int(&rec, Endian::Little), Some(-128));
+        // `signed:1` fields sign-extend from their size, `signed:0` ones do not.
+        assert_eq!(value(&f, "common_pid", &rec, Endian::Little), Some(-1));
+        assert_eq!(value(&f, "prev_state", &rec, Endian::Little), Some(-2));
+        assert_eq!(value(&f, "common_preempt_count", &rec, Endian::Little), Some(128));
         rec[0..2].copy_from_slice(&(-3i16).to_be_bytes());
-        assert_eq!(field(&f, "common_type").read_int(&rec, Endian::Big), Some(-3));
+        assert_eq!(value(&f, "common_type", &rec, Endian::Big), Some(0xfffd));
     }
 
     #[test]

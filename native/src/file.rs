@@ -675,31 +675,74 @@ impl Trace {
 }
 
 impl Trace {
-    /// The text of a latency buffer (`tracing/trace` of a latency tracer): raw in v6 and in
-    /// uncompressed v7, a chunk stream (`u32 count`, then blocks) in compressed v7.
+    /// The text of a latency buffer (`tracing/trace` of a latency tracer), whole.
     pub fn latency_text<'a>(&self, data: &'a [u8], index: usize) -> Result<std::borrow::Cow<'a, [u8]>> {
+        let mut pieces = self.latency_pieces(data, index)?;
+        let Some(first) = pieces.next()? else { return Ok(std::borrow::Cow::Borrowed(&[])) };
+        let Some(second) = pieces.next()? else { return Ok(first) };
+        let mut text = [first, second].concat();
+        while let Some(p) = pieces.next()? {
+            text.extend_from_slice(&p);
+        }
+        Ok(std::borrow::Cow::Owned(text))
+    }
+
+    /// The text of latency buffer `index` in pieces, for readers that stream it.
+    pub fn latency_pieces<'a>(&self, data: &'a [u8], index: usize) -> Result<LatencyPieces<'a>> {
         let b = self.buffers.get(index).ok_or_else(|| Error::new("buffers", 0, format!("a buffer number below {}", self.buffers.len())))?;
         let BufferKind::Latency { offset, size } = b.kind else {
             return Err(Error::new(format!("buffer \"{}\"", b.name), 0, "a latency buffer (this one holds ring-buffer pages)"));
         };
         let what = format!("buffer \"{}\" latency data", b.name);
-        let range = crate::bytes::span(offset, size, data.len())
+        let bytes = crate::bytes::span(offset, size, data.len())
+            .and_then(|r| data.get(r))
             .ok_or_else(|| Error::new(what.clone(), offset, format!("{size} bytes of latency text inside the file")))?;
-        let bytes = &data[range];
-        let Some(codec) = self.codec.filter(|_| b.section.is_some_and(|h| h.compressed())) else {
-            return Ok(std::borrow::Cow::Borrowed(bytes));
-        };
+        let codec = self.codec.filter(|_| b.section.is_some_and(|h| h.compressed()));
         let mut c = Cursor::new(bytes, offset, self.endian, &what);
-        let count = c.u32("the chunk count")?;
-        if (count as usize).saturating_mul(8) > c.remaining() {
-            return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left", c.remaining())));
+        let (left, plain) = match codec {
+            Some(_) => {
+                let count = c.u32("the chunk count")?;
+                if (count as usize).saturating_mul(8) > c.remaining() {
+                    return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left", c.remaining())));
+                }
+                (count, None)
+            }
+            None => (0, Some(bytes)),
+        };
+        let pos = c.pos();
+        Ok(LatencyPieces { data, bytes, offset, endian: self.endian, what, codec, budget: Budget::new(MAX_RATIO), pos, left, plain })
+    }
+}
+
+/// The text of a latency buffer in pieces: raw in v6 and in uncompressed v7 (one piece, the
+/// bytes in the file), a chunk stream (`u32 count`, then blocks) in compressed v7, inflated one
+/// chunk at a time under one budget for the whole text. Chunks need not be whole pages.
+pub struct LatencyPieces<'a> {
+    data: &'a [u8],
+    /// The buffer's bytes, at `offset` in the file; the next chunk header at `pos` in them.
+    bytes: &'a [u8],
+    offset: u64,
+    pos: usize,
+    endian: Endian,
+    what: String,
+    codec: Option<Codec>,
+    budget: Budget,
+    left: u32,
+    plain: Option<&'a [u8]>,
+}
+
+impl<'a> LatencyPieces<'a> {
+    /// The next piece of text, None after the last.
+    pub fn next(&mut self) -> Result<Option<std::borrow::Cow<'a, [u8]>>> {
+        if let Some(p) = self.plain.take() {
+            return Ok((!p.is_empty()).then_some(std::borrow::Cow::Borrowed(p)));
         }
-        let mut text = Vec::new();
-        let mut budget = Budget::new(MAX_RATIO);
-        for _ in 0..count {
-            let block = crate::compression::Block::read(&mut c)?;
-            text.extend_from_slice(&block.inflate(data, codec, &mut budget, &what)?);
-        }
-        Ok(std::borrow::Cow::Owned(text))
+        let Some(codec) = self.codec.filter(|_| self.left > 0) else { return Ok(None) };
+        self.left -= 1;
+        let mut c = Cursor::new(self.bytes, self.offset, self.endian, &self.what);
+        c.seek(self.pos, "a chunk header")?;
+        let block = crate::compression::Block::read(&mut c)?;
+        self.pos = c.pos();
+        Ok(Some(std::borrow::Cow::Owned(block.inflate(self.data, codec, &mut self.budget, &self.what)?)))
     }
 }

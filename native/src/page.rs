@@ -74,9 +74,8 @@ pub struct Event<'a> {
 #[derive(Clone, Debug)]
 pub struct Page {
     endian: Endian,
-    /// Offset of the first data byte (12 or 16).
-    start: usize,
-    /// End of the committed data (start + commit).
+    /// End of the committed data: the data starts after the header (12 or 16 bytes) and runs
+    /// for the commit size.
     end: usize,
     /// Offset of the next event header.
     next: usize,
@@ -107,7 +106,7 @@ impl Page {
         } else {
             Missed::Unknown
         };
-        Ok(Page { endian, start, end, next: start, ts, missed })
+        Ok(Page { endian, end, next: start, ts, missed })
     }
 
     /// Walks the whole page from here without consuming it: the count of data events, or the
@@ -120,15 +119,6 @@ impl Page {
             n += 1;
         }
         Ok(n)
-    }
-
-    pub fn timestamp(&self) -> u64 {
-        self.ts
-    }
-
-    /// Bytes of committed event data.
-    pub fn commit(&self) -> usize {
-        self.end - self.start
     }
 
     fn word(&self, page: &[u8], at: usize) -> Result<u32, PageError> {

@@ -134,7 +134,6 @@ impl CpuCursor {
 
 /// The merged records of one buffer.
 pub struct Records {
-    pub buffer: usize,
     pub clock: Clock,
     endian: Endian,
     long: u8,
@@ -191,7 +190,7 @@ impl Records {
             };
             cursors.push(CpuCursor { stream, salvage, skipped, page: None, first: false, peeked: None, count: 0 });
         }
-        Ok(Records { buffer, clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, heap: None })
+        Ok(Records { clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, heap: None })
     }
 
     fn build_heap(&mut self, file: &[u8]) -> Result<()> {
@@ -240,9 +239,6 @@ impl Records {
         Ok(Some(r))
     }
 }
-
-/// Bytes of a record's fixed part in a batch.
-pub const RECORD_HEADER: usize = 32;
 
 /// Appends a record to a batch: `u64 ts, u64 raw ts, i64 missed, u32 cpu, u32 length`, all
 /// little-endian, then the data padded to 8 bytes.

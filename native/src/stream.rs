@@ -23,8 +23,8 @@ use crate::file::CpuData;
 pub const MAX_CHUNK_PAGES: u64 = 1024;
 
 enum Pages {
-    /// Pages at `start..end` of the file; the next one at `pos`.
-    Plain { start: u64, end: u64, pos: u64 },
+    /// Pages up to `end` of the file; the next one at `pos`.
+    Plain { end: u64, pos: u64 },
     /// Chunks: the next chunk header at `next`, `left` chunks to go, the current one inflated.
     Chunked { codec: Codec, next: u64, left: u32, chunk: Vec<u8>, chunk_offset: u64, pos: usize, budget: Budget },
 }
@@ -102,7 +102,7 @@ impl CpuStream {
         }
         let len = file.len() as u64;
         let pages = if d.size == 0 {
-            Pages::Plain { start: 0, end: 0, pos: 0 }
+            Pages::Plain { end: 0, pos: 0 }
         } else if d.offset >= len {
             return Err(Error::new(what, d.offset, format!("CPU data inside the file ({len} bytes)")));
         } else if let Some(codec) = codec {
@@ -117,14 +117,14 @@ impl CpuStream {
             let end = d.offset.checked_add(d.size).filter(|&e| e <= len).ok_or_else(|| {
                 Error::new(what.clone(), d.offset, format!("{} bytes of CPU data, the file has {} after this offset", d.size, len - d.offset))
             })?;
-            Pages::Plain { start: d.offset, end, pos: d.offset }
+            Pages::Plain { end, pos: d.offset }
         };
         Ok(CpuStream { cpu: d.cpu, what, endian, page_size: page_size as usize, pages, current: None })
     }
 
     /// A stream with no pages, standing for a CPU whose data could not be located.
     pub fn empty(cpu: u32, buffer: &str) -> CpuStream {
-        let pages = Pages::Plain { start: 0, end: 0, pos: 0 };
+        let pages = Pages::Plain { end: 0, pos: 0 };
         CpuStream { cpu, what: describe(cpu, buffer), endian: Endian::Little, page_size: 4096, pages, current: None }
     }
 
@@ -135,7 +135,7 @@ impl CpuStream {
         self.current = None;
         let damage = |what: &str, offset, expected: String, skipped| Damage { error: Error::new(what, offset, expected), skipped };
         let at = match &mut self.pages {
-            Pages::Plain { start: _, end, pos } => {
+            Pages::Plain { end, pos } => {
                 if *pos >= *end {
                     return Ok(false);
                 }

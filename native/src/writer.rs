@@ -49,7 +49,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::bytes::{Cursor, Endian};
-use crate::compression::{self, Block, Budget, Codec, MAX_RATIO, META_RATIO};
+use crate::compression::{self, Block, Budget, Codec, META_RATIO};
 use crate::error::Error;
 use crate::json::Json;
 use crate::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
@@ -803,8 +803,8 @@ impl<'t> Writer<'t, '_> {
 
     /// A latency trace's text: raw, or chunked like CPU data when `comp` is set.
     fn latency_text<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, comp: Option<(Codec, i32)>) -> Result<()> {
-        let BufferKind::Latency { offset, size } = b.kind else { return Ok(()) };
-        let mut pieces = LatencyText::new(self.input.data, self.trace.endian, self.input_codec(b), offset, size, &b.name)?;
+        let Some(index) = self.trace.buffers.iter().position(|x| std::ptr::eq(x, b)) else { return Ok(()) };
+        let mut pieces = self.trace.latency_pieces(self.input.data, index)?;
         let progress = &mut *self.progress;
         match comp {
             None => {
@@ -887,43 +887,6 @@ fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u6
         None if owned.is_empty() => None,
         None => Some(Raw::Owned(owned)),
     })
-}
-
-/// The text of a latency buffer in pieces: the bytes in the file, or chunk after inflated
-/// chunk (v7 compressed; chunks need not be whole pages).
-struct LatencyText<'a> {
-    data: &'a [u8],
-    codec: Option<Codec>,
-    /// Inflation allowed to the whole text, as for a CPU stream.
-    budget: Budget,
-    cursor: Cursor<'a>,
-    left: u32,
-    plain: Option<&'a [u8]>,
-}
-
-impl<'a> LatencyText<'a> {
-    fn new(data: &'a [u8], endian: Endian, codec: Option<Codec>, offset: u64, size: u64, name: &'a str) -> crate::error::Result<LatencyText<'a>> {
-        let what = if name.is_empty() { "latency data" } else { "buffer latency data" };
-        let bytes = crate::bytes::span(offset, size, data.len())
-            .and_then(|r| data.get(r))
-            .ok_or_else(|| Error::new(what, offset, format!("{size} bytes of latency text inside the file ({} bytes)", data.len())))?;
-        let mut cursor = Cursor::new(bytes, offset, endian, what);
-        let (left, plain) = match codec {
-            Some(_) => (cursor.u32("the chunk count")?, None),
-            None => (0, Some(bytes)),
-        };
-        Ok(LatencyText { data, codec, budget: Budget::new(MAX_RATIO), cursor, left, plain })
-    }
-
-    fn next(&mut self) -> crate::error::Result<Option<Cow<'a, [u8]>>> {
-        if let Some(p) = self.plain.take() {
-            return Ok((!p.is_empty()).then_some(Cow::Borrowed(p)));
-        }
-        let Some(codec) = self.codec.filter(|_| self.left > 0) else { return Ok(None) };
-        self.left -= 1;
-        let block = Block::read(&mut self.cursor)?;
-        Ok(Some(Cow::Owned(block.inflate(self.data, codec, &mut self.budget, self.cursor.what())?)))
-    }
 }
 
 /// The concatenated section descriptions.
