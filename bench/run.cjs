@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// `npm run bench`: tracedat convert against trace-cmd convert on a large uncompressed v7 input,
-// to v6, v7 zstd and v7 none. Prints each tool's mean time and the ratio trace-cmd / tracedat
-// (above 1: tracedat is faster), for the API (in-process, awaited) and for the CLI (a process,
-// node's start-up included, like trace-cmd's).
+// `npm run bench [convert|report]`: tracedat against trace-cmd, in the same run.
+//  - convert: a large uncompressed v7 input to v6, v7 zstd and v7 none;
+//  - report: `report` of a 20 MB v7 input (the same replayed pages), and `report -i host -i
+//    guest` of the KVM pair in ../shared/fixtures/public, output to /dev/null.
+// Prints each tool's mean time and the ratio trace-cmd / tracedat (above 1: tracedat is
+// faster), for the API (in-process, awaited) and for the CLI (a process, node's start-up
+// included, like trace-cmd's).
 //
 // Wall time is what benchmark.js measures; on a shared machine it swings with the load, so the
 // CPU time each side spends (user + system, median of 5 runs; the CLI's includes node's
@@ -14,7 +17,7 @@
 // Nothing touches tracefs. BENCH_MB sets another size; BENCH_MAX_TIME the seconds per case.
 'use strict';
 const Benchmark = require('benchmark');
-const { execFileSync, execFile } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
@@ -22,13 +25,17 @@ const path = require('node:path');
 const root = path.join(__dirname, '..');
 const data = path.join(__dirname, 'data');
 const big = path.join(data, 'big.dat');
+const mid = path.join(data, 'mid.dat');
+const publicDir = path.join(root, '..', 'shared', 'fixtures', 'public');
+const host = path.join(publicDir, 'Masterarbeit__documentation__trace-cmd__analysis__test__trace.dat');
+const guest = path.join(publicDir, 'Masterarbeit__documentation__trace-cmd__analysis__test__trace-Salamander4.dat');
 const source = path.join(root, '..', 'shared', 'fixtures', 'real', 'sched-irq-sys-v6.dat');
 const cli = path.join(root, 'dist', 'cli.js');
 const targetMB = Number(process.env.BENCH_MB ?? 280);
 const maxTime = Number(process.env.BENCH_MAX_TIME ?? 4);
 
-/** Writes a v6 file: `source`'s metadata, then its pages repeated until about `mb` MB. */
-async function makeInput(mb) {
+/** Writes `dest`, a v7 file: `source`'s metadata, then its pages repeated until about `mb` MB. */
+async function makeInput(dest, mb) {
   const { open } = await import('../dist/index.js');
   const t = await open(source);
   const bytes = fs.readFileSync(source);
@@ -49,7 +56,7 @@ async function makeInput(mb) {
     }
   }
   const repeats = Math.max(1, Math.round((mb * 1e6) / cpus.reduce((a, c) => a + c.size, 0)));
-  const v6 = path.join(data, 'big-v6.dat');
+  const v6 = `${dest}.v6`;
   const fd = fs.openSync(v6, 'w');
   const head = Buffer.from(bytes.subarray(0, headEnd));
   let pos = Math.ceil(headEnd / pageSize) * pageSize;
@@ -72,13 +79,13 @@ async function makeInput(mb) {
     }
   }
   fs.closeSync(fd);
-  execFileSync('trace-cmd', ['convert', '-i', v6, '-o', big, '--compression', 'none'], { stdio: 'ignore' });
+  execFileSync('trace-cmd', ['convert', '-i', v6, '-o', dest, '--compression', 'none'], { stdio: 'ignore' });
   fs.unlinkSync(v6);
 }
 
-/** CPU seconds (user + system) of a command, from /usr/bin/time. */
+/** CPU seconds (user + system) of a command, from /usr/bin/time; its stdout is discarded. */
 function cpuOf(cmd, args) {
-  const r = require('node:child_process').spawnSync('/usr/bin/time', ['-f', '%U %S', cmd, ...args], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S', cmd, ...args], { encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
   const [u, s] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
   return u + s;
 }
@@ -92,16 +99,92 @@ async function cpuOfApi(fn) {
 
 const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
+/** Runs a command to completion, its stdout to /dev/null. */
 function run(cmd, args) {
-  return new Promise((resolve, reject) => execFile(cmd, args, { maxBuffer: 1 << 26 }, (e) => (e ? reject(e) : resolve())));
+  return new Promise((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    p.on('error', reject);
+    p.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}`))));
+  });
+}
+
+/** Runs `cases` ([name, () => Promise]) in one benchmark.js suite; their mean times by name. */
+async function suite(title, cases) {
+  const s = new Benchmark.Suite(title);
+  for (const [name, fn] of cases) {
+    s.add(name, { defer: true, minSamples: 5, maxTime, fn: (d) => fn().then(() => d.resolve(), (e) => { console.error(e); process.exit(1); }) });
+  }
+  await new Promise((resolve) => s.on('complete', resolve).run({ async: true }));
+  console.log(`\n${title}`);
+  const runs = s.map((b) => b);
+  for (const b of runs) console.log(`  ${b.name.padEnd(24)} ${(b.stats.mean * 1000).toFixed(0).padStart(6)} ms ±${b.stats.rme.toFixed(0)}%`);
+  return Object.fromEntries(runs.map((b) => [b.name, b.stats.mean]));
+}
+
+async function ensure(file, mb) {
+  fs.mkdirSync(data, { recursive: true });
+  if (!fs.existsSync(file)) {
+    process.stderr.write(`bench: making ${path.relative(root, file)} (~${mb} MB of replayed pages) ...\n`);
+    await makeInput(file, mb);
+  }
+}
+
+/** report: trace-cmd report against tracedat's API (chunks counted, not kept) and CLI. */
+async function reportBench() {
+  await ensure(mid, 20);
+  const api = await import('../dist/index.js');
+  const drain = async (files) => {
+    const traces = await Promise.all(files.map((f) => api.open(f)));
+    let n = 0;
+    for (const c of api.reportChunks(traces, { chunk: 4 << 20 })) n += c.length;
+    return n;
+  };
+  const results = [];
+  for (const [title, files] of [[`report ${path.relative(root, mid)}`, [mid]], ['report -i host -i guest (KVM pair, zlib)', [host, guest]]]) {
+    const args = files.length === 1 ? files : files.flatMap((f) => ['-i', f]);
+    // Debian's trace-cmd reads no zlib: it reads zstd copies of the pair (tracedat convert; report equal, see test/report-merge.test.ts).
+    let tcArgs = args;
+    if (files.length > 1) {
+      const copies = files.map((f, i) => path.join(data, `pair-${i}.dat`));
+      for (const [i, f] of files.entries()) if (!fs.existsSync(copies[i])) await (await api.open(f)).convert(copies[i], { compression: 'zstd', progress: false });
+      tcArgs = copies.flatMap((f) => ['-i', f]);
+    }
+    const mean = await suite(title, [
+      ['trace-cmd report', () => run('trace-cmd', ['report', ...tcArgs])],
+      ['tracedat API', () => drain(files)],
+      ['tracedat CLI', () => run(process.execPath, [cli, 'report', ...args])],
+    ]);
+    const tc = mean['trace-cmd report'];
+    const r = { target: title, api: tc / mean['tracedat API'], cli: tc / mean['tracedat CLI'] };
+    const cpu = { tc: [], cli: [], api: [] };
+    for (let i = 0; i < 5; i++) {
+      cpu.tc.push(cpuOf('trace-cmd', ['report', ...tcArgs]));
+      cpu.cli.push(cpuOf(process.execPath, [cli, 'report', ...args]));
+      cpu.api.push(await cpuOfApi(() => drain(files)));
+    }
+    r.cpu = { tc: median(cpu.tc), cli: median(cpu.cli), api: median(cpu.api) };
+    console.log(`  wall ratio trace-cmd / tracedat: API ${r.api.toFixed(2)}x, CLI ${r.cli.toFixed(2)}x`);
+    console.log(`  CPU s (median of 5): trace-cmd ${r.cpu.tc.toFixed(2)}, tracedat CLI ${r.cpu.cli.toFixed(2)}, API ${r.cpu.api.toFixed(2)}`);
+    results.push(r);
+  }
+  return results;
 }
 
 async function main() {
-  fs.mkdirSync(data, { recursive: true });
-  if (!fs.existsSync(big)) {
-    process.stderr.write(`bench: making ${path.relative(root, big)} (~${targetMB} MB of replayed pages) ...\n`);
-    await makeInput(targetMB);
+  const only = process.argv[2];
+  const results = [];
+  if (only === undefined || only === 'convert') results.push(...(await convertBench()));
+  if (only === undefined || only === 'report') results.push(...(await reportBench()));
+  for (const f of fs.readdirSync(data)) if (f.startsWith('out-')) fs.unlinkSync(path.join(data, f));
+  console.log(`\nsummary, trace-cmd time / tracedat time (load now ${os.loadavg()[0].toFixed(1)}):`);
+  for (const r of results) {
+    console.log(`  ${r.target.padEnd(44)} wall: API ${r.api.toFixed(2)}x  CLI ${r.cli.toFixed(2)}x   CPU: API ${(r.cpu.tc / r.cpu.api).toFixed(2)}x  CLI ${(r.cpu.tc / r.cpu.cli).toFixed(2)}x`);
   }
+}
+
+/** convert: trace-cmd convert against tracedat's API and CLI, to each target. */
+async function convertBench() {
+  await ensure(big, targetMB);
   const { open } = await import('../dist/index.js');
   const input = await open(big);
   const mb = (fs.statSync(big).size / 1e6).toFixed(0);
@@ -123,17 +206,9 @@ async function main() {
       ['tracedat CLI', () => run(process.execPath, [cli, 'convert', '-i', big, '-o', out(`cli-${slug}`), ...t.tc])],
     ];
     if (t.name === 'v7 zstd') cases.push(['tracedat API, 1 thread', () => input.convert(out(`api1-${slug}`), { ...t.ours, threads: 1, progress: false })]);
-    const suite = new Benchmark.Suite(t.name);
-    for (const [name, fn] of cases) {
-      suite.add(name, { defer: true, minSamples: 5, maxTime, fn: (d) => fn().then(() => d.resolve(), (e) => { console.error(e); process.exit(1); }) });
-    }
-    await new Promise((resolve) => suite.on('complete', resolve).run({ async: true }));
-    const mean = Object.fromEntries(suite.map((b) => [b.name, b.stats.mean]));
-    const line = (name) => `${name.padEnd(24)} ${(mean[name] * 1000).toFixed(0).padStart(6)} ms ±${suite.filter((b) => b.name === name)[0].stats.rme.toFixed(0)}%`;
-    console.log(`\n${t.name}`);
-    for (const [name] of cases) console.log(`  ${line(name)}`);
+    const mean = await suite(`convert to ${t.name}`, cases);
     const tc = mean['trace-cmd convert'];
-    const r = { target: t.name, api: tc / mean['tracedat API'], cli: tc / mean['tracedat CLI'] };
+    const r = { target: `convert to ${t.name}`, api: tc / mean['tracedat API'], cli: tc / mean['tracedat CLI'] };
     if (mean['tracedat API, 1 thread']) r.threads = mean['tracedat API, 1 thread'] / mean['tracedat API'];
     console.log(`  wall ratio trace-cmd / tracedat: API ${r.api.toFixed(2)}x, CLI ${r.cli.toFixed(2)}x${r.threads ? `; 2+ threads vs 1: ${r.threads.toFixed(2)}x` : ''}`);
     const cpu = { tc: [], cli: [], api: [] };
@@ -146,11 +221,7 @@ async function main() {
     console.log(`  CPU s (median of 5): trace-cmd ${r.cpu.tc.toFixed(2)}, tracedat CLI ${r.cpu.cli.toFixed(2)}, API ${r.cpu.api.toFixed(2)}`);
     results.push(r);
   }
-  for (const f of fs.readdirSync(data)) if (f.startsWith('out-')) fs.unlinkSync(path.join(data, f));
-  console.log(`\nsummary, trace-cmd time / tracedat time (load now ${os.loadavg()[0].toFixed(1)}):`);
-  for (const r of results) {
-    console.log(`  ${r.target.padEnd(8)} wall: API ${r.api.toFixed(2)}x  CLI ${r.cli.toFixed(2)}x   CPU: API ${(r.cpu.tc / r.cpu.api).toFixed(2)}x  CLI ${(r.cpu.tc / r.cpu.cli).toFixed(2)}x`);
-  }
+  return results;
 }
 
 main().catch((e) => {
