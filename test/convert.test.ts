@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { open, TraceError, UsageError, type TraceFile, type ConvertOptions } from '../src/index.js';
+import { limiter } from './helpers.js';
 
 const exec = promisify(execFile);
 const REAL = join(__dirname, '..', '..', 'shared', 'fixtures', 'real');
@@ -39,21 +40,7 @@ const TARGETS: { version: 6 | 7; compression: 'none' | 'zlib' | 'zstd'; level?: 
 const dir = mkdtempSync(join(tmpdir(), 'tracedat-convert-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs at most `n` tasks at once (trace-cmd processes: 2 cores, other test files run too). */
-function limiter(n: number) {
-  let active = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (active >= n) await new Promise<void>((go) => waiting.push(go));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
+// At most two trace-cmd processes at once: 2 cores, and other test files run too.
 const slot = limiter(2);
 
 interface Run {
