@@ -7,6 +7,12 @@
 //! default promotions: integers as 64-bit patterns (the conversion's length modifier picks
 //! the bits it reads, as va_arg does), strings as bytes ending at the first NUL.
 
+/// The widest padding one conversion prints (width, or precision zeros). glibc pads to any
+/// width up to INT_MAX; widths that large come only from damaged or hostile files (a `%*s`
+/// width or a print fmt's `%2147483647d`), where they would make one line of gigabytes. Real
+/// trace output never comes near it.
+pub const MAX_PAD: usize = 1 << 16;
+
 /// One argument as `va_arg` would see it.
 #[derive(Clone, Copy, Debug)]
 pub enum Arg<'a> {
@@ -72,6 +78,7 @@ pub fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[Arg<'_>]) {
                 i += 1;
             }
         }
+        spec.width = spec.width.min(MAX_PAD);
         // Precision.
         if fmt.get(i) == Some(&b'.') {
             i += 1;
@@ -207,7 +214,7 @@ impl Spec {
     /// A number: sign or prefix, precision zeros, digits, padded to the width.
     fn number(&self, out: &mut Vec<u8>, sign: &[u8], d: &[u8], prefix: &[u8]) {
         let d: &[u8] = if self.prec == Some(0) && d == b"0" { b"" } else { d };
-        let zeros = self.prec.map_or(0, |p| p.saturating_sub(d.len()));
+        let zeros = self.prec.map_or(0, |p| p.saturating_sub(d.len()).min(MAX_PAD));
         let body = sign.len() + prefix.len() + zeros + d.len();
         let fill = self.width.saturating_sub(body);
         let zero_pad = self.zero && !self.left && self.prec.is_none();
@@ -294,5 +301,17 @@ mod tests {
         assert_eq!(p("%s|%5s|%-5s|%.2s|%.*s", &[Arg::Str(b"ab\0cd"), Arg::Str(b"x"), Arg::Str(b"y"), Arg::Str(b"hello"), Arg::Int(3), Arg::Str(b"world")]), "ab|    x|y    |he|wor");
         assert_eq!(p("%c%c|%p|%p|100%%", &[Arg::Int(65), Arg::Int(0x142), Arg::Int(0), Arg::Int(0xffff1234)]), "AB|(nil)|0xffff1234|100%");
         assert_eq!(p("%16s-%-5d [%03d]", &[Arg::Str(b"bash"), Arg::Int(3195), Arg::Int(1)]), "            bash-3195  [001]");
+    }
+
+    #[test]
+    fn padding_from_damaged_data_is_cut() {
+        let n = |v: i64| Arg::Int(v as u64);
+        // A width or precision read from a record (or a print fmt) of a damaged file.
+        assert_eq!(sprintf("%*s", &[n(0x7fff_ffff), Arg::Str(b"x")]).len(), MAX_PAD);
+        assert_eq!(sprintf("%-*d", &[n(-0x7fff_ffff), n(1)]).len(), MAX_PAD);
+        assert_eq!(sprintf("%.*d", &[n(0x7fff_ffff), n(1)]).len(), MAX_PAD + 1);
+        assert_eq!(sprintf("%2147483647d", &[n(1)]).len(), MAX_PAD);
+        // A precision only cuts a string: it pads nothing and is kept as it is.
+        assert_eq!(p("%.*s", &[n(0x7fff_ffff), Arg::Str(b"abc")]), "abc");
     }
 }

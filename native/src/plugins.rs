@@ -582,11 +582,10 @@ fn graph_duration(out: &mut Vec<u8>, d: u64) {
     out.extend_from_slice(b"|  ");
 }
 
+/// function_graph's `%*s` of depth * 2 spaces (a damaged depth is cut as any printf width).
 fn indent(out: &mut Vec<u8>, depth: u64) {
     let n = (depth as i64).wrapping_mul(2) as i32;
-    for _ in 0..n.max(0) {
-        out.push(b' ');
-    }
+    out.resize(out.len() + (n.max(0) as usize).min(cprintf::MAX_PAD), b' ');
 }
 
 fn fgraph_entry(ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> bool {
