@@ -304,11 +304,12 @@ impl Report {
         let mut files = Vec::with_capacity(inputs.len());
         let mut head = Vec::new();
         let mut done = false;
-        // Handles: (file, buffer index, name); the tops first, instances appended as each file
-        // is read, widening the name column from then on (as trace-cmd's max_file_size grows).
-        let mut handles: Vec<(usize, usize, String)> = Vec::new();
-        let mut width = if multi { inputs.iter().map(|i| base_name(i.name).len()).max().unwrap_or(0) } else { 0 };
+        // trace-cmd's handles, (file, buffer index, name): every file's top buffer, then the
+        // instances, added as each file is read, widening the name column from then on (as
+        // trace-cmd's max_file_size grows).
         let mut tops = Vec::new();
+        let mut instances: Vec<(usize, usize, String)> = Vec::new();
+        let mut width = if multi { inputs.iter().map(|i| base_name(i.name).len()).max().unwrap_or(0) } else { 0 };
         for (fi, input) in inputs.iter().enumerate() {
             let (trace, data) = (input.trace, input.data);
             let cpus = cpu_count(trace, data);
@@ -330,12 +331,12 @@ impl Report {
                     tops.push((fi, i, if multi { base_name(input.name).to_string() } else { String::new() }));
                 } else {
                     width = width.max(base_name(name).len());
-                    handles.push((fi, i, base_name(name).to_string()));
+                    instances.push((fi, i, base_name(name).to_string()));
                 }
             }
         }
-        tops.extend(handles);
-        let prefixed = multi || tops.iter().any(|(_, _, n)| !n.is_empty());
+        let prefixed = multi || !instances.is_empty();
+        tops.extend(instances);
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
         for (fi, i, name) in tops {
