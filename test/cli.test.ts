@@ -2,6 +2,7 @@
 // stops it quietly with the status of a C tool killed by SIGPIPE, as trace-cmd is.
 import { expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
+import { run } from './helpers.js';
 import { join } from 'node:path';
 import { CLI, REAL, ROOT } from './helpers.js';
 
@@ -28,4 +29,16 @@ test.each([
   const r = await closeEarly(args);
   expect(r.got).toBeGreaterThan(0);
   expect([r.status, r.signal, r.stderr]).toEqual([141, null, '']);
+});
+
+test.each([
+  [['report', join(REAL, 'instance-v6.dat'), '-i'], 'tracedat: report: a file after -i'],
+  [['report', join(REAL, 'instance-v6.dat'), '--cpu'], 'tracedat: report: a CPU list after --cpu'],
+  [['report', '--cpu', '1,x', join(REAL, 'instance-v6.dat')], "tracedat: report: invalid character in cpu string '1,x'"],
+  [['report', '--cpu', '3-1', join(REAL, 'instance-v6.dat')], 'tracedat: report: range of cpu numbers must be lower to greater'],
+])('%j is a usage error: exit 1, the reason, then the usage', async (args, line) => {
+  const r = await run(process.execPath, [CLI, ...args]);
+  expect(r.status).toBe(1);
+  expect(r.stderr.split('\n').slice(0, 2)).toEqual([line, expect.stringMatching(/^usage: tracedat report /)]);
+  expect(r.stdout.length).toBe(0);
 });

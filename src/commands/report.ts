@@ -2,6 +2,7 @@
 import { open } from '../trace.js';
 import { reportChunks, reportCpus } from '../report.js';
 import { writeStdout as write } from './stdout.js';
+import { UsageError } from '../usage.js';
 
 export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
   -i FILE        an input; several are merged into one timeline, each line naming its file
@@ -19,10 +20,10 @@ export function parseCpuList(s: string): number[] {
   for (const item of s.split(/[,:]/)) {
     if (item === '') continue;
     const m = /^\s*(\d+)(?:-\s*(\d+))?$/.exec(item);
-    if (!m) throw new Error(`invalid character in cpu string '${s}'`);
+    if (!m) throw new UsageError(`report: invalid character in cpu string '${s}'`, REPORT_USAGE);
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (a > b) throw new Error('range of cpu numbers must be lower to greater');
+    if (a > b) throw new UsageError('report: range of cpu numbers must be lower to greater', REPORT_USAGE);
     for (let c = a; c <= b; c++) out.push(c);
   }
   return out;
@@ -42,14 +43,14 @@ export async function reportCommand(args: string[]): Promise<number> {
     const a = args[i]!;
     if (a === '-i') {
       const input = args[++i];
-      if (input === undefined) throw new Error('report: a file after -i');
+      if (input === undefined) throw new UsageError('report: a file after -i', REPORT_USAGE);
       inputs.push(input);
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
     else if (a === '--cpu' || a.startsWith('--cpu=')) {
       const v = a === '--cpu' ? args[++i] : a.slice('--cpu='.length);
-      if (v === undefined) throw new Error('report: a CPU list after --cpu');
+      if (v === undefined) throw new UsageError('report: a CPU list after --cpu', REPORT_USAGE);
       cpus = [...(cpus ?? []), ...parseCpuList(v)];
     } else if (a === '--cpus') showCpus = true;
     else if (a === '--first-event') {
