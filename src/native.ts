@@ -38,7 +38,7 @@ export interface Native {
     options: Buffer | null,
   ): Promise<string>;
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
-  reportInput(cursor: ReportCursor, handle: Handle, name: string): void;
+  reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }

@@ -14,6 +14,11 @@ export interface ReportOptions {
   cpus?: number[];
   /** Bytes per chunk (default 1 MiB). */
   chunk?: number;
+  /**
+   * `--ts-offset`, per input (in the order of the traces): added to every reported time of
+   * that file, after its clock conversion (ignored with `rawTimestamps`).
+   */
+  tsOffsets?: readonly (bigint | number | undefined)[];
 }
 
 /**
@@ -28,7 +33,7 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
   if (inputs.length === 0) throw new TypeError('report: no input trace');
   const fail = (e: unknown): unknown => fromNative(inputs[(e as { input?: number }).input ?? 0]!.name, e);
   const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','));
-  for (const t of inputs) native.reportInput(cursor, t.handle, t.name);
+  inputs.forEach((t, i) => native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString()));
   const chunk = options.chunk ?? 1 << 20;
   for (;;) {
     let b: Buffer;

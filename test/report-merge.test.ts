@@ -52,6 +52,38 @@ test('the API merges the same way', async () => {
   expectSame(report(traces, { nanoseconds: true }), await traceCmd(['-t', ...inputs(paths)]));
 });
 
+describe('--ts-offset after an -i', () => {
+  test.each([
+    [['-i', 'sched-irq-sys-v6.dat', '-i', 'instance-v6.dat', '--ts-offset', '5000000000']],
+    [['-i', 'sched-irq-sys-v6.dat', '-i', 'instance-v6.dat', '--ts-offset', '-123456789']],
+    [['-t', '-i', 'instance-v7-zstd.dat', '-i', 'x86guest-function-v7.dat', '--ts-offset', '1000']],
+    [['--raw-ts', '-i', 'kvm-host-vcpu-create-v7-zstd.dat', '-i', 'sched-irq-sys-v7-zstd.dat', '--ts-offset', '99']],
+  ])('%j equals trace-cmd (the offset moves that file and its instances; --raw-ts ignores it)', async (args) => {
+    const withPaths = args.map((a) => (a.endsWith('.dat') ? real(a) : a));
+    const ours = await runProcess(process.execPath, [CLI, 'report', ...withPaths]);
+    expect([ours.status, ours.stderr]).toEqual([0, '']);
+    expectSame(ours.stdout, await traceCmd(withPaths));
+  });
+
+  test('on the first input too, which trace-cmd 3.1.6 silently ignores', async () => {
+    // trace-cmd's parser stores --ts-offset into an input only once a second -i has been seen.
+    // This file prints raw counter times (`[000]2145777202674:`): every one moves by N.
+    const file = real('sched-irq-sys-v6.dat');
+    const theirs = (await traceCmd(['-i', file, '--ts-offset', '5000000000'])).toString('latin1').split('\n');
+    expect(theirs).toEqual((await traceCmd(['-i', file])).toString('latin1').split('\n'));
+    const ours = report([await open(file)], { tsOffsets: [5_000_000_000n] }).toString('latin1').split('\n');
+    expect(ours.length).toBe(theirs.length);
+    let moved = 0;
+    ours.forEach((line, i) => {
+      const m = /^(.* \[\d{3}\])(\d+)(:.*)$/.exec(theirs[i]!);
+      if (!m) return expect(line).toBe(theirs[i]);
+      moved++;
+      expect(line).toBe(`${m[1]}${BigInt(m[2]!) + 5_000_000_000n}${m[3]}`);
+    });
+    expect(moved).toBeGreaterThan(10_000);
+  });
+});
+
 describe('a KVM host and its guest', () => {
   test('equals the stored trace-cmd 3.2.0 output (zlib files, 101,760 lines)', async () => {
     const ours = report([await open(HOST), await open(GUEST)]);

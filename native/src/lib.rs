@@ -451,7 +451,8 @@ fn write_error(e: writer::WriteError, path: &str) -> JsError {
 /// carry), and, from the first chunk on, the report state.
 struct ReportCursor {
     opts: report::Options,
-    inputs: Vec<(Handle, String)>,
+    /// Each file with its name and `--ts-offset`.
+    inputs: Vec<(Handle, String, i64)>,
     report: Option<report::Report>,
 }
 
@@ -463,14 +464,16 @@ fn report_open(env: Env, args: &Args) -> JsResult {
     env.external(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
-/// `reportInput(cursor, handle, name)`: one more file to merge, before the first chunk.
+/// `reportInput(cursor, handle, name, tsOffset)`: one more file to merge, before the first
+/// chunk; `tsOffset` is the signed offset in decimal (the TypeScript layer writes it from a
+/// BigInt).
 fn report_input(env: Env, args: &Args) -> JsResult {
     let c = args.external::<ReportCursor>(0)?;
     if c.report.is_some() {
         return Err(JsError::usage("reportInput after the report has started"));
     }
     let h = args.external::<Handle>(1)?.clone();
-    c.inputs.push((h, args.string(2)?));
+    c.inputs.push((h, args.string(2)?, options::strtoll(&args.string(3)?)));
     env.undefined()
 }
 
@@ -479,11 +482,11 @@ fn report_input(env: Env, args: &Args) -> JsResult {
 fn report_next(env: Env, args: &Args) -> JsResult {
     let c = args.external::<ReportCursor>(0)?;
     let min = args.index(1)?.clamp(1, 64 << 20);
-    let data: Vec<&[u8]> = c.inputs.iter().map(|(h, _)| h.source.bytes()).collect();
+    let data: Vec<&[u8]> = c.inputs.iter().map(|(h, ..)| h.source.bytes()).collect();
     let report = match &mut c.report {
         Some(r) => r,
         none => {
-            let inputs: Vec<report::Input<'_>> = c.inputs.iter().map(|(h, name)| report::Input { trace: &h.trace, data: h.source.bytes(), name }).collect();
+            let inputs: Vec<report::Input<'_>> = c.inputs.iter().map(|(h, name, ts_offset)| report::Input { trace: &h.trace, data: h.source.bytes(), name, ts_offset: *ts_offset }).collect();
             none.insert(report::Report::new(&inputs, c.opts.clone()).map_err(input_error)?)
         }
     };

@@ -239,6 +239,8 @@ pub struct Input<'a> {
     pub trace: &'a Trace,
     pub data: &'a [u8],
     pub name: &'a str,
+    /// `--ts-offset`: added to every time of this file (not with `--raw-ts`).
+    pub ts_offset: i64,
 }
 
 /// An error, with the index of the input it was found in.
@@ -340,8 +342,12 @@ impl Report {
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
         for (fi, i, name) in tops {
-            let Input { trace, data, .. } = inputs[fi];
-            let records = Records::new(trace, data, i, None, trace.clock(data, i, opts.raw_ts), false).map_err(|e| (fi, e))?;
+            let Input { trace, data, ts_offset, .. } = inputs[fi];
+            let mut clock = trace.clock(data, i, opts.raw_ts);
+            if !opts.raw_ts {
+                clock = clock.shifted(ts_offset);
+            }
+            let records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
             sources.push(Source { file: fi, records, prefix, start_cpu: start });
             start += cpu_count(trace, data);

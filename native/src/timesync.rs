@@ -54,7 +54,12 @@ impl Clock {
         Clock { shift, tsc2nsec: tsc2nsec.filter(|t| t.mult != 0), offset }
     }
 
-
+    /// The same conversion with `by` added at the end (report's `--ts-offset`, which trace-cmd
+    /// adds to the DATE and OFFSET options' sum).
+    pub fn shifted(mut self, by: i64) -> Clock {
+        self.offset = self.offset.wrapping_add(by as u64);
+        self
+    }
 
     /// The reported time of a record with raw time `ts` on `cpu`.
     pub fn convert(&self, ts: u64, cpu: u32) -> u64 {

@@ -7,6 +7,7 @@ import { UsageError } from '../usage.js';
 export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
+  --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
   -R             raw: every event's fields instead of its print format
   --raw-ts       ring-buffer timestamps, no clock conversion
   -t             nanosecond timestamps
@@ -31,6 +32,7 @@ export function parseCpuList(s: string): number[] {
 
 export async function reportCommand(args: string[]): Promise<number> {
   const inputs: string[] = [];
+  const offsets: (bigint | undefined)[] = [];
   const positional: string[] = [];
   let raw = false;
   let rawTimestamps = false;
@@ -45,6 +47,11 @@ export async function reportCommand(args: string[]): Promise<number> {
       const input = args[++i];
       if (input === undefined) throw new UsageError('report: a file after -i', REPORT_USAGE);
       inputs.push(input);
+    } else if (a === '--ts-offset' || a.startsWith('--ts-offset=')) {
+      const v = a === '--ts-offset' ? args[++i] : a.slice('--ts-offset='.length);
+      if (v === undefined || !/^[+-]?\d+$/.test(v)) throw new UsageError('report: a signed integer after --ts-offset', REPORT_USAGE);
+      if (inputs.length === 0) throw new UsageError('report: --ts-offset must come after -i', REPORT_USAGE);
+      offsets[inputs.length - 1] = BigInt(v);
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
@@ -83,6 +90,6 @@ export async function reportCommand(args: string[]): Promise<number> {
     return 0;
   }
   // Chunks of 4 MiB: one N-API call and one write(2) each.
-  for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, chunk: 4 << 20 })) write(chunk);
+  for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, chunk: 4 << 20 })) write(chunk);
   return 0;
 }
