@@ -36,6 +36,7 @@ test.each([
   [['report', join(REAL, 'instance-v6.dat'), '--cpu'], 'tracedat: report: a CPU list after --cpu'],
   [['report', '--cpu', '1,x', join(REAL, 'instance-v6.dat')], "tracedat: report: invalid character in cpu string '1,x'"],
   [['report', '--cpu', '3-1', join(REAL, 'instance-v6.dat')], 'tracedat: report: range of cpu numbers must be lower to greater'],
+  [['report', '--cpu', '0-4000000000', join(REAL, 'instance-v6.dat')], 'tracedat: report: CPU numbers below 65536, found 4000000000'],
   [['report', '--ts-offset', '5', join(REAL, 'instance-v6.dat')], 'tracedat: report: --ts-offset must come after -i'],
   [['report', '-i', join(REAL, 'instance-v6.dat'), '--ts-offset', '0x10'], 'tracedat: report: a signed integer after --ts-offset'],
 ])('%j is a usage error: exit 1, the reason, then the usage', async (args, line) => {

@@ -8,6 +8,8 @@
 //! pids, the function plugin keeps a per-CPU call stack for indentation, and function_graph
 //! entries swallow the matching exit record that follows them.
 
+use std::collections::HashMap;
+
 use crate::cprintf::{self, Arg as C};
 use crate::lookups::{Comms, Funcs};
 use crate::print_fmt::{Ctx, Field};
@@ -132,10 +134,11 @@ fn func_field(ctx: &Ctx<'_>, ev: &Fields<'_>, fmt: &[u8], name: &str, data: &[u8
     }
 }
 
-/// The function plugin's per-CPU stacks of function names (for indentation).
+/// The function plugin's per-CPU stacks of function names (for indentation), by CPU number:
+/// a map, because the number comes from the file (a damaged one may say CPU 268435456).
 #[derive(Default)]
 pub struct FuncStacks {
-    cpus: Vec<Vec<Option<Vec<u8>>>>,
+    cpus: HashMap<usize, Vec<Option<Vec<u8>>>>,
 }
 
 impl FuncStacks {
@@ -149,10 +152,7 @@ impl FuncStacks {
 
     /// `add_and_get_index`.
     fn index(&mut self, parent: &[u8], child: Option<&[u8]>, cpu: usize) -> usize {
-        if cpu >= self.cpus.len() {
-            self.cpus.resize_with(cpu + 1, Vec::new);
-        }
-        let stack = &mut self.cpus[cpu];
+        let stack = self.cpus.entry(cpu).or_default();
         for i in 0..stack.len() {
             match &stack[i] {
                 None => break,

@@ -350,7 +350,7 @@ impl Report {
             let records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
             sources.push(Source { file: fi, records, prefix, start_cpu: start });
-            start += cpu_count(trace, data);
+            start = start.saturating_add(cpu_count(trace, data));
         }
         let vcpus = if multi { vcpu_map(inputs) } else { Vec::new() };
         Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done })
@@ -403,7 +403,7 @@ impl Report {
             };
             r
         };
-        let global_cpu = self.sources[si].start_cpu + cpu;
+        let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
         if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }

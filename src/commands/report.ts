@@ -25,6 +25,8 @@ export function parseCpuList(s: string): number[] {
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
     if (a > b) throw new UsageError('report: range of cpu numbers must be lower to greater', REPORT_USAGE);
+    // Linux has at most 8192 CPUs; a larger number is a typo that must not become a huge list.
+    if (b >= 1 << 16) throw new UsageError(`report: CPU numbers below 65536, found ${b}`, REPORT_USAGE);
     for (let c = a; c <= b; c++) out.push(c);
   }
   return out;
