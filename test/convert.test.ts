@@ -13,15 +13,13 @@ import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
 import { open, TraceError, UsageError, type TraceFile, type ConvertOptions } from '../src/index.js';
-import { limiter } from './helpers.js';
+import { CLI, EXPECTED_320, PUBLIC as PUBLIC_DIR, REAL as REAL_DIR, ROOT, ZLIB_FILES, limiter } from './helpers.js';
 
 const exec = promisify(execFile);
-const REAL = join(__dirname, '..', '..', 'shared', 'fixtures', 'real');
-const PUBLIC = join(__dirname, '..', '..', 'shared', 'fixtures', 'public');
-const EXPECTED = join(PUBLIC, 'expected-trace-cmd-3.2.0');
-const CLI = join(__dirname, '..', 'dist', 'cli.js');
-/** Files Debian's trace-cmd cannot read (zlib). */
-const ZLIB = /Masterarbeit__documentation__trace-cmd__(analysis__test__trace|LTS)/;
+const REAL = join(ROOT, REAL_DIR);
+const PUBLIC = join(ROOT, PUBLIC_DIR);
+const EXPECTED = join(ROOT, EXPECTED_320);
+const ZLIB = ZLIB_FILES;
 /** CPU 0 data offset past the end of the file with size 0 (a trace-cmd 2.9.1 convert product). */
 const DEFECTIVE = join(PUBLIC, 'Masterarbeit__documentation__trace-cmd__analysis__trace__c984cb2.dat');
 

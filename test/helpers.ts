@@ -13,6 +13,8 @@ export const PUBLIC = '../shared/fixtures/public';
 /** trace-cmd 3.2.0's dump outputs for the files Debian's 3.1.6 cannot read (zlib). */
 export const EXPECTED_320 = `${PUBLIC}/expected-trace-cmd-3.2.0`;
 export const CLI = join(ROOT, 'dist', 'cli.js');
+/** The public files Debian's trace-cmd 3.1.6 cannot read (zlib); EXPECTED_320 has their outputs. */
+export const ZLIB_FILES = /Masterarbeit__documentation__trace-cmd__(analysis__test__trace|LTS)/;
 
 /** Every dump flag: each item, --all, -v, and none (trace-cmd's default, --summary). */
 export const DUMP_FLAGS = [

@@ -9,13 +9,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { open, report } from '../src/index.js';
+import { CLI, EXPECTED_320, PUBLIC as PUBLIC_DIR, REAL as REAL_DIR, ROOT, ZLIB_FILES } from './helpers.js';
 
 const run = promisify(execFile);
-const REAL = join(__dirname, '..', '..', 'shared', 'fixtures', 'real');
-const PUBLIC = join(__dirname, '..', '..', 'shared', 'fixtures', 'public');
-const EXPECTED = join(PUBLIC, 'expected-trace-cmd-3.2.0');
-const CLI = join(__dirname, '..', 'dist', 'cli.js');
-const ZLIB = /Masterarbeit__documentation__trace-cmd__(analysis__test__trace|LTS)/;
+const REAL = join(ROOT, REAL_DIR);
+const PUBLIC = join(ROOT, PUBLIC_DIR);
+const EXPECTED = join(ROOT, EXPECTED_320);
+const ZLIB = ZLIB_FILES;
 const real = readdirSync(REAL).filter((f) => f.endsWith('.dat')).map((f) => join(REAL, f));
 const pub = readdirSync(PUBLIC).filter((f) => f.endsWith('.dat')).map((f) => join(PUBLIC, f));
 const readable = [...real, ...pub.filter((f) => !ZLIB.test(f))];
