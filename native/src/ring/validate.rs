@@ -6,10 +6,10 @@
 //! a chunk count, then that many blocks, each inside the file, together no longer than the
 //! size the BUFFER option gives. Inflating the chunks and checking their pages is `scan`'s part.
 
-use crate::bytes::{span, Cursor};
-use crate::compression::Block;
-use crate::error::{Error, Result};
-use crate::file::{BufferKind, Trace};
+use crate::format::bytes::{span, Cursor};
+use crate::format::compression::Block;
+use crate::format::error::{Error, Result};
+use crate::format::file::{BufferKind, Trace};
 
 /// The first damage found in the CPU data of any flyrecord buffer.
 pub fn cpu_data(t: &Trace, data: &[u8]) -> Result<()> {
@@ -56,8 +56,8 @@ pub fn cpu_data(t: &Trace, data: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compression::{compress, Codec};
-    use crate::options;
+    use crate::format::compression::{compress, Codec};
+    use crate::format::options;
 
     /// A zstd v7 file with one options section (a BUFFER option for one CPU, then DONE) and
     /// the buffer section holding `stream` as CPU 0's data, declared `declared` bytes long.

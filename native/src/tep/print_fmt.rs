@@ -6,14 +6,14 @@
 //! The argument tree lives in an arena of [`Arg`]s addressed by index: libtraceevent
 //! restructures its tree by copying nodes (`*left = *arg`) and swapping them to rotate
 //! operators, which maps onto arena slots without any pointer juggling. Formatting goes
-//! through [`crate::cprintf`] with the exact format fragments libtraceevent hands to printf.
+//! through [`crate::tep::cprintf`] with the exact format fragments libtraceevent hands to printf.
 
-use crate::bytes::Endian;
+use crate::format::bytes::Endian;
 use std::rc::Rc;
 
-use crate::cprintf::{self, Arg as C};
-use crate::event_format::{ArrayLen, EventFormat};
-use crate::lookups::{strtoull, Funcs, Printk};
+use crate::tep::cprintf::{self, Arg as C};
+use crate::format::event_format::{ArrayLen, EventFormat};
+use crate::tep::lookups::{strtoull, Funcs, Printk};
 
 // ---- fields ---------------------------------------------------------------------------------
 
@@ -37,7 +37,7 @@ pub struct Field {
 
 /// The libtraceevent view of `format`'s fields: common ones first, then the event's own.
 pub fn fields(format: &EventFormat<'_>, long_size: u32) -> (Vec<Field>, usize) {
-    let conv = |f: &crate::event_format::Field<'_>| {
+    let conv = |f: &crate::format::event_format::Field<'_>| {
         let t = f.type_name;
         let mut flags = 0;
         let (mut arraylen, mut size_dynamic) = (0u32, 0u32);
@@ -2256,7 +2256,7 @@ pub fn bprint_program(ctx: &Ctx<'_>, data: &[u8], fields: &[Field], nr_common: u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_format;
+    use crate::format::event_format;
 
     const SCHED_SWITCH: &str = "name: sched_switch\nID: 372\nformat:\n\
         \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\

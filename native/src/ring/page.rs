@@ -18,7 +18,7 @@
 //! committed data, a commit larger than the page, or a length field too small to hold itself is
 //! an error naming the byte offset, so damaged pages are reported and never printed as events.
 
-use crate::bytes::Endian;
+use crate::format::bytes::Endian;
 
 const COMMIT_MASK: u64 = (1 << 27) - 1;
 const MISSING_EVENTS: u64 = 1 << 31;

@@ -1,10 +1,10 @@
 //! The metadata of an opened file as JSON for the TypeScript API: header, buffers with their
 //! CPUs, and every option decoded into a typed value (unknown ones as hex bytes).
 
-use crate::event_format::{self, ArrayLen};
-use crate::file::{BufferKind, Content, Trace};
-use crate::json::Json;
-use crate::options::{self, BufferOption, Guest, TimeShift, Tsc2Nsec};
+use crate::format::event_format::{self, ArrayLen};
+use crate::format::file::{BufferKind, Content, Trace};
+use crate::out::json::Json;
+use crate::format::options::{self, BufferOption, Guest, TimeShift, Tsc2Nsec};
 
 pub fn info(t: &Trace, data: &[u8]) -> String {
     let mut j = Json::new();

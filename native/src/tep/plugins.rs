@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
-use crate::cprintf::{self, Arg as C};
-use crate::lookups::{Comms, Funcs};
-use crate::print_fmt::{Ctx, Field};
+use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::lookups::{Comms, Funcs};
+use crate::tep::print_fmt::{Ctx, Field};
 
 /// Which printer an event uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -445,10 +445,10 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
                 return true;
             };
             // tep_get_field_raw; without udis86 the plugin prints the bytes in hex.
-            let off = if f.flags & crate::print_fmt::F_DYNAMIC != 0 {
+            let off = if f.flags & crate::tep::print_fmt::F_DYNAMIC != 0 {
                 let raw = ctx.read(data, f.offset as usize, f.size as usize);
                 let mut o = (raw & 0xffff) as usize;
-                if f.flags & crate::print_fmt::F_RELATIVE != 0 {
+                if f.flags & crate::tep::print_fmt::F_RELATIVE != 0 {
                     o += (f.offset + f.size) as usize;
                 }
                 o

@@ -4,7 +4,7 @@
 //! libtraceevent collects each table into a list by prepending (so the list is in reverse
 //! file order), sorts it with glibc's qsort (a stable merge sort at these sizes) and searches
 //! it with glibc's bsearch. With duplicate keys the entry found therefore depends on the
-//! bisection path; [`bsearch`] reproduces that path. [`crate::symbols`] keeps the lenient
+//! bisection path; [`bsearch`] reproduces that path. [`crate::format::symbols`] keeps the lenient
 //! parsers for the API; these follow trace-cmd's own line parsing, which e.g. stops reading
 //! kallsyms at the first malformed line.
 

@@ -2,7 +2,7 @@
 //!
 //! [`Trace::parse`] reads the metadata (headers, formats, kallsyms, printk, cmdlines, options,
 //! buffers and their per-CPU data locations) and nothing of the ring-buffer data itself: CPU
-//! streams are read lazily by [`crate::stream`]. The file's bytes are never copied: metadata
+//! streams are read lazily by [`crate::ring::stream`]. The file's bytes are never copied: metadata
 //! texts are [`Text`] spans into the file, or into a section we had to inflate.
 //!
 //! v6 is one sequential stream (trace-cmd.dat.v6(5)); v7 is a set of sections found through a
@@ -11,12 +11,12 @@
 
 use std::collections::HashSet;
 
-use crate::bytes::{Cursor, Endian};
-use crate::compression::{Budget, Codec, MAX_RATIO, META_RATIO};
-use crate::error::{Error, Result};
-use crate::header::InitialHeader;
-use crate::options::{self, BufferOption, CpuEntry, RawOption};
-use crate::sections::{self, SectionHeader, Strings, Walk};
+use crate::format::bytes::{Cursor, Endian};
+use crate::format::compression::{Budget, Codec, MAX_RATIO, META_RATIO};
+use crate::format::error::{Error, Result};
+use crate::format::header::InitialHeader;
+use crate::format::options::{self, BufferOption, CpuEntry, RawOption};
+use crate::format::sections::{self, SectionHeader, Strings, Walk};
 
 /// Where a [`Text`] lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -462,7 +462,7 @@ impl Trace {
     /// without a header_page keeps the user-space size from the initial header).
     fn find_kernel_long(&self, data: &[u8]) -> u8 {
         match self.content(options::HEADER_INFO) {
-            Some(Content::Headers { page, .. }) => crate::event_format::parse_header_page(self.bytes(data, page))
+            Some(Content::Headers { page, .. }) => crate::format::event_format::parse_header_page(self.bytes(data, page))
                 .ok()
                 .and_then(|h| h.kernel_long())
                 .unwrap_or(self.header.long_size),
@@ -650,9 +650,9 @@ fn parse_events(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
 impl Trace {
     /// The time conversion trace-cmd applies to buffer `index` (TIME_SHIFT only on the top
     /// buffer, the rest on all), or the identity with `raw`.
-    pub fn clock(&self, data: &[u8], index: usize, raw: bool) -> crate::timesync::Clock {
+    pub fn clock(&self, data: &[u8], index: usize, raw: bool) -> crate::time::timesync::Clock {
         if raw {
-            return crate::timesync::Clock::default();
+            return crate::time::timesync::Clock::default();
         }
         let top = self.buffers.get(index).is_some_and(|b| b.name.is_empty());
         // Options too short for their layout are ignored, as trace-cmd ignores them.
@@ -664,7 +664,7 @@ impl Trace {
             .option_payload(data, options::TSC2NSEC)
             .filter(|(o, _)| o.size >= 16)
             .and_then(|(o, p)| options::Tsc2Nsec::parse(p, self.endian, o.offset).ok());
-        crate::timesync::Clock::new(
+        crate::time::timesync::Clock::new(
             shift.as_ref(),
             tsc,
             &self.option_texts(data, options::DATE),
@@ -694,7 +694,7 @@ impl Trace {
             return Err(Error::new(format!("buffer \"{}\"", b.name), 0, "a latency buffer (this one holds ring-buffer pages)"));
         };
         let what = format!("buffer \"{}\" latency data", b.name);
-        let bytes = crate::bytes::span(offset, size, data.len())
+        let bytes = crate::format::bytes::span(offset, size, data.len())
             .and_then(|r| data.get(r))
             .ok_or_else(|| Error::new(what.clone(), offset, format!("{size} bytes of latency text inside the file")))?;
         let codec = self.codec.filter(|_| b.section.is_some_and(|h| h.compressed()));
@@ -741,7 +741,7 @@ impl<'a> LatencyPieces<'a> {
         self.left -= 1;
         let mut c = Cursor::new(self.bytes, self.offset, self.endian, &self.what);
         c.seek(self.pos, "a chunk header")?;
-        let block = crate::compression::Block::read(&mut c)?;
+        let block = crate::format::compression::Block::read(&mut c)?;
         self.pos = c.pos();
         Ok(Some(std::borrow::Cow::Owned(block.inflate(self.data, codec, &mut self.budget, &self.what)?)))
     }

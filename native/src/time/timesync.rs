@@ -12,7 +12,7 @@
 //! Where that differs from KVM's own definition (guest = (host * ratio >> frac) + offset, whose
 //! exact inverse is not what trace-cmd applies when ratio != 1) we still follow trace-cmd.
 
-use crate::options::{self, TimeShift, Tsc2Nsec, TsSample};
+use crate::format::options::{self, TimeShift, Tsc2Nsec, TsSample};
 
 /// Bit 0 of TIME_SHIFT flags: interpolate between samples instead of stepping.
 pub const FLAG_INTERPOLATE: u32 = 1;

@@ -9,7 +9,7 @@
 
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-use crate::compression::{self, Codec};
+use crate::format::compression::{self, Codec};
 
 /// Jobs queued per worker: enough to keep a worker busy while the producer refills.
 const DEPTH: usize = 4;

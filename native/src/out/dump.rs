@@ -15,11 +15,11 @@
 
 use std::io::Write;
 
-use crate::bytes::Cursor;
-use crate::error::Error;
-use crate::file::{Content, Trace, V6Tag};
-use crate::options::{self, Tsc2Nsec};
-use crate::sections::SectionHeader;
+use crate::format::bytes::Cursor;
+use crate::format::error::Error;
+use crate::format::file::{Content, Trace, V6Tag};
+use crate::format::options::{self, Tsc2Nsec};
+use crate::format::sections::SectionHeader;
 
 pub const SUMMARY: u32 = 1 << 0;
 pub const HEAD_PAGE: u32 = 1 << 1;
@@ -70,7 +70,7 @@ impl Out<'_> {
         self.buf.push(b'\n');
     }
 
-    fn blob(&mut self, ids: u32, t: &crate::file::Text) {
+    fn blob(&mut self, ids: u32, t: &crate::format::file::Text) {
         let (trace, data) = (self.trace, self.data);
         self.text(ids, trace.bytes(data, t));
     }

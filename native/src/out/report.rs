@@ -10,16 +10,16 @@
 
 use std::collections::HashMap;
 
-use crate::bytes::Endian;
-use crate::cprintf::{self, Arg as C};
-use crate::error::{Error, Result};
-use crate::event_format;
-use crate::file::{BufferKind, Content, Trace, V6Tag};
-use crate::lookups::{Comms, Funcs, Printk};
-use crate::options;
-use crate::plugins::{self, FuncStacks, GraphRet, Handler, TimeFmt};
-use crate::print_fmt::{self, Ctx, Eval, Field, Program};
-use crate::records::Records;
+use crate::format::bytes::Endian;
+use crate::tep::cprintf::{self, Arg as C};
+use crate::format::error::{Error, Result};
+use crate::format::event_format;
+use crate::format::file::{BufferKind, Content, Trace, V6Tag};
+use crate::tep::lookups::{Comms, Funcs, Printk};
+use crate::format::options;
+use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler, TimeFmt};
+use crate::tep::print_fmt::{self, Ctx, Eval, Field, Program};
+use crate::ring::records::Records;
 
 /// One event as libtraceevent holds it.
 pub struct Event {

@@ -17,8 +17,8 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
 
-use crate::bytes::Cursor;
-use crate::error::Result;
+use crate::format::bytes::Cursor;
+use crate::format::error::Result;
 
 /// Largest uncompressed size we accept for one block. trace-cmd's chunks are 10 pages
 /// (40 KiB at 4 KiB pages); metadata blocks hold kallsyms or event formats, tens of MiB at most.
@@ -307,7 +307,7 @@ impl Block {
         budget
             .charge(self)
             .and_then(|_| decompress(codec, data, self.uncompressed as usize))
-            .map_err(|e| crate::error::Error::new(what, self.offset, e))
+            .map_err(|e| crate::format::error::Error::new(what, self.offset, e))
     }
 }
 

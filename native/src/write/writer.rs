@@ -1,4 +1,4 @@
-//! Writing trace.dat files, v6 and v7, in trace-cmd's own layout: the mirror of [`crate::file`].
+//! Writing trace.dat files, v6 and v7, in trace-cmd's own layout: the mirror of [`crate::format::file`].
 //!
 //! The writer takes an opened [`Trace`] (any version, any compression, either byte order) and
 //! writes it again: metadata re-serialized from the reader's model, options carried over byte
@@ -48,17 +48,17 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::bytes::{Cursor, Endian};
-use crate::compression::{self, Block, Budget, Codec, META_RATIO};
-use crate::error::Error;
-use crate::json::Json;
-use crate::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
-use crate::options;
-use crate::output::{Out, Slot, Target, TargetError};
-use crate::pipeline::{self, Packed, Raw, Stop};
-use crate::progress::Progress;
-use crate::sections::{SectionHeader, FLAG_COMPRESS};
-use crate::stream::{CpuStream, PageAt};
+use crate::format::bytes::{Cursor, Endian};
+use crate::format::compression::{self, Block, Budget, Codec, META_RATIO};
+use crate::format::error::Error;
+use crate::out::json::Json;
+use crate::format::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
+use crate::format::options;
+use crate::write::output::{Out, Slot, Target, TargetError};
+use crate::write::pipeline::{self, Packed, Raw, Stop};
+use crate::write::progress::Progress;
+use crate::format::sections::{SectionHeader, FLAG_COMPRESS};
+use crate::ring::stream::{CpuStream, PageAt};
 
 /// Pages per compressed chunk (trace-cmd's PAGES_IN_CHUNK).
 pub const CHUNK_PAGES: usize = 10;
@@ -165,7 +165,7 @@ pub struct Input<'a> {
 impl<'a> Input<'a> {
     /// Bytes `start..end` of the input, which the stream reading them has checked to be
     /// inside it (an error, not a panic, if not).
-    fn slice(&self, (start, end): (u64, u64), what: &str) -> crate::error::Result<&'a [u8]> {
+    fn slice(&self, (start, end): (u64, u64), what: &str) -> crate::format::error::Result<&'a [u8]> {
         usize::try_from(start)
             .ok()
             .zip(usize::try_from(end).ok())
@@ -176,7 +176,7 @@ impl<'a> Input<'a> {
     /// Bytes `start..end` into `buf`: read from the file when there is one, because data touched
     /// once is cheaper to read than to fault into the mapping page by page (about half the
     /// system time on large traces).
-    fn read(&self, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> crate::error::Result<()> {
+    fn read(&self, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> crate::format::error::Result<()> {
         let bytes = self.slice(range, what)?;
         buf.clear();
         match self.file {
@@ -399,8 +399,8 @@ struct Writer<'t, 'p> {
 impl<'t> Writer<'t, '_> {
     fn header<W: Write>(&mut self, o: &mut Out<W>) -> Result<()> {
         let h = &self.trace.header;
-        o.bytes(&crate::header::MAGIC)?;
-        o.bytes(crate::header::TRACING)?;
+        o.bytes(&crate::format::header::MAGIC)?;
+        o.bytes(crate::format::header::TRACING)?;
         o.cstr(self.spec.version.to_string().as_bytes())?;
         o.bytes(&[u8::from(self.trace.endian == Endian::Big), h.long_size])?;
         o.u32(h.page_size)?;
@@ -865,7 +865,7 @@ fn raw_size(data: &[u8], endian: Endian, codec: Option<Codec>, offset: u64, size
 /// The next up-to-10 pages of a stream whose current page (if `primed`) is not yet taken.
 /// Pages of an uncompressed input are consecutive in the file: read at once, or lent when the
 /// input is in memory.
-fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u64) -> crate::error::Result<Option<Raw<'a>>> {
+fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u64) -> crate::format::error::Result<Option<Raw<'a>>> {
     let mut range: Option<(u64, u64)> = None;
     let mut owned = Vec::new();
     for _ in 0..CHUNK_PAGES {
@@ -982,7 +982,7 @@ fn buffer_payload(e: Endian, at: u64, name: &str, clock: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::patch_vec;
+    use crate::write::output::patch_vec;
 
     const PS: usize = 4096;
 

@@ -6,9 +6,9 @@
 //! (how trace-cmd's reader finds content) and by walking headers by their sizes (how it finds
 //! the STRINGS sections, and how `trace-cmd dump --sections` lists them).
 
-use crate::bytes::{Cursor, Endian};
-use crate::compression::{Block, Budget, Codec};
-use crate::error::{Error, Result};
+use crate::format::bytes::{Cursor, Endian};
+use crate::format::compression::{Block, Budget, Codec};
+use crate::format::error::{Error, Result};
 
 /// Bit 0 of the flags: the content is compressed.
 pub const FLAG_COMPRESS: u16 = 1;
@@ -52,7 +52,7 @@ impl SectionHeader {
 
     /// The content bytes inside `data`, checked against the file size.
     pub fn bytes<'a>(&self, data: &'a [u8], what: &str) -> Result<&'a [u8]> {
-        crate::bytes::span(self.content(), self.size, data.len())
+        crate::format::bytes::span(self.content(), self.size, data.len())
             .and_then(|r| data.get(r))
             .ok_or_else(|| {
                 Error::new(
@@ -139,7 +139,7 @@ pub struct Strings {
 impl Strings {
     pub fn collect(data: &[u8], walk: &Walk, endian: Endian, codec: Option<Codec>, budget: &mut Budget) -> Result<Strings> {
         let mut s = Strings::default();
-        for h in walk.sections.iter().filter(|h| h.id == crate::options::STRINGS) {
+        for h in walk.sections.iter().filter(|h| h.id == crate::format::options::STRINGS) {
             let content = h.read_content(data, endian, codec, budget, "strings section")?;
             s.parts.push((s.table.len(), content.len()));
             s.table.extend_from_slice(&content);

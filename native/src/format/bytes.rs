@@ -5,7 +5,7 @@
 //! position in the file (for error messages) and the name of the part being read, and every read
 //! is a checked `get()`: running off the end is an [`Error`] that names the place, never a panic.
 
-use crate::error::{Error, Result};
+use crate::format::error::{Error, Result};
 
 /// Byte order of a trace file, from the flag byte after the version string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

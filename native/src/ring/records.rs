@@ -12,12 +12,12 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use crate::bytes::Endian;
-use crate::error::{Error, Result};
-use crate::file::{BufferKind, CpuData, Trace};
-use crate::page::{Missed, Page};
-use crate::stream::{CpuStream, PageAt, Skipped};
-use crate::timesync::Clock;
+use crate::format::bytes::Endian;
+use crate::format::error::{Error, Result};
+use crate::format::file::{BufferKind, CpuData, Trace};
+use crate::ring::page::{Missed, Page};
+use crate::ring::stream::{CpuStream, PageAt, Skipped};
+use crate::time::timesync::Clock;
 
 /// A record's place in its CPU's current page.
 #[derive(Clone, Copy, Debug)]

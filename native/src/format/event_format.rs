@@ -35,7 +35,7 @@
 //! event ("event format sched/sched_switch") and give the byte offset inside the text; a
 //! caller that knows where the text sits in the file adds that offset.
 
-use crate::error::{Error, Result};
+use crate::format::error::{Error, Result};
 
 /// The length of an array field as its declaration writes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -463,7 +463,7 @@ fn parse_decl<'a>(decl: &'a str, at: usize, cx: &Ctx) -> Result<(&'a str, &'a st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bytes::Endian;
+    use crate::format::bytes::Endian;
 
     // ---- real texts ---------------------------------------------------------------------------
 
@@ -1068,8 +1068,8 @@ mod tests {
     /// fixtures (../shared/fixtures from the project, as in CI, or $TRACEDAT_FIXTURES).
     #[test]
     fn every_fixture_format() {
-        use crate::file::{Content, Trace};
-        use crate::options;
+        use crate::format::file::{Content, Trace};
+        use crate::format::options;
         let dir = std::env::var("TRACEDAT_FIXTURES")
             .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures").to_string());
         let mut files: Vec<std::path::PathBuf> = ["real", "public"]

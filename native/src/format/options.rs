@@ -3,15 +3,15 @@
 //! v6 keeps one list after the `options  \0` tag, ended by a bare u16 0. v7 keeps them in
 //! options sections (section id 0), each ended by DONE (id 0, size 8) whose payload is the
 //! offset of the next options section, 0 for the last; the chain is followed by the caller
-//! ([`crate::file`]), which also keeps the raw payload bytes so that unknown options survive a
+//! ([`crate::format::file`]), which also keeps the raw payload bytes so that unknown options survive a
 //! rewrite byte for byte.
 //!
 //! Payload layouts follow trace-cmd's writer (trace-record.c, trace-output.c,
 //! trace-timesync.c) rather than the man pages where the two disagree (PROCMAPS pids are hex,
 //! TIME_SHIFT arrays are three separate arrays with fraction bits appended after all CPUs).
 
-use crate::bytes::{Cursor, Endian};
-use crate::error::Result;
+use crate::format::bytes::{Cursor, Endian};
+use crate::format::error::Result;
 
 pub const DONE: u16 = 0;
 pub const DATE: u16 = 1;

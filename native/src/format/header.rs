@@ -5,9 +5,9 @@
 //! v7 adds: <compression name>\0 <compression version>\0 <first options section u64>
 //! ```
 
-use crate::bytes::{Cursor, Endian};
-use crate::compression::Codec;
-use crate::error::{Error, Result};
+use crate::format::bytes::{Cursor, Endian};
+use crate::format::compression::Codec;
+use crate::format::error::{Error, Result};
 
 pub const MAGIC: [u8; 3] = [0x17, 0x08, 0x44];
 pub const TRACING: &[u8; 7] = b"tracing";

@@ -14,10 +14,10 @@
 //! runs off the data ends the stream. A caller that salvages calls [`CpuStream::advance`]
 //! again after an error and reads on; the error's [`Damage::skipped`] says what was lost.
 
-use crate::bytes::{Cursor, Endian};
-use crate::compression::{Block, Budget, Codec, MAX_RATIO};
-use crate::error::{Error, Result};
-use crate::file::CpuData;
+use crate::format::bytes::{Cursor, Endian};
+use crate::format::compression::{Block, Budget, Codec, MAX_RATIO};
+use crate::format::error::{Error, Result};
+use crate::format::file::CpuData;
 
 /// The most pages a compressed chunk may hold: trace-cmd writes 10.
 pub const MAX_CHUNK_PAGES: u64 = 1024;
@@ -214,7 +214,7 @@ impl CpuStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compression::compress;
+    use crate::format::compression::compress;
 
     fn chunk(codec: Codec, fill: u8) -> Vec<u8> {
         let page = vec![fill; 4096];

@@ -13,7 +13,7 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::bytes::Endian;
+use crate::format::bytes::Endian;
 
 /// A number written as a placeholder, to be set once its value is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,514 @@
+//! The N-API surface: every function JavaScript calls, each taking handles, Buffers, numbers
+//! and strings, and giving back Buffers, JSON text or Promises.
+
+use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+
+use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
+use crate::ffi::source::Source;
+use crate::format::{bytes, compression, error, file, options, symbols};
+use crate::out::{dump, info, json, report};
+use crate::ring::{records, validate};
+use crate::write::{output, progress, writer};
+
+/// An opened trace: its bytes and the map of its layout.
+pub struct Opened {
+    source: Source,
+    trace: file::Trace,
+    /// The path a mapped file was opened by, with its (device, inode) then: the file a
+    /// conversion never writes over, and reopens for reading (no descriptor is kept open).
+    path: Option<(String, (u64, u64))>,
+}
+
+
+type Handle = Arc<Opened>;
+
+impl From<error::Error> for JsError {
+    fn from(e: error::Error) -> JsError {
+        JsError {
+            code: "ERR_TRACEDAT_FORMAT",
+            message: e.to_string(),
+            fields: vec![
+                ("section", Field::Str(e.section)),
+                ("offset", Field::Num(e.offset as f64)),
+                ("expected", Field::Str(e.expected)),
+            ],
+        }
+    }
+}
+
+fn opened(source: Source, path: Option<(String, (u64, u64))>) -> Result<Handle, JsError> {
+    let trace = file::Trace::parse(source.bytes())?;
+    Ok(Arc::new(Opened { source, trace, path }))
+}
+
+/// `open(path)`: maps the file read-only and parses its layout.
+fn open(env: Env, args: &Args) -> JsResult {
+    let path = args.string(0)?;
+    let source = Source::open(&path).map_err(|e| JsError {
+        code: "ERR_TRACEDAT_IO",
+        message: format!("cannot open: {e}"),
+        fields: vec![("errno", Field::Num(e.raw_os_error().unwrap_or(0) as f64))],
+    })?;
+    let id = std::fs::metadata(&path).ok().map(|m| (path.clone(), (m.dev(), m.ino())));
+    env.external(opened(source, id)?)
+}
+
+/// `openBytes(buffer)`: parses a copy of a Buffer (e.g. a .zip member).
+fn open_bytes(env: Env, args: &Args) -> JsResult {
+    let bytes = args.buffer(0)?.to_vec();
+    env.external(opened(Source::Owned(bytes), None)?)
+}
+
+/// `dump(handle, verbosity, fileName)` → `{ out: Buffer, error?: Error }`.
+fn dump(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let verbosity = args.index(1)? as u32;
+    let name = args.string(2)?;
+    let (out, err) = dump::dump(&h.trace, h.source.bytes(), &name, verbosity);
+    let out = env.buffer(&out)?;
+    match err {
+        None => env.object(&[("out", out)]),
+        Some(e) => {
+            let e = JsError::from(e);
+            let message = env.string(&e.message)?;
+            let mut fields = vec![("out", out), ("message", message)];
+            let mut values = Vec::new();
+            for (name, f) in &e.fields {
+                values.push((*name, match f {
+                    Field::Str(s) => env.string(s)?,
+                    Field::Num(n) => env.number(*n)?,
+                }));
+            }
+            fields.extend(values);
+            env.object(&fields)
+        }
+    }
+}
+
+/// `info(handle)` → the file's metadata as JSON.
+fn info(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&info::info(&h.trace, h.source.bytes()))
+}
+
+/// `formats(handle)` → every event format, parsed into fields, as JSON.
+fn formats(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&info::formats(&h.trace, h.source.bytes()))
+}
+
+/// A record cursor: the file it reads and its per-CPU state.
+struct RecordCursor {
+    opened: Handle,
+    records: records::Records,
+}
+
+/// `records(handle, buffer, cpus, raw, salvage?)` → a cursor over one buffer's records in
+/// time order. `cpus` is a comma-separated list of CPU numbers, or "" for all; `raw` keeps
+/// ring-buffer timestamps (trace-cmd's --raw-ts); `salvage` steps over damaged pages and
+/// chunks (see `skipped`) instead of failing.
+fn records(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let buffer = args.index(1)?;
+    let cpus = parse_cpus(&args.string(2)?)?;
+    let raw = args.boolean(3)?;
+    let salvage = !args.is_nullish(4) && args.boolean(4)?;
+    let data = h.source.bytes();
+    let clock = h.trace.clock(data, buffer, raw);
+    let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock, salvage)?;
+    env.external(RecordCursor { opened: h, records })
+}
+
+fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.split(',').map(|c| c.trim().parse::<u32>().map_err(|_| JsError::usage(format!("bad CPU number '{c}'")))).collect::<Result<Vec<_>, _>>().map(Some)
+}
+
+/// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
+/// at the end.
+fn next_batch(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<RecordCursor>(0)?;
+    let max = args.index(1)?.clamp(1, 1 << 20);
+    let data = c.opened.source.bytes();
+    let mut out = Vec::with_capacity(64 * 1024);
+    for _ in 0..max {
+        if c.records.next_with(data, |r| records::encode(&mut out, &r))?.is_none() {
+            break;
+        }
+        if out.len() >= 4 << 20 {
+            break;
+        }
+    }
+    env.buffer(&out)
+}
+
+/// `skipped(cursor)` → JSON `[{cpu, what, section, offset, expected}]`: what a salvaging
+/// cursor stepped over since the last call.
+fn skipped(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<RecordCursor>(0)?;
+    let mut j = json::Json::new();
+    j.begin_array(None);
+    for cpu in c.records.cpus.iter_mut() {
+        let n = cpu.cpu();
+        for s in cpu.skipped.drain(..) {
+            j.begin_object(None);
+            j.num("cpu", n as i64);
+            skip_fields(&mut j, &s);
+            j.end_object();
+        }
+    }
+    j.end_array();
+    env.string(&j.finish())
+}
+
+fn skip_fields(j: &mut json::Json, s: &records::Skip) {
+    j.str("what", s.what);
+    j.str("section", &s.error.section);
+    j.num("offset", s.error.offset as i64);
+    j.str("expected", &s.error.expected);
+}
+
+/// `scanAsync(handle, salvage?)` → a Promise of what `scan` returns, computed on the thread
+/// pool.
+fn scan_async(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let salvage = !args.is_nullish(1) && args.boolean(1)?;
+    env.spawn(move || scan_json(&h, salvage), |env, json: String| env.string(&json))
+}
+
+/// `scan(handle, salvage?)` → JSON per buffer and CPU: record count, first and last timestamps
+/// (reported and raw) and lost-event marks. Reads every page, so it is also the deep
+/// validation of `dump -v`; the first damaged page is thrown as an error, or with `salvage`
+/// stepped over and listed as the CPU's `skipped`.
+fn scan(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let salvage = !args.is_nullish(1) && args.boolean(1)?;
+    env.string(&scan_json(&h, salvage)?)
+}
+
+fn scan_json(h: &Opened, salvage: bool) -> Result<String, JsError> {
+    let data = h.source.bytes();
+    let mut j = json::Json::new();
+    j.begin_array(None);
+    for (i, b) in h.trace.buffers.iter().enumerate() {
+        let file::BufferKind::Flyrecord { cpus } = &b.kind else { continue };
+        j.begin_object(None);
+        j.str("name", &b.name);
+        j.begin_array(Some("cpus"));
+        for d in cpus {
+            let clock = h.trace.clock(data, i, false);
+            let mut r = records::Records::new(&h.trace, data, i, Some(&[d.cpu]), clock, salvage)?;
+            let (mut count, mut first, mut last, mut missed_pages, mut missed) = (0u64, None, None, 0u64, 0i64);
+            while let Some((ts, raw, m)) = r.next_with(data, |r| (r.ts, r.raw, r.missed))? {
+                count += 1;
+                first.get_or_insert((ts, raw));
+                last = Some((ts, raw));
+                if m != 0 {
+                    missed_pages += 1;
+                    if m > 0 {
+                        missed += m;
+                    }
+                }
+            }
+            j.begin_object(None);
+            j.num("cpu", d.cpu as i64);
+            j.num("count", count as i64);
+            if let (Some(f), Some(l)) = (first, last) {
+                j.big("first", f.0);
+                j.big("last", l.0);
+                j.big("firstRaw", f.1);
+                j.big("lastRaw", l.1);
+            }
+            j.num("missedMarks", missed_pages as i64);
+            j.num("missedEvents", missed);
+            if salvage {
+                j.begin_array(Some("skipped"));
+                for s in r.cpus.iter().flat_map(|c| &c.skipped) {
+                    j.begin_object(None);
+                    skip_fields(&mut j, s);
+                    j.end_object();
+                }
+                j.end_array();
+            }
+            j.end_object();
+        }
+        j.end_array();
+        j.end_object();
+    }
+    j.end_array();
+    Ok(j.finish())
+}
+
+/// `text(handle, which, buffer)` → a raw metadata text as a Buffer: "headerPage",
+/// "headerEvent", "kallsyms", "printk", "cmdlines", or "latency" (of buffer `buffer`).
+fn text(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let which = args.string(1)?;
+    let data = h.source.bytes();
+    let t = &h.trace;
+    let pick = |id| t.content(id);
+    let bytes: &[u8] = match which.as_str() {
+        "latency" => return env.buffer(&t.latency_text(data, args.index(2)?)?),
+        "headerPage" | "headerEvent" => match pick(options::HEADER_INFO) {
+            Some(file::Content::Headers { page, event }) => t.bytes(data, if which == "headerPage" { page } else { event }),
+            _ => &[],
+        },
+        "kallsyms" => match pick(options::KALLSYMS) {
+            Some(file::Content::Kallsyms(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        "printk" => match pick(options::PRINTK) {
+            Some(file::Content::Printk(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        "cmdlines" => match pick(options::CMDLINES) {
+            Some(file::Content::Cmdlines(x)) => t.bytes(data, x),
+            _ => &[],
+        },
+        _ => return Err(JsError::usage(format!("unknown text '{which}'"))),
+    };
+    env.buffer(bytes)
+}
+
+/// `tables(handle)` → JSON `{ cmdlines: [[pid, comm]], printk: [[addr, fmt]], kallsyms:
+/// [[addr, type, name, module]] }`, addresses as hex strings.
+fn tables(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let data = h.source.bytes();
+    let t = &h.trace;
+    let text = |id| match t.content(id) {
+        Some(file::Content::Kallsyms(x) | file::Content::Printk(x) | file::Content::Cmdlines(x)) => t.bytes(data, x),
+        _ => &[],
+    };
+    let mut j = json::Json::new();
+    j.begin_object(None);
+    j.begin_array(Some("cmdlines"));
+    for (pid, comm) in symbols::cmdlines(text(options::CMDLINES)) {
+        j.begin_array(None);
+        j.item_num(pid as i64);
+        j.item_str(comm);
+        j.end_array();
+    }
+    j.end_array();
+    j.begin_array(Some("printk"));
+    for (addr, fmt) in symbols::printk(text(options::PRINTK)) {
+        j.begin_array(None);
+        j.item_str(&format!("{addr:x}"));
+        j.item_str(fmt);
+        j.end_array();
+    }
+    j.end_array();
+    j.begin_array(Some("kallsyms"));
+    for s in symbols::kallsyms(text(options::KALLSYMS)) {
+        j.begin_array(None);
+        j.item_str(&format!("{:x}", s.addr));
+        j.item_str(&s.kind.to_string());
+        j.item_str(s.name);
+        j.item_str(s.module.unwrap_or(""));
+        j.end_array();
+    }
+    j.end_array();
+    j.end_object();
+    env.string(&j.finish())
+}
+
+/// `validate(handle)`: the checks of `dump -v` beyond the metadata (see [`validate`]); throws
+/// the first damage found.
+fn validate(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    validate::cpu_data(&h.trace, h.source.bytes())?;
+    env.undefined()
+}
+
+/// `convert(handle, outPath, fileVersion, compression, level, progressFd, buffers, cpus,
+/// threads, options)` → Promise of a JSON summary (writer::Summary), written on a pool thread.
+/// `compression` is none, zlib, zstd or any (zstd); `level`, `progressFd` (a terminal for
+/// progress lines), `buffers` / `cpus` (comma-separated subsets), `threads` and `options` (see
+/// [`set_options`]) may be null for the defaults. Argument errors throw at once; the rest
+/// rejects the promise.
+fn convert(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let out = args.string(1)?;
+    let version = args.index(2)? as u32;
+    let codec = match args.string(3)?.as_str() {
+        "none" => None,
+        "any" | "zstd" => Some(compression::Codec::Zstd),
+        "zlib" => Some(compression::Codec::Zlib),
+        other => return Err(JsError::usage(format!("unknown compression '{other}' (none, zlib, zstd or any)"))),
+    };
+    let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
+    let compression = match (codec, level) {
+        (None, Some(_)) => return Err(JsError::usage("a compression level needs a compression (zlib or zstd)")),
+        (None, None) => None,
+        (Some(c), None) => Some((c, c.default_level())),
+        (Some(c), Some(l)) => {
+            let (lo, hi) = if c == compression::Codec::Zlib { (0, 9) } else { (-7, 22) };
+            if l.fract() != 0.0 || l < lo as f64 || l > hi as f64 {
+                return Err(JsError::usage(format!("{} level {l}: use an integer from {lo} to {hi}", c.name())));
+            }
+            Some((c, l as i32))
+        }
+    };
+    let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
+    let list = |i: usize| -> Result<Option<Vec<u32>>, JsError> { if args.is_nullish(i) { Ok(None) } else { parse_cpus(&args.string(i)?) } };
+    let buffers = list(6)?.map(|v| v.into_iter().map(|b| b as usize).collect());
+    let cpus = list(7)?;
+    let threads = if args.is_nullish(8) {
+        std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
+    } else {
+        args.index(8)?.clamp(1, 64)
+    };
+    let options = if args.is_nullish(9) { Vec::new() } else { set_options(args.buffer(9)?)? };
+    let spec = writer::Spec { version, compression, buffers, cpus, threads, options };
+    let work = move || {
+        // The same file again, for positional reads; if the path now names another file, the
+        // mapping alone is read.
+        let id = h.path.as_ref().map(|p| p.1);
+        let same = |f: &std::fs::File| f.metadata().is_ok_and(|m| Some((m.dev(), m.ino())) == id);
+        let file = h.path.as_ref().and_then(|(p, _)| std::fs::File::open(p).ok().filter(same));
+        writer::write_file(&h.trace, h.source.bytes(), file.as_ref(), id, std::path::Path::new(&out), &spec, &mut progress)
+            .map(|summary| summary.json())
+            .map_err(|e| {
+                progress.finish();
+                write_error(e, &out)
+            })
+    };
+    env.spawn(work, |env, json: String| env.string(&json))
+}
+
+/// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
+/// 0 (remove only), u32 payload size, payload; numbers little-endian.
+fn set_options(b: &[u8]) -> Result<Vec<(u16, Option<Vec<u8>>)>, JsError> {
+    let mut c = bytes::Cursor::new(b, 0, bytes::Endian::Little, "options argument");
+    let mut v = Vec::new();
+    while !c.is_empty() {
+        let bad = |e: error::Error| JsError::usage(format!("bad options argument: {e}"));
+        let id = c.u16("an option id").map_err(bad)?;
+        let present = c.u8("a payload flag").map_err(bad)? != 0;
+        let size = c.u32("a payload size").map_err(bad)? as usize;
+        let payload = c.bytes(size, "the payload").map_err(bad)?;
+        v.push((id, present.then(|| payload.to_vec())));
+    }
+    Ok(v)
+}
+
+/// Input damage keeps the reader's error; output failures name the output path (`path`).
+fn write_error(e: writer::WriteError, path: &str) -> JsError {
+    use output::TargetError;
+    use writer::WriteError;
+    let output = |message: String, errno: i32| JsError {
+        code: "ERR_TRACEDAT_OUTPUT",
+        message,
+        fields: vec![("path", Field::Str(path.to_string())), ("errno", Field::Num(errno as f64))],
+    };
+    match e {
+        WriteError::Input(e) => JsError::from(e),
+        WriteError::Unsupported(what) => JsError::usage(format!("cannot write {what}")),
+        WriteError::Codec(what) => output(what, 0),
+        WriteError::Output(e) | WriteError::Target(TargetError::Io(_, e)) => output(e.to_string(), e.raw_os_error().unwrap_or(0)),
+        WriteError::Target(TargetError::IsInput(_)) => JsError::usage(format!("{path}: refusing to write over the input file")),
+    }
+}
+
+/// A running `trace-cmd report`: its options, the files it reads (with the names their lines
+/// carry), and, from the first chunk on, the report state.
+struct ReportCursor {
+    opts: report::Options,
+    /// Each file with its name and `--ts-offset`.
+    inputs: Vec<(Handle, String, i64)>,
+    report: Option<report::Report>,
+}
+
+/// `reportOpen(raw, rawTs, nsec, cpus)` → a cursor producing report text; `cpus` is a
+/// comma-separated list of trace-cmd CPU numbers to keep, or "" for all. Inputs are added with
+/// `reportInput`, the first being the host when guests are read with it.
+fn report_open(env: Env, args: &Args) -> JsResult {
+    let opts = report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus: parse_cpus(&args.string(3)?)? };
+    env.external(ReportCursor { opts, inputs: Vec::new(), report: None })
+}
+
+/// `reportInput(cursor, handle, name, tsOffset)`: one more file to merge, before the first
+/// chunk; `tsOffset` is the signed offset in decimal (the TypeScript layer writes it from a
+/// BigInt).
+fn report_input(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportInput after the report has started"));
+    }
+    let h = args.external::<Handle>(1)?.clone();
+    c.inputs.push((h, args.string(2)?, options::strtoll(&args.string(3)?)));
+    env.undefined()
+}
+
+/// `reportNext(cursor, minBytes)` → the next chunk of report text (at least `minBytes` unless
+/// it is the last one), empty at the end.
+fn report_next(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<ReportCursor>(0)?;
+    let min = args.index(1)?.clamp(1, 64 << 20);
+    let data: Vec<&[u8]> = c.inputs.iter().map(|(h, ..)| h.source.bytes()).collect();
+    let report = match &mut c.report {
+        Some(r) => r,
+        none => {
+            let inputs: Vec<report::Input<'_>> = c.inputs.iter().map(|(h, name, ts_offset)| report::Input { trace: &h.trace, data: h.source.bytes(), name, ts_offset: *ts_offset }).collect();
+            none.insert(report::Report::new(&inputs, c.opts.clone()).map_err(input_error)?)
+        }
+    };
+    let mut out = Vec::with_capacity(min + 4096);
+    report.fill(&data, &mut out, min).map_err(input_error)?;
+    env.buffer(&out)
+}
+
+/// A format error of one input of several, the input's index in its `input` property.
+fn input_error((input, e): report::InputError) -> JsError {
+    let mut j = JsError::from(e);
+    j.fields.push(("input", napi::Field::Num(input as f64)));
+    j
+}
+
+/// `reportCpus(handle, fileName, first, last, rawTs, nsec)` → `report --cpus` text.
+fn report_cpus(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let name = args.string(1)?;
+    let out = report::cpus_listing(&h.trace, h.source.bytes(), &name, args.boolean(2)?, args.boolean(3)?, args.boolean(4)?, args.boolean(5)?)?;
+    env.buffer(&out)
+}
+
+/// Entry point called by node when the addon is loaded.
+///
+/// # Safety
+/// Called by node with a live env and exports object.
+#[no_mangle]
+pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue) -> RawValue {
+    // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
+    // from printing a backtrace to the user's terminal as well.
+    std::panic::set_hook(Box::new(|_| {}));
+    let functions: [(&std::ffi::CStr, napi::Function); 18] = [
+        (c"convert", convert),
+        (c"skipped", skipped),
+        (c"validate", validate),
+        (c"reportOpen", report_open),
+        (c"reportInput", report_input),
+        (c"reportNext", report_next),
+        (c"reportCpus", report_cpus),
+        (c"formats", formats),
+        (c"scanAsync", scan_async),
+        (c"text", text),
+        (c"tables", tables),
+        (c"open", open),
+        (c"openBytes", open_bytes),
+        (c"dump", dump),
+        (c"info", info),
+        (c"records", records),
+        (c"nextBatch", next_batch),
+        (c"scan", scan),
+    ];
+    for (name, f) in functions {
+        if !napi::export(env, exports, name, f) {
+            return std::ptr::null_mut();
+        }
+    }
+    exports
+}

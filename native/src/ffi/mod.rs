@@ -1,0 +1,3 @@
+pub mod napi;
+pub mod source;
+pub mod exports;

@@ -1,0 +1,4 @@
+pub mod dump;
+pub mod report;
+pub mod info;
+pub mod json;

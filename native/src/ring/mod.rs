@@ -1,0 +1,4 @@
+pub mod page;
+pub mod stream;
+pub mod records;
+pub mod validate;

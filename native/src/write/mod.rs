@@ -1,0 +1,4 @@
+pub mod writer;
+pub mod output;
+pub mod pipeline;
+pub mod progress;
