@@ -20,7 +20,6 @@ pub struct Opened {
     path: Option<(String, (u64, u64))>,
 }
 
-
 type Handle = Arc<Opened>;
 
 impl From<error::Error> for JsError {
@@ -28,11 +27,7 @@ impl From<error::Error> for JsError {
         JsError {
             code: "ERR_TRACEDAT_FORMAT",
             message: e.to_string(),
-            fields: vec![
-                ("section", Field::Str(e.section)),
-                ("offset", Field::Num(e.offset as f64)),
-                ("expected", Field::Str(e.expected)),
-            ],
+            fields: vec![("section", Field::Str(e.section)), ("offset", Field::Num(e.offset as f64)), ("expected", Field::Str(e.expected))],
         }
     }
 }
@@ -75,10 +70,13 @@ fn dump(env: Env, args: &Args) -> JsResult {
             let mut fields = vec![("out", out), ("message", message)];
             let mut values = Vec::new();
             for (name, f) in &e.fields {
-                values.push((*name, match f {
-                    Field::Str(s) => env.string(s)?,
-                    Field::Num(n) => env.number(*n)?,
-                }));
+                values.push((
+                    *name,
+                    match f {
+                        Field::Str(s) => env.string(s)?,
+                        Field::Num(n) => env.number(*n)?,
+                    },
+                ));
             }
             fields.extend(values);
             env.object(&fields)
@@ -353,14 +351,16 @@ fn convert(env: Env, args: &Args) -> JsResult {
         }
     };
     let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
-    let list = |i: usize| -> Result<Option<Vec<u32>>, JsError> { if args.is_nullish(i) { Ok(None) } else { parse_cpus(&args.string(i)?) } };
+    let list = |i: usize| -> Result<Option<Vec<u32>>, JsError> {
+        if args.is_nullish(i) {
+            Ok(None)
+        } else {
+            parse_cpus(&args.string(i)?)
+        }
+    };
     let buffers = list(6)?.map(|v| v.into_iter().map(|b| b as usize).collect());
     let cpus = list(7)?;
-    let threads = if args.is_nullish(8) {
-        std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8)
-    } else {
-        args.index(8)?.clamp(1, 64)
-    };
+    let threads = if args.is_nullish(8) { std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8) } else { args.index(8)?.clamp(1, 64) };
     let options = if args.is_nullish(9) { Vec::new() } else { set_options(args.buffer(9)?)? };
     let spec = writer::Spec { version, compression, buffers, cpus, threads, options };
     let work = move || {
@@ -452,7 +452,8 @@ fn report_next(env: Env, args: &Args) -> JsResult {
     let report = match &mut c.report {
         Some(r) => r,
         none => {
-            let inputs: Vec<report::Input<'_>> = c.inputs.iter().map(|(h, name, ts_offset)| report::Input { trace: &h.trace, data: h.source.bytes(), name, ts_offset: *ts_offset }).collect();
+            let inputs: Vec<report::Input<'_>> =
+                c.inputs.iter().map(|(h, name, ts_offset)| report::Input { trace: &h.trace, data: h.source.bytes(), name, ts_offset: *ts_offset }).collect();
             none.insert(report::Report::new(&inputs, c.opts.clone()).map_err(input_error)?)
         }
     };

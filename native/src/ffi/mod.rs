@@ -1,3 +1,3 @@
+pub mod exports;
 pub mod napi;
 pub mod source;
-pub mod exports;

@@ -56,23 +56,9 @@ const TYPE_UNDEFINED: c_int = 0;
 const TYPE_NULL: c_int = 1;
 
 extern "C" {
-    fn napi_create_function(
-        env: RawEnv,
-        name: *const c_char,
-        len: usize,
-        cb: RawCallback,
-        data: *mut c_void,
-        result: *mut RawValue,
-    ) -> Status;
+    fn napi_create_function(env: RawEnv, name: *const c_char, len: usize, cb: RawCallback, data: *mut c_void, result: *mut RawValue) -> Status;
     fn napi_set_named_property(env: RawEnv, obj: RawValue, name: *const c_char, v: RawValue) -> Status;
-    fn napi_get_cb_info(
-        env: RawEnv,
-        info: RawInfo,
-        argc: *mut usize,
-        argv: *mut RawValue,
-        this: *mut RawValue,
-        data: *mut *mut c_void,
-    ) -> Status;
+    fn napi_get_cb_info(env: RawEnv, info: RawInfo, argc: *mut usize, argv: *mut RawValue, this: *mut RawValue, data: *mut *mut c_void) -> Status;
     fn napi_typeof(env: RawEnv, v: RawValue, result: *mut c_int) -> Status;
     fn napi_get_buffer_info(env: RawEnv, v: RawValue, data: *mut *mut c_void, len: *mut usize) -> Status;
     fn napi_create_buffer(env: RawEnv, len: usize, data: *mut *mut c_void, result: *mut RawValue) -> Status;
@@ -87,13 +73,7 @@ extern "C" {
     fn napi_throw(env: RawEnv, error: RawValue) -> Status;
     fn napi_throw_error(env: RawEnv, code: *const c_char, msg: *const c_char) -> Status;
     fn napi_is_exception_pending(env: RawEnv, result: *mut bool) -> Status;
-    fn napi_create_external(
-        env: RawEnv,
-        data: *mut c_void,
-        finalize: RawFinalize,
-        hint: *mut c_void,
-        result: *mut RawValue,
-    ) -> Status;
+    fn napi_create_external(env: RawEnv, data: *mut c_void, finalize: RawFinalize, hint: *mut c_void, result: *mut RawValue) -> Status;
     fn napi_get_value_external(env: RawEnv, v: RawValue, result: *mut *mut c_void) -> Status;
     fn napi_create_promise(env: RawEnv, deferred: *mut RawDeferred, promise: *mut RawValue) -> Status;
     fn napi_resolve_deferred(env: RawEnv, deferred: RawDeferred, v: RawValue) -> Status;
@@ -155,14 +135,12 @@ impl Env {
         Ok(v)
     }
 
-
     pub fn number(self, n: f64) -> JsResult {
         let mut v = ptr::null_mut();
         // SAFETY: as above.
         check(unsafe { napi_create_double(self.0, n, &mut v) }, "create_double")?;
         Ok(v)
     }
-
 
     pub fn string(self, s: &str) -> JsResult {
         let mut v = ptr::null_mut();
@@ -265,9 +243,7 @@ impl Env {
         let mut work: RawWork = ptr::null_mut();
         // SAFETY: `raw` stays owned by the work item until `complete_task` reclaims it; the
         // execute callback only touches the Rust closure and result inside it.
-        let status = unsafe {
-            napi_create_async_work(self.0, ptr::null_mut(), name, execute_task::<T>, complete_task::<T>, raw.cast(), &mut work)
-        };
+        let status = unsafe { napi_create_async_work(self.0, ptr::null_mut(), name, execute_task::<T>, complete_task::<T>, raw.cast(), &mut work) };
         if status != OK {
             // SAFETY: the work was not created, so we still own the task.
             drop(unsafe { Box::from_raw(raw) });
@@ -315,7 +291,9 @@ unsafe extern "C" fn complete_task<T: Send>(env: RawEnv, _status: Status, data: 
         let outcome = match result {
             Some(Ok(Ok(v))) => done(env, v),
             Some(Ok(Err(e))) => Err(e),
-            Some(Err(_)) => Err(JsError { code: "ERR_TRACEDAT_INTERNAL", message: "tracedat internal error (a bug, please report it)".into(), fields: Vec::new() }),
+            Some(Err(_)) => {
+                Err(JsError { code: "ERR_TRACEDAT_INTERNAL", message: "tracedat internal error (a bug, please report it)".into(), fields: Vec::new() })
+            }
             None => Err(JsError { code: "ERR_TRACEDAT_CANCELLED", message: "the operation was cancelled".into(), fields: Vec::new() }),
         };
         match outcome {
@@ -372,10 +350,7 @@ impl Args {
         let mut buf = vec![0u8; len + 1];
         let mut written = 0usize;
         // SAFETY: buf has len + 1 bytes, room for the string and its NUL.
-        check(
-            unsafe { napi_get_value_string_utf8(self.env.0, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) },
-            "get_value_string_utf8",
-        )?;
+        check(unsafe { napi_get_value_string_utf8(self.env.0, v, buf.as_mut_ptr().cast(), buf.len(), &mut written) }, "get_value_string_utf8")?;
         buf.truncate(written);
         String::from_utf8(buf).map_err(|_| JsError::usage("string is not UTF-8"))
     }

@@ -292,9 +292,7 @@ impl Block {
         let compressed = c.u32("compressed block size")?;
         let uncompressed = c.u32("uncompressed block size")?;
         if u64::from(uncompressed) > MAX_BLOCK {
-            return Err(c.error(format!(
-                "a block that inflates to at most {MAX_BLOCK} bytes, found one declaring {uncompressed}"
-            )));
+            return Err(c.error(format!("a block that inflates to at most {MAX_BLOCK} bytes, found one declaring {uncompressed}")));
         }
         c.skip(compressed as usize, "compressed block data")?;
         Ok(Block { offset, compressed, uncompressed })

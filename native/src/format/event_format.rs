@@ -137,13 +137,15 @@ pub fn parse<'a>(system: &'a str, text: &'a [u8]) -> Result<EventFormat<'a>> {
     };
     let mut s = Scan::new(line);
     s.skip_ws();
-    let keyword = s.eat("print") && {
-        s.skip_ws();
-        s.eat("fmt")
-    } && {
-        s.skip_ws();
-        s.eat(":")
-    };
+    let keyword = s.eat("print")
+        && {
+            s.skip_ws();
+            s.eat("fmt")
+        }
+        && {
+            s.skip_ws();
+            s.eat(":")
+        };
     if !keyword {
         let what = "a `field:` line, a blank line or `print fmt:`";
         return Err(cx.err(line.at, format!("{what} (found {})", found(line.text))));
@@ -183,15 +185,8 @@ pub fn parse_header_page(text: &[u8]) -> Result<HeaderPage> {
         }
         *slot = Some((f.offset, f.size));
     }
-    let need = |v: Option<(u32, u32)>, name: &str| {
-        v.ok_or_else(|| cx.err(text.len(), format!("a `{name}` field (the text ends without one)")))
-    };
-    Ok(HeaderPage {
-        timestamp: need(timestamp, "timestamp")?,
-        commit: need(commit, "commit")?,
-        overwrite,
-        data: need(data, "data")?,
-    })
+    let need = |v: Option<(u32, u32)>, name: &str| v.ok_or_else(|| cx.err(text.len(), format!("a `{name}` field (the text ends without one)")));
+    Ok(HeaderPage { timestamp: need(timestamp, "timestamp")?, commit: need(commit, "commit")?, overwrite, data: need(data, "data")? })
 }
 
 // ---- scanning -------------------------------------------------------------------------------
@@ -208,8 +203,7 @@ impl Ctx {
 }
 
 fn utf8<'a>(text: &'a [u8], cx: &Ctx) -> Result<&'a str> {
-    std::str::from_utf8(text)
-        .map_err(|e| cx.err(e.valid_up_to(), "UTF-8 text (the kernel writes ASCII); this byte is not"))
+    std::str::from_utf8(text).map_err(|e| cx.err(e.valid_up_to(), "UTF-8 text (the kernel writes ASCII); this byte is not"))
 }
 
 /// Spaces, tabs, and the `\r` of a text that went through a CRLF editor.
@@ -378,22 +372,8 @@ fn parse_field<'a>(line: Line<'a>, is_common: bool, cx: &Ctx) -> Result<Field<'a
         let what = "the end of the line after the field's `signed:`";
         return Err(cx.err(s.offset(), format!("{what} (found {})", found(s.rest()))));
     }
-    let loc = |prefix: &str| {
-        type_name
-            .strip_prefix(prefix)
-            .is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'))
-    };
-    Ok(Field {
-        name,
-        type_name,
-        offset,
-        size,
-        signed,
-        array,
-        data_loc: loc("__data_loc"),
-        rel_loc: loc("__rel_loc"),
-        is_common,
-    })
+    let loc = |prefix: &str| type_name.strip_prefix(prefix).is_some_and(|rest| !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_'));
+    Ok(Field { name, type_name, offset, size, signed, array, data_loc: loc("__data_loc"), rel_loc: loc("__rel_loc"), is_common })
 }
 
 /// `KEY:N;` with optional spaces and tabs around each part.
@@ -437,11 +417,7 @@ fn parse_decl<'a>(decl: &'a str, at: usize, cx: &Ctx) -> Result<(&'a str, &'a st
                 let what = format!("one array length in brackets (found {})", found(d));
                 return Err(cx.err(at.saturating_add(open), what));
             }
-            let len = if len.is_empty() {
-                ArrayLen::Unsized
-            } else {
-                decimal(len).map_or(ArrayLen::Symbolic(len), ArrayLen::Fixed)
-            };
+            let len = if len.is_empty() { ArrayLen::Unsized } else { decimal(len).map_or(ArrayLen::Symbolic(len), ArrayLen::Fixed) };
             (before.get(..open).unwrap_or("").trim_end_matches(WS), Some(len))
         }
         None => (d, None),
@@ -754,10 +730,7 @@ mod tests {
         assert_eq!(field(&f, "prev_state").size, 4);
         check(&f).unwrap();
         // A real record: "trace-cmd:4806 [120] R ==> FastMixer:2688 [96]".
-        let rec = hex(concat!(
-            "44000103c612000074726163652d636d6400000000000000c61200007800000000040000",
-            "466173744d6978657200720000000000800a000060000000"
-        ));
+        let rec = hex(concat!("44000103c612000074726163652d636d6400000000000000c61200007800000000040000", "466173744d6978657200720000000000800a000060000000"));
         let le = Endian::Little;
         assert_eq!(value(&f, "common_type", &rec, le), Some(i64::from(f.id)));
         assert_eq!(value(&f, "prev_pid", &rec, le), Some(4806));
@@ -868,10 +841,7 @@ mod tests {
         let comm = field(&f, "comm");
         assert_eq!((comm.array, comm.size, comm.offset), (Some(ArrayLen::Symbolic("TASK_COMM_LEN")), 16, 12));
         assert_eq!(field(&f, "cpu").offset, 40);
-        assert_eq!(
-            f.print_fmt,
-            "\"task %s:%d [%d] success=%d [%03d]\", REC->comm, REC->pid,\n\t   REC->prio, REC->success, REC->cpu"
-        );
+        assert_eq!(f.print_fmt, "\"task %s:%d [%d] success=%d [%03d]\", REC->comm, REC->pid,\n\t   REC->prio, REC->success, REC->cpu");
         check(&f).unwrap();
     }
 
@@ -947,8 +917,7 @@ mod tests {
         let p = parse_header_page(HEADER_PAGE_OLD.as_bytes()).unwrap();
         assert_eq!((p.overwrite, p.data, p.kernel_long()), (None, (16, 4080), Some(8)));
         // Linux 7.x declares `char overwrite` (seen in a public fixture not copied here).
-        let new = HEADER_PAGE_64
-            .replace("int overwrite;\toffset:8;\tsize:1;\tsigned:1;", "char overwrite;\toffset:8;\tsize:1;\tsigned:0;");
+        let new = HEADER_PAGE_64.replace("int overwrite;\toffset:8;\tsize:1;\tsigned:1;", "char overwrite;\toffset:8;\tsize:1;\tsigned:0;");
         assert_ne!(new, HEADER_PAGE_64);
         assert_eq!(parse_header_page(new.as_bytes()).unwrap().overwrite, Some((8, 1)));
         // Every distinct header_page of the sample: x86_64, arm64 and s390x; 32-bit ARM and i686.
@@ -1070,8 +1039,7 @@ mod tests {
     fn every_fixture_format() {
         use crate::format::file::{Content, Trace};
         use crate::format::options;
-        let dir = std::env::var("TRACEDAT_FIXTURES")
-            .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures").to_string());
+        let dir = std::env::var("TRACEDAT_FIXTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures").to_string());
         let mut files: Vec<std::path::PathBuf> = ["real", "public"]
             .iter()
             .filter_map(|sub| std::fs::read_dir(std::path::Path::new(&dir).join(sub)).ok())

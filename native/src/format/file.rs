@@ -38,7 +38,10 @@ pub struct Text {
 #[derive(Clone, Debug)]
 pub enum Content {
     /// header_page and header_event texts.
-    Headers { page: Text, event: Text },
+    Headers {
+        page: Text,
+        event: Text,
+    },
     /// ftrace's own event formats.
     Ftrace(Vec<Text>),
     /// Event formats by system.
@@ -87,9 +90,14 @@ pub struct CpuData {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BufferKind {
-    Flyrecord { cpus: Vec<CpuData> },
+    Flyrecord {
+        cpus: Vec<CpuData>,
+    },
     /// Latency tracer output: the text of `tracing/trace` (v7: chunk-compressed when the file is).
-    Latency { offset: u64, size: u64 },
+    Latency {
+        offset: u64,
+        size: u64,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,7 +118,10 @@ pub enum V6Tag {
     Options(usize),
     Latency,
     /// `flyrecord\0`: the per-CPU (offset, size) table and the clock trailer when read.
-    Flyrecord { table: Vec<(u64, u64)>, clock: Option<Text> },
+    Flyrecord {
+        table: Vec<(u64, u64)>,
+        clock: Option<Text>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -230,11 +241,8 @@ impl Trace {
             } else if tag == V6_FLYRECORD {
                 let table = read_cpu_table(&mut c, cpus)?;
                 // The clock trailer is read only when a TRACECLOCK option was seen.
-                let clock = if self.options.iter().any(|o| o.id == options::TRACECLOCK) {
-                    Some(sized_text(&mut c, Src::File, 8, "the tracing clock")?)
-                } else {
-                    None
-                };
+                let clock =
+                    if self.options.iter().any(|o| o.id == options::TRACECLOCK) { Some(sized_text(&mut c, Src::File, 8, "the tracing clock")?) } else { None };
                 flyrecord.get_or_insert_with(|| table.clone());
                 v6.tags.push(V6Tag::Flyrecord { table, clock });
             } else {
@@ -295,13 +303,7 @@ impl Trace {
     }
 
     fn push_option(&mut self, o: &RawOption<'_>, src: Src, payload_start: usize, block: usize) {
-        self.options.push(OptionRecord {
-            id: o.id,
-            size: o.size,
-            offset: o.offset,
-            payload: Text { src, start: payload_start, len: o.payload.len() },
-            block,
-        });
+        self.options.push(OptionRecord { id: o.id, size: o.size, offset: o.offset, payload: Text { src, start: payload_start, len: o.payload.len() }, block });
     }
 
     // ---- v7 ---------------------------------------------------------------------------------
@@ -319,8 +321,7 @@ impl Trace {
             if !seen.insert(next) {
                 return Err(Error::new("options chain", next, "a new options section (the chain loops back here)"));
             }
-            let h = SectionHeader::read(data, next, self.endian)
-                .map_err(|e| Error::new(format!("options section @ {next}"), e.offset, e.expected))?;
+            let h = SectionHeader::read(data, next, self.endian).map_err(|e| Error::new(format!("options section @ {next}"), e.offset, e.expected))?;
             if h.id != options::DONE {
                 return Err(Error::new("options chain", next, format!("an options section (id 0), found section id {}", h.id)));
             }
@@ -345,16 +346,11 @@ impl Trace {
             let s = self.read_meta_section(data, id, offset, &mut budget)?;
             self.meta.push(s);
         }
-        let buffers: Vec<(u16, u64, Text)> = self
-            .options
-            .iter()
-            .filter(|o| o.id == options::BUFFER || o.id == options::BUFFER_TEXT)
-            .map(|o| (o.id, o.offset, o.payload))
-            .collect();
+        let buffers: Vec<(u16, u64, Text)> =
+            self.options.iter().filter(|o| o.id == options::BUFFER || o.id == options::BUFFER_TEXT).map(|o| (o.id, o.offset, o.payload)).collect();
         for (id, at, payload) in buffers {
             let b = BufferOption::parse(id, self.bytes(data, &payload), self.endian, true, at)?;
-            let h = SectionHeader::read(data, b.offset, self.endian)
-                .map_err(|e| Error::new(format!("buffer \"{}\" section", b.name), e.offset, e.expected))?;
+            let h = SectionHeader::read(data, b.offset, self.endian).map_err(|e| Error::new(format!("buffer \"{}\" section", b.name), e.offset, e.expected))?;
             let kind = if id == options::BUFFER {
                 BufferKind::Flyrecord { cpus: self.v7_cpus(data, &b)? }
             } else {
@@ -386,10 +382,11 @@ impl Trace {
             Src::Inflated(i) => &self.inflated[i],
         };
         // The cursor runs over the file (or inflated block) but is limited to this section.
-        let end = (base + match src {
-            Src::File => h.size as usize,
-            Src::Inflated(i) => self.inflated[i].len(),
-        })
+        let end = (base
+            + match src {
+                Src::File => h.size as usize,
+                Src::Inflated(i) => self.inflated[i].len(),
+            })
         .min(bytes.len());
         let mut c = Cursor::new(bytes.get(..end).unwrap_or(&[]), 0, self.endian, what);
         c.seek(base, "the first option")?;
@@ -447,11 +444,7 @@ impl Trace {
                 return Err(Error::new(format!("buffer \"{}\"", b.name), b.offset, format!("each CPU once, CPU {cpu} is listed twice")));
             }
             if size > 0 && offset >= data.len() as u64 {
-                return Err(Error::new(
-                    format!("buffer \"{}\" CPU {cpu}", b.name),
-                    offset,
-                    format!("CPU data inside the file ({} bytes)", data.len()),
-                ));
+                return Err(Error::new(format!("buffer \"{}\" CPU {cpu}", b.name), offset, format!("CPU data inside the file ({} bytes)", data.len())));
             }
             cpus.push(CpuData { cpu, offset, size });
         }
@@ -462,10 +455,9 @@ impl Trace {
     /// without a header_page keeps the user-space size from the initial header).
     fn find_kernel_long(&self, data: &[u8]) -> u8 {
         match self.content(options::HEADER_INFO) {
-            Some(Content::Headers { page, .. }) => crate::format::event_format::parse_header_page(self.bytes(data, page))
-                .ok()
-                .and_then(|h| h.kernel_long())
-                .unwrap_or(self.header.long_size),
+            Some(Content::Headers { page, .. }) => {
+                crate::format::event_format::parse_header_page(self.bytes(data, page)).ok().and_then(|h| h.kernel_long()).unwrap_or(self.header.long_size)
+            }
             _ => self.header.long_size,
         }
     }
@@ -664,13 +656,7 @@ impl Trace {
             .option_payload(data, options::TSC2NSEC)
             .filter(|(o, _)| o.size >= 16)
             .and_then(|(o, p)| options::Tsc2Nsec::parse(p, self.endian, o.offset).ok());
-        crate::time::timesync::Clock::new(
-            shift.as_ref(),
-            tsc,
-            &self.option_texts(data, options::DATE),
-            &self.option_texts(data, options::OFFSET),
-            top,
-        )
+        crate::time::timesync::Clock::new(shift.as_ref(), tsc, &self.option_texts(data, options::DATE), &self.option_texts(data, options::OFFSET), top)
     }
 }
 

@@ -44,9 +44,9 @@ impl InitialHeader {
         match &self.compression {
             None => Ok(None),
             Some((name, _)) if name == "none" => Ok(None),
-            Some((name, _)) => Codec::from_name(name)
-                .map(Some)
-                .ok_or_else(|| Error::new("initial header", 0, format!("a known compression (zlib, zstd), found \"{name}\""))),
+            Some((name, _)) => {
+                Codec::from_name(name).map(Some).ok_or_else(|| Error::new("initial header", 0, format!("a known compression (zlib, zstd), found \"{name}\"")))
+            }
         }
     }
 
@@ -81,17 +81,7 @@ impl InitialHeader {
             compression = Some((name, ver));
             first_options = c.u64("the offset of the first options section")?;
         }
-        Ok(InitialHeader {
-            version_text,
-            version,
-            endian_flag,
-            endian,
-            long_size,
-            page_size,
-            compression,
-            first_options,
-            end: c.offset(),
-        })
+        Ok(InitialHeader { version_text, version, endian_flag, endian, long_size, page_size, compression, first_options, end: c.offset() })
     }
 }
 

@@ -1,9 +1,9 @@
 pub mod bytes;
-pub mod error;
-pub mod header;
-pub mod sections;
-pub mod options;
 pub mod compression;
+pub mod error;
 pub mod event_format;
-pub mod symbols;
 pub mod file;
+pub mod header;
+pub mod options;
+pub mod sections;
+pub mod symbols;

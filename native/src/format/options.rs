@@ -233,9 +233,7 @@ impl Guest {
         if (n as usize).saturating_mul(8) > c.remaining() {
             return Err(c.error(format!("{n} vCPU entries of 8 bytes, only {} bytes left", c.remaining())));
         }
-        let vcpus = (0..n)
-            .map(|_| Ok((c.u32("a guest CPU")?, c.u32("a host pid")? as i32)))
-            .collect::<Result<Vec<_>>>()?;
+        let vcpus = (0..n).map(|_| Ok((c.u32("a guest CPU")?, c.u32("a host pid")? as i32))).collect::<Result<Vec<_>>>()?;
         Ok(Guest { name, trace_id, vcpus })
     }
 }

@@ -52,15 +52,9 @@ impl SectionHeader {
 
     /// The content bytes inside `data`, checked against the file size.
     pub fn bytes<'a>(&self, data: &'a [u8], what: &str) -> Result<&'a [u8]> {
-        crate::format::bytes::span(self.content(), self.size, data.len())
-            .and_then(|r| data.get(r))
-            .ok_or_else(|| {
-                Error::new(
-                    what,
-                    self.offset,
-                    format!("{} bytes of section content from offset {}, but the file ends at {}", self.size, self.content(), data.len()),
-                )
-            })
+        crate::format::bytes::span(self.content(), self.size, data.len()).and_then(|r| data.get(r)).ok_or_else(|| {
+            Error::new(what, self.offset, format!("{} bytes of section content from offset {}, but the file ends at {}", self.size, self.content(), data.len()))
+        })
     }
 
     /// For a compressed metadata section, the header of its single block.
@@ -71,7 +65,14 @@ impl SectionHeader {
     }
 
     /// The section content, inflated (within `budget`) when compressed.
-    pub fn read_content<'a>(&self, data: &'a [u8], endian: Endian, codec: Option<Codec>, budget: &mut Budget, what: &str) -> Result<std::borrow::Cow<'a, [u8]>> {
+    pub fn read_content<'a>(
+        &self,
+        data: &'a [u8],
+        endian: Endian,
+        codec: Option<Codec>,
+        budget: &mut Budget,
+        what: &str,
+    ) -> Result<std::borrow::Cow<'a, [u8]>> {
         if !self.compressed() {
             return self.bytes(data, what).map(std::borrow::Cow::Borrowed);
         }
@@ -159,11 +160,7 @@ impl Strings {
                 h.offset,
                 format!("a description at offset {} of the strings, but the file has no strings section", h.description),
             )),
-            Some(h) => Err(Error::new(
-                "section header",
-                h.offset,
-                format!("a description at offset {} of the strings, which hold {n} bytes", h.description),
-            )),
+            Some(h) => Err(Error::new("section header", h.offset, format!("a description at offset {} of the strings, which hold {n} bytes", h.description))),
         }
     }
 
@@ -212,10 +209,7 @@ mod tests {
         let e = w.past_end.unwrap();
         assert_eq!(e.section, "section header");
         assert_eq!(e.offset, 20);
-        assert_eq!(
-            e.expected,
-            "a section inside the file, found section 3 declaring 4294967295 bytes of content from offset 36, but the file ends at 136"
-        );
+        assert_eq!(e.expected, "a section inside the file, found section 3 declaring 4294967295 bytes of content from offset 36, but the file ends at 136");
     }
 
     #[test]

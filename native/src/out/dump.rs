@@ -388,7 +388,11 @@ fn run_v6(o: &mut Out<'_>) -> Result<(), Error> {
         }
     }
     match &v6.trailing {
-        Some(e) => Err(Error::new(e.section.clone(), e.offset, "the rest of the header (another 10-byte tag, or the padding before the CPU data), but the file ends here")),
+        Some(e) => Err(Error::new(
+            e.section.clone(),
+            e.offset,
+            "the rest of the header (another 10-byte tag, or the padding before the CPU data), but the file ends here",
+        )),
         None => Ok(()),
     }
 }
@@ -426,7 +430,17 @@ fn run_v7(o: &mut Out<'_>) -> Result<(), Error> {
                 c.seek(h.content() as usize, "a compressed block header")?;
                 let csize = c.u32("the compressed size")? as i32;
                 let rsize = c.u32("the uncompressed size")? as i32;
-                p!(o, SECTIONS, "\t[Section {:2} @ {:<16}\t\"{}\", flags 0x{:X}, {} compressed, {} uncompressed]\n", h.id, h.offset, desc, h.flags, csize, rsize);
+                p!(
+                    o,
+                    SECTIONS,
+                    "\t[Section {:2} @ {:<16}\t\"{}\", flags 0x{:X}, {} compressed, {} uncompressed]\n",
+                    h.id,
+                    h.offset,
+                    desc,
+                    h.flags,
+                    csize,
+                    rsize
+                );
             }
         } else {
             p!(o, SECTIONS, "\t[Section {:2} @ {:<16}\t\"{}\", flags 0x{:X}, {} bytes]\n", h.id, h.offset, desc, h.flags, h.size as i64);

@@ -3,8 +3,8 @@
 
 use crate::format::event_format::{self, ArrayLen};
 use crate::format::file::{BufferKind, Content, Trace};
-use crate::out::json::Json;
 use crate::format::options::{self, BufferOption, Guest, TimeShift, Tsc2Nsec};
+use crate::out::json::Json;
 
 pub fn info(t: &Trace, data: &[u8]) -> String {
     let mut j = Json::new();
@@ -104,8 +104,15 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
     let e = t.endian;
     let u64_at = |b: &[u8]| b.get(..8).and_then(|b| e.uint(b));
     match id {
-        options::DATE | options::CPUSTAT | options::TRACECLOCK | options::UNAME | options::HOOK | options::OFFSET | options::VERSION
-        | options::PROCMAPS | options::LAST_BOOT_INFO => j.str("value", &options::text(p)),
+        options::DATE
+        | options::CPUSTAT
+        | options::TRACECLOCK
+        | options::UNAME
+        | options::HOOK
+        | options::OFFSET
+        | options::VERSION
+        | options::PROCMAPS
+        | options::LAST_BOOT_INFO => j.str("value", &options::text(p)),
         options::CPUCOUNT => match p.get(..4).and_then(|b| e.uint(b)) {
             Some(v) => j.num("value", v as i64),
             None => j.null("value"),

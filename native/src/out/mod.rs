@@ -1,4 +1,4 @@
 pub mod dump;
-pub mod report;
 pub mod info;
 pub mod json;
+pub mod report;

@@ -11,15 +11,15 @@
 use std::collections::HashMap;
 
 use crate::format::bytes::Endian;
-use crate::tep::cprintf::{self, Arg as C};
 use crate::format::error::{Error, Result};
 use crate::format::event_format;
 use crate::format::file::{BufferKind, Content, Trace, V6Tag};
-use crate::tep::lookups::{Comms, Funcs, Printk};
 use crate::format::options;
+use crate::ring::records::Records;
+use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::lookups::{Comms, Funcs, Printk};
 use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler, TimeFmt};
 use crate::tep::print_fmt::{self, Ctx, Eval, Field, Program};
-use crate::ring::records::Records;
 
 /// One event as libtraceevent holds it.
 pub struct Event {
@@ -42,9 +42,8 @@ impl Event {
     /// compiling them all up front was most of a small report's time (the output is the same:
     /// a format that fails to parse only shows when its event is printed).
     fn compiled(&mut self, long_size: u32) -> (&mut Program, &mut Vec<Field>) {
-        let prog = self
-            .prog
-            .get_or_insert_with(|| print_fmt::parse(&self.print_fmt, &self.fields, self.nr_common, long_size, self.system == "ftrace", self.bprint));
+        let prog =
+            self.prog.get_or_insert_with(|| print_fmt::parse(&self.print_fmt, &self.fields, self.nr_common, long_size, self.system == "ftrace", self.bprint));
         (prog, &mut self.fields)
     }
 }
@@ -477,11 +476,7 @@ impl Report {
         let mut consumed = false;
         let mut pretty = true;
         if ev.handler != Handler::None {
-            let graph_ret = if matches!(ev.handler, Handler::FgraphEntry | Handler::FgraphExit) {
-                Some(())
-            } else {
-                None
-            };
+            let graph_ret = if matches!(ev.handler, Handler::FgraphEntry | Handler::FgraphExit) { Some(()) } else { None };
             let events = &tep.events;
             let ret = graph_ret.and_then(|_| events.iter().find(|e| e.system == "ftrace" && e.name == "funcgraph_exit"));
             let ev = &events[ei];

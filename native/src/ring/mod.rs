@@ -1,4 +1,4 @@
 pub mod page;
-pub mod stream;
 pub mod records;
+pub mod stream;
 pub mod validate;

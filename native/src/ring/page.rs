@@ -89,10 +89,7 @@ impl Page {
         let start = 8 + long as usize;
         let err = |offset, expected: String| PageError { offset, expected };
         let ts = page.get(..8).and_then(|b| endian.uint(b)).ok_or_else(|| err(0, "an 8-byte page timestamp".into()))?;
-        let flags = page
-            .get(8..start)
-            .and_then(|b| endian.uint(b))
-            .ok_or_else(|| err(8, format!("a {long}-byte commit field")))?;
+        let flags = page.get(8..start).and_then(|b| endian.uint(b)).ok_or_else(|| err(8, format!("a {long}-byte commit field")))?;
         let commit = (flags & COMMIT_MASK) as usize;
         let end = start + commit;
         if end > page.len() {
@@ -181,10 +178,9 @@ impl Page {
 
     /// `from + len`, checked to stay inside the committed data.
     fn advance(&self, at: usize, from: usize, len: usize) -> Result<usize, PageError> {
-        from.checked_add(len).filter(|&e| e <= self.end).ok_or_else(|| PageError {
-            offset: at,
-            expected: format!("an event of {len} bytes ending within the committed data (at {})", self.end),
-        })
+        from.checked_add(len)
+            .filter(|&e| e <= self.end)
+            .ok_or_else(|| PageError { offset: at, expected: format!("an event of {len} bytes ending within the committed data (at {})", self.end) })
     }
 }
 
@@ -224,10 +220,10 @@ pub(crate) mod tests {
             1000,
             0,
             &[
-                (2, 5, &[0x11, 0x22]),            // 8 bytes of data at +5
-                (30, 3, &[1]),                    // extend: +(1<<27)+3
-                (0, 7, &[12, 0xaa, 0xbb]),        // explicit length 12: 8 bytes of data
-                (29, 0, &[4]),                    // padding: 4 bytes after the header
+                (2, 5, &[0x11, 0x22]),     // 8 bytes of data at +5
+                (30, 3, &[1]),             // extend: +(1<<27)+3
+                (0, 7, &[12, 0xaa, 0xbb]), // explicit length 12: 8 bytes of data
+                (29, 0, &[4]),             // padding: 4 bytes after the header
                 (1, 1, &[0x33]),
             ],
             4096,

@@ -59,9 +59,7 @@ impl CpuCursor {
     fn page_error(&self, at: Option<PageAt>, in_page: usize, expected: String) -> Error {
         match at {
             Some(PageAt { offset, in_chunk: None }) => Error::new(self.stream.what.clone(), offset + in_page as u64, expected),
-            Some(p @ PageAt { in_chunk: Some(_), .. }) => {
-                Error::new(format!("{}, {} (byte {} of the page)", self.stream.what, p, in_page), p.offset, expected)
-            }
+            Some(p @ PageAt { in_chunk: Some(_), .. }) => Error::new(format!("{}, {} (byte {} of the page)", self.stream.what, p, in_page), p.offset, expected),
             None => Error::new(self.stream.what.clone(), 0, expected),
         }
     }
@@ -129,7 +127,6 @@ impl CpuCursor {
             }
         }
     }
-
 }
 
 /// The merged records of one buffer.

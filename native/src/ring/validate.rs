@@ -19,11 +19,7 @@ pub fn cpu_data(t: &Trace, data: &[u8]) -> Result<()> {
         for d in cpus.iter().filter(|d| d.size > 0) {
             let what = format!("buffer \"{}\" CPU {} data", b.name, d.cpu);
             if span(d.offset, d.size, data.len()).is_none() {
-                return Err(Error::new(
-                    what,
-                    d.offset,
-                    format!("{} bytes of CPU data from offset {}, but the file ends at {}", d.size, d.offset, data.len()),
-                ));
+                return Err(Error::new(what, d.offset, format!("{} bytes of CPU data from offset {}, but the file ends at {}", d.size, d.offset, data.len())));
             }
             if !compressed {
                 continue;

@@ -298,7 +298,10 @@ mod tests {
 
     #[test]
     fn strings_chars_pointers() {
-        assert_eq!(p("%s|%5s|%-5s|%.2s|%.*s", &[Arg::Str(b"ab\0cd"), Arg::Str(b"x"), Arg::Str(b"y"), Arg::Str(b"hello"), Arg::Int(3), Arg::Str(b"world")]), "ab|    x|y    |he|wor");
+        assert_eq!(
+            p("%s|%5s|%-5s|%.2s|%.*s", &[Arg::Str(b"ab\0cd"), Arg::Str(b"x"), Arg::Str(b"y"), Arg::Str(b"hello"), Arg::Int(3), Arg::Str(b"world")]),
+            "ab|    x|y    |he|wor"
+        );
         assert_eq!(p("%c%c|%p|%p|100%%", &[Arg::Int(65), Arg::Int(0x142), Arg::Int(0), Arg::Int(0xffff1234)]), "AB|(nil)|0xffff1234|100%");
         assert_eq!(p("%16s-%-5d [%03d]", &[Arg::Str(b"bash"), Arg::Int(3195), Arg::Int(1)]), "            bash-3195  [001]");
     }

@@ -257,9 +257,7 @@ pub fn strtoull(s: &[u8], base: u32) -> u64 {
         _ => {}
     }
     let mut base = base;
-    let hex_prefix = s.get(i) == Some(&b'0')
-        && matches!(s.get(i + 1), Some(b'x' | b'X'))
-        && s.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
+    let hex_prefix = s.get(i) == Some(&b'0') && matches!(s.get(i + 1), Some(b'x' | b'X')) && s.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
     if (base == 0 || base == 16) && hex_prefix {
         base = 16;
         i += 2;
@@ -291,7 +289,9 @@ mod tests {
 
     #[test]
     fn functions_by_containing_address() {
-        let f = Funcs::parse(b"ffffffff81000000 T _text\nffffffff81000100 t foo\nffffffff81000100 t foo_alias\n0000000000001000 A abs\nffffffff81000200 T bar\t[mod]\n");
+        let f = Funcs::parse(
+            b"ffffffff81000000 T _text\nffffffff81000100 t foo\nffffffff81000100 t foo_alias\n0000000000001000 A abs\nffffffff81000200 T bar\t[mod]\n",
+        );
         assert_eq!(f.map.len(), 4);
         assert_eq!(f.find(0xffffffff81000050).map(|x| x.name), Some(&b"_text"[..]));
         assert_eq!(f.find(0xffffffff81000280).map(|x| x.name), None, "past the last symbol only an exact match counts");

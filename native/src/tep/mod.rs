@@ -1,4 +1,4 @@
-pub mod print_fmt;
-pub mod plugins;
-pub mod lookups;
 pub mod cprintf;
+pub mod lookups;
+pub mod plugins;
+pub mod print_fmt;

@@ -11,8 +11,8 @@
 use crate::format::bytes::Endian;
 use std::rc::Rc;
 
-use crate::tep::cprintf::{self, Arg as C};
 use crate::format::event_format::{ArrayLen, EventFormat};
+use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::lookups::{strtoull, Funcs, Printk};
 
 // ---- fields ---------------------------------------------------------------------------------
@@ -356,19 +356,57 @@ pub enum Arg {
     Null,
     Atom(Vec<u8>),
     /// `REC->name`, resolved to a field index when the print fmt is parsed (None: no such field).
-    Field { field: Option<usize> },
-    Flags { field: Option<ArgId>, delim: Option<Vec<u8>>, flags: Vec<(Vec<u8>, Vec<u8>)> },
-    Symbol { field: Option<ArgId>, syms: Vec<(Vec<u8>, Vec<u8>)> },
-    Hex { field: Option<ArgId>, size: Option<ArgId>, str: bool },
-    IntArray { field: Option<ArgId>, count: Option<ArgId>, el_size: Option<ArgId> },
-    Type { ty: Vec<u8>, item: ArgId },
-    Str { name: Vec<u8>, field: Option<usize> },
+    Field {
+        field: Option<usize>,
+    },
+    Flags {
+        field: Option<ArgId>,
+        delim: Option<Vec<u8>>,
+        flags: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    Symbol {
+        field: Option<ArgId>,
+        syms: Vec<(Vec<u8>, Vec<u8>)>,
+    },
+    Hex {
+        field: Option<ArgId>,
+        size: Option<ArgId>,
+        str: bool,
+    },
+    IntArray {
+        field: Option<ArgId>,
+        count: Option<ArgId>,
+        el_size: Option<ArgId>,
+    },
+    Type {
+        ty: Vec<u8>,
+        item: ArgId,
+    },
+    Str {
+        name: Vec<u8>,
+        field: Option<usize>,
+    },
     BStr(Vec<u8>),
-    Bitmask { name: Vec<u8>, cpumask: bool },
-    DynArray { field: Option<usize> },
-    DynArrayLen { field: Option<usize> },
-    Op { op: Vec<u8>, left: Option<ArgId>, right: Option<ArgId>, prio: i32 },
-    Func { func: Helper, args: Vec<ArgId> },
+    Bitmask {
+        name: Vec<u8>,
+        cpumask: bool,
+    },
+    DynArray {
+        field: Option<usize>,
+    },
+    DynArrayLen {
+        field: Option<usize>,
+    },
+    Op {
+        op: Vec<u8>,
+        left: Option<ArgId>,
+        right: Option<ArgId>,
+        prio: i32,
+    },
+    Func {
+        func: Helper,
+        args: Vec<ArgId>,
+    },
 }
 
 /// One piece of the print format: literal text or a conversion with its argument.
@@ -429,10 +467,7 @@ impl<'a> Parser<'a> {
 
     fn find_any_field(&self, name: &[u8]) -> Option<usize> {
         let common = self.fields.get(..self.nr_common).unwrap_or(&[]);
-        common
-            .iter()
-            .position(|f| f.name.as_bytes() == name)
-            .or_else(|| self.find_field(name))
+        common.iter().position(|f| f.name.as_bytes() == name).or_else(|| self.find_field(name))
     }
 
     fn find_field(&self, name: &[u8]) -> Option<usize> {
@@ -1212,13 +1247,7 @@ fn parse_arg_format_pointer(f: &[u8]) -> usize {
     ret
 }
 
-fn parse_arg_format(
-    out: &mut Vec<Piece>,
-    f: &[u8],
-    arg: &mut Option<ArgId>,
-    rest: &mut impl Iterator<Item = ArgId>,
-    failed: &mut bool,
-) -> usize {
+fn parse_arg_format(out: &mut Vec<Piece>, f: &[u8], arg: &mut Option<ArgId>, rest: &mut impl Iterator<Item = ArgId>, failed: &mut bool) -> usize {
     let mut len_arg = None;
     let mut ls = 0i32;
     let mut ret = 1;
@@ -2307,10 +2336,7 @@ mod tests {
         assert_eq!(run(SCHED_SWITCH, &record(0), false), "prev_comm=bash prev_pid=3195 prev_prio=120 prev_state=R ==> next_comm=npm next_pid=-1 next_prio=99");
         assert_eq!(run(SCHED_SWITCH, &record(1 | 2 | 0x100), false).split(' ').nth(3), Some("prev_state=S|D+"));
         assert_eq!(run(SCHED_SWITCH, &record(0x100), false).split(' ').nth(3), Some("prev_state=R+"));
-        assert_eq!(
-            run(SCHED_SWITCH, &record(1), true),
-            " prev_comm=bash prev_pid=3195 prev_prio=120 prev_state=1 next_comm=npm next_pid=-1 next_prio=99"
-        );
+        assert_eq!(run(SCHED_SWITCH, &record(1), true), " prev_comm=bash prev_pid=3195 prev_prio=120 prev_state=1 next_comm=npm next_pid=-1 next_prio=99");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! Where that differs from KVM's own definition (guest = (host * ratio >> frac) + offset, whose
 //! exact inverse is not what trace-cmd applies when ratio != 1) we still follow trace-cmd.
 
-use crate::format::options::{self, TimeShift, Tsc2Nsec, TsSample};
+use crate::format::options::{self, TimeShift, TsSample, Tsc2Nsec};
 
 /// Bit 0 of TIME_SHIFT flags: interpolate between samples instead of stepping.
 pub const FLAG_INTERPOLATE: u32 = 1;
@@ -141,11 +141,7 @@ mod tests {
     }
 
     fn shift(flags: u32) -> TimeShift {
-        TimeShift {
-            peer_id: 0,
-            flags,
-            cpus: vec![vec![sample(845_300_000_000, 2000), sample(845_200_000_000, 1000), sample(845_400_000_000, 4000)]],
-        }
+        TimeShift { peer_id: 0, flags, cpus: vec![vec![sample(845_300_000_000, 2000), sample(845_200_000_000, 1000), sample(845_400_000_000, 4000)]] }
     }
 
     #[test]

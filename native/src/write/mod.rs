@@ -1,4 +1,4 @@
-pub mod writer;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod writer;

@@ -160,9 +160,7 @@ impl Target {
     /// read, if it is a file: writing over it is refused, whatever name it is reached by.
     pub fn create(path: &Path, input: Option<(u64, u64)>) -> Result<(Target, File), TargetError> {
         let io = |e| TargetError::Io(path.to_path_buf(), e);
-        let name = path
-            .file_name()
-            .ok_or_else(|| io(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")))?;
+        let name = path.file_name().ok_or_else(|| io(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")))?;
         if let Ok(m) = std::fs::metadata(path) {
             if Some((m.dev(), m.ino())) == input {
                 return Err(TargetError::IsInput(path.to_path_buf()));
@@ -181,18 +179,12 @@ impl Target {
         let tmp = dir.join(tmp_name);
         // create_new: never truncate a file we did not make (a conversion to the same target
         // already running in this process holds that name).
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::AlreadyExists => io(io::Error::new(
-                    e.kind(),
-                    format!("{} exists: another conversion to this file is running, or one was killed", tmp.display()),
-                )),
-                _ => io(e),
-            })?;
+        let file = OpenOptions::new().write(true).create_new(true).mode(0o644).open(&tmp).map_err(|e| match e.kind() {
+            io::ErrorKind::AlreadyExists => {
+                io(io::Error::new(e.kind(), format!("{} exists: another conversion to this file is running, or one was killed", tmp.display())))
+            }
+            _ => io(e),
+        })?;
         Ok((Target { path: path.to_path_buf(), tmp, committed: false }, file))
     }
 

@@ -115,10 +115,16 @@ mod tests {
             for codec in [Codec::Zstd, Codec::Zlib] {
                 let mut it = input.iter();
                 let mut out = Vec::new();
-                let n = run::<()>(codec, 1, threads, || Ok(it.next().map(|c| Raw::Borrowed(c))), |p| {
-                    out.push(compression::decompress(codec, &p.data, p.raw_len).unwrap());
-                    Ok(())
-                })
+                let n = run::<()>(
+                    codec,
+                    1,
+                    threads,
+                    || Ok(it.next().map(|c| Raw::Borrowed(c))),
+                    |p| {
+                        out.push(compression::decompress(codec, &p.data, p.raw_len).unwrap());
+                        Ok(())
+                    },
+                )
                 .ok()
                 .unwrap();
                 assert_eq!(n, 37);
@@ -131,18 +137,34 @@ mod tests {
     fn errors_stop_the_pipeline() {
         let input = chunks(50);
         let mut it = input.iter().enumerate();
-        let r = run(Codec::Zstd, 1, 2, || match it.next() {
-            Some((20, _)) => Err("bad chunk 20"),
-            Some((_, c)) => Ok(Some(Raw::Owned(c.clone()))),
-            None => Ok(None),
-        }, |_| Ok(()));
+        let r = run(
+            Codec::Zstd,
+            1,
+            2,
+            || match it.next() {
+                Some((20, _)) => Err("bad chunk 20"),
+                Some((_, c)) => Ok(Some(Raw::Owned(c.clone()))),
+                None => Ok(None),
+            },
+            |_| Ok(()),
+        );
         assert!(matches!(r, Err(Stop::Caller("bad chunk 20"))));
         let mut it = input.iter();
         let mut written = 0;
-        let r = run(Codec::Zstd, 1, 2, || Ok(it.next().map(|c| Raw::Borrowed(c))), |_| {
-            written += 1;
-            if written == 3 { Err("disk full") } else { Ok(()) }
-        });
+        let r = run(
+            Codec::Zstd,
+            1,
+            2,
+            || Ok(it.next().map(|c| Raw::Borrowed(c))),
+            |_| {
+                written += 1;
+                if written == 3 {
+                    Err("disk full")
+                } else {
+                    Ok(())
+                }
+            },
+        );
         assert!(matches!(r, Err(Stop::Caller("disk full"))));
         assert_eq!(written, 3);
     }

@@ -51,14 +51,14 @@ use std::path::Path;
 use crate::format::bytes::{Cursor, Endian};
 use crate::format::compression::{self, Block, Budget, Codec, META_RATIO};
 use crate::format::error::Error;
-use crate::out::json::Json;
 use crate::format::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
 use crate::format::options;
+use crate::format::sections::{SectionHeader, FLAG_COMPRESS};
+use crate::out::json::Json;
+use crate::ring::stream::{CpuStream, PageAt};
 use crate::write::output::{Out, Slot, Target, TargetError};
 use crate::write::pipeline::{self, Packed, Raw, Stop};
 use crate::write::progress::Progress;
-use crate::format::sections::{SectionHeader, FLAG_COMPRESS};
-use crate::ring::stream::{CpuStream, PageAt};
 
 /// Pages per compressed chunk (trace-cmd's PAGES_IN_CHUNK).
 pub const CHUNK_PAGES: usize = 10;
@@ -225,7 +225,15 @@ pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out
 /// Writes `trace` to `path` through a temporary file renamed into place when complete (removed
 /// on any failure). `file` is the file `data` maps, if at hand (read with positional reads);
 /// `input` is the (device, inode) of the file read, which is never overwritten.
-pub fn write_file(trace: &Trace, data: &[u8], file: Option<&File>, input: Option<(u64, u64)>, path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
+pub fn write_file(
+    trace: &Trace,
+    data: &[u8],
+    file: Option<&File>,
+    input: Option<(u64, u64)>,
+    path: &Path,
+    spec: &Spec,
+    progress: &mut Progress,
+) -> Result<Summary> {
     let (target, out) = Target::create(path, input).map_err(WriteError::Target)?;
     let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), trace.endian);
     let summary = write(trace, Input { data, file }, spec, &mut o, progress)?;
@@ -484,11 +492,7 @@ impl<'t> Writer<'t, '_> {
             )));
         }
         // The table of every flyrecord has this many entries.
-        let cpus = flyrecords
-            .iter()
-            .flat_map(|b| self.plan.cpus(b, self.spec))
-            .map(|d| d.cpu.saturating_add(1))
-            .fold(self.plan.cpus, u32::max);
+        let cpus = flyrecords.iter().flat_map(|b| self.plan.cpus(b, self.spec)).map(|d| d.cpu.saturating_add(1)).fold(self.plan.cpus, u32::max);
         o.u32(cpus)?;
 
         o.bytes(b"options  \0")?;
@@ -994,7 +998,10 @@ mod tests {
         f.extend_from_slice(b"tracing6\0");
         f.extend_from_slice(&[u8::from(e == Endian::Big), 8]);
         f.extend_from_slice(&e.put_u32(PS as u32));
-        for (name, text) in [(&b"header_page\0"[..], &b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\n\tfield: local_t commit;\toffset:8;\tsize:8;\n"[..]), (b"header_event\0", b"# compressed entry header\n")] {
+        for (name, text) in [
+            (&b"header_page\0"[..], &b"\tfield: u64 timestamp;\toffset:0;\tsize:8;\n\tfield: local_t commit;\toffset:8;\tsize:8;\n"[..]),
+            (b"header_event\0", b"# compressed entry header\n"),
+        ] {
             f.extend_from_slice(name);
             f.extend_from_slice(&e.put_u64(text.len() as u64));
             f.extend_from_slice(text);
@@ -1010,7 +1017,11 @@ mod tests {
             f.extend_from_slice(t);
         }
         for (w, t) in [(4, &b"ffffffff81000000 T _text\n"[..]), (4, b""), (8, b"1 init\n")] {
-            if w == 4 { f.extend_from_slice(&e.put_u32(t.len() as u32)) } else { f.extend_from_slice(&e.put_u64(t.len() as u64)) }
+            if w == 4 {
+                f.extend_from_slice(&e.put_u32(t.len() as u32))
+            } else {
+                f.extend_from_slice(&e.put_u64(t.len() as u64))
+            }
             f.extend_from_slice(t);
         }
         f.extend_from_slice(&e.put_u32(2));
@@ -1122,7 +1133,9 @@ mod tests {
         match t.content(id).unwrap() {
             Content::Headers { page, event } => vec![t.bytes(data, page).to_vec(), t.bytes(data, event).to_vec()],
             Content::Ftrace(v) => v.iter().map(|x| t.bytes(data, x).to_vec()).collect(),
-            Content::Events(s) => s.iter().flat_map(|s| std::iter::once(s.name.clone().into_bytes()).chain(s.events.iter().map(|x| t.bytes(data, x).to_vec()))).collect(),
+            Content::Events(s) => {
+                s.iter().flat_map(|s| std::iter::once(s.name.clone().into_bytes()).chain(s.events.iter().map(|x| t.bytes(data, x).to_vec()))).collect()
+            }
             Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x) => vec![t.bytes(data, x).to_vec()],
         }
     }
@@ -1163,7 +1176,23 @@ mod tests {
         assert_eq!(ids, [16, 17, 18, 19, 20, 21, 0, 3, 0, 3, 0, 15]);
         assert!(t.walk.trailing.is_none(), "sections are contiguous up to the end of the file");
         let descs: Vec<String> = t.walk.sections.iter().map(|h| String::from_utf8_lossy(t.strings.get(h.description).unwrap()).into_owned()).collect();
-        assert_eq!(descs, ["headers", "ftrace events", "events format", "kallsyms", "printk", "command lines", "options", "buffer flyrecord ", "options", "buffer flyrecord inst", "options", "strings"]);
+        assert_eq!(
+            descs,
+            [
+                "headers",
+                "ftrace events",
+                "events format",
+                "kallsyms",
+                "printk",
+                "command lines",
+                "options",
+                "buffer flyrecord ",
+                "options",
+                "buffer flyrecord inst",
+                "options",
+                "strings"
+            ]
+        );
         for h in &t.walk.sections {
             assert_eq!(h.compressed(), h.id != 0, "section {} flags", h.id);
         }
@@ -1200,7 +1229,14 @@ mod tests {
         assert_eq!(out.get(b.offset as usize..b.offset as usize + 10), Some(&b"flyrecord\0"[..]));
         // v7 -> v6 writes the clock as "[clock]"; empty CPUs point at the aligned end of the data.
         assert_eq!(t.buffers[0].clock.as_deref(), Some("local"));
-        let tags: Vec<_> = v6.tags.iter().filter_map(|t| match t { V6Tag::Flyrecord { table, .. } => Some(table.clone()), _ => None }).collect();
+        let tags: Vec<_> = v6
+            .tags
+            .iter()
+            .filter_map(|t| match t {
+                V6Tag::Flyrecord { table, .. } => Some(table.clone()),
+                _ => None,
+            })
+            .collect();
         let top = &tags[0];
         assert_eq!(top[0], (summary.buffers[0].cpus[0].offset, 2 * PS as u64));
         assert_eq!(top[1], (top[0].0 + top[0].1, 0));
@@ -1243,10 +1279,16 @@ mod tests {
         let input = v6_file(Endian::Little, [1, 1], Some(b"[local] global"), false);
         for version in [6, 7] {
             let mut sp = spec(version, None);
-            sp.options = vec![(options::UNAME, Some(b"Linux other\0".to_vec())), (99, None), (options::TSC2NSEC, Some(vec![1; 16])), (options::TRACECLOCK, Some(b"[mono]\0".to_vec()))];
+            sp.options = vec![
+                (options::UNAME, Some(b"Linux other\0".to_vec())),
+                (99, None),
+                (options::TSC2NSEC, Some(vec![1; 16])),
+                (options::TRACECLOCK, Some(b"[mono]\0".to_vec())),
+            ];
             let (out, _) = convert(&input, &sp);
             let t = Trace::parse(&out).unwrap();
-            let kept: Vec<(u16, Vec<u8>)> = t.options.iter().filter(|o| [5, 99, 14, 4].contains(&o.id)).map(|o| (o.id, t.bytes(&out, &o.payload).to_vec())).collect();
+            let kept: Vec<(u16, Vec<u8>)> =
+                t.options.iter().filter(|o| [5, 99, 14, 4].contains(&o.id)).map(|o| (o.id, t.bytes(&out, &o.payload).to_vec())).collect();
             assert_eq!(kept, [(5, b"Linux other\0".to_vec()), (14, vec![1; 16]), (4, b"[mono]\0".to_vec())], "v{version}");
             assert_eq!(t.buffers[0].clock.as_deref(), Some("mono"), "v{version}: the clock follows the new TRACECLOCK");
             sp.options = vec![(options::CPUCOUNT, Some(vec![0; 4]))];
@@ -1278,7 +1320,9 @@ mod tests {
         for x in [&0u16.to_le_bytes()[..], &0u16.to_le_bytes(), &(-1i32).to_le_bytes(), &28u64.to_le_bytes()] {
             f.extend_from_slice(x);
         }
-        for x in [&options::BTF_FILE.to_le_bytes()[..], &8u32.to_le_bytes(), &section.to_le_bytes(), &0u16.to_le_bytes(), &8u32.to_le_bytes(), &0u64.to_le_bytes()] {
+        for x in
+            [&options::BTF_FILE.to_le_bytes()[..], &8u32.to_le_bytes(), &section.to_le_bytes(), &0u16.to_le_bytes(), &8u32.to_le_bytes(), &0u64.to_le_bytes()]
+        {
             f.extend_from_slice(x);
         }
         let (v7, summary) = convert(&f, &spec(7, None));
