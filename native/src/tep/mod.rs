@@ -1,4 +1,6 @@
 pub mod cprintf;
+pub mod event;
 pub mod lookups;
 pub mod plugins;
 pub mod print_fmt;
+pub mod time_fmt;

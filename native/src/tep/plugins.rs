@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::lookups::{Comms, Funcs};
 use crate::tep::print_fmt::{Ctx, Field};
+use crate::tep::time_fmt::TimeFmt;
 
 /// Which printer an event uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,34 +193,6 @@ pub struct Env<'a, 'c> {
     /// With several inputs, the kallsyms of the guest whose vCPU thread wrote this record
     /// (trace-cmd's `tep_plugin_kvm_get_func`), for the kvm events' guest rips.
     pub guest: Option<&'a Funcs>,
-}
-
-/// How timestamps print: `%5llu.%0Nllu` after rounding to `div`, or a bare `%12llu`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TimeFmt {
-    pub prec: u32,
-    pub div: u64,
-}
-
-impl TimeFmt {
-    /// libtraceevent's `print_event_time`.
-    pub fn print(&self, ts: u64, out: &mut Vec<u8>) {
-        let mut t = ts;
-        if self.div != 0 {
-            t = t.wrapping_add(self.div / 2) / self.div;
-        }
-        // p10 is a C int there: 10^12 overflows to a negative and falls back to "%12llu".
-        let mut p10: i32 = 1;
-        for _ in 0..self.prec {
-            p10 = p10.wrapping_mul(10);
-        }
-        if p10 > 1 {
-            let p = p10 as u64;
-            cprintf::printf(out, b"%5llu.%0*llu", &[C::Int(t / p), C::Int(self.prec as u64), C::Int(t % p)]);
-        } else {
-            cprintf::printf(out, b"%12llu", &[C::Int(t)]);
-        }
-    }
 }
 
 /// Runs `h` for a record; returns true when the print fmt output must follow.

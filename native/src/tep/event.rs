@@ -1,0 +1,135 @@
+//! The event table of one file, as libtraceevent holds it in a `tep_handle`: parsed events
+//! by id, kallsyms, printk formats and the comm table.
+
+use std::collections::HashMap;
+
+use crate::format::bytes::Endian;
+use crate::format::event_format;
+use crate::format::file::{Content, Trace};
+use crate::format::options;
+use crate::tep::lookups::{Comms, Funcs, Printk};
+use crate::tep::plugins::Handler;
+use crate::tep::print_fmt::{self, Field, Program};
+
+/// One event as libtraceevent holds it.
+pub struct Event {
+    pub id: u64,
+    pub name: String,
+    pub system: String,
+    pub fields: Vec<Field>,
+    pub nr_common: usize,
+    /// The print fmt as written, and its program once compiled (see [`Event::compiled`]).
+    print_fmt: Vec<u8>,
+    prog: Option<Program>,
+    pub handler: Handler,
+    pub bprint: bool,
+}
+
+impl Event {
+    /// The print fmt's program, compiled the first time the event is printed, with the fields
+    /// it evaluates over. libtraceevent parses every format when the file is opened; a file
+    /// recorded with `-e all` carries over a thousand of which a report meets a handful, and
+    /// compiling them all up front was most of a small report's time (the output is the same:
+    /// a format that fails to parse only shows when its event is printed).
+    pub fn compiled(&mut self, long_size: u32) -> (&mut Program, &mut Vec<Field>) {
+        let prog =
+            self.prog.get_or_insert_with(|| print_fmt::parse(&self.print_fmt, &self.fields, self.nr_common, long_size, self.system == "ftrace", self.bprint));
+        (prog, &mut self.fields)
+    }
+}
+
+/// The per-file state of libtraceevent (a `tep_handle`).
+pub struct Tep {
+    pub endian: Endian,
+    pub long_size: u32,
+    pub funcs: Funcs,
+    pub printk: Printk,
+    pub comms: Comms,
+    pub events: Vec<Event>,
+    by_id: HashMap<u64, usize>,
+    /// (offset, size) of common_type and common_pid, from the first event parsed.
+    common_type: (usize, usize),
+    common_pid: (usize, usize),
+    /// The largest end (offset + size) of any field: how far past a short record C reads.
+    pub extent: usize,
+}
+
+impl Tep {
+    pub fn load(trace: &Trace, data: &[u8]) -> Tep {
+        let text = |id| match trace.content(id) {
+            Some(Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x)) => trace.bytes(data, x),
+            _ => &[],
+        };
+        let long_size = trace.kernel_long as u32;
+        let mut tep = Tep {
+            endian: trace.endian,
+            long_size,
+            funcs: Funcs::parse(text(options::KALLSYMS)),
+            printk: Printk::parse(text(options::PRINTK)),
+            comms: Comms::parse(text(options::CMDLINES)),
+            events: Vec::new(),
+            by_id: HashMap::new(),
+            common_type: (0, 2),
+            common_pid: (4, 4),
+            extent: 0,
+        };
+        let mut texts: Vec<(String, &[u8])> = Vec::new();
+        if let Some(Content::Ftrace(list)) = trace.content(options::FTRACE_EVENTS) {
+            texts.extend(list.iter().map(|t| ("ftrace".to_string(), trace.bytes(data, t))));
+        }
+        if let Some(Content::Events(systems)) = trace.content(options::EVENT_FORMATS) {
+            for s in systems {
+                texts.extend(s.events.iter().map(|t| (s.name.clone(), trace.bytes(data, t))));
+            }
+        }
+        for (system, text) in texts {
+            let Ok(f) = event_format::parse(&system, text) else { continue };
+            let (fields, nr_common) = print_fmt::fields(&f, long_size);
+            let ftrace = system == "ftrace";
+            let bprint = ftrace && f.name == "bprint";
+            if tep.events.is_empty() {
+                let at = |n: &str| fields.iter().take(nr_common).find(|x| x.name == n).map(|x| (x.offset as usize, x.size as usize));
+                tep.common_type = at("common_type").unwrap_or((0, 2));
+                tep.common_pid = at("common_pid").unwrap_or((4, 4));
+            }
+            let ev = Event {
+                id: f.id as u64,
+                name: f.name.to_string(),
+                print_fmt: f.print_fmt.as_bytes().to_vec(),
+                handler: Handler::for_event(&system, f.name),
+                system,
+                fields,
+                nr_common,
+                prog: None,
+                bprint,
+            };
+            let end = ev.fields.iter().map(|f| f.offset as usize + f.size as usize).max().unwrap_or(0);
+            tep.extent = tep.extent.max(end);
+            tep.by_id.entry(ev.id).or_insert(tep.events.len());
+            tep.events.push(ev);
+        }
+        tep
+    }
+
+    pub fn ctx(&self) -> (Endian, u32) {
+        (self.endian, self.long_size)
+    }
+
+    pub fn event_of(&self, data: &[u8]) -> Option<usize> {
+        let (o, s) = self.common_type;
+        let id = read(self.endian, data, o, s);
+        self.by_id.get(&id).copied()
+    }
+
+    pub fn pid_of(&self, data: &[u8]) -> i32 {
+        let (o, s) = self.common_pid;
+        read(self.endian, data, o, s) as i32
+    }
+}
+
+fn read(endian: Endian, data: &[u8], offset: usize, size: usize) -> u64 {
+    match size {
+        1 | 2 | 4 | 8 => data.get(offset..offset + size).and_then(|b| endian.uint(b)).unwrap_or(0),
+        _ => 0,
+    }
+}

@@ -1,0 +1,41 @@
+//! How report prints a timestamp: libtraceevent's `print_event_time`.
+
+use crate::tep::cprintf::{self, Arg as C};
+
+/// How timestamps print: `%5llu.%0Nllu` after rounding to `div`, or a bare `%12llu`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeFmt {
+    pub prec: u32,
+    pub div: u64,
+}
+
+impl TimeFmt {
+    /// The time format of a line.
+    pub fn new(usecs: bool, nsec: bool) -> TimeFmt {
+        match (usecs, nsec) {
+            (true, true) => TimeFmt { prec: 9, div: 1 },
+            (true, false) => TimeFmt { prec: 6, div: 1000 },
+            // "%12d": a precision of 12 whose power of ten overflows an int.
+            (false, _) => TimeFmt { prec: 12, div: 0 },
+        }
+    }
+
+    /// libtraceevent's `print_event_time`.
+    pub fn print(&self, ts: u64, out: &mut Vec<u8>) {
+        let mut t = ts;
+        if self.div != 0 {
+            t = t.wrapping_add(self.div / 2) / self.div;
+        }
+        // p10 is a C int there: 10^12 overflows to a negative and falls back to "%12llu".
+        let mut p10: i32 = 1;
+        for _ in 0..self.prec {
+            p10 = p10.wrapping_mul(10);
+        }
+        if p10 > 1 {
+            let p = p10 as u64;
+            cprintf::printf(out, b"%5llu.%0*llu", &[C::Int(t / p), C::Int(self.prec as u64), C::Int(t % p)]);
+        } else {
+            cprintf::printf(out, b"%12llu", &[C::Int(t)]);
+        }
+    }
+}
