@@ -11,6 +11,8 @@
 use crate::format::error::{Error, Result};
 use crate::format::file::{BufferKind, Trace, V6Tag};
 use crate::format::options;
+use crate::merge::guests::VcpuThreads;
+use crate::merge::kway::KWay;
 use crate::ring::records::Records;
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::Tep;
@@ -131,13 +133,13 @@ pub struct Report {
     opts: Options,
     sources: Vec<Source>,
     stacks: FuncStacks,
-    /// trace-cmd's `map_vcpus`: host pid of a vCPU thread → the guest file it runs, sorted by
-    /// pid. The first input is the host; a guest is found by its TRACEID in the host's GUEST
-    /// options.
-    vcpus: Vec<(i32, usize)>,
+    /// The vCPU threads of the host (the first input) and the guest input each one runs.
+    vcpus: VcpuThreads,
     /// Text still to print before records (the `cpus=` lines, or a whole latency trace).
     head: Vec<u8>,
     done: bool,
+    /// The sources by the time of their next record; built by the first `fill`.
+    order: Option<KWay>,
 }
 
 /// The last component of a path, as trace-cmd's `add_handle` shortens names.
@@ -216,8 +218,11 @@ impl Report {
             sources.push(Source { file: fi, records, prefix, start_cpu: start });
             start = start.saturating_add(cpu_count(trace, data));
         }
-        let vcpus = if multi { vcpu_map(inputs) } else { Vec::new() };
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done })
+        let vcpus = match inputs.split_first() {
+            Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
+            _ => VcpuThreads::default(),
+        };
+        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
@@ -229,23 +234,27 @@ impl Report {
         if self.done {
             return Ok(false);
         }
-        while out.len() < min {
-            // The buffer whose next record comes first (ties: the earlier buffer).
-            let mut best: Option<(u64, usize)> = None;
+        if self.order.is_none() {
+            let mut order = KWay::with_capacity(self.sources.len());
             for (i, s) in self.sources.iter_mut().enumerate() {
-                let bytes = data.get(s.file).copied().unwrap_or(&[]);
-                if let Some(ts) = s.records.peek_with(bytes, |r| r.ts).map_err(|e| (s.file, e))? {
-                    if best.is_none_or(|(b, _)| ts < b) {
-                        best = Some((ts, i));
-                    }
+                if let Some(ts) = s.records.peek_with(data.get(s.file).copied().unwrap_or(&[]), |r| r.ts).map_err(|e| (s.file, e))? {
+                    order.push(ts, i);
                 }
             }
-            let Some((_, si)) = best else {
+            self.order = Some(order);
+        }
+        while out.len() < min {
+            // The buffer whose next record comes first (ties: the earlier buffer).
+            let Some((_, si)) = self.order.as_mut().and_then(KWay::pop) else {
                 self.done = true;
                 return Ok(false);
             };
             let fi = self.sources[si].file;
-            self.one(data.get(fi).copied().unwrap_or(&[]), si, out).map_err(|e| (fi, e))?;
+            let bytes = data.get(fi).copied().unwrap_or(&[]);
+            self.one(bytes, si, out).map_err(|e| (fi, e))?;
+            if let Some(ts) = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))? {
+                self.order.get_or_insert_with(KWay::default).push(ts, si);
+            }
         }
         Ok(true)
     }
@@ -291,12 +300,6 @@ impl Report {
         Ok(())
     }
 
-    /// The file whose kallsyms name the guest rips of a record by host thread `pid`.
-    fn guest_of(&self, pid: i32) -> Option<usize> {
-        let i = self.vcpus.partition_point(|&(p, _)| p < pid);
-        self.vcpus.get(i).filter(|&&(p, _)| p == pid).map(|&(_, g)| g)
-    }
-
     /// trace_show_data for one record; true when a following record was consumed.
     #[allow(clippy::too_many_arguments)]
     fn line(&mut self, fi: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, next: Option<&[u8]>, s: &mut Vec<u8>) -> bool {
@@ -309,7 +312,7 @@ impl Report {
             s.extend_from_slice(b"[UNKNOWN EVENT][UNKNOWN EVENT] (NULL):               [UNKNOWN EVENT]");
             return false;
         };
-        let guest = self.guest_of(self.files[fi].tep.pid_of(data));
+        let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
         let guest_self = guest == Some(fi);
         let (File { tep, time }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
@@ -393,35 +396,6 @@ fn split_file(files: &mut [File], fi: usize, guest: Option<usize>) -> (&mut File
         }
         _ => (&mut files[fi], None),
     }
-}
-
-/// trace-cmd's `map_vcpus`: for each input after the first, its TRACEID looked up in the first
-/// input's GUEST options (the last option for an id wins); each vCPU's host pid then names it.
-fn vcpu_map(inputs: &[Input<'_>]) -> Vec<(i32, usize)> {
-    let Some(host) = inputs.first() else { return Vec::new() };
-    let guests: Vec<options::Guest> = host
-        .trace
-        .options
-        .iter()
-        .filter(|o| o.id == options::GUEST)
-        .filter_map(|o| options::Guest::parse(host.trace.bytes(host.data, &o.payload), host.trace.endian, o.offset).ok())
-        .collect();
-    let mut map = Vec::new();
-    for (fi, input) in inputs.iter().enumerate().skip(1) {
-        let id = input.trace.option_payload(input.data, options::TRACEID).and_then(|(_, p)| p.get(..8)).and_then(|b| input.trace.endian.uint(b)).unwrap_or(0);
-        let Some(g) = guests.iter().rev().find(|g| g.trace_id == id) else { continue };
-        // trace_guest_load: pids indexed by vCPU number, a number out of range voids the option.
-        let mut pids = vec![0i32; g.vcpus.len()];
-        if g.vcpus.iter().any(|&(cpu, _)| cpu as usize >= pids.len()) {
-            continue;
-        }
-        for &(cpu, pid) in &g.vcpus {
-            pids[cpu as usize] = pid;
-        }
-        map.extend(pids.into_iter().map(|pid| (pid, fi)));
-    }
-    map.sort_by_key(|&(pid, _)| pid);
-    map
 }
 
 /// `--cpus` / `--first-event` / `--last-event`: the CPUs of the top buffer with data.

@@ -9,12 +9,10 @@
 //! the cursor salvages, the damaged page (or chunk, or the rest of the CPU's data when nothing
 //! after the damage can be located) is stepped over and kept in [`CpuCursor::skipped`].
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use crate::format::bytes::Endian;
 use crate::format::error::{Error, Result};
 use crate::format::file::{BufferKind, CpuData, Trace};
+use crate::merge::kway::KWay;
 use crate::ring::page::{Missed, Page};
 use crate::ring::stream::{CpuStream, PageAt, Skipped};
 use crate::time::timesync::Clock;
@@ -135,8 +133,8 @@ pub struct Records {
     endian: Endian,
     long: u8,
     pub cpus: Vec<CpuCursor>,
-    /// (reported ts, cpu index) of each CPU's next record; built on first use.
-    heap: Option<BinaryHeap<Reverse<(u64, usize)>>>,
+    /// The CPUs by the reported time of their next record; built on first use.
+    order: Option<KWay>,
 }
 
 /// One record, borrowed from its page.
@@ -187,28 +185,27 @@ impl Records {
             };
             cursors.push(CpuCursor { stream, salvage, skipped, page: None, first: false, peeked: None, count: 0 });
         }
-        Ok(Records { clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, heap: None })
+        Ok(Records { clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, order: None })
     }
 
-    fn build_heap(&mut self, file: &[u8]) -> Result<()> {
+    fn order(&mut self, file: &[u8]) -> Result<&mut KWay> {
         let (endian, long) = (self.endian, self.long);
-        if self.heap.is_none() {
-            let mut heap = BinaryHeap::with_capacity(self.cpus.len());
+        if self.order.is_none() {
+            let mut order = KWay::with_capacity(self.cpus.len());
             for (i, c) in self.cpus.iter_mut().enumerate() {
                 if let Some(p) = c.peek(file, endian, long, &self.clock)? {
-                    heap.push(Reverse((p.ts, i)));
+                    order.push(p.ts, i);
                 }
             }
-            self.heap = Some(heap);
+            self.order = Some(order);
         }
-        Ok(())
+        Ok(self.order.get_or_insert_with(KWay::default))
     }
 
     /// The record `next_with` would return, without taking it (trace-cmd's
     /// tracecmd_peek_next_data, which report's function_graph printer looks ahead with).
     pub fn peek_with<R>(&mut self, file: &[u8], f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
-        self.build_heap(file)?;
-        let Some(&Reverse((_, i))) = self.heap.as_ref().and_then(|h| h.peek()) else { return Ok(None) };
+        let Some((_, i)) = self.order(file)?.peek() else { return Ok(None) };
         let Some(c) = self.cpus.get(i) else { return Ok(None) };
         let Some(p) = c.peeked else { return Ok(None) };
         let page = c.stream.page(file);
@@ -220,9 +217,7 @@ impl Records {
     /// The next record in time order, or None at the end. `f` gets it while it is borrowed.
     pub fn next_with<R>(&mut self, file: &[u8], f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
         let (endian, long) = (self.endian, self.long);
-        self.build_heap(file)?;
-        let heap = self.heap.as_mut().expect("built above");
-        let Some(Reverse((_, i))) = heap.pop() else { return Ok(None) };
+        let Some((_, i)) = self.order(file)?.pop() else { return Ok(None) };
         let c = &mut self.cpus[i];
         let p = c.peeked.take().expect("a CPU in the heap has a peeked record");
         c.count += 1;
@@ -231,7 +226,7 @@ impl Records {
         let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
         let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest });
         if let Some(n) = c.peek(file, endian, long, &self.clock)? {
-            heap.push(Reverse((n.ts, i)));
+            self.order.get_or_insert_with(KWay::default).push(n.ts, i);
         }
         Ok(Some(r))
     }
