@@ -1,4 +1,5 @@
 pub mod page;
+pub mod page_writer;
 pub mod records;
 pub mod stream;
 pub mod validate;

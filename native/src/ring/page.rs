@@ -20,15 +20,15 @@
 
 use crate::format::bytes::Endian;
 
-const COMMIT_MASK: u64 = (1 << 27) - 1;
-const MISSING_EVENTS: u64 = 1 << 31;
-const MISSING_STORED: u64 = 1 << 30;
-const TS_SHIFT: u32 = 27;
+pub const COMMIT_MASK: u64 = (1 << 27) - 1;
+pub const MISSING_EVENTS: u64 = 1 << 31;
+pub const MISSING_STORED: u64 = 1 << 30;
+pub const TS_SHIFT: u32 = 27;
 /// The top 5 bits of a 64-bit time that a TIME_STAMP record (59 bits) keeps from the page.
 const TS_MSB: u64 = 0xf8 << 56;
 
 const TYPE_PADDING: u32 = 29;
-const TYPE_TIME_EXTEND: u32 = 30;
+pub const TYPE_TIME_EXTEND: u32 = 30;
 const TYPE_TIME_STAMP: u32 = 31;
 
 /// Events lost before a page, as its commit flags tell.

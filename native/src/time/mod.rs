@@ -1,1 +1,2 @@
+pub mod kvm;
 pub mod timesync;

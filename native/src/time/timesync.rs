@@ -12,16 +12,58 @@
 //! Where that differs from KVM's own definition (guest = (host * ratio >> frac) + offset, whose
 //! exact inverse is not what trace-cmd applies when ratio != 1) we still follow trace-cmd.
 
+use std::sync::Arc;
+
 use crate::format::options::{self, TimeShift, TsSample, Tsc2Nsec};
 
 /// Bit 0 of TIME_SHIFT flags: interpolate between samples instead of stepping.
 pub const FLAG_INTERPOLATE: u32 = 1;
 
+/// A guest file's TIME_SHIFT as trace-cmd applies it: per guest vCPU, the samples sorted by
+/// time with equal times dropped, mapping guest times to host times.
+#[derive(Clone, Debug)]
+pub struct TimeShiftMap {
+    flags: u32,
+    cpus: Vec<Vec<TsSample>>,
+}
+
+impl TimeShiftMap {
+    pub fn new(ts: &TimeShift) -> TimeShiftMap {
+        let cpus = ts
+            .cpus
+            .iter()
+            .map(|samples| {
+                let mut s = samples.clone();
+                s.sort_by_key(|x| x.time);
+                s.dedup_by_key(|x| x.time);
+                s
+            })
+            .collect();
+        TimeShiftMap { flags: ts.flags, cpus }
+    }
+
+    /// trace-cmd's `timestamp_host_sync`: the host time of guest time `ts` on guest `cpu`.
+    pub fn host(&self, ts: u64, cpu: u32) -> u64 {
+        host_sync(ts, cpu, self.flags, &self.cpus)
+    }
+
+    /// How many samples there are, over all vCPUs.
+    pub fn samples(&self) -> usize {
+        self.cpus.iter().map(Vec::len).sum()
+    }
+
+    /// The TSC scaling of guest `cpu` (KVM's ratio and fraction bits), when its first sample
+    /// has one other than 1.
+    pub fn scaling(&self, cpu: u32) -> Option<(u64, u32)> {
+        let s = self.cpus.get(cpu as usize)?.first()?;
+        (s.scaling != 1 && s.scaling > 0).then_some((s.scaling as u64, s.fraction.clamp(0, 63) as u32))
+    }
+}
+
 /// The time conversion of one buffer of one file.
 #[derive(Clone, Debug, Default)]
 pub struct Clock {
-    /// Per guest vCPU, samples sorted by time with equal times dropped.
-    shift: Option<(u32, Vec<Vec<TsSample>>)>,
+    shift: Option<Arc<TimeShiftMap>>,
     tsc2nsec: Option<Tsc2Nsec>,
     /// DATE and OFFSET options (and a user offset), added last.
     offset: u64,
@@ -31,19 +73,7 @@ impl Clock {
     /// The conversion trace-cmd applies to buffer `top` (true for the top instance) of a file
     /// with these options.
     pub fn new(time_shift: Option<&TimeShift>, tsc2nsec: Option<Tsc2Nsec>, date: &[String], offsets: &[String], top: bool) -> Clock {
-        let shift = time_shift.filter(|_| top).map(|ts| {
-            let cpus = ts
-                .cpus
-                .iter()
-                .map(|samples| {
-                    let mut s = samples.clone();
-                    s.sort_by_key(|x| x.time);
-                    s.dedup_by_key(|x| x.time);
-                    s
-                })
-                .collect();
-            (ts.flags, cpus)
-        });
+        let shift = time_shift.filter(|_| top).map(|ts| Arc::new(TimeShiftMap::new(ts)));
         let mut offset = 0u64;
         for d in date {
             offset = offset.wrapping_add(options::strtoll(d).wrapping_mul(1000) as u64);
@@ -61,11 +91,23 @@ impl Clock {
         self
     }
 
+    /// The file's TIME_SHIFT, if this clock applies one.
+    pub fn time_shift(&self) -> Option<&Arc<TimeShiftMap>> {
+        self.shift.as_ref()
+    }
+
+    /// This conversion without its TIME_SHIFT: what a host applies to times already on its
+    /// own clock (a guest's records once moved there).
+    pub fn without_time_shift(mut self) -> Clock {
+        self.shift = None;
+        self
+    }
+
     /// The reported time of a record with raw time `ts` on `cpu`.
     pub fn convert(&self, ts: u64, cpu: u32) -> u64 {
         let mut ts = ts;
-        if let Some((flags, cpus)) = &self.shift {
-            ts = host_sync(ts, cpu, *flags, cpus);
+        if let Some(shift) = &self.shift {
+            ts = shift.host(ts, cpu);
         }
         if let Some(t) = self.tsc2nsec {
             ts = mul_u64_u32_shr(ts, t.mult as i32 as i64 as u64, t.shift);
