@@ -66,9 +66,7 @@ impl Layout {
         let kvm = systems.iter().find(|s| s.name == "kvm")?;
         kvm.events.iter().find_map(|t| {
             let f = event_format::parse("kvm", trace.bytes(data, t)).ok().filter(|f| f.name == "kvm_write_tsc_offset")?;
-            let at = |name: &str| {
-                f.common.iter().chain(&f.fields).find(|x| x.name == name).map(|x| (x.offset as usize, x.size as usize))
-            };
+            let at = |name: &str| f.common.iter().chain(&f.fields).find(|x| x.name == name).map(|x| (x.offset as usize, x.size as usize));
             Some(Layout {
                 id: f.id as u64,
                 common_type: at("common_type")?,
@@ -83,13 +81,7 @@ impl Layout {
     fn read(&self, endian: Endian, rec: &[u8], host: u64) -> Option<TscWrite> {
         let get = |(o, s): (usize, usize)| rec.get(o..o.checked_add(s)?).and_then(|b| endian.uint(b));
         (get(self.common_type)? == self.id).then_some(())?;
-        Some(TscWrite {
-            host,
-            vcpu: get(self.vcpu)? as u32,
-            pid: get(self.pid)? as u32 as i32,
-            previous: get(self.previous)?,
-            next: get(self.next)?,
-        })
+        Some(TscWrite { host, vcpu: get(self.vcpu)? as u32, pid: get(self.pid)? as u32 as i32, previous: get(self.previous)?, next: get(self.next)? })
     }
 }
 
@@ -205,9 +197,7 @@ impl VcpuWrites {
         let h = host_time(guest, self.offset(self.seg), self.scaling);
         let crossed = self.writes.get(self.seg).is_some_and(|w| h >= w.host);
         if back.is_some() || crossed {
-            let fits: Vec<usize> = (self.seg + 1..=self.writes.len())
-                .filter(|&j| self.holds(j, host_time(guest, self.offset(j), self.scaling)))
-                .collect();
+            let fits: Vec<usize> = (self.seg + 1..=self.writes.len()).filter(|&j| self.holds(j, host_time(guest, self.offset(j), self.scaling))).collect();
             match fits.first() {
                 Some(&j) => {
                     self.open.retain(|(_, alt)| alt.iter().all(|&k| k > j));

@@ -1,3 +1,5 @@
+pub mod copy;
+pub mod layout;
 pub mod output;
 pub mod pipeline;
 pub mod progress;

@@ -156,13 +156,14 @@ pub struct Target {
 }
 
 impl Target {
-    /// Creates the temporary file for `path`. `input` is the (device, inode) of the file being
-    /// read, if it is a file: writing over it is refused, whatever name it is reached by.
-    pub fn create(path: &Path, input: Option<(u64, u64)>) -> Result<(Target, File), TargetError> {
+    /// Creates the temporary file for `path`. `inputs` are the (device, inode) of the files
+    /// being read, where they are files: writing over one is refused, whatever name it is
+    /// reached by.
+    pub fn create(path: &Path, inputs: &[Option<(u64, u64)>]) -> Result<(Target, File), TargetError> {
         let io = |e| TargetError::Io(path.to_path_buf(), e);
         let name = path.file_name().ok_or_else(|| io(io::Error::new(io::ErrorKind::InvalidInput, "not a file name")))?;
         if let Ok(m) = std::fs::metadata(path) {
-            if Some((m.dev(), m.ino())) == input {
+            if inputs.contains(&Some((m.dev(), m.ino()))) {
                 return Err(TargetError::IsInput(path.to_path_buf()));
             }
             if m.is_dir() {
@@ -241,7 +242,7 @@ mod tests {
     fn temporary_file_is_renamed_or_removed() {
         let d = scratch("rename");
         let target = d.join("out.dat");
-        let (t, f) = Target::create(&target, None).unwrap();
+        let (t, f) = Target::create(&target, &[None]).unwrap();
         let tmp = d.join(format!(".out.dat.tmp-{}", std::process::id()));
         assert!(tmp.exists());
         let mut w = BufWriter::new(f);
@@ -250,7 +251,7 @@ mod tests {
         assert_eq!(std::fs::read(&target).unwrap(), b"hEllo");
         assert!(!tmp.exists());
 
-        let (t, _f) = Target::create(&d.join("gone.dat"), None).unwrap();
+        let (t, _f) = Target::create(&d.join("gone.dat"), &[None]).unwrap();
         drop(t);
         assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1, "only out.dat is left");
         std::fs::remove_dir_all(&d).unwrap();
@@ -264,9 +265,9 @@ mod tests {
         std::fs::hard_link(&input, d.join("link.dat")).unwrap();
         let m = std::fs::metadata(&input).unwrap();
         let id = Some((m.dev(), m.ino()));
-        assert!(matches!(Target::create(&input, id), Err(TargetError::IsInput(_))));
-        assert!(matches!(Target::create(&d.join("link.dat"), id), Err(TargetError::IsInput(_))));
-        assert!(matches!(Target::create(&d, id), Err(TargetError::Io(..))));
+        assert!(matches!(Target::create(&input, &[id]), Err(TargetError::IsInput(_))));
+        assert!(matches!(Target::create(&d.join("link.dat"), &[id]), Err(TargetError::IsInput(_))));
+        assert!(matches!(Target::create(&d, &[id]), Err(TargetError::Io(..))));
         assert_eq!(std::fs::read_dir(&d).unwrap().count(), 2);
         std::fs::remove_dir_all(&d).unwrap();
     }

@@ -1,9 +1,10 @@
-//! Writing trace.dat files, v6 and v7, in trace-cmd's own layout: the mirror of [`crate::format::file`].
+//! Writing trace.dat files, v6 and v7, in trace-cmd's own layout: the mirror of
+//! [`crate::format::file`].
 //!
-//! The writer takes an opened [`Trace`] (any version, any compression, either byte order) and
-//! writes it again: metadata re-serialized from the reader's model, options carried over byte
-//! for byte, ring-buffer pages copied unchanged, one CPU stream at a time and one chunk at a
-//! time, so memory stays flat whatever the size of the trace.
+//! The writer takes a [`Layout`] (metadata contents, options, buffers and where their pages come
+//! from) and writes it: metadata as given, options byte for byte, pages copied unchanged from
+//! an input or made as they are needed, one CPU stream at a time and one chunk at a time, so
+//! memory stays flat whatever the size of the trace.
 //!
 //! Layout, as trace-cmd writes it (trace-output.c; trace-cmd.dat.v6(5), .v7(5)):
 //!
@@ -27,14 +28,8 @@
 //! pages. The per-CPU size in a BUFFER option counts the chunk count (trace-cmd >= 3.2; 3.1.6
 //! wrote it 4 bytes short).
 //!
-//! Options that describe the layout are regenerated, not copied: BUFFER, BUFFER_TEXT, the
-//! section pointers, DONE and CPUCOUNT (v7 keeps the CPU count there, v6 in the header: a v6
-//! CPUCOUNT option would change how many flyrecord entries a reader expects). Every other
-//! option is copied byte for byte, unknown ones included, with one adjustment: a v6 TRACECLOCK
-//! option may be empty because v6 keeps the clock text in the flyrecord trailer; moving to v7,
-//! where the option is the only place for it, the trailer text fills it. BTF_FILE and
-//! MODULES_FILE (trace-cmd 3.4) point at sections: v7 copies the sections, v6 has none and
-//! drops them (the summary lists them).
+//! What goes into the file ([`Layout`]) is decided before: by [`crate::write::copy`] for
+//! `convert`, by the merge for a host and its guests.
 //!
 //! Where trace-cmd's output is not what its own tools read, the writer departs from it: CPU
 //! sizes count the chunk count (3.1.6 wrote them 4 bytes short), numbers of a big-endian file
@@ -42,20 +37,21 @@
 //! data does not end right after the flyrecord table (trace-cmd dump dies there), and a clock
 //! unknown to the input is written as "local" rather than the converting machine's clock.
 
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use crate::format::bytes::{Cursor, Endian};
-use crate::format::compression::{self, Block, Budget, Codec, META_RATIO};
+use crate::format::compression::{self, Block, Codec};
 use crate::format::error::Error;
-use crate::format::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
+use crate::format::file::{section_name, Buffer, BufferKind, Trace};
 use crate::format::options;
-use crate::format::sections::{SectionHeader, FLAG_COMPRESS};
+use crate::format::sections::FLAG_COMPRESS;
 use crate::out::json::Json;
 use crate::ring::stream::{CpuStream, PageAt};
+use crate::write::copy;
+pub use crate::write::layout::Input;
+use crate::write::layout::{Layout, OutBuffer, OutCpu, OutData, PageSource};
 use crate::write::output::{Out, Slot, Target, TargetError};
 use crate::write::pipeline::{self, Packed, Raw, Stop};
 use crate::write::progress::Progress;
@@ -84,7 +80,7 @@ pub struct Spec {
 }
 
 /// Options the writer makes itself from the layout it writes.
-fn is_layout(id: u16) -> bool {
+pub fn is_layout(id: u16) -> bool {
     matches!(id, options::DONE | options::BUFFER | options::BUFFER_TEXT | options::CPUCOUNT | options::STRINGS)
         || (options::HEADER_INFO..=options::CMDLINES).contains(&id)
         || matches!(id, options::BTF_FILE | options::MODULES_FILE)
@@ -125,7 +121,7 @@ impl From<Stop<WriteError>> for WriteError {
     }
 }
 
-type Result<T> = std::result::Result<T, WriteError>;
+pub type Result<T> = std::result::Result<T, WriteError>;
 
 /// Where a buffer's data went.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,60 +151,24 @@ pub struct Summary {
     pub dropped: Vec<u16>,
 }
 
-/// The bytes of the file being read (a mapping, or memory) and the file behind a mapping.
-#[derive(Clone, Copy)]
-pub struct Input<'a> {
-    pub data: &'a [u8],
-    pub file: Option<&'a File>,
-}
-
-impl<'a> Input<'a> {
-    /// Bytes `start..end` of the input, which the stream reading them has checked to be
-    /// inside it (an error, not a panic, if not).
-    fn slice(&self, (start, end): (u64, u64), what: &str) -> crate::format::error::Result<&'a [u8]> {
-        usize::try_from(start)
-            .ok()
-            .zip(usize::try_from(end).ok())
-            .and_then(|(a, z)| self.data.get(a..z))
-            .ok_or_else(|| Error::new(what, start, format!("{} bytes of pages inside the file", end.saturating_sub(start))))
-    }
-
-    /// Bytes `start..end` into `buf`: read from the file when there is one, because data touched
-    /// once is cheaper to read than to fault into the mapping page by page (about half the
-    /// system time on large traces).
-    fn read(&self, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> crate::format::error::Result<()> {
-        let bytes = self.slice(range, what)?;
-        buf.clear();
-        match self.file {
-            Some(f) => {
-                buf.resize(bytes.len(), 0);
-                f.read_exact_at(buf, range.0).map_err(|e| Error::new(what, range.0, format!("{} readable bytes ({e})", bytes.len())))
-            }
-            None => {
-                buf.extend_from_slice(bytes);
-                Ok(())
-            }
-        }
-    }
-
-    /// Copies `start..end` of the input to `o` (`buf` is scratch space).
-    fn copy<W: Write>(&self, o: &mut Out<W>, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> Result<()> {
-        if self.file.is_none() {
-            return Ok(o.bytes(self.slice(range, what)?)?);
-        }
-        self.read(range, buf, what)?;
-        Ok(o.bytes(buf)?)
-    }
-}
-
 /// Writes `trace` (read from `input`) as `spec` asks. Numbers known only after their place is
 /// written are left as patches in `o` for the caller to apply (see [`Out::finish`]).
 pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
-    let data = input.data;
-    let plan = Plan::new(trace, data, spec)?;
-    let dropped = plan.dropped.clone();
-    let summary = Summary { dropped, ..Summary::default() };
-    let mut w = Writer { trace, input, spec, plan, progress, summary, scratch: Vec::new() };
+    let layout = copy::layout(trace, input, spec)?;
+    write_layout(layout, spec, o, progress)
+}
+
+/// Writes `layout` in the version, compression and threads `spec` asks for (its buffer, CPU
+/// and option choices are the layout's already).
+pub fn write_layout<W: Write>(layout: Layout<'_>, spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
+    if spec.version != 6 && spec.version != 7 {
+        return Err(WriteError::Unsupported(format!("file version {} (6 or 7 can be written)", spec.version)));
+    }
+    if spec.version == 6 && spec.compression.is_some() {
+        return Err(WriteError::Unsupported("compression in a v6 file (only v7 files are compressed)".into()));
+    }
+    let summary = Summary { dropped: layout.dropped.clone(), ..Summary::default() };
+    let mut w = Writer { layout, spec, progress, summary, scratch: Vec::new() };
     let total = w.raw_total();
     w.progress.start(total);
     w.header(o)?;
@@ -234,9 +194,16 @@ pub fn write_file(
     spec: &Spec,
     progress: &mut Progress,
 ) -> Result<Summary> {
-    let (target, out) = Target::create(path, input).map_err(WriteError::Target)?;
-    let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), trace.endian);
-    let summary = write(trace, Input { data, file }, spec, &mut o, progress)?;
+    let layout = copy::layout(trace, Input { data, file }, spec)?;
+    write_layout_file(layout, &[input], path, spec, progress)
+}
+
+/// Writes `layout` to `path` through a temporary file renamed into place when complete; none
+/// of `inputs` (device, inode) is ever written over.
+pub fn write_layout_file(layout: Layout<'_>, inputs: &[Option<(u64, u64)>], path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
+    let (target, out) = Target::create(path, inputs).map_err(WriteError::Target)?;
+    let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), layout.endian);
+    let summary = write_layout(layout, spec, &mut o, progress)?;
     let (file, patches) = o.finish()?;
     target.commit(file, &patches).map_err(WriteError::Target)?;
     Ok(summary)
@@ -276,232 +243,65 @@ impl Summary {
     }
 }
 
-/// Decisions taken before the first byte: which buffers and CPUs, how many CPUs the file
-/// declares, which options travel, which clock.
-struct Plan<'t> {
-    buffers: Vec<&'t Buffer>,
-    /// The CPU count trace-cmd reports for the input (`cpus=N`): the largest of the v6 header
-    /// count, CPUCOUNT options and the top buffer's CPU ids.
-    cpus: u32,
-    /// Options copied as they are (or with the TRACECLOCK fill-in).
-    carried: Vec<(u16, Cow<'t, [u8]>)>,
-    /// Pointer-reached sections v7 copies whole: (option id, description, content).
-    extra: Vec<(u16, &'static str, Vec<u8>)>,
-    dropped: Vec<u16>,
-    /// The clock trace-cmd's reader settles on: TRACECLOCK's bracketed word (of the options
-    /// written), else the top buffer's clock.
-    clock: Option<String>,
-    /// v6 input: the flyrecord clock trailer as written.
-    trailer: Option<&'t [u8]>,
-    /// TRACECLOCK was set by the caller: the top buffer's clock follows it.
-    clock_set: bool,
-}
-
-impl<'t> Plan<'t> {
-    fn new(trace: &'t Trace, data: &'t [u8], spec: &Spec) -> Result<Plan<'t>> {
-        if spec.version != 6 && spec.version != 7 {
-            return Err(WriteError::Unsupported(format!("file version {} (6 or 7 can be written)", spec.version)));
-        }
-        if spec.version == 6 && spec.compression.is_some() {
-            return Err(WriteError::Unsupported("compression in a v6 file (only v7 files are compressed)".into()));
-        }
-        let mut buffers: Vec<&Buffer> = Vec::new();
-        for (i, b) in trace.buffers.iter().enumerate() {
-            if spec.buffers.as_ref().is_none_or(|keep| keep.contains(&i)) {
-                buffers.push(b);
-            }
-        }
-        if let Some(bad) = spec.buffers.as_ref().and_then(|k| k.iter().find(|&&i| i >= trace.buffers.len())) {
-            return Err(WriteError::Unsupported(format!("buffer {bad}: the file has {} buffers", trace.buffers.len())));
-        }
-        // The top buffer first, as trace-cmd writes it; instances in file order.
-        buffers.sort_by_key(|b| !b.name.is_empty());
-
-        let e = trace.endian;
-        let mut cpus = trace.v6.as_ref().map_or(0, |v| v.cpus);
-        for o in trace.options.iter().filter(|o| o.id == options::CPUCOUNT) {
-            if let Some(n) = trace.bytes(data, &o.payload).get(..4).and_then(|b| e.uint(b)) {
-                cpus = cpus.max(n as u32);
-            }
-        }
-        if let Some(BufferKind::Flyrecord { cpus: list }) = trace.buffers.iter().find(|b| b.name.is_empty()).map(|b| &b.kind) {
-            cpus = cpus.max(list.iter().map(|d| d.cpu.saturating_add(1)).max().unwrap_or(0));
-        }
-
-        if let Some((id, _)) = spec.options.iter().find(|(id, _)| is_layout(*id)) {
-            return Err(WriteError::Unsupported(format!("option {id}: it describes the layout, which the writer makes")));
-        }
-        let set: Vec<u16> = spec.options.iter().map(|o| o.0).collect();
-        // A replaced TRACECLOCK makes a v6 input's clock trailer stale.
-        let trailer = trace.v6.as_ref().filter(|_| !set.contains(&options::TRACECLOCK)).and_then(|v| {
-            v.tags.iter().find_map(|t| match t {
-                V6Tag::Flyrecord { clock: Some(c), .. } => Some(trace.bytes(data, c)),
-                _ => None,
-            })
-        });
-
-        let mut carried = Vec::new();
-        let mut extra = Vec::new();
-        let mut dropped = Vec::new();
-        for o in trace.options.iter().filter(|o| !set.contains(&o.id)) {
-            let payload = trace.bytes(data, &o.payload);
-            match o.id {
-                options::BTF_FILE | options::MODULES_FILE if spec.version == 6 => dropped.push(o.id),
-                options::BTF_FILE | options::MODULES_FILE => {
-                    // trace-cmd 3.4's descriptions for these sections.
-                    let desc = if o.id == options::BTF_FILE { "BTF" } else { "modules" };
-                    let at = payload.get(..8).and_then(|b| e.uint(b)).unwrap_or(u64::MAX);
-                    let what = format!("{desc} section @ {at}");
-                    let h = SectionHeader::read(data, at, e).map_err(|x| Error::new(what.clone(), x.offset, x.expected))?;
-                    let content = h.read_content(data, e, trace.codec, &mut Budget::new(META_RATIO), &what)?;
-                    extra.push((o.id, desc, content.into_owned()));
-                }
-                options::TRACECLOCK if spec.version >= 7 && bracketed(payload).is_none() && trailer.is_some() => {
-                    let mut text = trailer.unwrap_or_default().to_vec();
-                    text.push(0);
-                    carried.push((o.id, Cow::Owned(text)));
-                }
-                id if is_layout(id) => {}
-                _ => carried.push((o.id, Cow::Borrowed(payload))),
-            }
-        }
-        carried.extend(spec.options.iter().filter_map(|(id, p)| Some((*id, Cow::Owned(p.clone()?)))));
-
-        // The clock trace-cmd's reader would settle on for the output.
-        let mut clock = None;
-        for (_, p) in carried.iter().filter(|(id, _)| *id == options::TRACECLOCK) {
-            clock = bracketed(p).or(clock);
-        }
-        let clock = clock.or_else(|| trace.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone()));
-        let clock_set = set.contains(&options::TRACECLOCK);
-        Ok(Plan { buffers, cpus, carried, extra, dropped, clock, trailer, clock_set })
-    }
-
-    /// The CPUs of a flyrecord buffer to write, in CPU order.
-    fn cpus(&self, b: &'t Buffer, spec: &Spec) -> Vec<&'t CpuData> {
-        let BufferKind::Flyrecord { cpus } = &b.kind else { return Vec::new() };
-        let mut v: Vec<&CpuData> = cpus.iter().filter(|d| spec.cpus.as_ref().is_none_or(|k| k.contains(&d.cpu))).collect();
-        v.sort_by_key(|d| d.cpu);
-        v
-    }
-}
-
-/// The bracketed word of a trace_clock text ("local global [x86-tsc]" -> x86-tsc).
-fn bracketed(text: &[u8]) -> Option<String> {
-    let rest = text.get(text.iter().position(|&c| c == b'[')? + 1..)?;
-    let word = rest.get(..rest.iter().position(|&c| c == b']')?)?;
-    (!word.is_empty()).then(|| String::from_utf8_lossy(word).into_owned())
-}
-
 struct Writer<'t, 'p> {
-    trace: &'t Trace,
-    input: Input<'t>,
+    layout: Layout<'t>,
     /// Reused for copying runs of pages.
     scratch: Vec<u8>,
-    spec: &'t Spec,
-    plan: Plan<'t>,
+    spec: &'p Spec,
     progress: &'p mut Progress,
     summary: Summary,
 }
 
 impl<'t> Writer<'t, '_> {
     fn header<W: Write>(&mut self, o: &mut Out<W>) -> Result<()> {
-        let h = &self.trace.header;
+        let l = &self.layout;
         o.bytes(&crate::format::header::MAGIC)?;
         o.bytes(crate::format::header::TRACING)?;
         o.cstr(self.spec.version.to_string().as_bytes())?;
-        o.bytes(&[u8::from(self.trace.endian == Endian::Big), h.long_size])?;
-        o.u32(h.page_size)?;
+        o.bytes(&[u8::from(l.endian == Endian::Big), l.long_size])?;
+        o.u32(l.page_size)?;
         Ok(())
-    }
-
-    // ---- metadata, the same in both versions ------------------------------------------------
-
-    /// The content of a metadata section (v7) or of the same part of a v6 file.
-    fn meta(&self, id: u16) -> Vec<u8> {
-        let (t, d, e) = (self.trace, self.input.data, self.trace.endian);
-        let mut v = Vec::new();
-        let sized = |v: &mut Vec<u8>, width: usize, b: &[u8]| {
-            if width == 4 {
-                v.extend_from_slice(&e.put_u32(b.len() as u32));
-            } else {
-                v.extend_from_slice(&e.put_u64(b.len() as u64));
-            }
-            v.extend_from_slice(b);
-        };
-        match (id, t.content(id)) {
-            (_, Some(Content::Headers { page, event })) => {
-                v.extend_from_slice(b"header_page\0");
-                sized(&mut v, 8, t.bytes(d, page));
-                v.extend_from_slice(b"header_event\0");
-                sized(&mut v, 8, t.bytes(d, event));
-            }
-            (options::HEADER_INFO, _) => {
-                // No header files: trace-cmd's "old style" file, both names with size 0.
-                v.extend_from_slice(b"header_page\0");
-                sized(&mut v, 8, &[]);
-                v.extend_from_slice(b"header_event\0");
-                sized(&mut v, 8, &[]);
-            }
-            (_, Some(Content::Ftrace(list))) => {
-                v.extend_from_slice(&e.put_u32(list.len() as u32));
-                for f in list {
-                    sized(&mut v, 8, t.bytes(d, f));
-                }
-            }
-            (_, Some(Content::Events(systems))) => {
-                v.extend_from_slice(&e.put_u32(systems.len() as u32));
-                for s in systems {
-                    v.extend_from_slice(s.name.as_bytes());
-                    v.push(0);
-                    v.extend_from_slice(&e.put_u32(s.events.len() as u32));
-                    for f in &s.events {
-                        sized(&mut v, 8, t.bytes(d, f));
-                    }
-                }
-            }
-            (_, Some(Content::Kallsyms(x) | Content::Printk(x))) => sized(&mut v, 4, t.bytes(d, x)),
-            (_, Some(Content::Cmdlines(x))) => sized(&mut v, 8, t.bytes(d, x)),
-            (options::CMDLINES, None) => sized(&mut v, 8, &[]),
-            // Missing ftrace/event formats, kallsyms or printk: an empty list or text.
-            (_, None) => v.extend_from_slice(&e.put_u32(0)),
-        }
-        v
     }
 
     // ---- v6 ---------------------------------------------------------------------------------
 
     fn v6<W: Write>(&mut self, o: &mut Out<W>) -> Result<()> {
-        for id in [options::HEADER_INFO, options::FTRACE_EVENTS, options::EVENT_FORMATS, options::KALLSYMS, options::PRINTK, options::CMDLINES] {
-            o.bytes(&self.meta(id))?;
+        for (_, content) in &self.layout.meta {
+            o.bytes(content)?;
         }
-        let buffers = self.plan.buffers.clone();
-        let latency = buffers.first().filter(|b| matches!(b.kind, BufferKind::Latency { .. }) && b.name.is_empty()).copied();
-        let flyrecords: Vec<&Buffer> = buffers.iter().copied().filter(|b| matches!(b.kind, BufferKind::Flyrecord { .. })).collect();
-        if latency.is_some() && !flyrecords.is_empty() {
+        let mut buffers = std::mem::take(&mut self.layout.buffers);
+        let is_latency = |b: &OutBuffer<'_>| matches!(b.data, OutData::Latency { .. });
+        let latency = buffers.iter().position(|b| is_latency(b) && b.name.is_empty()).filter(|&i| i == 0);
+        if latency.is_some() && buffers.iter().any(|b| !is_latency(b)) {
             return Err(WriteError::Unsupported("a latency trace with flyrecord buffers in one v6 file".into()));
         }
-        if let Some(b) = buffers.iter().find(|b| !b.name.is_empty() && matches!(b.kind, BufferKind::Latency { .. })) {
+        if let Some(b) = buffers.iter().find(|b| !b.name.is_empty() && is_latency(b)) {
             return Err(WriteError::Unsupported(format!("latency buffer \"{}\" as a v6 instance", b.name)));
         }
-        let page_size = self.trace.header.page_size;
-        if let Some(b) = flyrecords.iter().find(|b| b.page_size != page_size) {
+        let page_size = self.layout.page_size;
+        if let Some(b) = buffers.iter().find(|b| !is_latency(b) && b.page_size != page_size) {
             return Err(WriteError::Unsupported(format!(
                 "buffer \"{}\" with {}-byte pages in a v6 file, whose buffers all have the header's {page_size}-byte pages",
                 b.name, b.page_size
             )));
         }
         // The table of every flyrecord has this many entries.
-        let cpus = flyrecords.iter().flat_map(|b| self.plan.cpus(b, self.spec)).map(|d| d.cpu.saturating_add(1)).fold(self.plan.cpus, u32::max);
+        let cpus = buffers
+            .iter()
+            .flat_map(|b| match &b.data {
+                OutData::Pages(cpus) => cpus.iter().map(|c| c.cpu.saturating_add(1)).max(),
+                OutData::Latency { .. } => None,
+            })
+            .fold(self.layout.cpus, u32::max);
         o.u32(cpus)?;
 
         o.bytes(b"options  \0")?;
-        for (id, payload) in &self.plan.carried {
+        for (id, payload) in &self.layout.carried {
             option(o, *id, payload)?;
         }
         // Instances: a BUFFER option whose offset is set once their flyrecord is placed.
         let mut instance_slots = Vec::new();
-        for b in flyrecords.iter().filter(|b| !b.name.is_empty()) {
+        for b in buffers.iter().filter(|b| !b.name.is_empty()) {
             o.u16(options::BUFFER)?;
             o.u32(8 + b.name.len() as u32 + 1)?;
             instance_slots.push(o.slot_u64()?);
@@ -509,16 +309,19 @@ impl<'t> Writer<'t, '_> {
         }
         o.u16(options::DONE)?;
 
-        if let Some(b) = latency {
+        if let Some(b) = latency.and_then(|i| buffers.get(i)) {
             o.bytes(b"latency  \0")?;
             self.latency_text(o, b, None)?;
             self.summary.buffers.push(Written { name: b.name.clone(), latency: true, cpus: Vec::new() });
             return Ok(());
         }
-        let has_clock = self.plan.carried.iter().any(|(id, _)| *id == options::TRACECLOCK);
-        let top = flyrecords.iter().find(|b| b.name.is_empty()).copied();
-        let top_end = self.flyrecord_v6(o, top, cpus, has_clock)?;
-        for (b, slot) in flyrecords.iter().filter(|b| !b.name.is_empty()).zip(instance_slots) {
+        let has_clock = self.layout.carried.iter().any(|(id, _)| *id == options::TRACECLOCK);
+        let mut top = buffers.iter_mut().position(|b| b.name.is_empty());
+        let top_end = match top.take() {
+            Some(i) => self.flyrecord_v6(o, Some(&mut buffers[i]), cpus, has_clock)?,
+            None => self.flyrecord_v6(o, None, cpus, has_clock)?,
+        };
+        for (b, slot) in buffers.iter_mut().filter(|b| !b.name.is_empty()).zip(instance_slots) {
             o.set(slot, o.pos());
             self.flyrecord_v6(o, Some(b), cpus, has_clock)?;
         }
@@ -532,32 +335,33 @@ impl<'t> Writer<'t, '_> {
 
     /// One `flyrecord` tag, its table, clock trailer and CPU data (none for `None`: an empty
     /// top buffer). Returns the offset after the trailer.
-    fn flyrecord_v6<W: Write>(&mut self, o: &mut Out<W>, b: Option<&'t Buffer>, cpus: u32, has_clock: bool) -> Result<u64> {
+    fn flyrecord_v6<W: Write>(&mut self, o: &mut Out<W>, b: Option<&mut OutBuffer<'t>>, cpus: u32, has_clock: bool) -> Result<u64> {
         o.bytes(b"flyrecord\0")?;
         let mut table: Vec<(Slot, Slot)> = Vec::with_capacity(cpus as usize);
         for _ in 0..cpus {
             table.push((o.slot_u64()?, o.slot_u64()?));
         }
         if has_clock {
-            let text = match self.plan.trailer {
+            let text = match self.layout.trailer {
                 Some(t) => t.to_vec(),
-                None => format!("[{}]", self.plan.clock.as_deref().unwrap_or("local")).into_bytes(),
+                None => format!("[{}]", self.layout.clock.as_deref().unwrap_or("local")).into_bytes(),
             };
             o.u64(text.len() as u64)?;
             o.bytes(&text)?;
         }
         let end = o.pos();
-        let page_size = self.trace.header.page_size;
         // Empty CPUs get the aligned offset where their data would start, as trace-cmd writes
         // them; the padding keeps that offset inside the file.
-        o.align(page_size as u64)?;
-        let list = b.map(|b| self.plan.cpus(b, self.spec)).unwrap_or_default();
+        o.align(self.layout.page_size as u64)?;
         let mut written = Vec::new();
+        let (name, page_size, mut list) = match b {
+            Some(OutBuffer { name, page_size, data: OutData::Pages(list), .. }) => (Some(name.clone()), *page_size, list.iter_mut().collect()),
+            _ => (None, self.layout.page_size, Vec::new()),
+        };
         for (cpu, (off, size)) in table.into_iter().enumerate() {
-            let d = list.iter().find(|d| d.cpu == cpu as u32);
-            let w = match (b, d) {
-                (Some(b), Some(d)) => self.cpu_stream(o, b, d, None)?,
-                _ => None,
+            let w = match list.iter_mut().find(|c| c.cpu == cpu as u32) {
+                Some(c) => self.cpu_stream(o, page_size, c, None)?,
+                None => None,
             };
             match w {
                 Some(w) => {
@@ -568,8 +372,8 @@ impl<'t> Writer<'t, '_> {
                 None => o.set(off, o.pos()),
             }
         }
-        if let Some(b) = b {
-            self.summary.buffers.push(Written { name: b.name.clone(), latency: false, cpus: written });
+        if let Some(name) = name {
+            self.summary.buffers.push(Written { name, latency: false, cpus: written });
         }
         Ok(end)
     }
@@ -587,18 +391,9 @@ impl<'t> Writer<'t, '_> {
         let first_options = o.slot_u64()?;
         let mut strings = Strings::default();
 
-        let mut meta: Vec<(u16, &'static str, Vec<u8>)> = [
-            (options::HEADER_INFO, "headers"),
-            (options::FTRACE_EVENTS, "ftrace events"),
-            (options::EVENT_FORMATS, "events format"),
-            (options::KALLSYMS, "kallsyms"),
-            (options::PRINTK, "printk"),
-            (options::CMDLINES, "command lines"),
-        ]
-        .into_iter()
-        .map(|(id, desc)| (id, desc, self.meta(id)))
-        .collect();
-        meta.append(&mut self.plan.extra);
+        let mut meta: Vec<(u16, &'static str, Vec<u8>)> =
+            std::mem::take(&mut self.layout.meta).into_iter().map(|(id, content)| (id, section_name(id), content)).collect();
+        meta.append(&mut self.layout.extra);
         let packed = self.pack_all(meta.iter().map(|m| m.2.as_slice()).collect())?;
         let mut pointers = Vec::new();
         for ((id, desc, content), packed) in meta.iter().zip(packed) {
@@ -610,25 +405,26 @@ impl<'t> Writer<'t, '_> {
         let mut opts = OptionsSection::start(o, &mut strings)?;
         // trace-cmd record's order: the pointers as the sections are written, the options it
         // collected meanwhile, then the command lines (saved last) and the CPU count.
-        let e = self.trace.endian;
+        let e = self.layout.endian;
         let (cmdlines, pointers): (Vec<_>, Vec<_>) = pointers.into_iter().partition(|p| p.0 == options::CMDLINES);
         for (id, at) in pointers {
             option(o, id, &e.put_u64(at))?;
         }
-        for (id, payload) in &self.plan.carried {
+        for (id, payload) in &self.layout.carried {
             option(o, *id, payload)?;
         }
         for (id, at) in cmdlines {
             option(o, id, &e.put_u64(at))?;
         }
-        option(o, options::CPUCOUNT, &e.put_u32(self.plan.cpus))?;
+        option(o, options::CPUCOUNT, &e.put_u32(self.layout.cpus))?;
         let mut done = opts.end(o)?;
 
         // Each buffer's section, then an options section with the option that describes it.
-        for b in self.plan.buffers.clone() {
-            let (id, payload) = match &b.kind {
-                BufferKind::Flyrecord { .. } => self.flyrecord_v7(o, &mut strings, b)?,
-                BufferKind::Latency { .. } => self.latency_v7(o, &mut strings, b)?,
+        let mut buffers = std::mem::take(&mut self.layout.buffers);
+        for b in &mut buffers {
+            let (id, payload) = match b.data {
+                OutData::Pages(_) => self.flyrecord_v7(o, &mut strings, b)?,
+                OutData::Latency { .. } => self.latency_v7(o, &mut strings, b)?,
             };
             o.set(done, o.pos());
             opts = OptionsSection::start(o, &mut strings)?;
@@ -647,18 +443,20 @@ impl<'t> Writer<'t, '_> {
     }
 
     /// A BUFFER section with the CPU streams; returns its BUFFER option.
-    fn flyrecord_v7<W: Write>(&mut self, o: &mut Out<W>, strings: &mut Strings, b: &'t Buffer) -> Result<(u16, Vec<u8>)> {
+    fn flyrecord_v7<W: Write>(&mut self, o: &mut Out<W>, strings: &mut Strings, b: &mut OutBuffer<'t>) -> Result<(u16, Vec<u8>)> {
         let comp = self.spec.compression;
         let at = o.pos();
         let size = section_start(o, strings, options::BUFFER, &format!("buffer flyrecord {}", b.name), comp.is_some())?;
         let mut written = Vec::new();
-        for d in self.plan.cpus(b, self.spec) {
-            if let Some(w) = self.cpu_stream(o, b, d, comp)? {
-                written.push(w);
+        if let OutData::Pages(cpus) = &mut b.data {
+            for c in cpus {
+                if let Some(w) = self.cpu_stream(o, b.page_size, c, comp)? {
+                    written.push(w);
+                }
             }
         }
         o.set(size, o.pos() - size.end());
-        let e = self.trace.endian;
+        let e = self.layout.endian;
         let mut p = buffer_payload(e, at, &b.name, &self.buffer_clock(b));
         p.extend_from_slice(&e.put_u32(b.page_size));
         p.extend_from_slice(&e.put_u32(written.len() as u32));
@@ -672,21 +470,21 @@ impl<'t> Writer<'t, '_> {
     }
 
     /// A BUFFER_TEXT section with a latency trace's text; returns its BUFFER_TEXT option.
-    fn latency_v7<W: Write>(&mut self, o: &mut Out<W>, strings: &mut Strings, b: &'t Buffer) -> Result<(u16, Vec<u8>)> {
+    fn latency_v7<W: Write>(&mut self, o: &mut Out<W>, strings: &mut Strings, b: &OutBuffer<'t>) -> Result<(u16, Vec<u8>)> {
         let comp = self.spec.compression;
         let at = o.pos();
         let size = section_start(o, strings, options::BUFFER_TEXT, "buffer latency", comp.is_some())?;
         self.latency_text(o, b, comp)?;
         o.set(size, o.pos() - size.end());
         self.summary.buffers.push(Written { name: b.name.clone(), latency: true, cpus: Vec::new() });
-        Ok((options::BUFFER_TEXT, buffer_payload(self.trace.endian, at, &b.name, &self.buffer_clock(b))))
+        Ok((options::BUFFER_TEXT, buffer_payload(self.layout.endian, at, &b.name, &self.buffer_clock(b))))
     }
 
-    fn buffer_clock(&self, b: &Buffer) -> String {
+    fn buffer_clock(&self, b: &OutBuffer<'_>) -> String {
         // A v6 file has one clock for all buffers; trace-cmd falls back to "local" when none is
         // known (old v6 files saved none).
-        let own = b.clock.clone().filter(|_| !(self.plan.clock_set && b.name.is_empty()));
-        own.or_else(|| self.plan.clock.clone()).unwrap_or_else(|| "local".into())
+        let own = b.clock.clone().filter(|_| !(self.layout.clock_set && b.name.is_empty()));
+        own.or_else(|| self.layout.clock.clone()).unwrap_or_else(|| "local".into())
     }
 
     /// Compresses metadata contents (one block each) on `threads` threads, contents dealt out
@@ -719,96 +517,124 @@ impl<'t> Writer<'t, '_> {
 
     // ---- ring-buffer data, both versions ----------------------------------------------------
 
-    /// Uncompressed bytes of all the data to copy, for progress. Compressed streams are sized
+    /// Uncompressed bytes of all the data to write, for progress. Compressed streams are sized
     /// by walking their chunk headers (a damaged one just ends the count; copying reports it).
     fn raw_total(&self) -> u64 {
         let mut total = 0;
-        for &b in &self.plan.buffers {
-            let codec = self.input_codec(b);
-            match b.kind {
-                BufferKind::Flyrecord { .. } => {
-                    for d in self.plan.cpus(b, self.spec) {
-                        total += raw_size(self.input.data, self.trace.endian, codec, d.offset, d.size);
+        for b in &self.layout.buffers {
+            match &b.data {
+                OutData::Pages(cpus) => {
+                    for c in cpus {
+                        total += match &c.pages {
+                            PageSource::Copy { trace, input, buffer, data } => {
+                                raw_size(input.data, trace.endian, input_codec(trace, buffer), data.offset, data.size)
+                            }
+                            PageSource::Made { estimate, .. } => *estimate,
+                        };
                     }
                 }
-                BufferKind::Latency { offset, size } => total += raw_size(self.input.data, self.trace.endian, codec, offset, size),
+                OutData::Latency { trace, input, index } => {
+                    if let Some(buffer @ Buffer { kind: BufferKind::Latency { offset, size }, .. }) = trace.buffers.get(*index) {
+                        total += raw_size(input.data, trace.endian, input_codec(trace, buffer), *offset, *size);
+                    }
+                }
             }
         }
         total
     }
 
-    /// The codec of a buffer's data in the input: v7 sections say so in their flags.
-    fn input_codec(&self, b: &Buffer) -> Option<Codec> {
-        b.section.filter(|h| h.compressed()).and(self.trace.codec)
-    }
-
-    /// Copies one CPU's pages, page-aligned, compressed when asked. None when it has no pages.
-    fn cpu_stream<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, d: &CpuData, comp: Option<(Codec, i32)>) -> Result<Option<WrittenCpu>> {
-        let data = self.input.data;
-        let mut s = CpuStream::new(data, self.trace.endian, self.input_codec(b), d, b.page_size, &b.name)?;
-        if !s.advance(data).map_err(|d| d.error)? {
-            return Ok(None);
-        }
-        let ps = b.page_size as u64;
-        o.align(ps)?;
-        let offset = o.pos();
-        let mut raw = 0u64;
-        let (input, progress) = (self.input, &mut *self.progress);
-        match comp {
-            None => {
-                // Pages of an uncompressed input go out in runs of consecutive pages; inflated
-                // ones one by one through the buffered writer.
-                let mut run: Option<(u64, u64)> = None;
-                loop {
-                    match s.current() {
-                        Some(PageAt { offset: at, in_chunk: None }) => match &mut run {
-                            Some((start, end)) if *end == at && *end - *start < RUN => *end += ps,
-                            _ => {
-                                if let Some(r) = run.replace((at, at + ps)) {
-                                    input.copy(o, r, &mut self.scratch, &s.what)?;
-                                }
+    /// Writes one CPU's pages, page-aligned, compressed when asked. None when it has no pages.
+    fn cpu_stream<W: Write>(&mut self, o: &mut Out<W>, page_size: u32, c: &mut OutCpu<'t>, comp: Option<(Codec, i32)>) -> Result<Option<WrittenCpu>> {
+        let ps = page_size as u64;
+        let (offset, raw) = match &mut c.pages {
+            PageSource::Copy { trace, input, buffer: b, data: d } => {
+                let (trace, input, d) = (*trace, *input, *d);
+                let data = input.data;
+                let mut s = CpuStream::new(data, trace.endian, input_codec(trace, b), d, b.page_size, &b.name)?;
+                if !s.advance(data).map_err(|d| d.error)? {
+                    return Ok(None);
+                }
+                o.align(ps)?;
+                let offset = o.pos();
+                let mut raw = 0u64;
+                let progress = &mut *self.progress;
+                match comp {
+                    None => {
+                        // Pages of an uncompressed input go out in runs of consecutive pages;
+                        // inflated ones one by one through the buffered writer.
+                        let mut run: Option<(u64, u64)> = None;
+                        loop {
+                            match s.current() {
+                                Some(PageAt { offset: at, in_chunk: None }) => match &mut run {
+                                    Some((start, end)) if *end == at && *end - *start < RUN => *end += ps,
+                                    _ => {
+                                        if let Some(r) = run.replace((at, at + ps)) {
+                                            copy_range(input, o, r, &mut self.scratch, &s.what)?;
+                                        }
+                                    }
+                                },
+                                _ => o.bytes(s.page(data))?,
                             }
-                        },
-                        _ => o.bytes(s.page(data))?,
+                            raw += ps;
+                            progress.advance(ps);
+                            if !s.advance(data).map_err(|d| d.error)? {
+                                break;
+                            }
+                        }
+                        if let Some(r) = run {
+                            copy_range(input, o, r, &mut self.scratch, &s.what)?;
+                        }
                     }
-                    raw += ps;
-                    progress.advance(ps);
-                    if !s.advance(data).map_err(|d| d.error)? {
-                        break;
+                    Some((codec, level)) => {
+                        let mut primed = true;
+                        raw = chunked(o, codec, level, self.spec.threads, progress, || next_chunk(&mut s, input, &mut primed, ps).map_err(WriteError::Input))?;
                     }
                 }
-                if let Some(r) = run {
-                    input.copy(o, r, &mut self.scratch, &s.what)?;
-                }
+                (offset, raw)
             }
-            Some((codec, level)) => {
-                let count = o.slot_u32()?;
-                let mut primed = true;
-                let chunks = pipeline::run(
-                    codec,
-                    level,
-                    self.spec.threads,
-                    || next_chunk(&mut s, input, &mut primed, ps).map_err(WriteError::Input),
-                    |p: Packed| {
-                        o.u32(p.data.len() as u32)?;
-                        o.u32(p.raw_len as u32)?;
-                        o.bytes(&p.data)?;
-                        raw += p.raw_len as u64;
-                        progress.advance(p.raw_len as u64);
-                        Ok(())
-                    },
-                )?;
-                let chunks = u32::try_from(chunks).map_err(|_| WriteError::Unsupported(format!("CPU {} has more than 2^32 chunks", d.cpu)))?;
-                o.set(count, chunks as u64);
+            PageSource::Made { next, .. } => {
+                let Some(first) = next()? else { return Ok(None) };
+                o.align(ps)?;
+                let offset = o.pos();
+                let mut pending = Some(first);
+                let progress = &mut *self.progress;
+                let mut take = || -> Result<Option<Vec<u8>>> {
+                    match pending.take() {
+                        Some(p) => Ok(Some(p)),
+                        None => Ok(next()?),
+                    }
+                };
+                let raw = match comp {
+                    None => {
+                        let mut raw = 0u64;
+                        while let Some(page) = take()? {
+                            o.bytes(&page)?;
+                            raw += page.len() as u64;
+                            progress.advance(page.len() as u64);
+                        }
+                        raw
+                    }
+                    Some((codec, level)) => chunked(o, codec, level, self.spec.threads, progress, || {
+                        let mut chunk = Vec::new();
+                        for _ in 0..CHUNK_PAGES {
+                            match take()? {
+                                Some(page) => chunk.extend_from_slice(&page),
+                                None => break,
+                            }
+                        }
+                        Ok((!chunk.is_empty()).then_some(Raw::Owned(chunk)))
+                    })?,
+                };
+                (offset, raw)
             }
-        }
-        Ok(Some(WrittenCpu { cpu: d.cpu, offset, size: o.pos() - offset, raw }))
+        };
+        Ok(Some(WrittenCpu { cpu: c.cpu, offset, size: o.pos() - offset, raw }))
     }
 
     /// A latency trace's text: raw, or chunked like CPU data when `comp` is set.
-    fn latency_text<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, comp: Option<(Codec, i32)>) -> Result<()> {
-        let Some(index) = self.trace.buffers.iter().position(|x| std::ptr::eq(x, b)) else { return Ok(()) };
-        let mut pieces = self.trace.latency_pieces(self.input.data, index)?;
+    fn latency_text<W: Write>(&mut self, o: &mut Out<W>, b: &OutBuffer<'_>, comp: Option<(Codec, i32)>) -> Result<()> {
+        let OutData::Latency { trace, input, index } = b.data else { return Ok(()) };
+        let mut pieces = trace.latency_pieces(input.data, index)?;
         let progress = &mut *self.progress;
         match comp {
             None => {
@@ -818,40 +644,65 @@ impl<'t> Writer<'t, '_> {
                 }
             }
             Some((codec, level)) => {
-                let chunk = CHUNK_PAGES * self.trace.header.page_size as usize;
-                let count = o.slot_u32()?;
+                let chunk = CHUNK_PAGES * self.layout.page_size as usize;
                 let mut pending: Vec<u8> = Vec::new();
                 let mut done = false;
-                let n = pipeline::run(
-                    codec,
-                    level,
-                    self.spec.threads,
-                    || {
-                        while pending.len() < chunk && !done {
-                            match pieces.next()? {
-                                Some(p) => pending.extend_from_slice(&p),
-                                None => done = true,
-                            }
+                chunked(o, codec, level, self.spec.threads, progress, || {
+                    while pending.len() < chunk && !done {
+                        match pieces.next()? {
+                            Some(p) => pending.extend_from_slice(&p),
+                            None => done = true,
                         }
-                        if pending.is_empty() {
-                            return Ok(None);
-                        }
-                        let rest = pending.split_off(pending.len().min(chunk));
-                        Ok(Some(Raw::Owned(std::mem::replace(&mut pending, rest))))
-                    },
-                    |p: Packed| {
-                        o.u32(p.data.len() as u32)?;
-                        o.u32(p.raw_len as u32)?;
-                        o.bytes(&p.data)?;
-                        progress.advance(p.raw_len as u64);
-                        Ok(())
-                    },
-                )?;
-                o.set(count, n);
+                    }
+                    if pending.is_empty() {
+                        return Ok(None);
+                    }
+                    let rest = pending.split_off(pending.len().min(chunk));
+                    Ok(Some(Raw::Owned(std::mem::replace(&mut pending, rest))))
+                })?;
             }
         }
         Ok(())
     }
+}
+
+/// The codec of a buffer's data in its input: v7 sections say so in their flags.
+fn input_codec(trace: &Trace, b: &Buffer) -> Option<Codec> {
+    b.section.filter(|h| h.compressed()).and(trace.codec)
+}
+
+/// Copies `start..end` of the input to `o` (`buf` is scratch space).
+fn copy_range<W: Write>(input: Input<'_>, o: &mut Out<W>, range: (u64, u64), buf: &mut Vec<u8>, what: &str) -> Result<()> {
+    if input.file.is_none() {
+        return Ok(o.bytes(input.slice(range, what)?)?);
+    }
+    input.read(range, buf, what)?;
+    Ok(o.bytes(buf)?)
+}
+
+/// A chunk stream: a u32 count, then the chunks `next` gives, compressed on `threads` threads
+/// and written in order. Returns the uncompressed bytes written.
+fn chunked<'a, W: Write>(
+    o: &mut Out<W>,
+    codec: Codec,
+    level: i32,
+    threads: usize,
+    progress: &mut Progress,
+    next: impl FnMut() -> Result<Option<Raw<'a>>>,
+) -> Result<u64> {
+    let count = o.slot_u32()?;
+    let mut raw = 0u64;
+    let chunks = pipeline::run(codec, level, threads, next, |p: Packed| {
+        o.u32(p.data.len() as u32)?;
+        o.u32(p.raw_len as u32)?;
+        o.bytes(&p.data)?;
+        raw += p.raw_len as u64;
+        progress.advance(p.raw_len as u64);
+        Ok(())
+    })?;
+    let chunks = u32::try_from(chunks).map_err(|_| WriteError::Unsupported("a stream of more than 2^32 chunks".into()))?;
+    o.set(count, chunks as u64);
+    Ok(raw)
 }
 
 fn raw_size(data: &[u8], endian: Endian, codec: Option<Codec>, offset: u64, size: u64) -> u64 {
@@ -986,6 +837,9 @@ fn buffer_payload(e: Endian, at: u64, name: &str, clock: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::compression::{Budget, META_RATIO};
+    use crate::format::file::{Content, V6Tag};
+    use crate::format::sections::SectionHeader;
     use crate::write::output::patch_vec;
 
     const PS: usize = 4096;
