@@ -5,6 +5,7 @@ import { dumpCommand } from './commands/dump.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { UsageError } from './usage.js';
 import { reportCommand } from './commands/report.js';
+import { mergeCommand } from './commands/merge.js';
 
 const USAGE = `usage: tracedat <command> [options]
 
@@ -12,6 +13,7 @@ commands:
   dump     print the meta data of a trace.dat, like trace-cmd dump (identical output)
   convert  write a trace.dat again as v6 or v7 (zstd, zlib or uncompressed), like trace-cmd convert
   report   print the events of a trace.dat, like trace-cmd report (identical output)
+  merge    merge a KVM host's trace and its guests' into one trace.dat in host time
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -26,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'report':
       return reportCommand(rest);
+    case 'merge':
+      return mergeCommand(rest);
     case undefined:
     case '-h':
     case '--help':

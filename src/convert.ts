@@ -96,7 +96,7 @@ function sameFile(a: string, b: string): boolean {
  * Whether `out` is the file an input spec reads. The addon checks mapped files itself; a .zip
  * member (`bundle.zip:member.dat`) was read into memory, and only its name tells the .zip.
  */
-function isInput(spec: string, out: string): boolean {
+export function isInput(spec: string, out: string): boolean {
   if (sameFile(spec, out)) return true;
   for (let i = spec.indexOf(':'); i > 0; i = spec.indexOf(':', i + 1)) {
     if (sameFile(spec.slice(0, i), out)) return true;

@@ -7,3 +7,5 @@ export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus } from './report.js';
 export type { ReportOptions } from './report.js';
+export { merge } from './merge.js';
+export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod } from './merge.js';

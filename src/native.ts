@@ -38,6 +38,18 @@ export interface Native {
     options: Buffer | null,
   ): Promise<string>;
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
+  mergeOpen(sync: string): MergeCursor;
+  mergeOption(cursor: MergeCursor, flag: string, value: string): void;
+  mergeInput(cursor: MergeCursor, handle: Handle, path: string): void;
+  mergeRun(
+    cursor: MergeCursor,
+    outPath: string,
+    fileVersion: number,
+    compression: string,
+    level: number | null,
+    progressFd: number | null,
+    threads: number | null,
+  ): Promise<string>;
   reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
@@ -48,6 +60,8 @@ export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'c
 export type Cursor = { readonly __tracedatCursor: unique symbol };
 
 export type ReportCursor = { readonly __tracedatReportCursor: unique symbol };
+
+export type MergeCursor = { readonly __tracedatMergeCursor: unique symbol };
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).
 export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');

@@ -7,8 +7,10 @@ use std::sync::Arc;
 use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 use crate::ffi::source::Source;
 use crate::format::{bytes, compression, error, file, options, symbols};
+use crate::merge;
 use crate::out::{dump, info, json, report};
 use crate::ring::{records, validate};
+use crate::time::sync::Method;
 use crate::write::{output, progress, writer};
 
 /// An opened trace: its bytes and the map of its layout.
@@ -331,25 +333,8 @@ fn convert(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
     let out = args.string(1)?;
     let version = args.index(2)? as u32;
-    let codec = match args.string(3)?.as_str() {
-        "none" => None,
-        "any" | "zstd" => Some(compression::Codec::Zstd),
-        "zlib" => Some(compression::Codec::Zlib),
-        other => return Err(JsError::usage(format!("unknown compression '{other}' (none, zlib, zstd or any)"))),
-    };
     let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
-    let compression = match (codec, level) {
-        (None, Some(_)) => return Err(JsError::usage("a compression level needs a compression (zlib or zstd)")),
-        (None, None) => None,
-        (Some(c), None) => Some((c, c.default_level())),
-        (Some(c), Some(l)) => {
-            let (lo, hi) = if c == compression::Codec::Zlib { (0, 9) } else { (-7, 22) };
-            if l.fract() != 0.0 || l < lo as f64 || l > hi as f64 {
-                return Err(JsError::usage(format!("{} level {l}: use an integer from {lo} to {hi}", c.name())));
-            }
-            Some((c, l as i32))
-        }
-    };
+    let compression = compression_spec(&args.string(3)?, level)?;
     let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
     let list = |i: usize| -> Result<Option<Vec<u32>>, JsError> {
         if args.is_nullish(i) {
@@ -360,15 +345,12 @@ fn convert(env: Env, args: &Args) -> JsResult {
     };
     let buffers = list(6)?.map(|v| v.into_iter().map(|b| b as usize).collect());
     let cpus = list(7)?;
-    let threads = if args.is_nullish(8) { std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8) } else { args.index(8)?.clamp(1, 64) };
+    let threads = threads(args, 8)?;
     let options = if args.is_nullish(9) { Vec::new() } else { set_options(args.buffer(9)?)? };
     let spec = writer::Spec { version, compression, buffers, cpus, threads, options };
     let work = move || {
-        // The same file again, for positional reads; if the path now names another file, the
-        // mapping alone is read.
         let id = h.path.as_ref().map(|p| p.1);
-        let same = |f: &std::fs::File| f.metadata().is_ok_and(|m| Some((m.dev(), m.ino())) == id);
-        let file = h.path.as_ref().and_then(|(p, _)| std::fs::File::open(p).ok().filter(same));
+        let file = reopen(&h);
         writer::write_file(&h.trace, h.source.bytes(), file.as_ref(), id, std::path::Path::new(&out), &spec, &mut progress)
             .map(|summary| summary.json())
             .map_err(|e| {
@@ -377,6 +359,34 @@ fn convert(env: Env, args: &Args) -> JsResult {
             })
     };
     env.spawn(work, |env, json: String| env.string(&json))
+}
+
+/// The codec and level asked for: `compression` is none, zlib, zstd or any (zstd); a level
+/// needs a codec and must be in its range.
+fn compression_spec(compression: &str, level: Option<f64>) -> Result<Option<(compression::Codec, i32)>, JsError> {
+    let codec = match compression {
+        "none" => None,
+        "any" | "zstd" => Some(compression::Codec::Zstd),
+        "zlib" => Some(compression::Codec::Zlib),
+        other => return Err(JsError::usage(format!("unknown compression '{other}' (none, zlib, zstd or any)"))),
+    };
+    Ok(match (codec, level) {
+        (None, Some(_)) => return Err(JsError::usage("a compression level needs a compression (zlib or zstd)")),
+        (None, None) => None,
+        (Some(c), None) => Some((c, c.default_level())),
+        (Some(c), Some(l)) => {
+            let (lo, hi) = if c == compression::Codec::Zlib { (0, 9) } else { (-7, 22) };
+            if l.fract() != 0.0 || l < lo as f64 || l > hi as f64 {
+                return Err(JsError::usage(format!("{} level {l}: use an integer from {lo} to {hi}", c.name())));
+            }
+            Some((c, l as i32))
+        }
+    })
+}
+
+/// Compression threads: as asked, else the CPU count (2 to 8).
+fn threads(args: &Args, i: usize) -> Result<usize, JsError> {
+    Ok(if args.is_nullish(i) { std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8) } else { args.index(i)?.clamp(1, 64) })
 }
 
 /// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
@@ -393,6 +403,96 @@ fn set_options(b: &[u8]) -> Result<Vec<(u16, Option<Vec<u8>>)>, JsError> {
         v.push((id, present.then(|| payload.to_vec())));
     }
     Ok(v)
+}
+
+/// A merge being set up: its sync options and inputs, in the order given.
+struct MergeCursor {
+    opts: merge::plan::Options,
+    inputs: Vec<(Handle, String)>,
+}
+
+/// `mergeOpen(sync)` → a merge of inputs added with `mergeInput`; `sync` is auto, time-shift,
+/// kvm, offset or none.
+fn merge_open(env: Env, args: &Args) -> JsResult {
+    let s = args.string(0)?;
+    let method = Method::parse(&s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, time-shift, kvm, offset or none)")))?;
+    env.external(MergeCursor { opts: merge::plan::Options::new(method), inputs: Vec::new() })
+}
+
+/// `mergeOption(cursor, flag, value)`: a per-guest option (see [`merge::plan::Options::add`]).
+fn merge_option(env: Env, args: &Args) -> JsResult {
+    let (flag, value) = (args.string(1)?, args.string(2)?);
+    args.external::<MergeCursor>(0)?.opts.add(&flag, &value).map_err(JsError::usage)?;
+    env.undefined()
+}
+
+/// `mergeInput(cursor, handle, path)`: one more file (host or guest, in any order).
+fn merge_input(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(1)?.clone();
+    let path = args.string(2)?;
+    args.external::<MergeCursor>(0)?.inputs.push((h, path));
+    env.undefined()
+}
+
+/// `mergeRun(cursor, outPath, fileVersion, compression, level, progressFd, threads)` → Promise
+/// of a JSON summary (merge::plan::summary_json), written on a pool thread.
+fn merge_run(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<MergeCursor>(0)?;
+    let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
+    let out = args.string(1)?;
+    let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
+    let compression = compression_spec(&args.string(3)?, level)?;
+    let version = args.index(2)? as u32;
+    let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
+    let spec = writer::Spec { version, compression, buffers: None, cpus: None, threads: threads(args, 6)?, options: Vec::new() };
+    let work = move || {
+        let files: Vec<Option<std::fs::File>> = inputs.iter().map(|(h, _)| reopen(h)).collect();
+        let list: Vec<merge::plan::MergeInput<'_>> = inputs
+            .iter()
+            .zip(&files)
+            .map(|((h, path), file)| merge::plan::MergeInput {
+                trace: &h.trace,
+                data: h.source.bytes(),
+                file: file.as_ref(),
+                path,
+                id: h.path.as_ref().map(|p| p.1),
+            })
+            .collect();
+        let pairs: Vec<_> = list.iter().map(|i| (i.trace, i.data)).collect();
+        let host = merge::plan::find_host(&pairs);
+        match merge::plan::merge(&list, &opts, std::path::Path::new(&out), &spec, &mut progress) {
+            Ok(guests) => {
+                let (t, d) = pairs[host];
+                Ok(merge::plan::summary_json(&inputs[host].1, report::in_usecs(t, d, false), &guests))
+            }
+            Err(e) => {
+                progress.finish();
+                Err(match e {
+                    merge::plan::MergeError::Input(i, e) => {
+                        let mut j = JsError::from(e);
+                        j.fields.push(("input", Field::Num(i as f64)));
+                        j
+                    }
+                    merge::plan::MergeError::NoSync { guest, why } => JsError {
+                        code: "ERR_TRACEDAT_SYNC",
+                        message: format!("guest {guest}: cannot line it up with the host; looked for {why}"),
+                        fields: Vec::new(),
+                    },
+                    merge::plan::MergeError::Usage(m) => JsError::usage(m),
+                    merge::plan::MergeError::Write(e) => write_error(e, &out),
+                })
+            }
+        }
+    };
+    env.spawn(work, |env, json: String| env.string(&json))
+}
+
+/// The file a handle maps, opened again for positional reads; None when its path now names
+/// another file (the mapping alone is read then).
+fn reopen(h: &Opened) -> Option<std::fs::File> {
+    let (path, id) = h.path.as_ref()?;
+    let same = |f: &std::fs::File| f.metadata().is_ok_and(|m| (m.dev(), m.ino()) == *id);
+    std::fs::File::open(path).ok().filter(same)
 }
 
 /// Input damage keeps the reader's error; output failures name the output path (`path`).
@@ -486,8 +586,12 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 18] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 22] = [
         (c"convert", convert),
+        (c"mergeOpen", merge_open),
+        (c"mergeOption", merge_option),
+        (c"mergeInput", merge_input),
+        (c"mergeRun", merge_run),
         (c"skipped", skipped),
         (c"validate", validate),
         (c"reportOpen", report_open),

@@ -462,6 +462,14 @@ impl Trace {
         }
     }
 
+    /// trace-cmd's CPU count of the file (its `cpus=` line): CPUCOUNT, else the v6 header count.
+    pub fn cpu_count(&self, data: &[u8]) -> u32 {
+        if let Some(v) = self.option_payload(data, options::CPUCOUNT).and_then(|(_, p)| p.get(..4)).and_then(|b| self.endian.uint(b)) {
+            return v as u32;
+        }
+        self.v6.as_ref().map_or(0, |v| v.cpus)
+    }
+
     /// The last metadata content of a kind (trace-cmd keeps the last pointer it saw).
     pub fn content(&self, option: u16) -> Option<&Content> {
         self.meta.iter().rev().find(|m| m.option == option).map(|m| &m.content)

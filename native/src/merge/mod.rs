@@ -1,2 +1,5 @@
+pub mod events;
 pub mod guests;
 pub mod kway;
+pub mod plan;
+pub mod tables;

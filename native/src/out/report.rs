@@ -89,16 +89,6 @@ pub fn in_usecs(trace: &Trace, data: &[u8], raw_ts: bool) -> bool {
     usecs
 }
 
-/// trace-cmd's CPU count of the file (`cpus=` line): CPUCOUNT, else the v6 header count.
-pub fn cpu_count(trace: &Trace, data: &[u8]) -> u32 {
-    if let Some((_, p)) = trace.option_payload(data, options::CPUCOUNT) {
-        if let Some(v) = p.get(..4).and_then(|b| trace.endian.uint(b)) {
-            return v as u32;
-        }
-    }
-    trace.v6.as_ref().map_or(0, |v| v.cpus)
-}
-
 /// One input of a report: a parsed file, its bytes, and the name its lines carry when several
 /// files are read (trace-cmd prints the base name of the path it was given).
 pub struct Input<'a> {
@@ -180,7 +170,7 @@ impl Report {
         let mut width = if multi { inputs.iter().map(|i| base_name(i.name).len()).max().unwrap_or(0) } else { 0 };
         for (fi, input) in inputs.iter().enumerate() {
             let (trace, data) = (input.trace, input.data);
-            let cpus = cpu_count(trace, data);
+            let cpus = trace.cpu_count(data);
             files.push(File { tep: Tep::load(trace, data), time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec) });
             if multi {
                 head.extend_from_slice(&name_prefix(base_name(input.name), width));
@@ -216,7 +206,7 @@ impl Report {
             let records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
             sources.push(Source { file: fi, records, prefix, start_cpu: start });
-            start = start.saturating_add(cpu_count(trace, data));
+            start = start.saturating_add(trace.cpu_count(data));
         }
         let vcpus = match inputs.split_first() {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
@@ -405,7 +395,7 @@ pub fn cpus_listing(trace: &Trace, data: &[u8], file: &str, first: bool, last: b
         return Err(Error::new("report --cpus", 0, "ring-buffer CPU data; this is a latency trace, which holds text only"));
     }
     let mut out = format!("List of CPUs in {file} with data:\n").into_bytes();
-    let cpus = cpu_count(trace, data);
+    let cpus = trace.cpu_count(data);
     let usecs = in_usecs(trace, data, raw_ts);
     let tf = TimeFmt::new(usecs, nsec);
     let Some(top) = trace.buffers.iter().position(|b| b.name.is_empty() && matches!(b.kind, BufferKind::Flyrecord { .. })) else {

@@ -25,7 +25,7 @@
 //! and a running guest's offset is never exactly 0 in practice): no record can be before it.
 
 use crate::format::bytes::Endian;
-use crate::format::error::{Error, Result};
+use crate::format::error::Result;
 use crate::format::event_format;
 use crate::format::file::{BufferKind, Content, Trace};
 use crate::format::options;
@@ -258,11 +258,6 @@ pub fn only_vm(writes: &[TscWrite]) -> Option<Vec<(u32, i32)>> {
     pids.sort_unstable();
     let one_vcpu_per_pid = pids.windows(2).all(|p| p[0] != p[1]);
     (!pairs.is_empty() && one_pid_per_vcpu && one_vcpu_per_pid).then_some(pairs)
-}
-
-/// An error for a host that has writes on no TSC clock.
-pub fn clock_error(buffers: &[String]) -> Error {
-    Error::new("kvm_write_tsc_offset", 0, format!("the writes on a TSC clock (x86-tsc or tsc2nsec); {} uses another clock", buffers.join(", ")))
 }
 
 #[cfg(test)]

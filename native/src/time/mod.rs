@@ -1,2 +1,3 @@
 pub mod kvm;
+pub mod sync;
 pub mod timesync;

@@ -91,11 +91,6 @@ impl Clock {
         self
     }
 
-    /// The file's TIME_SHIFT, if this clock applies one.
-    pub fn time_shift(&self) -> Option<&Arc<TimeShiftMap>> {
-        self.shift.as_ref()
-    }
-
     /// This conversion without its TIME_SHIFT: what a host applies to times already on its
     /// own clock (a guest's records once moved there).
     pub fn without_time_shift(mut self) -> Clock {

@@ -151,13 +151,6 @@ pub struct Summary {
     pub dropped: Vec<u16>,
 }
 
-/// Writes `trace` (read from `input`) as `spec` asks. Numbers known only after their place is
-/// written are left as patches in `o` for the caller to apply (see [`Out::finish`]).
-pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
-    let layout = copy::layout(trace, input, spec)?;
-    write_layout(layout, spec, o, progress)
-}
-
 /// Writes `layout` in the version, compression and threads `spec` asks for (its buffer, CPU
 /// and option choices are the layout's already).
 pub fn write_layout<W: Write>(layout: Layout<'_>, spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
@@ -841,6 +834,13 @@ mod tests {
     use crate::format::file::{Content, V6Tag};
     use crate::format::sections::SectionHeader;
     use crate::write::output::patch_vec;
+
+    /// Writes `trace` (read from `input`) as `spec` asks. Numbers known only after their place is
+    /// written are left as patches in `o` for the caller to apply (see [`Out::finish`]).
+    pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out<W>, progress: &mut Progress) -> Result<Summary> {
+        let layout = copy::layout(trace, input, spec)?;
+        write_layout(layout, spec, o, progress)
+    }
 
     const PS: usize = 4096;
 

@@ -1,0 +1,564 @@
+//! `tracedat merge`: a KVM host's trace and its guests' as ONE trace.dat in host time.
+//!
+//! The host is the input whose GUEST options name another input's TRACEID (else the first).
+//! Its buffers are copied page for page, with its options and clock. Each guest becomes
+//! buffer instances of its own, named after it (its GUEST option's name, else its UNAME
+//! nodename, else its file name): every guest record is moved onto host time by the guest's
+//! clock ([`crate::time::sync`]), its event id rewritten into the merged formats
+//! ([`crate::merge::events`]), and written into new pages ([`PageWriter`]). Kallsyms, printk
+//! formats and comms are merged where the host's are not disturbed ([`crate::merge::tables`]),
+//! and a GUEST option per guest says which buffer came from where.
+//!
+//! No global order is needed to write the file: a trace.dat holds each CPU's records in stream
+//! order and readers merge them by time. So each CPU stream is written on its own, straight
+//! from its input, with memory bounded by one page per stream.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::path::Path;
+use std::rc::Rc;
+
+use crate::format::bytes::Endian;
+use crate::format::error::Error;
+use crate::format::file::{BufferKind, Content, Trace};
+use crate::format::options::{self, Guest};
+use crate::merge::events::{self, IdMap};
+use crate::merge::guests::{self, guest_options};
+use crate::merge::tables::{self, Kept};
+use crate::out::json::Json;
+use crate::ring::page::Missed;
+use crate::ring::page_writer::PageWriter;
+use crate::ring::records::Records;
+use crate::time::sync::{self, GuestClock, HostWrites, Manual, Method, NoSource};
+use crate::time::timesync::Clock;
+use crate::write::copy;
+use crate::write::layout::{Input, MakePage, OutBuffer, OutCpu, OutData, PageSource};
+use crate::write::progress::Progress;
+use crate::write::writer::{self, Spec, Summary, WriteError};
+
+/// One file to merge.
+pub struct MergeInput<'a> {
+    pub trace: &'a Trace,
+    pub data: &'a [u8],
+    pub file: Option<&'a File>,
+    /// The path as given (its base name names a guest when nothing else does).
+    pub path: &'a str,
+    /// (device, inode): never written over.
+    pub id: Option<(u64, u64)>,
+}
+
+/// What the user said about one guest, keyed by its name, file name or path.
+#[derive(Clone, Debug, Default)]
+pub struct GuestArgs {
+    pub key: String,
+    pub manual: Manual,
+    pub vcpu_pids: Option<Vec<i32>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub method: Method,
+    pub guests: Vec<GuestArgs>,
+}
+
+/// How one guest went.
+#[derive(Clone, Debug, Default)]
+pub struct GuestSummary {
+    pub name: String,
+    pub path: String,
+    pub source: String,
+    pub source_key: &'static str,
+    pub vcpus: u32,
+    pub records: u64,
+    /// Least and greatest host time of its records, raw and as reported.
+    pub first: Option<(u64, u64)>,
+    pub last: Option<(u64, u64)>,
+    pub events_shared: usize,
+    pub events_added: usize,
+    pub kallsyms: Kept,
+    pub printk: Kept,
+    pub comms: Kept,
+    /// Records whose event has no format in the guest (kept with their id).
+    pub unknown_events: u64,
+    /// Records too large for one page of the output (left out).
+    pub too_large: u64,
+    pub notes: Vec<String>,
+}
+
+/// Why a merge failed.
+#[derive(Debug)]
+pub enum MergeError {
+    /// Input `usize` is damaged.
+    Input(usize, Error),
+    /// A guest cannot be lined up with the host.
+    NoSync {
+        guest: String,
+        why: String,
+    },
+    /// The inputs or arguments do not make a merge.
+    Usage(String),
+    Write(WriteError),
+}
+
+impl From<WriteError> for MergeError {
+    fn from(e: WriteError) -> MergeError {
+        MergeError::Write(e)
+    }
+}
+
+/// The host among `inputs`: the first whose GUEST options name another input's trace id.
+pub fn find_host(inputs: &[(&Trace, &[u8])]) -> usize {
+    let ids: Vec<Option<u64>> = inputs.iter().map(|(t, d)| guests::trace_id(t, d)).collect();
+    inputs
+        .iter()
+        .enumerate()
+        .position(|(i, (t, d))| guest_options(t, d).iter().any(|g| ids.iter().enumerate().any(|(j, id)| j != i && *id == Some(g.trace_id))))
+        .unwrap_or(0)
+}
+
+/// A guest's name: its GUEST option's in the host, else its UNAME nodename, else its file name.
+fn guest_name(option: Option<&Guest>, trace: &Trace, data: &[u8], path: &str) -> String {
+    if let Some(g) = option.filter(|g| !g.name.is_empty()) {
+        return g.name.clone();
+    }
+    if let Some((_, p)) = trace.option_payload(data, options::UNAME) {
+        if let Some(node) = options::text(p).split_whitespace().nth(1) {
+            return node.to_string();
+        }
+    }
+    let base = path.rsplit('/').next().unwrap_or(path);
+    base.strip_suffix(".dat").unwrap_or(base).to_string()
+}
+
+/// trace-cmd's trace id generator is FNV-1a 64; a guest file without a TRACEID gets one of
+/// its name, so that its GUEST option still names something.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// The GUEST option payload: name, trace id, vCPU count, (vCPU, host pid) pairs.
+fn guest_payload(e: Endian, name: &str, trace_id: u64, pids: &[i32]) -> Vec<u8> {
+    let mut p = name.as_bytes().to_vec();
+    p.push(0);
+    p.extend_from_slice(&e.put_u64(trace_id));
+    p.extend_from_slice(&e.put_u32(pids.len() as u32));
+    for (cpu, &pid) in pids.iter().enumerate() {
+        p.extend_from_slice(&e.put_u32(cpu as u32));
+        p.extend_from_slice(&e.put_u32(pid as u32));
+    }
+    p
+}
+
+fn text<'a>(t: &'a Trace, d: &'a [u8], id: u16) -> &'a [u8] {
+    match t.content(id) {
+        Some(Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x)) => t.bytes(d, x),
+        _ => &[],
+    }
+}
+
+/// A guest as planned: which input, its name, clock, vCPU threads and id map.
+struct Planned {
+    input: usize,
+    name: String,
+    clock: GuestClock,
+    pids: Vec<i32>,
+    trace_id: u64,
+    ids: IdMap,
+}
+
+/// Merges `inputs` into `out` as `spec` says (version, compression, threads) and `opts` (sync).
+pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec, progress: &mut Progress) -> Result<Vec<GuestSummary>, MergeError> {
+    if inputs.len() < 2 {
+        return Err(MergeError::Usage("a host and at least one guest to merge".into()));
+    }
+    let pairs: Vec<(&Trace, &[u8])> = inputs.iter().map(|i| (i.trace, i.data)).collect();
+    let hi = find_host(&pairs);
+    let host = &inputs[hi];
+    let (ht, hd) = (host.trace, host.data);
+    if let Some(i) = inputs.iter().position(|i| i.trace.buffers.iter().any(|b| matches!(b.kind, BufferKind::Latency { .. }))) {
+        return Err(MergeError::Input(i, Error::new("merge", 0, "ring-buffer traces: a latency tracer's text has no records to merge")));
+    }
+    if let Some(i) = inputs.iter().position(|i| i.trace.endian != ht.endian) {
+        return Err(MergeError::Input(i, Error::new("merge", 0, "the host's byte order (a KVM guest runs on the host's architecture)")));
+    }
+    let host_guests = guest_options(ht, hd);
+    let guest_inputs: Vec<usize> = (0..inputs.len()).filter(|&i| i != hi).collect();
+
+    // Names, vCPU threads and clocks.
+    let mut names: Vec<String> = ht.buffers.iter().map(|b| b.name.clone()).collect();
+    let needs_writes = opts.method != Method::None && guest_inputs.iter().any(|&i| sync::time_shift(inputs[i].trace, inputs[i].data).is_none());
+    let writes =
+        if needs_writes || opts.method == Method::Kvm { HostWrites::find(ht, hd).map_err(|e| MergeError::Input(hi, e))? } else { HostWrites::default() };
+    let mut planned = Vec::new();
+    for &gi in &guest_inputs {
+        let g = &inputs[gi];
+        let trace_id = guests::trace_id(g.trace, g.data);
+        let option = trace_id.and_then(|id| host_guests.iter().rev().find(|o| o.trace_id == id));
+        let mut name = guest_name(option, g.trace, g.data, g.path);
+        let base = name.clone();
+        let mut n = 2;
+        while names.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        names.push(name.clone());
+        let file = g.path.rsplit('/').next().unwrap_or(g.path);
+        let args = opts.guests.iter().find(|a| [name.as_str(), base.as_str(), g.path, file].contains(&a.key.as_str()));
+        let vcpus = g.trace.cpu_count(g.data).max(top_cpus(g.trace));
+        let known_pids = args.and_then(|a| a.vcpu_pids.clone()).or_else(|| trace_id.and_then(|id| guests::vcpu_pids(&host_guests, id)).map(|(_, p)| p));
+        let manual = args.map(|a| a.manual.clone()).unwrap_or_default();
+        let clock = sync::guest_clock(&writes, g.trace, g.data, vcpus, known_pids.as_deref(), opts.method, &manual)
+            .map_err(|NoSource(why)| MergeError::NoSync { guest: format!("{name} ({})", g.path), why })?;
+        let pids = known_pids.clone().unwrap_or_else(|| vec![-1; vcpus as usize]);
+        planned.push((gi, name, clock, pids, trace_id.unwrap_or_else(|| fnv1a(base.as_bytes())), known_pids.is_none()));
+    }
+    let guessing = planned.iter().filter(|p| p.5 && matches!(p.2.source, sync::Source::Kvm { .. })).count();
+    if guessing > 1 {
+        return Err(MergeError::Usage(
+            "several guests and the host's kvm_write_tsc_offset events name no vCPU threads for each: say which threads run which guest with --vcpu-pids GUEST=PID,PID..."
+                .into(),
+        ));
+    }
+
+    // One set of formats and tables.
+    let guest_pairs: Vec<(&Trace, &[u8])> = planned.iter().map(|p| (inputs[p.0].trace, inputs[p.0].data)).collect();
+    let (merged_events, maps) = events::union((ht, hd), &guest_pairs).map_err(|e| MergeError::Input(hi, e))?;
+    let guest_texts = |id| guest_pairs.iter().map(|(t, d)| text(t, d, id)).collect::<Vec<_>>();
+    let (kallsyms, ks) = tables::kallsyms(text(ht, hd, options::KALLSYMS), &guest_texts(options::KALLSYMS));
+    let (printk, pk) = tables::printk(text(ht, hd, options::PRINTK), &guest_texts(options::PRINTK));
+    let (cmdlines, cl) = tables::cmdlines(text(ht, hd, options::CMDLINES), &guest_texts(options::CMDLINES));
+    let planned: Vec<Planned> =
+        planned.into_iter().zip(maps).map(|((input, name, clock, pids, trace_id, _), ids)| Planned { input, name, clock, pids, trace_id, ids }).collect();
+
+    // The host's layout, then the merged metadata, the GUEST options and the guests' buffers.
+    let host_spec = Spec { buffers: None, cpus: None, options: Vec::new(), ..spec.clone() };
+    let mut layout = copy::layout(ht, Input { data: hd, file: host.file }, &host_spec)?;
+    let e = ht.endian;
+    let (ftrace, systems) = merged_events.contents(e);
+    let sized = |width: usize, b: &[u8]| {
+        let mut v = if width == 4 { e.put_u32(b.len() as u32).to_vec() } else { e.put_u64(b.len() as u64).to_vec() };
+        v.extend_from_slice(b);
+        v
+    };
+    for (id, content) in &mut layout.meta {
+        *content = match *id {
+            options::FTRACE_EVENTS => ftrace.clone(),
+            options::EVENT_FORMATS => systems.clone(),
+            options::KALLSYMS => sized(4, &kallsyms),
+            options::PRINTK => sized(4, &printk),
+            options::CMDLINES => sized(8, &cmdlines),
+            _ => continue,
+        };
+    }
+    let merged_ids: Vec<u64> = planned.iter().map(|p| p.trace_id).collect();
+    layout.carried.retain(|(id, p)| *id != options::GUEST || Guest::parse(p, e, 0).is_ok_and(|g| !merged_ids.contains(&g.trace_id)));
+    for p in &planned {
+        layout.carried.push((options::GUEST, guest_payload(e, &p.name, p.trace_id, &p.pids).into()));
+    }
+    let host_clock = ht.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone()).or_else(|| layout.clock.clone());
+    let top = ht.buffers.iter().position(|b| b.name.is_empty()).unwrap_or(0);
+    let reported = ht.clock(hd, top, false).without_time_shift();
+    // The guest input whose stream met damage, if one did (the writer's error does not say).
+    let failed: Rc<std::cell::Cell<Option<usize>>> = Rc::default();
+    let summaries: Vec<Rc<RefCell<GuestSummary>>> = planned
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let g = &inputs[p.input];
+            Rc::new(RefCell::new(GuestSummary {
+                name: p.name.clone(),
+                path: g.path.to_string(),
+                source: p.clock.source.to_string(),
+                source_key: p.clock.source.key(),
+                vcpus: p.pids.len() as u32,
+                events_shared: p.ids.shared,
+                events_added: p.ids.added,
+                kallsyms: ks[k],
+                printk: pk[k],
+                comms: cl[k],
+                notes: p.clock.notes.clone(),
+                ..GuestSummary::default()
+            }))
+        })
+        .collect();
+    for (p, summary) in planned.iter().zip(&summaries) {
+        let g = &inputs[p.input];
+        let (gt, gd) = (g.trace, g.data);
+        let top_clock = gt.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone());
+        for (bi, b) in gt.buffers.iter().enumerate() {
+            let BufferKind::Flyrecord { cpus } = &b.kind else { continue };
+            if !b.name.is_empty() && b.clock != top_clock {
+                summary.borrow_mut().notes.push(format!(
+                    "buffer \"{}\" left out: its clock ({}) is not the one the guest's times were lined up on",
+                    b.name,
+                    b.clock.as_deref().unwrap_or("unknown")
+                ));
+                continue;
+            }
+            let name = if b.name.is_empty() { p.name.clone() } else { format!("{}:{}", p.name, b.name) };
+            let mut list: Vec<u32> = cpus.iter().filter(|d| d.size > 0).map(|d| d.cpu).collect();
+            list.sort_unstable();
+            let estimate = |cpu: u32| cpus.iter().find(|d| d.cpu == cpu).map_or(0, |d| d.size);
+            let mut out_cpus = Vec::with_capacity(list.len());
+            for cpu in list {
+                let records = Records::new(gt, gd, bi, Some(&[cpu]), Clock::default(), false).map_err(|e| MergeError::Input(p.input, e))?;
+                let stream = GuestStream {
+                    records,
+                    data: gd,
+                    clock: p.clock.clone(),
+                    vcpu: p.clock.vcpu(cpu),
+                    ids: p.ids.clone(),
+                    endian: e,
+                    pages: PageWriter::new(e, ht.kernel_long, layout.page_size),
+                    scratch: Vec::new(),
+                    summary: summary.clone(),
+                    reported: reported.clone(),
+                    done: false,
+                };
+                let next = stream.into_pages(p.input, failed.clone());
+                out_cpus.push(OutCpu { cpu, pages: PageSource::Made { next, estimate: estimate(cpu) } });
+            }
+            layout.cpus = layout.cpus.max(out_cpus.iter().map(|c| c.cpu + 1).max().unwrap_or(0));
+            layout.buffers.push(OutBuffer { name, clock: host_clock.clone(), page_size: layout.page_size, data: OutData::Pages(out_cpus) });
+        }
+    }
+    let inputs_ids: Vec<Option<(u64, u64)>> = inputs.iter().map(|i| i.id).collect();
+    let result: Result<Summary, WriteError> = writer::write_layout_file(layout, &inputs_ids, out, spec, progress);
+    result.map_err(|e| match e {
+        WriteError::Input(err) => MergeError::Input(failed.get().unwrap_or(hi), err),
+        other => MergeError::Write(other),
+    })?;
+    drop(planned);
+    Ok(summaries.into_iter().map(|s| Rc::try_unwrap(s).map(RefCell::into_inner).unwrap_or_else(|s| s.borrow().clone())).collect())
+}
+
+/// The CPUs of a file's top buffer: one past its greatest CPU id.
+fn top_cpus(t: &Trace) -> u32 {
+    t.buffers
+        .iter()
+        .find(|b| b.name.is_empty())
+        .and_then(|b| match &b.kind {
+            BufferKind::Flyrecord { cpus } => cpus.iter().map(|d| d.cpu + 1).max(),
+            BufferKind::Latency { .. } => None,
+        })
+        .unwrap_or(0)
+}
+
+/// One guest CPU stream being moved onto host time.
+struct GuestStream<'a> {
+    records: Records,
+    data: &'a [u8],
+    clock: GuestClock,
+    vcpu: sync::VcpuClock,
+    ids: IdMap,
+    endian: Endian,
+    pages: PageWriter,
+    scratch: Vec<u8>,
+    summary: Rc<RefCell<GuestSummary>>,
+    /// The host's conversion, for the summary's reported times.
+    reported: Clock,
+    done: bool,
+}
+
+impl<'a> GuestStream<'a> {
+    /// The next page of the stream.
+    fn next_page(&mut self) -> crate::format::error::Result<Option<Vec<u8>>> {
+        while !self.done {
+            let scratch = &mut self.scratch;
+            let got = self.records.next_with(self.data, |r| {
+                scratch.clear();
+                scratch.extend_from_slice(r.data);
+                (r.raw, r.missed, r.cpu)
+            })?;
+            let Some((raw, missed, cpu)) = got else {
+                self.done = true;
+                let notes: Vec<String> = self.vcpu.notes().iter().map(|n| n.to_string()).collect();
+                self.summary.borrow_mut().notes.extend(notes);
+                break;
+            };
+            let host = self.clock.host(&mut self.vcpu, raw);
+            let known = self.ids.rewrite(self.endian, &mut self.scratch);
+            let missed = match missed {
+                0 => Missed::None,
+                n if n < 0 => Missed::Unknown,
+                n => Missed::Count(n as u64),
+            };
+            let mut s = self.summary.borrow_mut();
+            match self.pages.push(host, &self.scratch, missed) {
+                Ok(page) => {
+                    s.records += 1;
+                    s.unknown_events += u64::from(!known);
+                    let shown = self.reported.convert(host, cpu);
+                    if s.first.is_none_or(|(f, _)| host < f) {
+                        s.first = Some((host, shown));
+                    }
+                    if s.last.is_none_or(|(l, _)| host > l) {
+                        s.last = Some((host, shown));
+                    }
+                    if page.is_some() {
+                        return Ok(page);
+                    }
+                }
+                Err(_) => s.too_large += 1,
+            }
+        }
+        Ok(self.pages.finish())
+    }
+
+    /// The stream as a page source; damage marks `input` as the one that failed.
+    fn into_pages(mut self, input: usize, failed: Rc<std::cell::Cell<Option<usize>>>) -> MakePage<'a> {
+        Box::new(move || {
+            self.next_page().inspect_err(|_| {
+                failed.set(Some(input));
+            })
+        })
+    }
+}
+
+impl GuestSummary {
+    fn json(&self, j: &mut Json) {
+        j.begin_object(None);
+        j.str("name", &self.name);
+        j.str("path", &self.path);
+        j.str("source", &self.source);
+        j.str("sync", self.source_key);
+        j.num("vcpus", self.vcpus as i64);
+        j.num("records", self.records as i64);
+        if let (Some(f), Some(l)) = (self.first, self.last) {
+            j.big("firstRaw", f.0);
+            j.big("first", f.1);
+            j.big("lastRaw", l.0);
+            j.big("last", l.1);
+        }
+        j.num("eventsShared", self.events_shared as i64);
+        j.num("eventsAdded", self.events_added as i64);
+        for (key, k) in [("kallsyms", self.kallsyms), ("printk", self.printk), ("comms", self.comms)] {
+            j.begin_object(Some(key));
+            j.num("added", k.added as i64);
+            j.num("dropped", k.dropped as i64);
+            j.end_object();
+        }
+        j.num("unknownEvents", self.unknown_events as i64);
+        j.num("tooLarge", self.too_large as i64);
+        j.begin_array(Some("notes"));
+        for n in &self.notes {
+            j.item_str(n);
+        }
+        j.end_array();
+        j.end_object();
+    }
+}
+
+/// The summary for JavaScript: the host's path, whether its times print as nanoseconds, and
+/// each guest's summary.
+pub fn summary_json(host: &str, nanoseconds: bool, guests: &[GuestSummary]) -> String {
+    let mut j = Json::new();
+    j.begin_object(None);
+    j.str("host", host);
+    j.bool("nanoseconds", nanoseconds);
+    j.begin_array(Some("guests"));
+    for g in guests {
+        g.json(&mut j);
+    }
+    j.end_array();
+    j.end_object();
+    j.finish()
+}
+
+/// A number as the user writes it: decimal or 0x hex, with an optional minus sign.
+fn number(s: &str) -> Option<i128> {
+    let (neg, digits) = match s.trim().strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.trim()),
+    };
+    let v = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?,
+        None => digits.parse::<u64>().ok()?,
+    } as i128;
+    Some(if neg { -v } else { v })
+}
+
+impl Options {
+    pub fn new(method: Method) -> Options {
+        Options { method, guests: Vec::new() }
+    }
+
+    fn guest(&mut self, key: &str) -> &mut GuestArgs {
+        let i = match self.guests.iter().position(|g| g.key == key) {
+            Some(i) => i,
+            None => {
+                self.guests.push(GuestArgs { key: key.to_string(), ..GuestArgs::default() });
+                self.guests.len() - 1
+            }
+        };
+        &mut self.guests[i]
+    }
+
+    /// One per-guest option as the CLI takes it: `tsc-offset GUEST[:VCPU]=N` (KVM's sign, a
+    /// u64 or a negative number), `ts-offset GUEST=N` (trace-cmd's sign), `tsc-scaling
+    /// GUEST=RATIO,FRAC`, `vcpu-pids GUEST=PID,PID,...` (vCPU 0 first).
+    pub fn add(&mut self, flag: &str, arg: &str) -> Result<(), String> {
+        let bad = |what: &str| format!("--{flag} {arg}: {what}");
+        let (key, value) = arg.rsplit_once('=').ok_or_else(|| bad("GUEST=VALUE expected"))?;
+        if key.is_empty() {
+            return Err(bad("a guest name before '='"));
+        }
+        match flag {
+            "tsc-offset" => {
+                let (guest, vcpu) = match key.rsplit_once(':') {
+                    Some((g, v)) if !g.is_empty() && v.parse::<u32>().is_ok() => (g, v.parse::<u32>().ok()),
+                    _ => (key, None),
+                };
+                let n = number(value).filter(|n| (i64::MIN as i128..=u64::MAX as i128).contains(n)).ok_or_else(|| bad("a 64-bit offset"))?;
+                self.guest(guest).manual.tsc_offsets.push((vcpu, n as i64 as u64));
+            }
+            "ts-offset" => {
+                let n = number(value).and_then(|n| i64::try_from(n).ok()).ok_or_else(|| bad("a signed 64-bit offset"))?;
+                self.guest(key).manual.ts_offset = n;
+            }
+            "tsc-scaling" => {
+                let (r, f) = value.split_once(',').ok_or_else(|| bad("RATIO,FRAC expected"))?;
+                let ratio = number(r).and_then(|n| u64::try_from(n).ok()).filter(|&n| n > 0).ok_or_else(|| bad("a positive ratio"))?;
+                let frac = number(f).and_then(|n| u32::try_from(n).ok()).filter(|&n| n < 64).ok_or_else(|| bad("fraction bits from 0 to 63"))?;
+                self.guest(key).manual.scaling = Some((ratio, frac));
+            }
+            "vcpu-pids" => {
+                let pids = value.split(',').map(|p| number(p).and_then(|n| i32::try_from(n).ok())).collect::<Option<Vec<i32>>>();
+                self.guest(key).vcpu_pids = Some(pids.filter(|p| !p.is_empty()).ok_or_else(|| bad("a list of pids, vCPU 0 first"))?);
+            }
+            _ => return Err(format!("unknown merge option --{flag}")),
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_as_the_cli_gives_them() {
+        let mut o = Options::new(Method::Auto);
+        o.add("tsc-offset", "vm1=18446743360465545001").unwrap();
+        o.add("tsc-offset", "vm1:1=-0x10").unwrap();
+        o.add("ts-offset", "guest.dat=-5").unwrap();
+        o.add("tsc-scaling", "vm1=0x1800000000000,48").unwrap();
+        o.add("vcpu-pids", "vm1=1227,1229").unwrap();
+        let vm1 = &o.guests[0];
+        assert_eq!(vm1.manual.tsc_offsets, [(None, 18446743360465545001), (Some(1), (-16i64) as u64)]);
+        assert_eq!(vm1.manual.scaling, Some((0x1800000000000, 48)));
+        assert_eq!(vm1.vcpu_pids.as_deref(), Some(&[1227, 1229][..]));
+        assert_eq!(o.guests[1].manual.ts_offset, -5);
+        assert_eq!(o.add("ts-offset", "x=abc").unwrap_err(), "--ts-offset x=abc: a signed 64-bit offset");
+        assert_eq!(o.add("tsc-offset", "=5").unwrap_err(), "--tsc-offset =5: a guest name before '='");
+        assert!(o.add("tsc-scaling", "x=3,64").is_err());
+    }
+
+    #[test]
+    fn guest_names() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(number("0x10"), Some(16));
+        assert_eq!(number("-7"), Some(-7));
+        assert_eq!(number("1e3"), None);
+    }
+}

@@ -1,0 +1,127 @@
+// `tracedat merge [HOST] GUEST... -o OUT`: one trace.dat in host time from a KVM host's trace
+// and its guests', with each guest's sync source said on stderr.
+import { open } from '../trace.js';
+import { merge, type MergeOptions, type SyncMethod, type MergedGuest } from '../merge.js';
+import { UsageError } from '../usage.js';
+import type { Compression } from '../convert.js';
+
+export const MERGE_USAGE = `usage: tracedat merge [-i] HOST [-i] GUEST... -o OUT [--sync auto|time-shift|kvm|offset|none]
+                      [--tsc-offset GUEST[:VCPU]=N] [--ts-offset GUEST=N] [--tsc-scaling GUEST=RATIO,FRAC]
+                      [--vcpu-pids GUEST=PID,...] [--file-version 6|7] [--compression any|none|zstd|zlib] [--level N]
+  Inputs in any order (trace-cmd's agent writes trace.dat trace-GUEST.dat): the host is the file whose
+  GUEST options name the others' trace ids, else the first. The host's buffers are copied as they are;
+  each guest becomes a buffer instance named after it, its records moved onto host time.
+  -o OUT              the merged file (written to a temporary file, then renamed)
+  --sync M            how guests are lined up (default auto: the guest's TIME_SHIFT option, else the
+                      host's kvm_write_tsc_offset events, else an offset given below); none: the
+                      guest's clock is the host's
+  --tsc-offset G[:V]=N  KVM's TSC offset of guest G (guest = host + N), for vCPU V or all; as
+                      kvm_write_tsc_offset and KVM's debugfs tsc-offset show it
+  --ts-offset G=N     add N to guest G's times (trace-cmd report's --ts-offset sign; in the units the
+                      host's report shows: ns with TSC2NSEC)
+  --tsc-scaling G=R,F guest G's TSC scaling: KVM's ratio and its fraction bits
+  --vcpu-pids G=P,... the host pids of guest G's vCPU threads, vCPU 0 first (when the host's GUEST
+                      option does not say and the kvm events come from several VMs)
+  --file-version N    6 or 7 (default 7)
+  --compression C     any (default for v7: zstd), none, zstd or zlib
+  --level N           compression level (zstd -7..22, default 3; zlib 0..9, default 9)
+G is a guest's name (its GUEST option's, else its UNAME nodename), its file name, or its path.`;
+
+const SYNCS = ['auto', 'time-shift', 'kvm', 'offset', 'none'];
+const COMPRESSIONS = ['any', 'none', 'zstd', 'zlib'];
+const PER_GUEST = ['--tsc-offset', '--ts-offset', '--tsc-scaling', '--vcpu-pids'];
+
+/** The native merge takes per-guest options as the CLI writes them; kept in order. */
+interface Parsed {
+  inputs: string[];
+  output: string | undefined;
+  options: MergeOptions;
+  perGuest: [string, string][];
+}
+
+function parse(args: string[]): Parsed | 'help' {
+  const p: Parsed = { inputs: [], output: undefined, options: {}, perGuest: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const value = (): string => {
+      const v = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : a.length > 2 && !a.startsWith('--') ? a.slice(2) : args[++i];
+      if (v === undefined) throw new UsageError(`merge: option ${name} needs a value`, MERGE_USAGE);
+      return v;
+    };
+    if (a === '-h' || a === '--help') return 'help';
+    if (a === '--') {
+      p.inputs.push(...args.slice(i + 1));
+      break;
+    }
+    if (name === '-i' || a.startsWith('-i')) p.inputs.push(value());
+    else if (name === '-o' || a.startsWith('-o')) {
+      if (p.output !== undefined) throw new UsageError(`merge: only one output file, ${p.output} already set`, MERGE_USAGE);
+      p.output = value();
+    } else if (name === '--sync') {
+      const s = value();
+      if (!SYNCS.includes(s)) throw new UsageError(`merge: --sync ${s}: one of ${SYNCS.join(', ')}`, MERGE_USAGE);
+      p.options.sync = s as SyncMethod;
+    } else if (PER_GUEST.includes(name)) p.perGuest.push([name.slice(2), value()]);
+    else if (name === '--file-version') {
+      const v = value();
+      if (v !== '6' && v !== '7') throw new UsageError(`merge: unsupported file version ${v}, supported versions are from 6 to 7`, MERGE_USAGE);
+      p.options.version = Number(v) as 6 | 7;
+    } else if (name === '--compression') {
+      const c = value();
+      if (!COMPRESSIONS.includes(c)) throw new UsageError(`merge: compression algorithm ${c} is not supported (${COMPRESSIONS.join(', ')})`, MERGE_USAGE);
+      p.options.compression = c as Compression;
+    } else if (name === '--level') {
+      const l = value();
+      if (!/^-?\d+$/.test(l)) throw new UsageError(`merge: --level needs an integer, not ${l}`, MERGE_USAGE);
+      p.options.level = Number(l);
+    } else if (a.startsWith('-') && a.length > 1) throw new UsageError(`merge: unknown option ${a}`, MERGE_USAGE);
+    else p.inputs.push(a);
+  }
+  return p;
+}
+
+/** `12.345678` seconds from nanoseconds (or the raw count when the clock has no unit). */
+function seconds(ns: bigint | undefined, usecs: boolean): string {
+  if (ns === undefined) return '-';
+  if (!usecs) return ns.toString();
+  const us = (ns + 500n) / 1000n;
+  return `${us / 1_000_000n}.${(us % 1_000_000n).toString().padStart(6, '0')}`;
+}
+
+function describe(g: MergedGuest, usecs: boolean): string {
+  const lost: string[] = [];
+  if (g.kallsyms.dropped > 0) lost.push(`${g.kallsyms.dropped} kallsyms lines overlapping the host's`);
+  if (g.printk.dropped > 0) lost.push(`${g.printk.dropped} printk formats at the host's addresses`);
+  if (g.comms.dropped > 0) lost.push(`${g.comms.dropped} comms of pids the host names otherwise`);
+  if (g.unknownEvents > 0) lost.push(`${g.unknownEvents} records of events with no format (kept with their ids)`);
+  if (g.tooLarge > 0) lost.push(`${g.tooLarge} records larger than a page (left out)`);
+  const lines = [
+    `tracedat: guest ${g.name} (${g.path}, ${g.vcpus} vCPUs): lined up by ${g.source}; ${g.records} records, host time ${seconds(g.first, usecs)} .. ${seconds(g.last, usecs)}; ${g.eventsAdded} event formats of its own`,
+  ];
+  if (lost.length > 0) lines.push(`tracedat: guest ${g.name}: not kept in the one file: ${lost.join(', ')}`);
+  for (const n of g.notes) lines.push(`tracedat: guest ${g.name}: ${n}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function mergeCommand(args: string[]): Promise<number> {
+  const p = parse(args);
+  if (p === 'help') {
+    process.stdout.write(MERGE_USAGE + '\n');
+    return 0;
+  }
+  if (p.output === undefined) throw new UsageError('merge: no output file (-o OUT)', MERGE_USAGE);
+  if (p.inputs.length < 2) throw new UsageError('merge: a host and at least one guest trace', MERGE_USAGE);
+  if (p.options.version === 6 && p.options.compression !== undefined && p.options.compression !== 'none') {
+    throw new UsageError(`merge: --compression ${p.options.compression} needs --file-version 7: v6 files are never compressed`, MERGE_USAGE);
+  }
+  const traces = [];
+  for (const f of p.inputs) traces.push(await open(f));
+  const tty = process.stderr.isTTY === true;
+  const r = await merge(traces, p.output, { ...p.options, progress: tty, cliOptions: p.perGuest });
+  const usecs = r.nanoseconds;
+  process.stderr.write(`tracedat: host ${r.host}; wrote ${p.output}\n`);
+  for (const g of r.guests) process.stderr.write(describe(g, usecs));
+  return 0;
+}

@@ -1,0 +1,126 @@
+// A KVM host and its guests merged into ONE trace.dat in host time (native/src/merge/plan.rs).
+import { native } from './native.js';
+import { fromNative, TraceError } from './errors.js';
+import { UsageError } from './usage.js';
+import { isInput } from './convert.js';
+import type { Compression } from './convert.js';
+import type { TraceFile } from './trace.js';
+
+/** How a guest's clock is lined up with the host's (`--sync`). */
+export type SyncMethod = 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
+
+export interface GuestSyncOptions {
+  /** KVM's TSC offset (guest = host + offset), for all vCPUs or per vCPU: `{ 1: -5000n }`. */
+  tscOffset?: bigint | Record<number, bigint>;
+  /** Added to the guest's times, in the units the host's report shows (trace-cmd's `--ts-offset`). */
+  tsOffset?: bigint;
+  /** KVM's TSC scaling ratio and its fraction bits. */
+  tscScaling?: { ratio: bigint; fractionBits: number };
+  /** The host pids of the guest's vCPU threads, vCPU 0 first. */
+  vcpuPids?: number[];
+}
+
+export interface MergeOptions {
+  /** Default 'auto': TIME_SHIFT, else the host's kvm_write_tsc_offset events, else an offset given. */
+  sync?: SyncMethod;
+  /** Per guest, by its name, file name or path. */
+  guests?: Record<string, GuestSyncOptions>;
+  /** Per-guest options as the CLI spells them, e.g. `['tsc-offset', 'vm1:0=18446743360465545001']`. */
+  cliOptions?: readonly (readonly [string, string])[];
+  version?: 6 | 7;
+  compression?: Compression;
+  level?: number;
+  /** Redraw a progress line on stderr (a terminal). */
+  progress?: boolean;
+  threads?: number;
+}
+
+export interface MergedGuest {
+  /** The buffer instance the guest became. */
+  name: string;
+  path: string;
+  /** Where its host times came from, in words, and as a key. */
+  source: string;
+  sync: 'time-shift' | 'kvm' | 'offset' | 'none';
+  vcpus: number;
+  records: number;
+  /** First and last host time of its records (as reported, and raw). */
+  first?: bigint;
+  last?: bigint;
+  firstRaw?: bigint;
+  lastRaw?: bigint;
+  eventsShared: number;
+  eventsAdded: number;
+  /** Guest table entries added to the file's one table, and those that could not be. */
+  kallsyms: { added: number; dropped: number };
+  printk: { added: number; dropped: number };
+  comms: { added: number; dropped: number };
+  unknownEvents: number;
+  tooLarge: number;
+  notes: string[];
+}
+
+export interface MergeResult {
+  path: string;
+  /** The input taken as the host. */
+  host: string;
+  /** Whether the host's times are nanoseconds (else raw clock counts), as its report prints them. */
+  nanoseconds: boolean;
+  guests: MergedGuest[];
+}
+
+interface NativeMergeError {
+  code?: string;
+  message?: string;
+  input?: number;
+  path?: string;
+}
+
+/** Bigint fields arrive as decimal strings (they may pass 2^53). */
+function bigints<T extends object>(o: T, keys: string[]): T {
+  const r = o as Record<string, unknown>;
+  for (const k of keys) if (typeof r[k] === 'string') r[k] = BigInt(r[k] as string);
+  return o;
+}
+
+/**
+ * Merges a host trace and its guests' (in any order: the host is the file whose GUEST
+ * options name the others, else the first) into `out`, one file in host time that trace-cmd
+ * and KernelShark read as one timeline: the host's buffers as they are, each guest a buffer
+ * instance named after it. Written on libuv's thread pool, through a temporary file.
+ */
+export async function merge(inputs: readonly TraceFile[], out: string, options: MergeOptions = {}): Promise<MergeResult> {
+  if (inputs.length < 2) throw new UsageError('merge: a host and at least one guest');
+  for (const t of inputs) if (isInput(t.name, out)) throw new UsageError(`${out}: refusing to write over the input file`);
+  const version = options.version ?? 7;
+  const compression = options.compression ?? (version === 7 ? 'any' : 'none');
+  let cursor;
+  try {
+    cursor = native.mergeOpen(options.sync ?? 'auto');
+    for (const [key, g] of Object.entries(options.guests ?? {})) {
+      if (typeof g.tscOffset === 'bigint') native.mergeOption(cursor, 'tsc-offset', `${key}=${BigInt.asUintN(64, g.tscOffset)}`);
+      else for (const [vcpu, n] of Object.entries(g.tscOffset ?? {})) native.mergeOption(cursor, 'tsc-offset', `${key}:${vcpu}=${BigInt.asUintN(64, n)}`);
+      if (g.tsOffset !== undefined) native.mergeOption(cursor, 'ts-offset', `${key}=${g.tsOffset}`);
+      if (g.tscScaling !== undefined) native.mergeOption(cursor, 'tsc-scaling', `${key}=${g.tscScaling.ratio},${g.tscScaling.fractionBits}`);
+      if (g.vcpuPids !== undefined) native.mergeOption(cursor, 'vcpu-pids', `${key}=${g.vcpuPids.join(',')}`);
+    }
+    for (const [flag, value] of options.cliOptions ?? []) native.mergeOption(cursor, flag, value);
+    for (const t of inputs) native.mergeInput(cursor, t.handle, t.name);
+  } catch (e) {
+    const n = e as NativeMergeError;
+    if (n?.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad merge options');
+    throw e;
+  }
+  let json: string;
+  try {
+    json = await native.mergeRun(cursor, out, version, compression, options.level ?? null, options.progress ? 2 : null, options.threads ?? null);
+  } catch (e) {
+    const n = e as NativeMergeError;
+    if (n?.code === 'ERR_TRACEDAT_OUTPUT') throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
+    if (n?.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad arguments');
+    if (n?.code === 'ERR_TRACEDAT_SYNC') throw new UsageError(n.message ?? 'cannot line up a guest');
+    throw fromNative(inputs[n?.input ?? 0]!.name, e);
+  }
+  const r = JSON.parse(json) as { host: string; nanoseconds: boolean; guests: MergedGuest[] };
+  return { path: out, host: r.host, nanoseconds: r.nanoseconds, guests: r.guests.map((g) => bigints(g, ['first', 'last', 'firstRaw', 'lastRaw'])) };
+}
