@@ -60,7 +60,7 @@ interface NativeOutputError {
 }
 
 /** The addon's encoding of `setOptions` (native/src/lib.rs `set_options`). */
-function encodeOptions(list: { id: number; payload: Uint8Array | null }[]): Buffer {
+export function encodeOptions(list: { id: number; payload: Uint8Array | null }[]): Buffer {
   return Buffer.concat(
     list.flatMap(({ id, payload }) => {
       const head = Buffer.alloc(7);

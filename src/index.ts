@@ -9,3 +9,5 @@ export { report, reportChunks, reportCpus } from './report.js';
 export type { ReportOptions } from './report.js';
 export { merge } from './merge.js';
 export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod } from './merge.js';
+export { writeTrace } from './build.js';
+export type { BuildBuffer, BuildRecord, BuildOptions } from './build.js';

@@ -118,7 +118,7 @@ export async function merge(inputs: readonly TraceFile[], out: string, options: 
     const n = e as NativeMergeError;
     if (n?.code === 'ERR_TRACEDAT_OUTPUT') throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
     if (n?.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad arguments');
-    if (n?.code === 'ERR_TRACEDAT_SYNC') throw new UsageError(n.message ?? 'cannot line up a guest');
+    if (n?.code === 'ERR_TRACEDAT_SYNC') throw new TraceError(inputs[n.input ?? 0]!.name, 'time sync', undefined, n.message ?? 'cannot line it up with the host');
     throw fromNative(inputs[n?.input ?? 0]!.name, e);
   }
   const r = JSON.parse(json) as { host: string; nanoseconds: boolean; guests: MergedGuest[] };

@@ -38,6 +38,15 @@ export interface Native {
     options: Buffer | null,
   ): Promise<string>;
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
+  build(
+    template: Handle,
+    outPath: string,
+    fileVersion: number,
+    compression: string,
+    level: number | null,
+    options: Buffer | null,
+    records: Buffer,
+  ): Promise<string>;
   mergeOpen(sync: string): MergeCursor;
   mergeOption(cursor: MergeCursor, flag: string, value: string): void;
   mergeInput(cursor: MergeCursor, handle: Handle, path: string): void;

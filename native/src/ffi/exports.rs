@@ -11,7 +11,7 @@ use crate::merge;
 use crate::out::{dump, info, json, report};
 use crate::ring::{records, validate};
 use crate::time::sync::Method;
-use crate::write::{output, progress, writer};
+use crate::write::{self, output, progress, writer};
 
 /// An opened trace: its bytes and the map of its layout.
 pub struct Opened {
@@ -389,6 +389,29 @@ fn threads(args: &Args, i: usize) -> Result<usize, JsError> {
     Ok(if args.is_nullish(i) { std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8) } else { args.index(i)?.clamp(1, 64) })
 }
 
+/// `build(template, outPath, fileVersion, compression, level, options, records)` → Promise of a
+/// JSON summary: a trace with `template`'s metadata and options (`options` as for `convert`),
+/// and the buffers and records of `records` (see [`write::build::parse`]).
+fn build(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    let out = args.string(1)?;
+    let version = args.index(2)? as u32;
+    let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
+    let compression = compression_spec(&args.string(3)?, level)?;
+    let options = if args.is_nullish(5) { Vec::new() } else { set_options(args.buffer(5)?)? };
+    let block = args.buffer(6)?.to_vec();
+    let buffers = write::build::parse(&block).map_err(|e| JsError::usage(format!("bad records argument: {e}")))?;
+    let spec = writer::Spec { version, compression, buffers: None, cpus: None, threads: 2, options };
+    let work = move || {
+        let id = h.path.as_ref().map(|p| p.1);
+        let layout = write::build::layout(&h.trace, h.source.bytes(), &spec, buffers, &block).map_err(|e| write_error(e, &out))?;
+        writer::write_layout_file(layout, &[id], std::path::Path::new(&out), &spec, &mut progress::Progress::none())
+            .map(|summary| summary.json())
+            .map_err(|e| write_error(e, &out))
+    };
+    env.spawn(work, |env, json: String| env.string(&json))
+}
+
 /// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
 /// 0 (remove only), u32 payload size, payload; numbers little-endian.
 fn set_options(b: &[u8]) -> Result<Vec<(u16, Option<Vec<u8>>)>, JsError> {
@@ -475,8 +498,8 @@ fn merge_run(env: Env, args: &Args) -> JsResult {
                     }
                     merge::plan::MergeError::NoSync { guest, why } => JsError {
                         code: "ERR_TRACEDAT_SYNC",
-                        message: format!("guest {guest}: cannot line it up with the host; looked for {why}"),
-                        fields: Vec::new(),
+                        message: format!("cannot line it up with the host: {why}"),
+                        fields: vec![("input", Field::Num(guest as f64))],
                     },
                     merge::plan::MergeError::Usage(m) => JsError::usage(m),
                     merge::plan::MergeError::Write(e) => write_error(e, &out),
@@ -586,8 +609,9 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 22] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 23] = [
         (c"convert", convert),
+        (c"build", build),
         (c"mergeOpen", merge_open),
         (c"mergeOption", merge_option),
         (c"mergeInput", merge_input),

@@ -90,11 +90,8 @@ pub struct GuestSummary {
 pub enum MergeError {
     /// Input `usize` is damaged.
     Input(usize, Error),
-    /// A guest cannot be lined up with the host.
-    NoSync {
-        guest: String,
-        why: String,
-    },
+    /// Input `guest` cannot be lined up with the host: the sources looked for.
+    NoSync { guest: usize, why: String },
     /// The inputs or arguments do not make a merge.
     Usage(String),
     Write(WriteError),
@@ -208,7 +205,7 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
         let known_pids = args.and_then(|a| a.vcpu_pids.clone()).or_else(|| trace_id.and_then(|id| guests::vcpu_pids(&host_guests, id)).map(|(_, p)| p));
         let manual = args.map(|a| a.manual.clone()).unwrap_or_default();
         let clock = sync::guest_clock(&writes, g.trace, g.data, vcpus, known_pids.as_deref(), opts.method, &manual)
-            .map_err(|NoSource(why)| MergeError::NoSync { guest: format!("{name} ({})", g.path), why })?;
+            .map_err(|NoSource(why)| MergeError::NoSync { guest: gi, why })?;
         let pids = known_pids.clone().unwrap_or_else(|| vec![-1; vcpus as usize]);
         planned.push((gi, name, clock, pids, trace_id.unwrap_or_else(|| fnv1a(base.as_bytes())), known_pids.is_none()));
     }
@@ -378,11 +375,7 @@ impl<'a> GuestStream<'a> {
             };
             let host = self.clock.host(&mut self.vcpu, raw);
             let known = self.ids.rewrite(self.endian, &mut self.scratch);
-            let missed = match missed {
-                0 => Missed::None,
-                n if n < 0 => Missed::Unknown,
-                n => Missed::Count(n as u64),
-            };
+            let missed = Missed::from_i64(missed);
             let mut s = self.summary.borrow_mut();
             match self.pages.push(host, &self.scratch, missed) {
                 Ok(page) => {

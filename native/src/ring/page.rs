@@ -49,6 +49,15 @@ impl Missed {
             Missed::Count(n) => n as i64,
         }
     }
+
+    /// The inverse of [`Missed::as_i64`] (any negative number is unknown).
+    pub fn from_i64(n: i64) -> Missed {
+        match n {
+            0 => Missed::None,
+            n if n < 0 => Missed::Unknown,
+            n => Missed::Count(n as u64),
+        }
+    }
 }
 
 /// A page problem: byte offset inside the page and what was wrong.

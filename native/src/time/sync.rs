@@ -278,11 +278,11 @@ fn no_source(host: &HostWrites, has_shift: bool, has_pids: bool, method: Method)
         "the host's kvm_write_tsc_offset events come from several VMs (say which with --vcpu-pids)".to_string()
     };
     match method {
-        Method::TimeShift => "a TIME_SHIFT option in the guest (--sync time-shift), found none".into(),
-        Method::Kvm => format!("kvm_write_tsc_offset events for this guest (--sync kvm): {writes}"),
-        Method::Offset => "--tsc-offset or --ts-offset for this guest (--sync offset)".into(),
+        Method::TimeShift => "--sync time-shift, but the guest has no TIME_SHIFT option".into(),
+        Method::Kvm => format!("--sync kvm, but {writes}"),
+        Method::Offset => "--sync offset, but no --tsc-offset or --ts-offset was given for this guest".into(),
         _ => format!(
-            "a way to line it up with the host: {}, {writes}, and no --tsc-offset or --ts-offset was given (--sync none if its clock is the host's)",
+            "{}, {writes}, and no --tsc-offset or --ts-offset was given (--sync none if its clock is the host's)",
             if has_shift { "its TIME_SHIFT option is unreadable" } else { "it has no TIME_SHIFT option" }
         ),
     }

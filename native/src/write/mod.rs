@@ -1,3 +1,4 @@
+pub mod build;
 pub mod copy;
 pub mod layout;
 pub mod output;
