@@ -1,7 +1,7 @@
 //! The event table of one file, as libtraceevent holds it in a `tep_handle`: parsed events
 //! by id, kallsyms, printk formats and the comm table.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::format::bytes::Endian;
 use crate::format::event_format;
@@ -82,8 +82,14 @@ impl Tep {
                 texts.extend(s.events.iter().map(|t| (s.name.clone(), trace.bytes(data, t))));
             }
         }
+        // A plugin's handler is registered by name and goes to the first event of that name
+        // parsed (libtraceevent's find_event_handle consumes it): in a file holding two events
+        // of one name (a host and a guest merged), the second prints by its print fmt.
+        let mut handled = HashSet::new();
         for (system, text) in texts {
             let Ok(f) = event_format::parse(&system, text) else { continue };
+            let handler = Handler::for_event(&system, f.name);
+            let handler = if handler != Handler::None && !handled.insert((system.clone(), f.name.to_string())) { Handler::None } else { handler };
             let (fields, nr_common) = print_fmt::fields(&f, long_size);
             let ftrace = system == "ftrace";
             let bprint = ftrace && f.name == "bprint";
@@ -96,7 +102,7 @@ impl Tep {
                 id: f.id as u64,
                 name: f.name.to_string(),
                 print_fmt: f.print_fmt.as_bytes().to_vec(),
-                handler: Handler::for_event(&system, f.name),
+                handler,
                 system,
                 fields,
                 nr_common,
