@@ -6,7 +6,7 @@ export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, Buff
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus } from './report.js';
-export type { ReportOptions } from './report.js';
+export type { ReportOptions, ReportSync } from './report.js';
 export { merge } from './merge.js';
 export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod } from './merge.js';
 export { writeTrace } from './build.js';

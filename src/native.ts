@@ -37,7 +37,8 @@ export interface Native {
     threads: number | null,
     options: Buffer | null,
   ): Promise<string>;
-  reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
+  reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, sync: string): ReportCursor;
+  reportWarnings(cursor: ReportCursor): string;
   build(
     template: Handle,
     outPath: string,

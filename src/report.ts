@@ -3,6 +3,9 @@ import { native } from './native.js';
 import { fromNative } from './errors.js';
 import type { TraceFile } from './trace.js';
 
+/** How guests meet the host's time: trace-cmd's way, or as `merge` lines them up. */
+export type ReportSync = 'trace-cmd' | 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
+
 export interface ReportOptions {
   /** `-R`: every event's raw fields instead of its print format and plugin output. */
   raw?: boolean;
@@ -19,6 +22,14 @@ export interface ReportOptions {
    * that file, after its clock conversion (ignored with `rawTimestamps`).
    */
   tsOffsets?: readonly (bigint | number | undefined)[];
+  /**
+   * With several traces, how the guests (every trace after the first, the host) meet the
+   * host's time (default 'auto': a guest's TIME_SHIFT as trace-cmd applies it, else the host's
+   * kvm_write_tsc_offset events, else its tsOffset; 'trace-cmd': exactly trace-cmd's way).
+   */
+  sync?: ReportSync;
+  /** Told what the set-up found that a user should know (how each guest was lined up). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -32,16 +43,17 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
   const inputs = Array.isArray(traces) ? (traces as readonly TraceFile[]) : [traces as TraceFile];
   if (inputs.length === 0) throw new TypeError('report: no input trace');
   const fail = (e: unknown): unknown => fromNative(inputs[(e as { input?: number }).input ?? 0]!.name, e);
-  const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','));
+  const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','), options.sync ?? 'auto');
   inputs.forEach((t, i) => native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString()));
   const chunk = options.chunk ?? 1 << 20;
-  for (;;) {
+  for (let first = true; ; first = false) {
     let b: Buffer;
     try {
       b = native.reportNext(cursor, chunk);
     } catch (e) {
       throw fail(e);
     }
+    if (first && options.onWarning) for (const w of native.reportWarnings(cursor).split('\n')) if (w !== '') options.onWarning(w);
     if (b.length === 0) return;
     yield b;
   }

@@ -1,5 +1,7 @@
 // Several inputs in one report: `tracedat report -i A -i B ...` against `trace-cmd report -i A
-// -i B ...` (3.1.6, run at test time), byte for byte. Covers the name column (widened by
+// -i B ...` (3.1.6, run at test time), byte for byte. Inputs that are not a host and its guests
+// are compared with `--sync trace-cmd` (trace-cmd's way: each file's own clock and TIME_SHIFT);
+// the KVM pair, whose guest has a TIME_SHIFT, prints the same with the default `--sync auto`. Covers the name column (widened by
 // instances as each file is read), the per-file `cpus=` lines, ties between files, CPU filters
 // numbered across files, each file's own clock and TIME_SHIFT, and the KVM host+guest pair,
 // whose host kvm_entry/kvm_exit lines name guest functions through the host's GUEST option.
@@ -39,8 +41,8 @@ describe.each([
   [[], ['overflow-overwrite-v7-zstd.dat', 'overflow-nooverwrite-v7-zstd.dat', 'sched-irq-sys-v7-zstd-fullksyms.dat']],
 ])('report %j -i %j', (flags, files) => {
   const paths = files.map(real);
-  test('the CLI equals trace-cmd report', async () => {
-    const ours = await runProcess(process.execPath, [CLI, 'report', ...flags, ...inputs(paths)]);
+  test('the CLI with --sync trace-cmd equals trace-cmd report', async () => {
+    const ours = await runProcess(process.execPath, [CLI, 'report', '--sync', 'trace-cmd', ...flags, ...inputs(paths)]);
     expect([ours.status, ours.stderr]).toEqual([0, '']);
     expectSame(ours.stdout, await traceCmd([...flags, ...inputs(paths)]));
   });
@@ -49,7 +51,7 @@ describe.each([
 test('the API merges the same way', async () => {
   const paths = ['instance-v6.dat', 'sched-irq-sys-v7-zstd.dat'].map(real);
   const traces = await Promise.all(paths.map((p) => open(p)));
-  expectSame(report(traces, { nanoseconds: true }), await traceCmd(['-t', ...inputs(paths)]));
+  expectSame(report(traces, { nanoseconds: true, sync: 'trace-cmd' }), await traceCmd(['-t', ...inputs(paths)]));
 });
 
 describe('--ts-offset after an -i', () => {
@@ -60,7 +62,7 @@ describe('--ts-offset after an -i', () => {
     [['--raw-ts', '-i', 'kvm-host-vcpu-create-v7-zstd.dat', '-i', 'sched-irq-sys-v7-zstd.dat', '--ts-offset', '99']],
   ])('%j equals trace-cmd (the offset moves that file and its instances; --raw-ts ignores it)', async (args) => {
     const withPaths = args.map((a) => (a.endsWith('.dat') ? real(a) : a));
-    const ours = await runProcess(process.execPath, [CLI, 'report', ...withPaths]);
+    const ours = await runProcess(process.execPath, [CLI, 'report', '--sync', 'trace-cmd', ...withPaths]);
     expect([ours.status, ours.stderr]).toEqual([0, '']);
     expectSame(ours.stdout, await traceCmd(withPaths));
   });

@@ -1,6 +1,8 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
 import { open } from '../trace.js';
-import { reportChunks, reportCpus } from '../report.js';
+import { reportChunks, reportCpus, type ReportSync } from '../report.js';
+
+const REPORT_SYNCS = ['auto', 'trace-cmd', 'time-shift', 'kvm', 'offset', 'none'];
 import { writeStdout as write } from './stdout.js';
 import { UsageError } from '../usage.js';
 
@@ -8,6 +10,10 @@ export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FI
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
   --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
+  --sync M       how guests (inputs after the first) meet the host's time: auto (default: a
+                 guest's TIME_SHIFT as trace-cmd applies it, else the host's kvm_write_tsc_offset
+                 events, else --ts-offset), trace-cmd (exactly trace-cmd's: TIME_SHIFT only),
+                 time-shift, kvm, offset, or none (the guest's clock is the host's)
   -R             raw: every event's fields instead of its print format
   --raw-ts       ring-buffer timestamps, no clock conversion
   -t             nanosecond timestamps
@@ -42,6 +48,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   let cpus: number[] | undefined;
   let showCpus = false;
   let first = false;
+  let sync: ReportSync | undefined;
   let last = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -54,6 +61,10 @@ export async function reportCommand(args: string[]): Promise<number> {
       if (v === undefined || !/^[+-]?\d+$/.test(v)) throw new UsageError('report: a signed integer after --ts-offset', REPORT_USAGE);
       if (inputs.length === 0) throw new UsageError('report: --ts-offset must come after -i', REPORT_USAGE);
       offsets[inputs.length - 1] = BigInt(v);
+    } else if (a === '--sync' || a.startsWith('--sync=')) {
+      const v = a === '--sync' ? args[++i] : a.slice('--sync='.length);
+      if (v === undefined || !REPORT_SYNCS.includes(v)) throw new UsageError(`report: --sync takes ${REPORT_SYNCS.join(', ')}`, REPORT_USAGE);
+      sync = v as ReportSync;
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
@@ -92,6 +103,7 @@ export async function reportCommand(args: string[]): Promise<number> {
     return 0;
   }
   // Chunks of 4 MiB: one N-API call and one write(2) each.
-  for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, chunk: 4 << 20 })) write(chunk);
+  const onWarning = (m: string) => process.stderr.write(`tracedat: report: ${m}\n`);
+  for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, sync, onWarning, chunk: 4 << 20 })) write(chunk);
   return 0;
 }

@@ -545,11 +545,16 @@ struct ReportCursor {
     report: Option<report::Report>,
 }
 
-/// `reportOpen(raw, rawTs, nsec, cpus)` → a cursor producing report text; `cpus` is a
-/// comma-separated list of trace-cmd CPU numbers to keep, or "" for all. Inputs are added with
+/// `reportOpen(raw, rawTs, nsec, cpus, sync)` → a cursor producing report text; `cpus` is a
+/// comma-separated list of trace-cmd CPU numbers to keep, or "" for all; `sync` says how
+/// guests are lined up: trace-cmd, or a merge method (auto, time-shift, kvm, offset, none). Inputs are added with
 /// `reportInput`, the first being the host when guests are read with it.
 fn report_open(env: Env, args: &Args) -> JsResult {
-    let opts = report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus: parse_cpus(&args.string(3)?)? };
+    let sync = match args.string(4)?.as_str() {
+        "trace-cmd" => None,
+        s => Some(Method::parse(s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, trace-cmd, time-shift, kvm, offset or none)")))?),
+    };
+    let opts = report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus: parse_cpus(&args.string(3)?)?, sync };
     env.external(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
@@ -585,6 +590,14 @@ fn report_next(env: Env, args: &Args) -> JsResult {
     env.buffer(&out)
 }
 
+/// `reportWarnings(cursor)` → what the report's set-up found that the user should know (how
+/// each guest was lined up), one line each; empty before the first chunk.
+fn report_warnings(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<ReportCursor>(0)?;
+    let lines = c.report.as_ref().map(|r| r.warnings.join("\n")).unwrap_or_default();
+    env.string(&lines)
+}
+
 /// A format error of one input of several, the input's index in its `input` property.
 fn input_error((input, e): report::InputError) -> JsError {
     let mut j = JsError::from(e);
@@ -609,7 +622,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 23] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 24] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -621,6 +634,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"reportOpen", report_open),
         (c"reportInput", report_input),
         (c"reportNext", report_next),
+        (c"reportWarnings", report_warnings),
         (c"reportCpus", report_cpus),
         (c"formats", formats),
         (c"scanAsync", scan_async),

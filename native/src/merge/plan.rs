@@ -91,7 +91,10 @@ pub enum MergeError {
     /// Input `usize` is damaged.
     Input(usize, Error),
     /// Input `guest` cannot be lined up with the host: the sources looked for.
-    NoSync { guest: usize, why: String },
+    NoSync {
+        guest: usize,
+        why: String,
+    },
     /// The inputs or arguments do not make a merge.
     Usage(String),
     Write(WriteError),

@@ -11,7 +11,7 @@
 use crate::format::error::{Error, Result};
 use crate::format::file::{BufferKind, Trace, V6Tag};
 use crate::format::options;
-use crate::merge::guests::VcpuThreads;
+use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::ring::records::Records;
 use crate::tep::cprintf::{self, Arg as C};
@@ -20,6 +20,7 @@ use crate::tep::lookups::Funcs;
 use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
+use crate::time::sync::{guest_clock, time_shift, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -32,6 +33,9 @@ pub struct Options {
     pub nsec: bool,
     /// `--cpu`: trace-cmd's CPU numbers to keep (counted across buffers).
     pub cpus: Option<Vec<u32>>,
+    /// How guests (every input after the first, the host) are lined up with the host: None is
+    /// trace-cmd's way (each file's own clock and TIME_SHIFT); a method as `merge` takes it.
+    pub sync: Option<Method>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -130,6 +134,51 @@ pub struct Report {
     done: bool,
     /// The sources by the time of their next record; built by the first `fill`.
     order: Option<KWay>,
+    /// What the user should know: how each guest was lined up, or that it could not be.
+    pub warnings: Vec<String>,
+}
+
+/// The index of a file's top buffer.
+fn top_index(t: &Trace) -> usize {
+    t.buffers.iter().position(|b| b.name.is_empty()).unwrap_or(0)
+}
+
+/// Whether buffer `i` of a guest is on the clock of its top buffer (the one lined up).
+fn same_clock(t: &Trace, i: usize) -> bool {
+    t.buffers.get(i).map(|b| &b.clock) == t.buffers.get(top_index(t)).map(|b| &b.clock)
+}
+
+/// The clock of every guest (inputs after the first) that `sync` lines up otherwise than
+/// trace-cmd does; None where trace-cmd's own way applies: its TIME_SHIFT, or a `--ts-offset`.
+/// With `sync` None (trace-cmd's way) nothing is looked up. A guest with no source at all
+/// keeps its own clock, with a warning.
+fn guest_clocks(inputs: &[Input<'_>], sync: Option<Method>) -> std::result::Result<(Vec<Option<GuestClock>>, Vec<String>), InputError> {
+    let (Some(method), Some(host)) = (sync, inputs.first()) else { return Ok((Vec::new(), Vec::new())) };
+    let needs_writes = inputs[1..].iter().any(|g| time_shift(g.trace, g.data).is_none() || method == Method::Kvm);
+    let writes = if needs_writes { HostWrites::find(host.trace, host.data).map_err(|e| (0, e))? } else { HostWrites::default() };
+    let options = guest_options(host.trace, host.data);
+    let mut clocks = vec![None];
+    let mut warnings = Vec::new();
+    for g in &inputs[1..] {
+        let vcpus = g.trace.cpu_count(g.data).max(1);
+        let pids = trace_id(g.trace, g.data).and_then(|id| vcpu_pids(&options, id)).map(|(_, p)| p);
+        let name = base_name(g.name);
+        let manual = Manual { ts_offset: g.ts_offset, ..Manual::default() };
+        clocks.push(match guest_clock(&writes, g.trace, g.data, vcpus, pids.as_deref(), method, &manual) {
+            // trace-cmd's own arithmetic, with the guest's own conversion after it.
+            Ok(c) if matches!(c.source, SyncSource::TimeShift { .. } | SyncSource::SameClock) && method != Method::None => None,
+            Ok(c) => {
+                warnings.push(format!("{name}: lined up by {}", c.source));
+                warnings.extend(c.notes.iter().map(|n| format!("{name}: {n}")));
+                Some(c)
+            }
+            Err(NoSource(why)) => {
+                warnings.push(format!("{name}: not lined up with the host ({why}); its times are its own clock's"));
+                None
+            }
+        });
+    }
+    Ok((clocks, warnings))
 }
 
 /// The last component of a path, as trace-cmd's `add_handle` shortens names.
@@ -195,15 +244,24 @@ impl Report {
         }
         let prefixed = multi || !instances.is_empty();
         tops.extend(instances);
+        let (guest_clocks, warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
         for (fi, i, name) in tops {
             let Input { trace, data, ts_offset, .. } = inputs[fi];
-            let mut clock = trace.clock(data, i, opts.raw_ts);
+            let guest = guest_clocks.get(fi).and_then(Option::as_ref).filter(|_| same_clock(trace, i));
+            let mut clock = match (guest, inputs.first()) {
+                // A guest on host time: the host's conversion after the guest's clock.
+                (Some(_), Some(host)) => host.trace.clock(host.data, top_index(host.trace), false).without_time_shift(),
+                _ => trace.clock(data, i, opts.raw_ts),
+            };
             if !opts.raw_ts {
                 clock = clock.shifted(ts_offset);
             }
-            let records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
+            let mut records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
+            if let Some(g) = guest {
+                records.set_guest_clock(g);
+            }
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
             sources.push(Source { file: fi, records, prefix, start_cpu: start });
             start = start.saturating_add(trace.cpu_count(data));
@@ -212,7 +270,7 @@ impl Report {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
             _ => VcpuThreads::default(),
         };
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None })
+        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report

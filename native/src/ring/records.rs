@@ -15,6 +15,7 @@ use crate::format::file::{BufferKind, CpuData, Trace};
 use crate::merge::kway::KWay;
 use crate::ring::page::{Missed, Page};
 use crate::ring::stream::{CpuStream, PageAt, Skipped};
+use crate::time::sync::{GuestClock, VcpuClock};
 use crate::time::timesync::Clock;
 
 /// A record's place in its CPU's current page.
@@ -47,6 +48,9 @@ pub struct CpuCursor {
     peeked: Option<Peeked>,
     /// Records taken so far.
     pub count: u64,
+    /// A guest's clock onto its host's, for a guest read on host time (applied in stream
+    /// order, before the buffer's clock).
+    guest: Option<VcpuClock>,
 }
 
 impl CpuCursor {
@@ -85,8 +89,9 @@ impl CpuCursor {
                     Ok(Some(ev)) => {
                         let missed = if self.first { page.missed } else { Missed::None };
                         self.first = false;
+                        let host = self.guest.as_mut().map_or(ev.ts, |g| g.host(ev.ts));
                         let p = Peeked {
-                            ts: clock.convert(ev.ts, self.stream.cpu),
+                            ts: clock.convert(host, self.stream.cpu),
                             raw: ev.ts,
                             missed,
                             data_start: ev.data.as_ptr() as usize - base,
@@ -183,9 +188,18 @@ impl Records {
                 }
                 Err(e) => return Err(e),
             };
-            cursors.push(CpuCursor { stream, salvage, skipped, page: None, first: false, peeked: None, count: 0 });
+            cursors.push(CpuCursor { stream, salvage, skipped, page: None, first: false, peeked: None, count: 0, guest: None });
         }
         Ok(Records { clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, order: None })
+    }
+
+    /// Reads a guest's records on its host's time: each CPU's times go through `guest`'s
+    /// clock of that vCPU before this buffer's clock (which is then the host's). Before the
+    /// first record only.
+    pub fn set_guest_clock(&mut self, guest: &GuestClock) {
+        for c in &mut self.cpus {
+            c.guest = Some(guest.vcpu(c.stream.cpu));
+        }
     }
 
     fn order(&mut self, file: &[u8]) -> Result<&mut KWay> {
