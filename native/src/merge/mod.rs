@@ -2,4 +2,5 @@ pub mod events;
 pub mod guests;
 pub mod kway;
 pub mod plan;
+pub mod stream;
 pub mod tables;

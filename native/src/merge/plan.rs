@@ -24,15 +24,13 @@ use crate::format::file::{BufferKind, Content, Trace};
 use crate::format::options::{self, Guest};
 use crate::merge::events::{self, IdMap};
 use crate::merge::guests::{self, guest_options};
+use crate::merge::stream::{guest_buffers, Tally, Target};
 use crate::merge::tables::{self, Kept};
 use crate::out::json::Json;
-use crate::ring::page::Missed;
-use crate::ring::page_writer::PageWriter;
-use crate::ring::records::Records;
 use crate::time::sync::{self, GuestClock, HostWrites, Manual, Method, NoSource};
-use crate::time::timesync::Clock;
+use crate::time::timesync::nsec_to_cycles;
 use crate::write::copy;
-use crate::write::layout::{Input, MakePage, OutBuffer, OutCpu, OutData, PageSource};
+use crate::write::layout::{Input, OutData};
 use crate::write::progress::Progress;
 use crate::write::writer::{self, Spec, Summary, WriteError};
 
@@ -69,20 +67,13 @@ pub struct GuestSummary {
     pub source: String,
     pub source_key: &'static str,
     pub vcpus: u32,
-    pub records: u64,
-    /// Least and greatest host time of its records, raw and as reported.
-    pub first: Option<(u64, u64)>,
-    pub last: Option<(u64, u64)>,
+    /// Its records as written.
+    pub tally: Tally,
     pub events_shared: usize,
     pub events_added: usize,
     pub kallsyms: Kept,
     pub printk: Kept,
     pub comms: Kept,
-    /// Records whose event has no format in the guest (kept with their id).
-    pub unknown_events: u64,
-    /// Records too large for one page of the output (left out).
-    pub too_large: u64,
-    pub notes: Vec<String>,
 }
 
 /// Why a merge failed.
@@ -189,6 +180,11 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
     let needs_writes = opts.method != Method::None && guest_inputs.iter().any(|&i| sync::time_shift(inputs[i].trace, inputs[i].data).is_none());
     let writes =
         if needs_writes || opts.method == Method::Kvm { HostWrites::find(ht, hd).map_err(|e| MergeError::Input(hi, e))? } else { HostWrites::default() };
+    let host_tsc2nsec = ht
+        .option_payload(hd, options::TSC2NSEC)
+        .filter(|(o, _)| o.size >= 16)
+        .and_then(|(o, p)| options::Tsc2Nsec::parse(p, ht.endian, o.offset).ok())
+        .filter(|t| t.mult != 0);
     let mut planned = Vec::new();
     for &gi in &guest_inputs {
         let g = &inputs[gi];
@@ -206,7 +202,11 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
         let args = opts.guests.iter().find(|a| [name.as_str(), base.as_str(), g.path, file].contains(&a.key.as_str()));
         let vcpus = g.trace.cpu_count(g.data).max(top_cpus(g.trace));
         let known_pids = args.and_then(|a| a.vcpu_pids.clone()).or_else(|| trace_id.and_then(|id| guests::vcpu_pids(&host_guests, id)).map(|(_, p)| p));
-        let manual = args.map(|a| a.manual.clone()).unwrap_or_default();
+        let mut manual = args.map(|a| a.manual.clone()).unwrap_or_default();
+        // --ts-offset is in the units the host's report shows: nanoseconds under TSC2NSEC.
+        if let Some(t) = host_tsc2nsec {
+            manual.ts_offset = nsec_to_cycles(&t, manual.ts_offset);
+        }
         let clock = sync::guest_clock(&writes, g.trace, g.data, vcpus, known_pids.as_deref(), opts.method, &manual)
             .map_err(|NoSource(why)| MergeError::NoSync { guest: gi, why })?;
         let pids = known_pids.clone().unwrap_or_else(|| vec![-1; vcpus as usize]);
@@ -260,66 +260,27 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
     let reported = ht.clock(hd, top, false).without_time_shift();
     // The guest input whose stream met damage, if one did (the writer's error does not say).
     let failed: Rc<std::cell::Cell<Option<usize>>> = Rc::default();
-    let summaries: Vec<Rc<RefCell<GuestSummary>>> = planned
-        .iter()
-        .enumerate()
-        .map(|(k, p)| {
-            let g = &inputs[p.input];
-            Rc::new(RefCell::new(GuestSummary {
-                name: p.name.clone(),
-                path: g.path.to_string(),
-                source: p.clock.source.to_string(),
-                source_key: p.clock.source.key(),
-                vcpus: p.pids.len() as u32,
-                events_shared: p.ids.shared,
-                events_added: p.ids.added,
-                kallsyms: ks[k],
-                printk: pk[k],
-                comms: cl[k],
-                notes: p.clock.notes.clone(),
-                ..GuestSummary::default()
-            }))
-        })
-        .collect();
+    let summaries: Vec<Rc<RefCell<Tally>>> =
+        planned.iter().map(|p| Rc::new(RefCell::new(Tally { notes: p.clock.notes.clone(), ..Tally::default() }))).collect();
     for (p, summary) in planned.iter().zip(&summaries) {
         let g = &inputs[p.input];
-        let (gt, gd) = (g.trace, g.data);
-        let top_clock = gt.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone());
-        for (bi, b) in gt.buffers.iter().enumerate() {
-            let BufferKind::Flyrecord { cpus } = &b.kind else { continue };
-            if !b.name.is_empty() && b.clock != top_clock {
-                summary.borrow_mut().notes.push(format!(
-                    "buffer \"{}\" left out: its clock ({}) is not the one the guest's times were lined up on",
-                    b.name,
-                    b.clock.as_deref().unwrap_or("unknown")
-                ));
-                continue;
+        let target = Target {
+            top_name: p.name.clone(),
+            clock: host_clock.clone(),
+            endian: e,
+            long: ht.kernel_long,
+            page_size: layout.page_size,
+            ids: Some(p.ids.clone()),
+            reported: reported.clone(),
+            tally: summary.clone(),
+            failed: failed.clone(),
+            input: p.input,
+        };
+        for b in guest_buffers(g.trace, g.data, &p.clock, &target).map_err(|e| MergeError::Input(p.input, e))? {
+            if let OutData::Pages(cpus) = &b.data {
+                layout.cpus = layout.cpus.max(cpus.iter().map(|c| c.cpu + 1).max().unwrap_or(0));
             }
-            let name = if b.name.is_empty() { p.name.clone() } else { format!("{}:{}", p.name, b.name) };
-            let mut list: Vec<u32> = cpus.iter().filter(|d| d.size > 0).map(|d| d.cpu).collect();
-            list.sort_unstable();
-            let estimate = |cpu: u32| cpus.iter().find(|d| d.cpu == cpu).map_or(0, |d| d.size);
-            let mut out_cpus = Vec::with_capacity(list.len());
-            for cpu in list {
-                let records = Records::new(gt, gd, bi, Some(&[cpu]), Clock::default(), false).map_err(|e| MergeError::Input(p.input, e))?;
-                let stream = GuestStream {
-                    records,
-                    data: gd,
-                    clock: p.clock.clone(),
-                    vcpu: p.clock.vcpu(cpu),
-                    ids: p.ids.clone(),
-                    endian: e,
-                    pages: PageWriter::new(e, ht.kernel_long, layout.page_size),
-                    scratch: Vec::new(),
-                    summary: summary.clone(),
-                    reported: reported.clone(),
-                    done: false,
-                };
-                let next = stream.into_pages(p.input, failed.clone());
-                out_cpus.push(OutCpu { cpu, pages: PageSource::Made { next, estimate: estimate(cpu) } });
-            }
-            layout.cpus = layout.cpus.max(out_cpus.iter().map(|c| c.cpu + 1).max().unwrap_or(0));
-            layout.buffers.push(OutBuffer { name, clock: host_clock.clone(), page_size: layout.page_size, data: OutData::Pages(out_cpus) });
+            layout.buffers.push(b);
         }
     }
     let inputs_ids: Vec<Option<(u64, u64)>> = inputs.iter().map(|i| i.id).collect();
@@ -328,8 +289,24 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
         WriteError::Input(err) => MergeError::Input(failed.get().unwrap_or(hi), err),
         other => MergeError::Write(other),
     })?;
-    drop(planned);
-    Ok(summaries.into_iter().map(|s| Rc::try_unwrap(s).map(RefCell::into_inner).unwrap_or_else(|s| s.borrow().clone())).collect())
+    Ok(planned
+        .iter()
+        .zip(summaries)
+        .enumerate()
+        .map(|(k, (p, tally))| GuestSummary {
+            name: p.name.clone(),
+            path: inputs[p.input].path.to_string(),
+            source: p.clock.source.to_string(),
+            source_key: p.clock.source.key(),
+            vcpus: p.pids.len() as u32,
+            tally: tally.borrow().clone(),
+            events_shared: p.ids.shared,
+            events_added: p.ids.added,
+            kallsyms: ks[k],
+            printk: pk[k],
+            comms: cl[k],
+        })
+        .collect())
 }
 
 /// The CPUs of a file's top buffer: one past its greatest CPU id.
@@ -344,73 +321,6 @@ fn top_cpus(t: &Trace) -> u32 {
         .unwrap_or(0)
 }
 
-/// One guest CPU stream being moved onto host time.
-struct GuestStream<'a> {
-    records: Records,
-    data: &'a [u8],
-    clock: GuestClock,
-    vcpu: sync::VcpuClock,
-    ids: IdMap,
-    endian: Endian,
-    pages: PageWriter,
-    scratch: Vec<u8>,
-    summary: Rc<RefCell<GuestSummary>>,
-    /// The host's conversion, for the summary's reported times.
-    reported: Clock,
-    done: bool,
-}
-
-impl<'a> GuestStream<'a> {
-    /// The next page of the stream.
-    fn next_page(&mut self) -> crate::format::error::Result<Option<Vec<u8>>> {
-        while !self.done {
-            let scratch = &mut self.scratch;
-            let got = self.records.next_with(self.data, |r| {
-                scratch.clear();
-                scratch.extend_from_slice(r.data);
-                (r.raw, r.missed, r.cpu)
-            })?;
-            let Some((raw, missed, cpu)) = got else {
-                self.done = true;
-                let notes: Vec<String> = self.vcpu.notes().iter().map(|n| n.to_string()).collect();
-                self.summary.borrow_mut().notes.extend(notes);
-                break;
-            };
-            let host = self.clock.host(&mut self.vcpu, raw);
-            let known = self.ids.rewrite(self.endian, &mut self.scratch);
-            let missed = Missed::from_i64(missed);
-            let mut s = self.summary.borrow_mut();
-            match self.pages.push(host, &self.scratch, missed) {
-                Ok(page) => {
-                    s.records += 1;
-                    s.unknown_events += u64::from(!known);
-                    let shown = self.reported.convert(host, cpu);
-                    if s.first.is_none_or(|(f, _)| host < f) {
-                        s.first = Some((host, shown));
-                    }
-                    if s.last.is_none_or(|(l, _)| host > l) {
-                        s.last = Some((host, shown));
-                    }
-                    if page.is_some() {
-                        return Ok(page);
-                    }
-                }
-                Err(_) => s.too_large += 1,
-            }
-        }
-        Ok(self.pages.finish())
-    }
-
-    /// The stream as a page source; damage marks `input` as the one that failed.
-    fn into_pages(mut self, input: usize, failed: Rc<std::cell::Cell<Option<usize>>>) -> MakePage<'a> {
-        Box::new(move || {
-            self.next_page().inspect_err(|_| {
-                failed.set(Some(input));
-            })
-        })
-    }
-}
-
 impl GuestSummary {
     fn json(&self, j: &mut Json) {
         j.begin_object(None);
@@ -419,8 +329,9 @@ impl GuestSummary {
         j.str("source", &self.source);
         j.str("sync", self.source_key);
         j.num("vcpus", self.vcpus as i64);
-        j.num("records", self.records as i64);
-        if let (Some(f), Some(l)) = (self.first, self.last) {
+        let t = &self.tally;
+        j.num("records", t.records as i64);
+        if let (Some(f), Some(l)) = (t.first, t.last) {
             j.big("firstRaw", f.0);
             j.big("first", f.1);
             j.big("lastRaw", l.0);
@@ -434,10 +345,10 @@ impl GuestSummary {
             j.num("dropped", k.dropped as i64);
             j.end_object();
         }
-        j.num("unknownEvents", self.unknown_events as i64);
-        j.num("tooLarge", self.too_large as i64);
+        j.num("unknownEvents", t.unknown_events as i64);
+        j.num("tooLarge", t.too_large as i64);
         j.begin_array(Some("notes"));
-        for n in &self.notes {
+        for n in &t.notes {
             j.item_str(n);
         }
         j.end_array();

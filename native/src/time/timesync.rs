@@ -111,6 +111,17 @@ impl Clock {
     }
 }
 
+/// The clock counts that TSC2NSEC turns into `ns` nanoseconds, to the nearest: for offsets a
+/// user gives in the units a report shows, applied to raw times.
+pub fn nsec_to_cycles(t: &Tsc2Nsec, ns: i64) -> i64 {
+    if t.mult == 0 {
+        return ns;
+    }
+    let n = (ns as i128) << (t.shift & 63).min(62);
+    let m = t.mult as i128;
+    ((n + n.signum() * m / 2) / m) as i64
+}
+
 /// The kernel's helper, as trace-cmd copied it; `mul` is the multiplier sign-extended from
 /// the int trace-cmd stores it in.
 pub fn mul_u64_u32_shr(a: u64, mul: u64, shift: u32) -> u64 {
@@ -217,6 +228,17 @@ mod tests {
         assert_eq!(c.convert(845_197_986_955, 0), 422_598_993_968);
         let c = Clock::new(None, None, &["0x10".into()], &["5000".into()], true);
         assert_eq!(c.convert(1, 0), 1 + 16_000 + 5000);
+    }
+
+    #[test]
+    fn nanoseconds_back_to_cycles() {
+        // The public KVM pair's TSC2NSEC: 735842807 >> 31 (a 2.92 GHz TSC).
+        let t = Tsc2Nsec { mult: 735_842_807, shift: 31, offset: 0 };
+        for ns in [0i64, 1, 1000, -1000, 1_000_000_007, -5_000_000_000] {
+            let c = nsec_to_cycles(&t, ns);
+            let back = mul_u64_u32_shr(c.unsigned_abs(), t.mult as u64, t.shift) as i64 * c.signum();
+            assert!((back - ns).abs() <= 1, "{ns} ns -> {c} cycles -> {back} ns");
+        }
     }
 
     #[test]
