@@ -5,7 +5,7 @@ import { dumpCommand } from './commands/dump.js';
 import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { UsageError } from './usage.js';
 import { reportCommand } from './commands/report.js';
-import { mergeCommand } from './commands/merge.js';
+import { attachCommand, mergeCommand } from './commands/merge.js';
 
 const USAGE = `usage: tracedat <command> [options]
 
@@ -14,6 +14,7 @@ commands:
   convert  write a trace.dat again as v6 or v7 (zstd, zlib or uncompressed), like trace-cmd convert
   report   print the events of a trace.dat, like trace-cmd report (identical output)
   merge    merge a KVM host's trace and its guests' into one trace.dat in host time
+  attach   copies of a host and its guests that trace-cmd report -i host -i guest lines up
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -30,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return reportCommand(rest);
     case 'merge':
       return mergeCommand(rest);
+    case 'attach':
+      return attachCommand(rest);
     case undefined:
     case '-h':
     case '--help':

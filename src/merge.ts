@@ -1,5 +1,5 @@
 // A KVM host and its guests merged into ONE trace.dat in host time (native/src/merge/plan.rs).
-import { native } from './native.js';
+import { native, type MergeCursor } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { UsageError } from './usage.js';
 import { isInput } from './convert.js';
@@ -83,6 +83,36 @@ function bigints<T extends object>(o: T, keys: string[]): T {
   return o;
 }
 
+/** A native merge cursor with `inputs` and the sync options of `options`. */
+function cursorFor(inputs: readonly TraceFile[], options: MergeOptions | AttachOptions): MergeCursor {
+  try {
+    const cursor = native.mergeOpen(options.sync ?? 'auto');
+    for (const [key, g] of Object.entries(options.guests ?? {})) {
+      if (typeof g.tscOffset === 'bigint') native.mergeOption(cursor, 'tsc-offset', `${key}=${BigInt.asUintN(64, g.tscOffset)}`);
+      else for (const [vcpu, n] of Object.entries(g.tscOffset ?? {})) native.mergeOption(cursor, 'tsc-offset', `${key}:${vcpu}=${BigInt.asUintN(64, n)}`);
+      if (g.tsOffset !== undefined) native.mergeOption(cursor, 'ts-offset', `${key}=${g.tsOffset}`);
+      if (g.tscScaling !== undefined) native.mergeOption(cursor, 'tsc-scaling', `${key}=${g.tscScaling.ratio},${g.tscScaling.fractionBits}`);
+      if (g.vcpuPids !== undefined) native.mergeOption(cursor, 'vcpu-pids', `${key}=${g.vcpuPids.join(',')}`);
+    }
+    for (const [flag, value] of options.cliOptions ?? []) native.mergeOption(cursor, flag, value);
+    for (const t of inputs) native.mergeInput(cursor, t.handle, t.name);
+    return cursor;
+  } catch (e) {
+    const n = e as NativeMergeError;
+    if (n?.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad merge options');
+    throw e;
+  }
+}
+
+/** The error of a native merge or attach, in the terms of its inputs and output. */
+function mergeFailure(inputs: readonly TraceFile[], out: string, e: unknown): unknown {
+  const n = e as NativeMergeError;
+  if (n?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
+  if (n?.code === 'ERR_TRACEDAT_USAGE') return new UsageError(n.message ?? 'bad arguments');
+  if (n?.code === 'ERR_TRACEDAT_SYNC') return new TraceError(inputs[n.input ?? 0]!.name, 'time sync', undefined, n.message ?? 'cannot line it up with the host');
+  return fromNative(inputs[n?.input ?? 0]!.name, e);
+}
+
 /**
  * Merges a host trace and its guests' (in any order: the host is the file whose GUEST
  * options name the others, else the first) into `out`, one file in host time that trace-cmd
@@ -94,33 +124,51 @@ export async function merge(inputs: readonly TraceFile[], out: string, options: 
   for (const t of inputs) if (isInput(t.name, out)) throw new UsageError(`${out}: refusing to write over the input file`);
   const version = options.version ?? 7;
   const compression = options.compression ?? (version === 7 ? 'any' : 'none');
-  let cursor;
-  try {
-    cursor = native.mergeOpen(options.sync ?? 'auto');
-    for (const [key, g] of Object.entries(options.guests ?? {})) {
-      if (typeof g.tscOffset === 'bigint') native.mergeOption(cursor, 'tsc-offset', `${key}=${BigInt.asUintN(64, g.tscOffset)}`);
-      else for (const [vcpu, n] of Object.entries(g.tscOffset ?? {})) native.mergeOption(cursor, 'tsc-offset', `${key}:${vcpu}=${BigInt.asUintN(64, n)}`);
-      if (g.tsOffset !== undefined) native.mergeOption(cursor, 'ts-offset', `${key}=${g.tsOffset}`);
-      if (g.tscScaling !== undefined) native.mergeOption(cursor, 'tsc-scaling', `${key}=${g.tscScaling.ratio},${g.tscScaling.fractionBits}`);
-      if (g.vcpuPids !== undefined) native.mergeOption(cursor, 'vcpu-pids', `${key}=${g.vcpuPids.join(',')}`);
-    }
-    for (const [flag, value] of options.cliOptions ?? []) native.mergeOption(cursor, flag, value);
-    for (const t of inputs) native.mergeInput(cursor, t.handle, t.name);
-  } catch (e) {
-    const n = e as NativeMergeError;
-    if (n?.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad merge options');
-    throw e;
-  }
+  const cursor = cursorFor(inputs, options);
   let json: string;
   try {
     json = await native.mergeRun(cursor, out, version, compression, options.level ?? null, options.progress ? 2 : null, options.threads ?? null);
   } catch (e) {
-    const n = e as NativeMergeError;
-    if (n?.code === 'ERR_TRACEDAT_OUTPUT') throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
-    if (n?.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad arguments');
-    if (n?.code === 'ERR_TRACEDAT_SYNC') throw new TraceError(inputs[n.input ?? 0]!.name, 'time sync', undefined, n.message ?? 'cannot line it up with the host');
-    throw fromNative(inputs[n?.input ?? 0]!.name, e);
+    throw mergeFailure(inputs, out, e);
   }
   const r = JSON.parse(json) as { host: string; nanoseconds: boolean; guests: MergedGuest[] };
   return { path: out, host: r.host, nanoseconds: r.nanoseconds, guests: r.guests.map((g) => bigints(g, ['first', 'last', 'firstRaw', 'lastRaw'])) };
+}
+
+export type AttachOptions = Pick<MergeOptions, 'sync' | 'guests' | 'cliOptions' | 'version' | 'compression' | 'level' | 'threads'>;
+
+export interface AttachedGuest {
+  name: string;
+  path: string;
+  /** Its copy. */
+  out: string;
+  source: string;
+  /** kept: its own TIME_SHIFT; time-shift: one written (`samples` per vCPU); rewritten: its
+   * timestamps moved onto host time (no TIME_SHIFT can say the mapping, e.g. a clock going back). */
+  mode: 'kept' | 'time-shift' | 'rewritten';
+  samples?: number[];
+  notes: string[];
+}
+
+export interface AttachResult {
+  /** The host's copy. */
+  host: string;
+  guests: AttachedGuest[];
+}
+
+/**
+ * Copies of a host and its guests into `dir`, named as the inputs, in which stock `trace-cmd
+ * report -i host -i guest` orders every record truly: the host copy names each guest in a
+ * GUEST option, each guest copy carries a TRACEID and a TIME_SHIFT made from its clock.
+ */
+export async function attach(inputs: readonly TraceFile[], dir: string, options: AttachOptions = {}): Promise<AttachResult> {
+  if (inputs.length < 2) throw new UsageError('attach: a host and at least one guest');
+  const version = options.version ?? 7;
+  const compression = options.compression ?? (version === 7 ? 'any' : 'none');
+  const cursor = cursorFor(inputs, options);
+  try {
+    return JSON.parse(await native.attachRun(cursor, dir, version, compression, options.level ?? null, null, options.threads ?? null)) as AttachResult;
+  } catch (e) {
+    throw mergeFailure(inputs, dir, e);
+  }
 }

@@ -51,6 +51,15 @@ export interface Native {
   mergeOpen(sync: string): MergeCursor;
   mergeOption(cursor: MergeCursor, flag: string, value: string): void;
   mergeInput(cursor: MergeCursor, handle: Handle, path: string): void;
+  attachRun(
+    cursor: MergeCursor,
+    outDir: string,
+    fileVersion: number,
+    compression: string,
+    level: number | null,
+    progressFd: number | null,
+    threads: number | null,
+  ): Promise<string>;
   mergeRun(
     cursor: MergeCursor,
     outPath: string,

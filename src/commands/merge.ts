@@ -1,7 +1,9 @@
 // `tracedat merge [HOST] GUEST... -o OUT`: one trace.dat in host time from a KVM host's trace
-// and its guests', with each guest's sync source said on stderr.
+// and its guests', with each guest's sync source said on stderr; and `tracedat attach HOST
+// GUEST... --out-dir DIR`: copies that stock trace-cmd report lines up.
+import { mkdirSync } from 'node:fs';
 import { open } from '../trace.js';
-import { merge, type MergeOptions, type SyncMethod, type MergedGuest } from '../merge.js';
+import { attach, merge, type MergeOptions, type SyncMethod, type MergedGuest } from '../merge.js';
 import { UsageError } from '../usage.js';
 import type { Compression } from '../convert.js';
 
@@ -27,6 +29,14 @@ export const MERGE_USAGE = `usage: tracedat merge [-i] HOST [-i] GUEST... -o OUT
   --level N           compression level (zstd -7..22, default 3; zlib 0..9, default 9)
 G is a guest's name (its GUEST option's, else its UNAME nodename), its file name, or its path.`;
 
+export const ATTACH_USAGE = `usage: tracedat attach [-i] HOST [-i] GUEST... --out-dir DIR [--sync ...] [--tsc-offset ...] [--ts-offset ...]
+                       [--tsc-scaling ...] [--vcpu-pids ...] [--file-version 6|7] [--compression C] [--level N]
+  Copies of the inputs into DIR (same names) in which stock \`trace-cmd report -i HOST -i GUEST\` orders every
+  record truly: the host copy names each guest in a GUEST option, each guest copy has a TRACEID and a
+  TIME_SHIFT made from its clock (the sync options are merge's, see \`tracedat merge --help\`). Where no
+  TIME_SHIFT can say the mapping (a vCPU whose guest clock went back), the guest copy's timestamps are
+  rewritten onto host time with a zero TIME_SHIFT, and stderr says so.`;
+
 const SYNCS = ['auto', 'time-shift', 'kvm', 'offset', 'none'];
 const COMPRESSIONS = ['any', 'none', 'zstd', 'zlib'];
 const PER_GUEST = ['--tsc-offset', '--ts-offset', '--tsc-scaling', '--vcpu-pids'];
@@ -35,19 +45,20 @@ const PER_GUEST = ['--tsc-offset', '--ts-offset', '--tsc-scaling', '--vcpu-pids'
 interface Parsed {
   inputs: string[];
   output: string | undefined;
+  outDir: string | undefined;
   options: MergeOptions;
   perGuest: [string, string][];
 }
 
-function parse(args: string[]): Parsed | 'help' {
-  const p: Parsed = { inputs: [], output: undefined, options: {}, perGuest: [] };
+function parse(args: string[], usage: string): Parsed | 'help' {
+  const p: Parsed = { inputs: [], output: undefined, outDir: undefined, options: {}, perGuest: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const eq = a.indexOf('=');
     const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
     const value = (): string => {
       const v = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : a.length > 2 && !a.startsWith('--') ? a.slice(2) : args[++i];
-      if (v === undefined) throw new UsageError(`merge: option ${name} needs a value`, MERGE_USAGE);
+      if (v === undefined) throw new UsageError(`merge: option ${name} needs a value`, usage);
       return v;
     };
     if (a === '-h' || a === '--help') return 'help';
@@ -57,26 +68,28 @@ function parse(args: string[]): Parsed | 'help' {
     }
     if (name === '-i' || a.startsWith('-i')) p.inputs.push(value());
     else if (name === '-o' || a.startsWith('-o')) {
-      if (p.output !== undefined) throw new UsageError(`merge: only one output file, ${p.output} already set`, MERGE_USAGE);
+      if (p.output !== undefined) throw new UsageError(`merge: only one output file, ${p.output} already set`, usage);
       p.output = value();
+    } else if (name === '--out-dir') {
+      p.outDir = value();
     } else if (name === '--sync') {
       const s = value();
-      if (!SYNCS.includes(s)) throw new UsageError(`merge: --sync ${s}: one of ${SYNCS.join(', ')}`, MERGE_USAGE);
+      if (!SYNCS.includes(s)) throw new UsageError(`merge: --sync ${s}: one of ${SYNCS.join(', ')}`, usage);
       p.options.sync = s as SyncMethod;
     } else if (PER_GUEST.includes(name)) p.perGuest.push([name.slice(2), value()]);
     else if (name === '--file-version') {
       const v = value();
-      if (v !== '6' && v !== '7') throw new UsageError(`merge: unsupported file version ${v}, supported versions are from 6 to 7`, MERGE_USAGE);
+      if (v !== '6' && v !== '7') throw new UsageError(`merge: unsupported file version ${v}, supported versions are from 6 to 7`, usage);
       p.options.version = Number(v) as 6 | 7;
     } else if (name === '--compression') {
       const c = value();
-      if (!COMPRESSIONS.includes(c)) throw new UsageError(`merge: compression algorithm ${c} is not supported (${COMPRESSIONS.join(', ')})`, MERGE_USAGE);
+      if (!COMPRESSIONS.includes(c)) throw new UsageError(`merge: compression algorithm ${c} is not supported (${COMPRESSIONS.join(', ')})`, usage);
       p.options.compression = c as Compression;
     } else if (name === '--level') {
       const l = value();
-      if (!/^-?\d+$/.test(l)) throw new UsageError(`merge: --level needs an integer, not ${l}`, MERGE_USAGE);
+      if (!/^-?\d+$/.test(l)) throw new UsageError(`merge: --level needs an integer, not ${l}`, usage);
       p.options.level = Number(l);
-    } else if (a.startsWith('-') && a.length > 1) throw new UsageError(`merge: unknown option ${a}`, MERGE_USAGE);
+    } else if (a.startsWith('-') && a.length > 1) throw new UsageError(`merge: unknown option ${a}`, usage);
     else p.inputs.push(a);
   }
   return p;
@@ -106,7 +119,7 @@ function describe(g: MergedGuest, usecs: boolean): string {
 }
 
 export async function mergeCommand(args: string[]): Promise<number> {
-  const p = parse(args);
+  const p = parse(args, MERGE_USAGE);
   if (p === 'help') {
     process.stdout.write(MERGE_USAGE + '\n');
     return 0;
@@ -123,5 +136,32 @@ export async function mergeCommand(args: string[]): Promise<number> {
   const usecs = r.nanoseconds;
   process.stderr.write(`tracedat: host ${r.host}; wrote ${p.output}\n`);
   for (const g of r.guests) process.stderr.write(describe(g, usecs));
+  return 0;
+}
+
+export async function attachCommand(args: string[]): Promise<number> {
+  const p = parse(args, ATTACH_USAGE);
+  if (p === 'help') {
+    process.stdout.write(ATTACH_USAGE + '\n');
+    return 0;
+  }
+  if (p.outDir === undefined) throw new UsageError('attach: no output directory (--out-dir DIR)', ATTACH_USAGE);
+  if (p.output !== undefined) throw new UsageError('attach: copies go to --out-dir DIR, not -o', ATTACH_USAGE);
+  if (p.inputs.length < 2) throw new UsageError('attach: a host and at least one guest trace', ATTACH_USAGE);
+  const traces = [];
+  for (const f of p.inputs) traces.push(await open(f));
+  mkdirSync(p.outDir, { recursive: true });
+  const r = await attach(traces, p.outDir, { ...p.options, cliOptions: p.perGuest });
+  process.stderr.write(`tracedat: host copy ${r.host}\n`);
+  for (const g of r.guests) {
+    const how =
+      g.mode === 'kept'
+        ? 'its own TIME_SHIFT kept'
+        : g.mode === 'time-shift'
+          ? `a TIME_SHIFT of ${g.samples?.join('/') ?? '?'} samples per vCPU`
+          : 'its timestamps rewritten onto host time';
+    process.stderr.write(`tracedat: guest ${g.name} (${g.path}) -> ${g.out}: lined up by ${g.source}; ${how}\n`);
+    for (const n of g.notes) process.stderr.write(`tracedat: guest ${g.name}: ${n}\n`);
+  }
   return 0;
 }

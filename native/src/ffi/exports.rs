@@ -457,55 +457,85 @@ fn merge_input(env: Env, args: &Args) -> JsResult {
     env.undefined()
 }
 
+/// The inputs of a merge cursor, as the merge reads them (`files` holds the reopened files).
+fn merge_inputs<'a>(inputs: &'a [(Handle, String)], files: &'a [Option<std::fs::File>]) -> Vec<merge::plan::MergeInput<'a>> {
+    inputs
+        .iter()
+        .zip(files)
+        .map(|((h, path), file)| merge::plan::MergeInput {
+            trace: &h.trace,
+            data: h.source.bytes(),
+            file: file.as_ref(),
+            path,
+            id: h.path.as_ref().map(|p| p.1),
+        })
+        .collect()
+}
+
+/// A merge or attach failure for JavaScript: input damage names its input (`input`), a guest
+/// that cannot be lined up is ERR_TRACEDAT_SYNC on its input, output failures name `out`.
+fn merge_error(e: merge::plan::MergeError, out: &str) -> JsError {
+    use merge::plan::MergeError;
+    match e {
+        MergeError::Input(i, e) => {
+            let mut j = JsError::from(e);
+            j.fields.push(("input", Field::Num(i as f64)));
+            j
+        }
+        MergeError::NoSync { guest, why } => {
+            JsError { code: "ERR_TRACEDAT_SYNC", message: format!("cannot line it up with the host: {why}"), fields: vec![("input", Field::Num(guest as f64))] }
+        }
+        MergeError::Usage(m) => JsError::usage(m),
+        MergeError::Write(e) => write_error(e, out),
+    }
+}
+
+/// The write spec of `mergeRun` and `attachRun`: arguments 2.. are fileVersion, compression,
+/// level, progressFd, threads.
+fn merge_spec(args: &Args) -> Result<(writer::Spec, progress::Progress), JsError> {
+    let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
+    let compression = compression_spec(&args.string(3)?, level)?;
+    let version = args.index(2)? as u32;
+    let progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
+    Ok((writer::Spec { version, compression, buffers: None, cpus: None, threads: threads(args, 6)?, options: Vec::new() }, progress))
+}
+
 /// `mergeRun(cursor, outPath, fileVersion, compression, level, progressFd, threads)` → Promise
 /// of a JSON summary (merge::plan::summary_json), written on a pool thread.
 fn merge_run(env: Env, args: &Args) -> JsResult {
     let c = args.external::<MergeCursor>(0)?;
     let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
     let out = args.string(1)?;
-    let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
-    let compression = compression_spec(&args.string(3)?, level)?;
-    let version = args.index(2)? as u32;
-    let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
-    let spec = writer::Spec { version, compression, buffers: None, cpus: None, threads: threads(args, 6)?, options: Vec::new() };
+    let (spec, mut progress) = merge_spec(args)?;
     let work = move || {
         let files: Vec<Option<std::fs::File>> = inputs.iter().map(|(h, _)| reopen(h)).collect();
-        let list: Vec<merge::plan::MergeInput<'_>> = inputs
-            .iter()
-            .zip(&files)
-            .map(|((h, path), file)| merge::plan::MergeInput {
-                trace: &h.trace,
-                data: h.source.bytes(),
-                file: file.as_ref(),
-                path,
-                id: h.path.as_ref().map(|p| p.1),
-            })
-            .collect();
+        let list = merge_inputs(&inputs, &files);
         let pairs: Vec<_> = list.iter().map(|i| (i.trace, i.data)).collect();
         let host = merge::plan::find_host(&pairs);
-        match merge::plan::merge(&list, &opts, std::path::Path::new(&out), &spec, &mut progress) {
-            Ok(guests) => {
-                let (t, d) = pairs[host];
-                Ok(merge::plan::summary_json(&inputs[host].1, report::in_usecs(t, d, false), &guests))
-            }
-            Err(e) => {
-                progress.finish();
-                Err(match e {
-                    merge::plan::MergeError::Input(i, e) => {
-                        let mut j = JsError::from(e);
-                        j.fields.push(("input", Field::Num(i as f64)));
-                        j
-                    }
-                    merge::plan::MergeError::NoSync { guest, why } => JsError {
-                        code: "ERR_TRACEDAT_SYNC",
-                        message: format!("cannot line it up with the host: {why}"),
-                        fields: vec![("input", Field::Num(guest as f64))],
-                    },
-                    merge::plan::MergeError::Usage(m) => JsError::usage(m),
-                    merge::plan::MergeError::Write(e) => write_error(e, &out),
-                })
-            }
-        }
+        let r = merge::plan::merge(&list, &opts, std::path::Path::new(&out), &spec, &mut progress);
+        progress.finish();
+        let guests = r.map_err(|e| merge_error(e, &out))?;
+        let (t, d) = pairs[host];
+        Ok(merge::plan::summary_json(&inputs[host].1, report::in_usecs(t, d, false), &guests))
+    };
+    env.spawn(work, |env, json: String| env.string(&json))
+}
+
+/// `attachRun(cursor, outDir, fileVersion, compression, level, progressFd, threads)` → Promise
+/// of a JSON summary (merge::attach::summary_json): copies of the inputs in `outDir` that
+/// trace-cmd report lines up.
+fn attach_run(env: Env, args: &Args) -> JsResult {
+    let c = args.external::<MergeCursor>(0)?;
+    let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
+    let dir = args.string(1)?;
+    let (spec, mut progress) = merge_spec(args)?;
+    let work = move || {
+        let files: Vec<Option<std::fs::File>> = inputs.iter().map(|(h, _)| reopen(h)).collect();
+        let list = merge_inputs(&inputs, &files);
+        let r = merge::attach::attach(&list, &opts, std::path::Path::new(&dir), &spec, &mut progress);
+        progress.finish();
+        let (host, guests) = r.map_err(|e| merge_error(e, &dir))?;
+        Ok(merge::attach::summary_json(&host, &guests))
     };
     env.spawn(work, |env, json: String| env.string(&json))
 }
@@ -622,13 +652,14 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 24] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 25] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
         (c"mergeOption", merge_option),
         (c"mergeInput", merge_input),
         (c"mergeRun", merge_run),
+        (c"attachRun", attach_run),
         (c"skipped", skipped),
         (c"validate", validate),
         (c"reportOpen", report_open),

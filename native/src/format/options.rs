@@ -213,6 +213,26 @@ impl TimeShift {
         }
         Ok(TimeShift { peer_id, flags, cpus })
     }
+
+    /// The payload [`TimeShift::parse`] reads: every CPU's count and three arrays, then all
+    /// fraction bits.
+    pub fn encode(&self, e: Endian) -> Vec<u8> {
+        let mut p = e.put_u64(self.peer_id).to_vec();
+        p.extend_from_slice(&e.put_u32(self.flags));
+        p.extend_from_slice(&e.put_u32(self.cpus.len() as u32));
+        for samples in &self.cpus {
+            p.extend_from_slice(&e.put_u32(samples.len() as u32));
+            for field in [|s: &TsSample| s.time, |s: &TsSample| s.offset, |s: &TsSample| s.scaling] {
+                for s in samples {
+                    p.extend_from_slice(&e.put_u64(field(s) as u64));
+                }
+            }
+        }
+        for s in self.cpus.iter().flatten() {
+            p.extend_from_slice(&e.put_u64(s.fraction as u64));
+        }
+        p
+    }
 }
 
 /// GUEST (host file): which host threads run which vCPUs of a guest.
@@ -236,6 +256,19 @@ impl Guest {
         let vcpus = (0..n).map(|_| Ok((c.u32("a guest CPU")?, c.u32("a host pid")? as i32))).collect::<Result<Vec<_>>>()?;
         Ok(Guest { name, trace_id, vcpus })
     }
+
+    /// The payload [`Guest::parse`] reads.
+    pub fn encode(&self, e: Endian) -> Vec<u8> {
+        let mut p = self.name.as_bytes().to_vec();
+        p.push(0);
+        p.extend_from_slice(&e.put_u64(self.trace_id));
+        p.extend_from_slice(&e.put_u32(self.vcpus.len() as u32));
+        for &(cpu, pid) in &self.vcpus {
+            p.extend_from_slice(&e.put_u32(cpu));
+            p.extend_from_slice(&e.put_u32(pid as u32));
+        }
+        p
+    }
 }
 
 /// TSC2NSEC: ns = (tsc * mult) >> shift (+ offset, which trace-cmd parses but never applies).
@@ -250,6 +283,14 @@ impl Tsc2Nsec {
     pub fn parse(payload: &[u8], endian: Endian, at: u64) -> Result<Tsc2Nsec> {
         let mut c = Cursor::new(payload, payload_offset(at), endian, "TSC2NSEC option");
         Ok(Tsc2Nsec { mult: c.u32("the multiplier")?, shift: c.u32("the shift")?, offset: c.u64("the offset")? })
+    }
+
+    /// The payload [`Tsc2Nsec::parse`] reads.
+    pub fn encode(&self, e: Endian) -> Vec<u8> {
+        let mut p = e.put_u32(self.mult).to_vec();
+        p.extend_from_slice(&e.put_u32(self.shift));
+        p.extend_from_slice(&e.put_u64(self.offset));
+        p
     }
 }
 

@@ -1,3 +1,4 @@
+pub mod attach;
 pub mod events;
 pub mod guests;
 pub mod kway;

@@ -18,7 +18,6 @@ use std::fs::File;
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::format::bytes::Endian;
 use crate::format::error::Error;
 use crate::format::file::{BufferKind, Content, Trace};
 use crate::format::options::{self, Guest};
@@ -123,21 +122,8 @@ fn guest_name(option: Option<&Guest>, trace: &Trace, data: &[u8], path: &str) ->
 
 /// trace-cmd's trace id generator is FNV-1a 64; a guest file without a TRACEID gets one of
 /// its name, so that its GUEST option still names something.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
-}
-
-/// The GUEST option payload: name, trace id, vCPU count, (vCPU, host pid) pairs.
-fn guest_payload(e: Endian, name: &str, trace_id: u64, pids: &[i32]) -> Vec<u8> {
-    let mut p = name.as_bytes().to_vec();
-    p.push(0);
-    p.extend_from_slice(&e.put_u64(trace_id));
-    p.extend_from_slice(&e.put_u32(pids.len() as u32));
-    for (cpu, &pid) in pids.iter().enumerate() {
-        p.extend_from_slice(&e.put_u32(cpu as u32));
-        p.extend_from_slice(&e.put_u32(pid as u32));
-    }
-    p
 }
 
 fn text<'a>(t: &'a Trace, d: &'a [u8], id: u16) -> &'a [u8] {
@@ -147,35 +133,54 @@ fn text<'a>(t: &'a Trace, d: &'a [u8], id: u16) -> &'a [u8] {
     }
 }
 
-/// A guest as planned: which input, its name, clock, vCPU threads and id map.
-struct Planned {
-    input: usize,
-    name: String,
-    clock: GuestClock,
-    pids: Vec<i32>,
-    trace_id: u64,
-    ids: IdMap,
+/// The host and its guests as planned: which input is the host, and per guest its name, clock,
+/// vCPU threads and trace id.
+pub struct Guests {
+    pub host: usize,
+    pub guests: Vec<Planned>,
+    /// The host's GUEST options as read.
+    pub options: Vec<Guest>,
+    pub host_tsc2nsec: Option<options::Tsc2Nsec>,
 }
 
-/// Merges `inputs` into `out` as `spec` says (version, compression, threads) and `opts` (sync).
-pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec, progress: &mut Progress) -> Result<Vec<GuestSummary>, MergeError> {
+/// A guest as planned.
+pub struct Planned {
+    pub input: usize,
+    /// Its buffer name (unique among the host's buffers and the other guests).
+    pub name: String,
+    pub clock: GuestClock,
+    /// Host pid per vCPU (-1 where not known).
+    pub pids: Vec<i32>,
+    /// Its TRACEID, or one made from its name.
+    pub trace_id: u64,
+}
+
+impl Planned {
+    /// The GUEST option saying where this guest came from: its name, trace id and vCPU threads.
+    pub fn guest_option(&self) -> Guest {
+        Guest { name: self.name.clone(), trace_id: self.trace_id, vcpus: self.pids.iter().enumerate().map(|(c, &p)| (c as u32, p)).collect() }
+    }
+}
+
+/// Finds the host, names the guests and lines up their clocks (`what` names the command in
+/// errors).
+pub fn plan(inputs: &[MergeInput<'_>], opts: &Options, what: &str) -> Result<Guests, MergeError> {
     if inputs.len() < 2 {
-        return Err(MergeError::Usage("a host and at least one guest to merge".into()));
+        return Err(MergeError::Usage(format!("a host and at least one guest to {what}")));
     }
     let pairs: Vec<(&Trace, &[u8])> = inputs.iter().map(|i| (i.trace, i.data)).collect();
     let hi = find_host(&pairs);
     let host = &inputs[hi];
     let (ht, hd) = (host.trace, host.data);
     if let Some(i) = inputs.iter().position(|i| i.trace.buffers.iter().any(|b| matches!(b.kind, BufferKind::Latency { .. }))) {
-        return Err(MergeError::Input(i, Error::new("merge", 0, "ring-buffer traces: a latency tracer's text has no records to merge")));
+        return Err(MergeError::Input(i, Error::new(what, 0, "ring-buffer traces: a latency tracer's text has no records to line up")));
     }
     if let Some(i) = inputs.iter().position(|i| i.trace.endian != ht.endian) {
-        return Err(MergeError::Input(i, Error::new("merge", 0, "the host's byte order (a KVM guest runs on the host's architecture)")));
+        return Err(MergeError::Input(i, Error::new(what, 0, "the host's byte order (a KVM guest runs on the host's architecture)")));
     }
     let host_guests = guest_options(ht, hd);
     let guest_inputs: Vec<usize> = (0..inputs.len()).filter(|&i| i != hi).collect();
 
-    // Names, vCPU threads and clocks.
     let mut names: Vec<String> = ht.buffers.iter().map(|b| b.name.clone()).collect();
     let needs_writes = opts.method != Method::None && guest_inputs.iter().any(|&i| sync::time_shift(inputs[i].trace, inputs[i].data).is_none());
     let writes =
@@ -186,6 +191,7 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
         .and_then(|(o, p)| options::Tsc2Nsec::parse(p, ht.endian, o.offset).ok())
         .filter(|t| t.mult != 0);
     let mut planned = Vec::new();
+    let mut guessing = 0;
     for &gi in &guest_inputs {
         let g = &inputs[gi];
         let trace_id = guests::trace_id(g.trace, g.data);
@@ -209,26 +215,34 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
         }
         let clock = sync::guest_clock(&writes, g.trace, g.data, vcpus, known_pids.as_deref(), opts.method, &manual)
             .map_err(|NoSource(why)| MergeError::NoSync { guest: gi, why })?;
-        let pids = known_pids.clone().unwrap_or_else(|| vec![-1; vcpus as usize]);
-        planned.push((gi, name, clock, pids, trace_id.unwrap_or_else(|| fnv1a(base.as_bytes())), known_pids.is_none()));
+        guessing += usize::from(known_pids.is_none() && matches!(clock.source, sync::Source::Kvm { .. }));
+        let pids = known_pids.unwrap_or_else(|| vec![-1; vcpus as usize]);
+        let id = trace_id.unwrap_or_else(|| fnv1a(base.as_bytes()));
+        planned.push(Planned { input: gi, name, clock, pids, trace_id: id });
     }
-    let guessing = planned.iter().filter(|p| p.5 && matches!(p.2.source, sync::Source::Kvm { .. })).count();
     if guessing > 1 {
         return Err(MergeError::Usage(
             "several guests and the host's kvm_write_tsc_offset events name no vCPU threads for each: say which threads run which guest with --vcpu-pids GUEST=PID,PID..."
                 .into(),
         ));
     }
+    Ok(Guests { host: hi, guests: planned, options: host_guests, host_tsc2nsec })
+}
+
+/// Merges `inputs` into `out` as `spec` says (version, compression, threads) and `opts` (sync).
+pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec, progress: &mut Progress) -> Result<Vec<GuestSummary>, MergeError> {
+    let Guests { host: hi, guests: planned, .. } = plan(inputs, opts, "merge")?;
+    let host = &inputs[hi];
+    let (ht, hd) = (host.trace, host.data);
 
     // One set of formats and tables.
-    let guest_pairs: Vec<(&Trace, &[u8])> = planned.iter().map(|p| (inputs[p.0].trace, inputs[p.0].data)).collect();
+    let guest_pairs: Vec<(&Trace, &[u8])> = planned.iter().map(|p| (inputs[p.input].trace, inputs[p.input].data)).collect();
     let (merged_events, maps) = events::union((ht, hd), &guest_pairs).map_err(|e| MergeError::Input(hi, e))?;
     let guest_texts = |id| guest_pairs.iter().map(|(t, d)| text(t, d, id)).collect::<Vec<_>>();
     let (kallsyms, ks) = tables::kallsyms(text(ht, hd, options::KALLSYMS), &guest_texts(options::KALLSYMS));
     let (printk, pk) = tables::printk(text(ht, hd, options::PRINTK), &guest_texts(options::PRINTK));
     let (cmdlines, cl) = tables::cmdlines(text(ht, hd, options::CMDLINES), &guest_texts(options::CMDLINES));
-    let planned: Vec<Planned> =
-        planned.into_iter().zip(maps).map(|((input, name, clock, pids, trace_id, _), ids)| Planned { input, name, clock, pids, trace_id, ids }).collect();
+    let ids: Vec<IdMap> = maps;
 
     // The host's layout, then the merged metadata, the GUEST options and the guests' buffers.
     let host_spec = Spec { buffers: None, cpus: None, options: Vec::new(), ..spec.clone() };
@@ -253,7 +267,7 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
     let merged_ids: Vec<u64> = planned.iter().map(|p| p.trace_id).collect();
     layout.carried.retain(|(id, p)| *id != options::GUEST || Guest::parse(p, e, 0).is_ok_and(|g| !merged_ids.contains(&g.trace_id)));
     for p in &planned {
-        layout.carried.push((options::GUEST, guest_payload(e, &p.name, p.trace_id, &p.pids).into()));
+        layout.carried.push((options::GUEST, p.guest_option().encode(e).into()));
     }
     let host_clock = ht.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone()).or_else(|| layout.clock.clone());
     let top = ht.buffers.iter().position(|b| b.name.is_empty()).unwrap_or(0);
@@ -262,7 +276,7 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
     let failed: Rc<std::cell::Cell<Option<usize>>> = Rc::default();
     let summaries: Vec<Rc<RefCell<Tally>>> =
         planned.iter().map(|p| Rc::new(RefCell::new(Tally { notes: p.clock.notes.clone(), ..Tally::default() }))).collect();
-    for (p, summary) in planned.iter().zip(&summaries) {
+    for ((p, summary), ids) in planned.iter().zip(&summaries).zip(&ids) {
         let g = &inputs[p.input];
         let target = Target {
             top_name: p.name.clone(),
@@ -270,7 +284,7 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
             endian: e,
             long: ht.kernel_long,
             page_size: layout.page_size,
-            ids: Some(p.ids.clone()),
+            ids: Some(ids.clone()),
             reported: reported.clone(),
             tally: summary.clone(),
             failed: failed.clone(),
@@ -292,16 +306,17 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
     Ok(planned
         .iter()
         .zip(summaries)
+        .zip(&ids)
         .enumerate()
-        .map(|(k, (p, tally))| GuestSummary {
+        .map(|(k, ((p, tally), ids))| GuestSummary {
             name: p.name.clone(),
             path: inputs[p.input].path.to_string(),
             source: p.clock.source.to_string(),
             source_key: p.clock.source.key(),
             vcpus: p.pids.len() as u32,
             tally: tally.borrow().clone(),
-            events_shared: p.ids.shared,
-            events_added: p.ids.added,
+            events_shared: ids.shared,
+            events_added: ids.added,
             kallsyms: ks[k],
             printk: pk[k],
             comms: cl[k],

@@ -221,6 +221,10 @@ impl VcpuWrites {
         host_time(guest, self.offset(self.seg), self.scaling)
     }
 
+    pub fn scaled(&self) -> bool {
+        self.scaling.is_some()
+    }
+
     /// What was noticed so far, with the ambiguous readings still open.
     pub fn notes(&self) -> Vec<Note> {
         let mut notes = self.notes.clone();

@@ -122,6 +122,14 @@ impl VcpuClock {
             _ => Vec::new(),
         }
     }
+
+    fn scaled(&self) -> bool {
+        match self {
+            VcpuClock::Kvm(w) => w.scaled(),
+            VcpuClock::Offset { scaling, .. } => scaling.is_some(),
+            VcpuClock::Shift(..) | VcpuClock::Same => false,
+        }
+    }
 }
 
 /// A guest's clock: the source and a clock per vCPU, plus the user's `--ts-offset`.
@@ -141,6 +149,12 @@ impl GuestClock {
     /// count).
     pub fn vcpu(&self, cpu: u32) -> VcpuClock {
         self.vcpus.get(cpu as usize).cloned().unwrap_or(VcpuClock::Same)
+    }
+
+    /// Whether any vCPU's clock scales the TSC (KVM's ratio): host times then do not move one
+    /// for one with guest times.
+    pub fn scaled(&self) -> bool {
+        self.vcpus.iter().any(VcpuClock::scaled)
     }
 
     /// The host time of `guest` read by `clock` with the user's offset.
