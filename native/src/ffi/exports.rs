@@ -115,7 +115,7 @@ fn records(env: Env, args: &Args) -> JsResult {
     let data = h.source.bytes();
     let clock = h.trace.clock(data, buffer, raw);
     let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock, salvage)?;
-    env.external(RecordCursor { opened: h, records })
+    env.external_mut(RecordCursor { opened: h, records })
 }
 
 fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
@@ -128,7 +128,7 @@ fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
 /// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
 /// at the end.
 fn next_batch(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<RecordCursor>(0)?;
+    let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
     let data = c.opened.source.bytes();
     let mut out = Vec::with_capacity(64 * 1024);
@@ -146,7 +146,7 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
 /// `skipped(cursor)` → JSON `[{cpu, what, section, offset, expected}]`: what a salvaging
 /// cursor stepped over since the last call.
 fn skipped(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<RecordCursor>(0)?;
+    let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let mut j = json::Json::new();
     j.begin_array(None);
     for cpu in c.records.cpus.iter_mut() {
@@ -427,14 +427,14 @@ struct ReportCursor {
 /// `reportInput`, the first being the host when guests are read with it.
 fn report_open(env: Env, args: &Args) -> JsResult {
     let opts = report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus: parse_cpus(&args.string(3)?)? };
-    env.external(ReportCursor { opts, inputs: Vec::new(), report: None })
+    env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
 /// `reportInput(cursor, handle, name, tsOffset)`: one more file to merge, before the first
 /// chunk; `tsOffset` is the signed offset in decimal (the TypeScript layer writes it from a
 /// BigInt).
 fn report_input(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<ReportCursor>(0)?;
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
     if c.report.is_some() {
         return Err(JsError::usage("reportInput after the report has started"));
     }
@@ -446,7 +446,7 @@ fn report_input(env: Env, args: &Args) -> JsResult {
 /// `reportNext(cursor, minBytes)` → the next chunk of report text (at least `minBytes` unless
 /// it is the last one), empty at the end.
 fn report_next(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<ReportCursor>(0)?;
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
     let min = args.index(1)?.clamp(1, 64 << 20);
     let data: Vec<&[u8]> = c.inputs.iter().map(|(h, ..)| h.source.bytes()).collect();
     let report = match &mut c.report {
