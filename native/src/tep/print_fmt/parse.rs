@@ -478,46 +478,11 @@ impl<'a> Parser<'a> {
         Ok((t, list))
     }
 
+    /// `process_function`: the helpers libtraceevent knows by name, else a plugin's function.
     fn process_function(&mut self, arg: ArgId, name: Vec<u8>) -> P<Token> {
         match name.as_slice() {
-            b"__print_flags" => {
-                let field = self.alloc();
-                let mut t = self.field_arg(field)?;
-                while t.0 == Tt::Op {
-                    t = self.process_op(field, t.1)?;
-                }
-                if !tok_is(&t, Tt::Delim, b",") {
-                    return Err(());
-                }
-                let mut t = self.lx.token_item();
-                let mut delim = None;
-                if is_item_type(t.0) {
-                    delim = Some(t.1);
-                    t = self.lx.token_item();
-                }
-                if !tok_is(&t, Tt::Delim, b",") {
-                    return Err(());
-                }
-                let (t, flags) = self.flag_list()?;
-                if !tok_is(&t, Tt::Delim, b")") {
-                    return Err(());
-                }
-                self.arena[arg] = Arg::Flags { field: Some(field), delim, flags };
-                Ok(self.lx.token_item())
-            }
-            b"__print_symbolic" => {
-                let field = self.alloc();
-                let t = self.field_arg(field)?;
-                if !tok_is(&t, Tt::Delim, b",") {
-                    return Err(());
-                }
-                let (t, syms) = self.flag_list()?;
-                if !tok_is(&t, Tt::Delim, b")") {
-                    return Err(());
-                }
-                self.arena[arg] = Arg::Symbol { field: Some(field), syms };
-                Ok(self.lx.token_item())
-            }
+            b"__print_flags" => self.process_flags(arg),
+            b"__print_symbolic" => self.process_symbols(arg),
             b"__print_hex" | b"__print_hex_str" => {
                 let field = self.arg_until(b",")?;
                 let size = self.arg_until(b")")?;
@@ -553,28 +518,7 @@ impl<'a> Parser<'a> {
                 }
                 Ok(self.lx.token())
             }
-            b"__get_dynamic_array" | b"__get_rel_dynamic_array" | b"__get_sockaddr" | b"__get_sockaddr_rel" => {
-                let t = self.lx.token();
-                if t.0 != Tt::Item {
-                    return Err(());
-                }
-                let field = self.find_field(&t.1).ok_or(())?;
-                self.arena[arg] = Arg::DynArray { field: Some(field) };
-                if !tok_is(&self.lx.token(), Tt::Delim, b")") {
-                    return Err(());
-                }
-                let t = self.lx.token_item();
-                if !tok_is(&t, Tt::Op, b"[") {
-                    return Ok(t);
-                }
-                // `__get_dynamic_array(x)[i]`: libtraceevent parses the index and then fails.
-                let a = self.alloc();
-                let t = self.process_arg(a)?;
-                if !tok_is(&t, Tt::Op, b"]") {
-                    return Err(());
-                }
-                Err(())
-            }
+            b"__get_dynamic_array" | b"__get_rel_dynamic_array" | b"__get_sockaddr" | b"__get_sockaddr_rel" => self.process_dynamic_array(arg),
             b"__get_dynamic_array_len" | b"__get_rel_dynamic_array_len" => {
                 let t = self.lx.token_item();
                 if t.0 != Tt::Item {
@@ -601,22 +545,91 @@ impl<'a> Parser<'a> {
                 Ok(self.lx.token_item())
             }
             b"sizeof" => self.process_sizeof(arg),
-            _ => {
-                let Some(func) = Helper::find(&name) else { return Err(()) };
-                let mut args = Vec::new();
-                for i in 0..func.nr_args() {
-                    let a = self.alloc();
-                    let t = self.process_arg(a)?;
-                    let want: &[u8] = if i + 1 < func.nr_args() { b"," } else { b")" };
-                    if !tok_is(&t, Tt::Delim, want) {
-                        return Err(());
-                    }
-                    args.push(a);
-                }
-                self.arena[arg] = Arg::Func { func, args };
-                Ok(self.lx.token())
-            }
+            _ => self.process_func_handler(arg, &name),
         }
+    }
+
+    /// `process_flags`: `__print_flags(value, "delim", { flag, "name" }, ...)`.
+    fn process_flags(&mut self, arg: ArgId) -> P<Token> {
+        let field = self.alloc();
+        let mut t = self.field_arg(field)?;
+        while t.0 == Tt::Op {
+            t = self.process_op(field, t.1)?;
+        }
+        if !tok_is(&t, Tt::Delim, b",") {
+            return Err(());
+        }
+        let mut t = self.lx.token_item();
+        let mut delim = None;
+        if is_item_type(t.0) {
+            delim = Some(t.1);
+            t = self.lx.token_item();
+        }
+        if !tok_is(&t, Tt::Delim, b",") {
+            return Err(());
+        }
+        let (t, flags) = self.flag_list()?;
+        if !tok_is(&t, Tt::Delim, b")") {
+            return Err(());
+        }
+        self.arena[arg] = Arg::Flags { field: Some(field), delim, flags };
+        Ok(self.lx.token_item())
+    }
+
+    /// `process_symbols`: `__print_symbolic(value, { value, "name" }, ...)`.
+    fn process_symbols(&mut self, arg: ArgId) -> P<Token> {
+        let field = self.alloc();
+        let t = self.field_arg(field)?;
+        if !tok_is(&t, Tt::Delim, b",") {
+            return Err(());
+        }
+        let (t, syms) = self.flag_list()?;
+        if !tok_is(&t, Tt::Delim, b")") {
+            return Err(());
+        }
+        self.arena[arg] = Arg::Symbol { field: Some(field), syms };
+        Ok(self.lx.token_item())
+    }
+
+    /// `process_dynamic_array`: `__get_dynamic_array(field)`.
+    fn process_dynamic_array(&mut self, arg: ArgId) -> P<Token> {
+        let t = self.lx.token();
+        if t.0 != Tt::Item {
+            return Err(());
+        }
+        let field = self.find_field(&t.1).ok_or(())?;
+        self.arena[arg] = Arg::DynArray { field: Some(field) };
+        if !tok_is(&self.lx.token(), Tt::Delim, b")") {
+            return Err(());
+        }
+        let t = self.lx.token_item();
+        if !tok_is(&t, Tt::Op, b"[") {
+            return Ok(t);
+        }
+        // `__get_dynamic_array(x)[i]`: libtraceevent parses the index and then fails.
+        let a = self.alloc();
+        let t = self.process_arg(a)?;
+        if !tok_is(&t, Tt::Op, b"]") {
+            return Err(());
+        }
+        Err(())
+    }
+
+    /// `process_func_handler`: a call of a plugin's print fmt function.
+    fn process_func_handler(&mut self, arg: ArgId, name: &[u8]) -> P<Token> {
+        let Some(func) = Helper::find(name) else { return Err(()) };
+        let mut args = Vec::new();
+        for i in 0..func.nr_args() {
+            let a = self.alloc();
+            let t = self.process_arg(a)?;
+            let want: &[u8] = if i + 1 < func.nr_args() { b"," } else { b")" };
+            if !tok_is(&t, Tt::Delim, want) {
+                return Err(());
+            }
+            args.push(a);
+        }
+        self.arena[arg] = Arg::Func { func, args };
+        Ok(self.lx.token())
     }
 
     fn process_sizeof(&mut self, arg: ArgId) -> P<Token> {
