@@ -117,7 +117,7 @@ fn records(env: Env, args: &Args) -> JsResult {
     let data = h.source.bytes();
     let clock = h.trace.clock(data, buffer, raw);
     let records = records::Records::new(&h.trace, data, buffer, cpus.as_deref(), clock, salvage)?;
-    env.external(RecordCursor { opened: h, records })
+    env.external_mut(RecordCursor { opened: h, records })
 }
 
 fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
@@ -130,7 +130,7 @@ fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
 /// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
 /// at the end.
 fn next_batch(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<RecordCursor>(0)?;
+    let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
     let data = c.opened.source.bytes();
     let mut out = Vec::with_capacity(64 * 1024);
@@ -148,7 +148,7 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
 /// `skipped(cursor)` → JSON `[{cpu, what, section, offset, expected}]`: what a salvaging
 /// cursor stepped over since the last call.
 fn skipped(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<RecordCursor>(0)?;
+    let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let mut j = json::Json::new();
     j.begin_array(None);
     for cpu in c.records.cpus.iter_mut() {
@@ -439,13 +439,13 @@ struct MergeCursor {
 fn merge_open(env: Env, args: &Args) -> JsResult {
     let s = args.string(0)?;
     let method = Method::parse(&s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, time-shift, kvm, offset or none)")))?;
-    env.external(MergeCursor { opts: merge::plan::Options::new(method), inputs: Vec::new() })
+    env.external_mut(MergeCursor { opts: merge::plan::Options::new(method), inputs: Vec::new() })
 }
 
 /// `mergeOption(cursor, flag, value)`: a per-guest option (see [`merge::plan::Options::add`]).
 fn merge_option(env: Env, args: &Args) -> JsResult {
     let (flag, value) = (args.string(1)?, args.string(2)?);
-    args.external::<MergeCursor>(0)?.opts.add(&flag, &value).map_err(JsError::usage)?;
+    args.external_mut::<MergeCursor>(0)?.opts.add(&flag, &value).map_err(JsError::usage)?;
     env.undefined()
 }
 
@@ -453,7 +453,7 @@ fn merge_option(env: Env, args: &Args) -> JsResult {
 fn merge_input(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(1)?.clone();
     let path = args.string(2)?;
-    args.external::<MergeCursor>(0)?.inputs.push((h, path));
+    args.external_mut::<MergeCursor>(0)?.inputs.push((h, path));
     env.undefined()
 }
 
@@ -503,8 +503,9 @@ fn merge_spec(args: &Args) -> Result<(writer::Spec, progress::Progress), JsError
 /// `mergeRun(cursor, outPath, fileVersion, compression, level, progressFd, threads)` → Promise
 /// of a JSON summary (merge::plan::summary_json), written on a pool thread.
 fn merge_run(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<MergeCursor>(0)?;
+    let c = args.external_mut::<MergeCursor>(0)?;
     let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
+    drop(c);
     let out = args.string(1)?;
     let (spec, mut progress) = merge_spec(args)?;
     let work = move || {
@@ -525,8 +526,9 @@ fn merge_run(env: Env, args: &Args) -> JsResult {
 /// of a JSON summary (merge::attach::summary_json): copies of the inputs in `outDir` that
 /// trace-cmd report lines up.
 fn attach_run(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<MergeCursor>(0)?;
+    let c = args.external_mut::<MergeCursor>(0)?;
     let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
+    drop(c);
     let dir = args.string(1)?;
     let (spec, mut progress) = merge_spec(args)?;
     let work = move || {
@@ -585,14 +587,14 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         s => Some(Method::parse(s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, trace-cmd, time-shift, kvm, offset or none)")))?),
     };
     let opts = report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus: parse_cpus(&args.string(3)?)?, sync };
-    env.external(ReportCursor { opts, inputs: Vec::new(), report: None })
+    env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
 /// `reportInput(cursor, handle, name, tsOffset)`: one more file to merge, before the first
 /// chunk; `tsOffset` is the signed offset in decimal (the TypeScript layer writes it from a
 /// BigInt).
 fn report_input(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<ReportCursor>(0)?;
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
     if c.report.is_some() {
         return Err(JsError::usage("reportInput after the report has started"));
     }
@@ -604,7 +606,7 @@ fn report_input(env: Env, args: &Args) -> JsResult {
 /// `reportNext(cursor, minBytes)` → the next chunk of report text (at least `minBytes` unless
 /// it is the last one), empty at the end.
 fn report_next(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<ReportCursor>(0)?;
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
     let min = args.index(1)?.clamp(1, 64 << 20);
     let data: Vec<&[u8]> = c.inputs.iter().map(|(h, ..)| h.source.bytes()).collect();
     let report = match &mut c.report {
@@ -623,7 +625,7 @@ fn report_next(env: Env, args: &Args) -> JsResult {
 /// `reportWarnings(cursor)` → what the report's set-up found that the user should know (how
 /// each guest was lined up), one line each; empty before the first chunk.
 fn report_warnings(env: Env, args: &Args) -> JsResult {
-    let c = args.external::<ReportCursor>(0)?;
+    let c = args.external_mut::<ReportCursor>(0)?;
     let lines = c.report.as_ref().map(|r| r.warnings.join("\n")).unwrap_or_default();
     env.string(&lines)
 }

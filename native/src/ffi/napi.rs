@@ -12,6 +12,7 @@
 //! objects and keeps the handle private).
 
 use std::any::Any;
+use std::cell::{RefCell, RefMut};
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -176,7 +177,8 @@ impl Env {
         Ok(obj)
     }
 
-    /// Moves `value` into a JavaScript external; it is dropped when the external is collected.
+    /// Moves `value` into a JavaScript external, a handle [`Args::external`] lends out shared;
+    /// it is dropped when the external is collected.
     pub fn external<T: Any + 'static>(self, value: T) -> JsResult {
         // A double box: the outer Box<dyn Any> lets `Args::external` check the type at run time,
         // so a handle of the wrong kind passed from JavaScript is an error, not memory corruption.
@@ -192,6 +194,13 @@ impl Env {
         }
         check(status, "create_external")?;
         Ok(v)
+    }
+
+    /// Moves `value` into an external that [`Args::external_mut`] lends out exclusively (a
+    /// cursor that calls advance): its RefCell is what makes that exclusive, as externals are
+    /// only ever reached through shared references.
+    pub fn external_mut<T: Any + 'static>(self, value: T) -> JsResult {
+        self.external(RefCell::new(value))
     }
 
     fn throw(self, err: JsError) {
@@ -403,19 +412,30 @@ impl Args {
     }
 
     /// Borrows the Rust value inside an external made by [`Env::external`], checking its type.
-    pub fn external<T: Any + 'static>(&self, i: usize) -> Result<&mut T, JsError> {
+    pub fn external<T: Any + 'static>(&self, i: usize) -> Result<&T, JsError> {
         let v = self.get(i)?;
         let mut data: *mut c_void = ptr::null_mut();
         // SAFETY: v is an argument of the current call.
         if unsafe { napi_get_value_external(self.env.0, v, &mut data) } != OK || data.is_null() {
             return Err(JsError::usage(format!("argument {i} must be a tracedat handle")));
         }
-        // SAFETY: every external this addon makes holds a Box<dyn Any> (Env::external); node is
-        // single-threaded per env and this call holds the only live borrow of it. An external
-        // made by other code could still be passed in: that is the one place this module trusts
-        // its caller, the TypeScript layer, which never exposes handles.
-        let any: &mut Box<dyn Any> = unsafe { &mut *data.cast::<Box<dyn Any>>() };
-        any.downcast_mut::<T>().ok_or_else(|| JsError::usage(format!("argument {i} is the wrong kind of handle")))
+        // SAFETY: every external this addon makes holds a Box<dyn Any> (Env::external) that only
+        // `finalize_external` frees, and the collector cannot run that while the external is an
+        // argument of the current call, which the borrow (of `self`, alive for the call) does
+        // not outlive. The crate only ever makes shared references to it, so any number may
+        // coexist; mutation goes through the RefCell of `Env::external_mut`, which is not Sync
+        // but is only reached from calls on the JavaScript thread (work on other threads gets
+        // clones of the Arc handles, never an external). An external made by other code could
+        // still be passed in: that is the one place this module trusts its caller, the
+        // TypeScript layer, which never exposes handles.
+        let any: &Box<dyn Any> = unsafe { &*data.cast::<Box<dyn Any>>() };
+        any.downcast_ref::<T>().ok_or_else(|| JsError::usage(format!("argument {i} is the wrong kind of handle")))
+    }
+
+    /// Borrows exclusively the Rust value inside an external made by [`Env::external_mut`]; an
+    /// error if it is already borrowed (the same cursor passed twice to one call).
+    pub fn external_mut<T: Any + 'static>(&self, i: usize) -> Result<RefMut<'_, T>, JsError> {
+        self.external::<RefCell<T>>(i)?.try_borrow_mut().map_err(|_| JsError::usage(format!("argument {i} is a handle already in use")))
     }
 }
 

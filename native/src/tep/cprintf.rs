@@ -42,152 +42,25 @@ pub fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[Arg<'_>]) {
     let mut next = args.iter();
     let mut i = 0;
     while i < fmt.len() {
-        let c = fmt[i];
-        if c != b'%' {
+        if fmt[i] != b'%' {
             let end = fmt[i..].iter().position(|&b| b == b'%').map_or(fmt.len(), |n| i + n);
             out.extend_from_slice(&fmt[i..end]);
             i = end;
             continue;
         }
         i += 1;
-        let mut spec = Spec::default();
-        // Flags.
-        while let Some(&f) = fmt.get(i) {
-            match f {
-                b'-' => spec.left = true,
-                b'+' => spec.plus = true,
-                b' ' => spec.space = true,
-                b'#' => spec.alt = true,
-                b'0' => spec.zero = true,
-                b'\'' => {}
-                _ => break,
-            }
-            i += 1;
-        }
-        // Width.
-        if fmt.get(i) == Some(&b'*') {
-            i += 1;
-            let w = next.next().map_or(0, Arg::int) as i32;
-            if w < 0 {
-                spec.left = true;
-            }
-            spec.width = w.unsigned_abs() as usize;
-        } else {
-            while let Some(d) = fmt.get(i).filter(|d| d.is_ascii_digit()) {
-                spec.width = spec.width.saturating_mul(10).saturating_add((d - b'0') as usize);
-                i += 1;
-            }
-        }
-        spec.width = spec.width.min(MAX_PAD);
-        // Precision.
-        if fmt.get(i) == Some(&b'.') {
-            i += 1;
-            if fmt.get(i) == Some(&b'*') {
-                i += 1;
-                let p = next.next().map_or(0, Arg::int) as i32;
-                spec.prec = (p >= 0).then_some(p as usize);
-            } else {
-                let mut p = 0usize;
-                while let Some(d) = fmt.get(i).filter(|d| d.is_ascii_digit()) {
-                    p = p.saturating_mul(10).saturating_add((d - b'0') as usize);
-                    i += 1;
-                }
-                spec.prec = Some(p);
-            }
-        }
-        // Length: counted in bits read.
-        let mut bits = 32u32;
-        let mut hh = 0;
-        while let Some(&l) = fmt.get(i) {
-            match l {
-                b'h' => {
-                    hh += 1;
-                    bits = if hh >= 2 { 8 } else { 16 };
-                }
-                b'l' | b'L' | b'q' | b'j' | b'z' | b'Z' | b't' => bits = 64,
-                _ => break,
-            }
-            i += 1;
-        }
+        let spec = Spec::parse(fmt, &mut i, &mut next);
+        // A format ending inside a conversion prints nothing more.
         let Some(&conv) = fmt.get(i) else { break };
         i += 1;
-        match conv {
-            b'%' => out.push(b'%'),
-            b'd' | b'i' => {
-                let v = next.next().map_or(0, Arg::int);
-                let v = sign_extend(v, bits);
-                let (neg, mag) = if v < 0 { (true, v.unsigned_abs()) } else { (false, v as u64) };
-                let sign: &[u8] = if neg {
-                    b"-"
-                } else if spec.plus {
-                    b"+"
-                } else if spec.space {
-                    b" "
-                } else {
-                    b""
-                };
-                spec.number(out, sign, &digits(mag, 10, false), b"");
-            }
-            b'u' | b'x' | b'X' | b'o' => {
-                let v = truncate(next.next().map_or(0, Arg::int), bits);
-                let (base, upper) = match conv {
-                    b'u' => (10, false),
-                    b'o' => (8, false),
-                    b'x' => (16, false),
-                    _ => (16, true),
-                };
-                let mut d = digits(v, base, upper);
-                let mut prefix: &[u8] = b"";
-                if spec.alt && v != 0 && base == 16 {
-                    prefix = if upper { b"0X" } else { b"0x" };
-                }
-                if spec.alt && base == 8 {
-                    // "#o" guarantees a leading 0, counted inside the precision.
-                    let shown = if spec.prec == Some(0) && v == 0 { 0 } else { d.len() };
-                    if spec.prec.is_none_or(|p| p <= shown) && !(shown > 0 && d[0] == b'0') {
-                        d.insert(0, b'0');
-                        if v == 0 {
-                            // digits() already gave "0"; keep one.
-                            d.truncate(1);
-                        }
-                    }
-                }
-                spec.number(out, b"", &d, prefix);
-            }
-            b'c' => {
-                let b = [next.next().map_or(0, Arg::int) as u8];
-                spec.pad(out, &b);
-            }
-            b's' => {
-                let s = match next.next() {
-                    Some(Arg::Str(s)) => cstr(s),
-                    _ => b"(null)",
-                };
-                let s = match spec.prec {
-                    Some(p) if p < s.len() => &s[..p],
-                    _ => s,
-                };
-                spec.pad(out, s);
-            }
-            b'p' => {
-                let v = next.next().map_or(0, Arg::int);
-                if v == 0 {
-                    spec.prec = None;
-                    spec.pad(out, b"(nil)");
-                } else {
-                    spec.alt = true;
-                    spec.number(out, b"", &digits(v, 16, false), b"0x");
-                }
-            }
-            _ => {
-                // Unknown conversion: glibc prints the spec back verbatim.
-                out.push(b'%');
-                out.push(conv);
-            }
-        }
+        spec.convert(out, conv, &mut next);
     }
 }
 
+/// The arguments not consumed yet.
+type Next<'s, 'a> = std::slice::Iter<'s, Arg<'a>>;
+
+/// One conversion's flags, width, precision and length modifier.
 #[derive(Default)]
 struct Spec {
     left: bool,
@@ -197,9 +70,150 @@ struct Spec {
     zero: bool,
     width: usize,
     prec: Option<usize>,
+    /// The length modifier, as the bits an integer conversion reads (32 without one).
+    bits: u32,
 }
 
 impl Spec {
+    /// Reads what follows a `%` up to the conversion character, at `fmt[*i]` on return; a `*`
+    /// width or precision takes the next argument.
+    fn parse(fmt: &[u8], i: &mut usize, next: &mut Next<'_, '_>) -> Spec {
+        let mut spec = Spec { bits: 32, ..Spec::default() };
+        while let Some(&f) = fmt.get(*i) {
+            match f {
+                b'-' => spec.left = true,
+                b'+' => spec.plus = true,
+                b' ' => spec.space = true,
+                b'#' => spec.alt = true,
+                b'0' => spec.zero = true,
+                b'\'' => {}
+                _ => break,
+            }
+            *i += 1;
+        }
+        if fmt.get(*i) == Some(&b'*') {
+            *i += 1;
+            let w = next.next().map_or(0, Arg::int) as i32;
+            if w < 0 {
+                spec.left = true;
+            }
+            spec.width = w.unsigned_abs() as usize;
+        } else {
+            spec.width = decimal(fmt, i);
+        }
+        spec.width = spec.width.min(MAX_PAD);
+        if fmt.get(*i) == Some(&b'.') {
+            *i += 1;
+            if fmt.get(*i) == Some(&b'*') {
+                *i += 1;
+                let p = next.next().map_or(0, Arg::int) as i32;
+                spec.prec = (p >= 0).then_some(p as usize);
+            } else {
+                spec.prec = Some(decimal(fmt, i));
+            }
+        }
+        let mut hh = 0;
+        while let Some(&l) = fmt.get(*i) {
+            match l {
+                b'h' => {
+                    hh += 1;
+                    spec.bits = if hh >= 2 { 8 } else { 16 };
+                }
+                b'l' | b'L' | b'q' | b'j' | b'z' | b'Z' | b't' => spec.bits = 64,
+                _ => break,
+            }
+            *i += 1;
+        }
+        spec
+    }
+
+    /// Prints conversion `conv` of the next argument.
+    fn convert(mut self, out: &mut Vec<u8>, conv: u8, next: &mut Next<'_, '_>) {
+        match conv {
+            b'%' => out.push(b'%'),
+            b'd' | b'i' => self.signed(out, next.next().map_or(0, Arg::int)),
+            b'u' | b'x' | b'X' | b'o' => self.unsigned(out, conv, next.next().map_or(0, Arg::int)),
+            b'c' => {
+                let b = [next.next().map_or(0, Arg::int) as u8];
+                self.pad(out, &b);
+            }
+            b's' => self.string(out, next.next()),
+            b'p' => {
+                let v = next.next().map_or(0, Arg::int);
+                if v == 0 {
+                    self.prec = None;
+                    self.pad(out, b"(nil)");
+                } else {
+                    self.alt = true;
+                    self.number(out, b"", &digits(v, 16, false), b"0x");
+                }
+            }
+            _ => {
+                // Unknown conversion: glibc prints the spec back verbatim.
+                out.push(b'%');
+                out.push(conv);
+            }
+        }
+    }
+
+    /// `%d`/`%i`: the argument's low `bits` as a signed number.
+    fn signed(&self, out: &mut Vec<u8>, v: u64) {
+        let v = sign_extend(v, self.bits);
+        let (neg, mag) = if v < 0 { (true, v.unsigned_abs()) } else { (false, v as u64) };
+        let sign: &[u8] = if neg {
+            b"-"
+        } else if self.plus {
+            b"+"
+        } else if self.space {
+            b" "
+        } else {
+            b""
+        };
+        self.number(out, sign, &digits(mag, 10, false), b"");
+    }
+
+    /// `%u`, `%x`, `%X`, `%o`: the argument's low `bits` unsigned, with `#`'s prefix.
+    fn unsigned(&self, out: &mut Vec<u8>, conv: u8, v: u64) {
+        let v = truncate(v, self.bits);
+        let (base, upper) = match conv {
+            b'u' => (10, false),
+            b'o' => (8, false),
+            b'x' => (16, false),
+            _ => (16, true),
+        };
+        let mut d = digits(v, base, upper);
+        let mut prefix: &[u8] = b"";
+        if self.alt && v != 0 && base == 16 {
+            prefix = if upper { b"0X" } else { b"0x" };
+        }
+        if self.alt && base == 8 {
+            // "#o" guarantees a leading 0, counted inside the precision.
+            let shown = if self.prec == Some(0) && v == 0 { 0 } else { d.len() };
+            if self.prec.is_none_or(|p| p <= shown) && !(shown > 0 && d[0] == b'0') {
+                d.insert(0, b'0');
+                if v == 0 {
+                    // digits() already gave "0"; keep one.
+                    d.truncate(1);
+                }
+            }
+        }
+        self.number(out, b"", &d, prefix);
+    }
+
+    /// `%s`: a string cut to the precision; anything else prints as `(null)`.
+    fn string(&self, out: &mut Vec<u8>, arg: Option<&Arg<'_>>) {
+        let s = match arg {
+            Some(Arg::Str(s)) => cstr(s),
+            _ => b"(null)",
+        };
+        let s = match self.prec {
+            Some(p) if p < s.len() => &s[..p],
+            _ => s,
+        };
+        self.pad(out, s);
+    }
+
+    /// Text padded with spaces to the width, on the left unless `-`.
     fn pad(&self, out: &mut Vec<u8>, s: &[u8]) {
         let fill = self.width.saturating_sub(s.len());
         if !self.left {
@@ -232,6 +246,16 @@ impl Spec {
             out.resize(out.len() + fill, b' ');
         }
     }
+}
+
+/// The decimal number at `fmt[*i]` (0 when there is none), saturating.
+fn decimal(fmt: &[u8], i: &mut usize) -> usize {
+    let mut n = 0usize;
+    while let Some(d) = fmt.get(*i).filter(|d| d.is_ascii_digit()) {
+        n = n.saturating_mul(10).saturating_add((d - b'0') as usize);
+        *i += 1;
+    }
+    n
 }
 
 fn sign_extend(v: u64, bits: u32) -> i64 {

@@ -22,10 +22,8 @@ impl TimeFmt {
 
     /// libtraceevent's `print_event_time`.
     pub fn print(&self, ts: u64, out: &mut Vec<u8>) {
-        let mut t = ts;
-        if self.div != 0 {
-            t = t.wrapping_add(self.div / 2) / self.div;
-        }
+        // Rounded to `div` (0: not divided).
+        let t = ts.wrapping_add(self.div / 2).checked_div(self.div).unwrap_or(ts);
         // p10 is a C int there: 10^12 overflows to a negative and falls back to "%12llu".
         let mut p10: i32 = 1;
         for _ in 0..self.prec {

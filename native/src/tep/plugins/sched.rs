@@ -1,0 +1,81 @@
+//! libtraceevent's plugin_sched_switch.c: `sched_switch` as `comm:pid [prio] state ==> ...`
+//! and `sched_wakeup(_new)`, both teaching the comm table the pids they name.
+
+use super::{Env, Rec};
+use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::print_fmt::Field;
+
+/// `sched_switch_handler`.
+pub(super) fn switch(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Option<bool> {
+    let pid = r.need("prev_pid", out)?;
+    if let Some(f) = r.ev.any("prev_comm") {
+        save_comm(env, f, r.data, pid, out);
+        out.push(b':');
+    }
+    cprintf::printf(out, b"%lld ", &[C::Int(pid)]);
+    if let Some(p) = r.val("prev_prio", out) {
+        cprintf::printf(out, b"[%d] ", &[C::Int(p)]);
+    }
+    if let Some(state) = r.val("prev_state", out) {
+        write_state(out, state);
+    }
+    out.extend_from_slice(b" ==> ");
+    let pid = r.need("next_pid", out)?;
+    if let Some(f) = r.ev.any("next_comm") {
+        save_comm(env, f, r.data, pid, out);
+        out.push(b':');
+    }
+    cprintf::printf(out, b"%lld", &[C::Int(pid)]);
+    if let Some(p) = r.val("next_prio", out) {
+        cprintf::printf(out, b" [%d]", &[C::Int(p)]);
+    }
+    Some(false)
+}
+
+/// `sched_wakeup_handler`.
+pub(super) fn wakeup(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Option<bool> {
+    let pid = r.need("pid", out)?;
+    if let Some(f) = r.ev.any("comm") {
+        save_comm(env, f, r.data, pid, out);
+        out.push(b':');
+    }
+    cprintf::printf(out, b"%lld", &[C::Int(pid)]);
+    if let Some(p) = r.val("prio", out) {
+        cprintf::printf(out, b" [%lld]", &[C::Int(p)]);
+    }
+    if let Some(s) = r.opt("success") {
+        cprintf::printf(out, b" success=%lld", &[C::Int(s)]);
+    }
+    if let Some(c) = r.opt("target_cpu") {
+        cprintf::printf(out, b" CPU:%03llu", &[C::Int(c)]);
+    }
+    Some(false)
+}
+
+/// `write_and_save_comm`: the comm field printed with `%.*s` and remembered for its pid.
+fn save_comm(env: &mut Env<'_, '_>, f: &Field, data: &[u8], pid: u64, out: &mut Vec<u8>) {
+    let off = f.offset as usize;
+    let bytes = data.get(off..off.saturating_add(f.size as usize).min(data.len())).unwrap_or(&[]);
+    let comm = cprintf::cstr(bytes);
+    out.extend_from_slice(comm);
+    env.comms.register(comm, pid as i32);
+}
+
+/// `write_state`: the task state bits as letters, `R` when none is set.
+fn write_state(out: &mut Vec<u8>, val: u64) {
+    let states = b"SDTtZXxW";
+    let mut found = false;
+    for (i, c) in states.iter().enumerate() {
+        if val & (1 << i) == 0 {
+            continue;
+        }
+        if found {
+            out.push(b'|');
+        }
+        found = true;
+        out.push(*c);
+    }
+    if !found {
+        out.push(b'R');
+    }
+}
