@@ -3,7 +3,7 @@
 // GUEST... --out-dir DIR`: copies that stock trace-cmd report lines up.
 import { mkdirSync } from 'node:fs';
 import { open } from '../trace.js';
-import { attach, merge, type MergeOptions, type SyncMethod, type MergedGuest } from '../merge.js';
+import { attach, merge, type AttachResult, type MergeOptions, type MergeResult, type SyncMethod, type MergedGuest } from '../merge.js';
 import { UsageError } from '../usage.js';
 import type { Compression } from '../convert.js';
 
@@ -133,10 +133,30 @@ export async function mergeCommand(args: string[]): Promise<number> {
   for (const f of p.inputs) traces.push(await open(f));
   const tty = process.stderr.isTTY === true;
   const r = await merge(traces, p.output, { ...p.options, progress: tty, cliOptions: p.perGuest });
-  const usecs = r.nanoseconds;
-  process.stderr.write(`tracedat: host ${r.host}; wrote ${p.output}\n`);
-  for (const g of r.guests) process.stderr.write(describe(g, usecs));
+  process.stderr.write(mergeSummary(r));
   return 0;
+}
+
+/** What merge says on stderr when it is done: the host, the output, and per guest how it was
+ * lined up and what could not be kept. */
+export function mergeSummary(r: MergeResult): string {
+  return `tracedat: host ${r.host}; wrote ${r.path}\n` + r.guests.map((g) => describe(g, r.nanoseconds)).join('');
+}
+
+/** What attach says on stderr when it is done. */
+export function attachSummary(r: AttachResult): string {
+  const lines = [`tracedat: host copy ${r.host}`];
+  for (const g of r.guests) {
+    const how =
+      g.mode === 'kept'
+        ? 'its own TIME_SHIFT kept'
+        : g.mode === 'time-shift'
+          ? `a TIME_SHIFT of ${g.samples?.join('/') ?? '?'} samples per vCPU`
+          : 'its timestamps rewritten onto host time';
+    lines.push(`tracedat: guest ${g.name} (${g.path}) -> ${g.out}: lined up by ${g.source}; ${how}`);
+    for (const n of g.notes) lines.push(`tracedat: guest ${g.name}: ${n}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 export async function attachCommand(args: string[]): Promise<number> {
@@ -152,16 +172,6 @@ export async function attachCommand(args: string[]): Promise<number> {
   for (const f of p.inputs) traces.push(await open(f));
   mkdirSync(p.outDir, { recursive: true });
   const r = await attach(traces, p.outDir, { ...p.options, cliOptions: p.perGuest });
-  process.stderr.write(`tracedat: host copy ${r.host}\n`);
-  for (const g of r.guests) {
-    const how =
-      g.mode === 'kept'
-        ? 'its own TIME_SHIFT kept'
-        : g.mode === 'time-shift'
-          ? `a TIME_SHIFT of ${g.samples?.join('/') ?? '?'} samples per vCPU`
-          : 'its timestamps rewritten onto host time';
-    process.stderr.write(`tracedat: guest ${g.name} (${g.path}) -> ${g.out}: lined up by ${g.source}; ${how}\n`);
-    for (const n of g.notes) process.stderr.write(`tracedat: guest ${g.name}: ${n}\n`);
-  }
+  process.stderr.write(attachSummary(r));
   return 0;
 }

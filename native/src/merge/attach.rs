@@ -87,7 +87,7 @@ fn steps(guest: &Trace, data: &[u8], cpu: u32, clock: &GuestClock) -> crate::for
     Ok(Ok(samples))
 }
 
-/// Writes the copies into `dir`, named as the inputs.
+/// Writes the copies into `dir`, named as the inputs: all of them, or none.
 pub fn attach(inputs: &[MergeInput<'_>], opts: &Options, dir: &Path, spec: &Spec, progress: &mut Progress) -> Result<(String, Vec<Attached>), MergeError> {
     let Guests { host: hi, guests: planned, options: host_guests, host_tsc2nsec } = plan(inputs, opts, "attach")?;
     let name_of = |i: usize| inputs[i].path.rsplit('/').next().unwrap_or(inputs[i].path).to_string();
@@ -121,9 +121,19 @@ pub fn attach(inputs: &[MergeInput<'_>], opts: &Options, dir: &Path, spec: &Spec
     write(copy::layout(ht, Input { data: hd, file: host.file }, &host_spec)?, &host_out)?;
     progress.advance(1);
 
+    // The copies are a set: when one fails, the ones already written go too.
     let mut attached = Vec::new();
     for p in &planned {
-        attached.push(attach_guest(inputs, p, host_id, host_tsc2nsec, dir.join(name_of(p.input)), spec, &ids)?);
+        match attach_guest(inputs, p, host_id, host_tsc2nsec, dir.join(name_of(p.input)), spec, &ids) {
+            Ok(a) => attached.push(a),
+            Err(e) => {
+                let _ = std::fs::remove_file(&host_out);
+                for a in &attached {
+                    let _ = std::fs::remove_file(&a.out);
+                }
+                return Err(e);
+            }
+        }
         progress.advance(1);
     }
     Ok((host_out.to_string_lossy().into_owned(), attached))
