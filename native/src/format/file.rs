@@ -565,9 +565,7 @@ pub fn clock_name(text: &[u8]) -> String {
 }
 
 fn read_cpu_table(c: &mut Cursor<'_>, cpus: u32) -> Result<Vec<(u64, u64)>> {
-    if (cpus as usize).saturating_mul(16) > c.remaining() {
-        return Err(c.error(format!("a flyrecord table of {cpus} CPUs (16 bytes each), only {} bytes left", c.remaining())));
-    }
+    c.count(cpus, 16, |left| format!("a flyrecord table of {cpus} CPUs (16 bytes each), only {left} bytes left"))?;
     (0..cpus).map(|_| Ok((c.u64("a CPU data offset")?, c.u64("a CPU data size")?))).collect()
 }
 
@@ -614,25 +612,19 @@ fn parse_headers(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
 
 fn parse_ftrace(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
     let n = c.u32("the count of ftrace event formats")?;
-    // Each format takes at least its 8-byte size: bound the count by the bytes left.
-    if (n as usize).saturating_mul(8) > c.remaining() {
-        return Err(c.error(format!("{n} ftrace formats, only {} bytes left", c.remaining())));
-    }
+    // Each format takes at least its 8-byte size.
+    c.count(n, 8, |left| format!("{n} ftrace formats, only {left} bytes left"))?;
     (0..n).map(|_| sized_text(c, src, 8, "an ftrace event format")).collect::<Result<_>>().map(Content::Ftrace)
 }
 
 fn parse_events(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
     let n = c.u32("the count of event systems")?;
-    if (n as usize).saturating_mul(5) > c.remaining() {
-        return Err(c.error(format!("{n} event systems, only {} bytes left", c.remaining())));
-    }
-    let mut systems = Vec::with_capacity(n as usize);
+    // A system takes at least a NUL-terminated name and a u32 count.
+    let mut systems = Vec::with_capacity(c.count(n, 5, |left| format!("{n} event systems, only {left} bytes left"))?);
     for _ in 0..n {
         let name = options::lossy(c.cstr("an event system name")?);
         let count = c.u32("the count of events in a system")?;
-        if (count as usize).saturating_mul(8) > c.remaining() {
-            return Err(c.error(format!("{count} event formats in system {name}, only {} bytes left", c.remaining())));
-        }
+        c.count(count, 8, |left| format!("{count} event formats in system {name}, only {left} bytes left"))?;
         let events = (0..count).map(|_| sized_text(c, src, 8, "an event format")).collect::<Result<_>>()?;
         systems.push(System { name, events });
     }

@@ -140,11 +140,7 @@ impl BufferOption {
         }
         let page_size = c.u32("the buffer page size")?;
         let n = c.u32("the buffer CPU count")?;
-        // Each entry is 20 bytes: refuse a count the payload cannot hold before allocating.
-        if (n as usize).saturating_mul(20) > c.remaining() {
-            return Err(c.error(format!("{n} CPU entries of 20 bytes, only {} bytes left", c.remaining())));
-        }
-        let mut cpus = Vec::with_capacity(n as usize);
+        let mut cpus = Vec::with_capacity(c.count(n, 20, |left| format!("{n} CPU entries of 20 bytes, only {left} bytes left"))?);
         for _ in 0..n {
             let cpu = c.u32("a CPU id")?;
             let offset = c.u64("a CPU data offset")?;
@@ -181,15 +177,10 @@ impl TimeShift {
         let peer_id = c.u64("the peer trace id")?;
         let flags = c.u32("the protocol flags")?;
         let n = c.u32("the CPU count")?;
-        if (n as usize).saturating_mul(4) > c.remaining() {
-            return Err(c.error(format!("{n} per-CPU sample counts, only {} bytes left", c.remaining())));
-        }
-        let mut cpus = Vec::with_capacity(n as usize);
+        let mut cpus = Vec::with_capacity(c.count(n, 4, |left| format!("{n} per-CPU sample counts, only {left} bytes left"))?);
         for _ in 0..n {
-            let count = c.u32("a sample count")? as usize;
-            if count.saturating_mul(24) > c.remaining() {
-                return Err(c.error(format!("{count} samples of 24 bytes, only {} bytes left", c.remaining())));
-            }
+            let count = c.u32("a sample count")?;
+            let count = c.count(count, 24, |left| format!("{count} samples of 24 bytes, only {left} bytes left"))?;
             let mut read = |what: &str| -> Result<Vec<i64>> { (0..count).map(|_| c.u64(what).map(|v| v as i64)).collect() };
             let times = read("a sample time")?;
             let offsets = read("a sample offset")?;
@@ -230,9 +221,7 @@ impl Guest {
         let name = lossy(c.cstr("the guest name")?);
         let trace_id = c.u64("the guest trace id")?;
         let n = c.u32("the guest CPU count")?;
-        if (n as usize).saturating_mul(8) > c.remaining() {
-            return Err(c.error(format!("{n} vCPU entries of 8 bytes, only {} bytes left", c.remaining())));
-        }
+        c.count(n, 8, |left| format!("{n} vCPU entries of 8 bytes, only {left} bytes left"))?;
         let vcpus = (0..n).map(|_| Ok((c.u32("a guest CPU")?, c.u32("a host pid")? as i32))).collect::<Result<Vec<_>>>()?;
         Ok(Guest { name, trace_id, vcpus })
     }
