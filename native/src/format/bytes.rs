@@ -61,6 +61,11 @@ impl Endian {
             _ => return None,
         })
     }
+    /// The `size`-byte number (see [`Endian::uint`]) at `offset` in `data`, or None when the
+    /// size is another or the bytes are not all inside `data`.
+    pub fn uint_at(self, data: &[u8], offset: usize, size: usize) -> Option<u64> {
+        offset.checked_add(size).and_then(|end| data.get(offset..end)).and_then(|b| self.uint(b))
+    }
 }
 
 /// A read position inside `data`, whose first byte sits at file offset `base`.
@@ -208,6 +213,10 @@ mod tests {
         let mut c = Cursor::new(&data, 0, Endian::Little, "test");
         assert!(c.bytes(usize::MAX, "x").is_err());
         assert!(span(u64::MAX, 2, 4).is_none());
+        assert_eq!(Endian::Little.uint_at(&data, usize::MAX, 2), None);
+        assert_eq!(Endian::Little.uint_at(&data, 2, 2), Some(0));
+        assert_eq!(Endian::Little.uint_at(&data, 3, 2), None);
+        assert_eq!(Endian::Little.uint_at(&data, 0, 3), None);
     }
 
     #[test]
