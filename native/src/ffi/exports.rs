@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 use crate::ffi::source::Source;
-use crate::format::{bytes, compression, error, file, options, symbols};
+use crate::format::{bytes, clib, compression, error, file, options, symbols};
 use crate::out::{dump, info, json, report};
 use crate::ring::{records, validate};
 use crate::write::{output, progress, writer};
@@ -439,7 +439,7 @@ fn report_input(env: Env, args: &Args) -> JsResult {
         return Err(JsError::usage("reportInput after the report has started"));
     }
     let h = args.external::<Handle>(1)?.clone();
-    c.inputs.push((h, args.string(2)?, options::strtoll(&args.string(3)?)));
+    c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0)));
     env.undefined()
 }
 

@@ -252,31 +252,6 @@ pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// `strtoll(s, NULL, 0)`: decimal, 0x hex or 0 octal, with optional sign and leading blanks;
-/// stops at the first character that does not fit, saturating like glibc.
-pub fn strtoll(s: &str) -> i64 {
-    let s = s.trim_start();
-    let (neg, s) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (radix, digits) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        (16, h)
-    } else if s.starts_with('0') {
-        (8, s)
-    } else {
-        (10, s)
-    };
-    let mut v: i128 = 0;
-    for ch in digits.chars() {
-        let Some(d) = ch.to_digit(radix) else { break };
-        v = (v * radix as i128 + d as i128).min(i64::MAX as i128 + 1);
-    }
-    let v = if neg { -v } else { v };
-    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,13 +295,5 @@ mod tests {
         assert_eq!(e.expected, "4294967295 CPU entries of 20 bytes, only 0 bytes left");
         let e = Tsc2Nsec::parse(&[0; 4], Endian::Little, 50).unwrap_err();
         assert_eq!(e.offset, 60, "the shift, after the payload's 4-byte multiplier at 56");
-    }
-
-    #[test]
-    fn strtoll_like_glibc() {
-        assert_eq!(strtoll("0x10"), 16);
-        assert_eq!(strtoll(" -5000x"), -5000);
-        assert_eq!(strtoll("010"), 8);
-        assert_eq!(strtoll("junk"), 0);
     }
 }

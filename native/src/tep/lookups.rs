@@ -4,25 +4,15 @@
 //! libtraceevent collects each table into a list by prepending (so the list is in reverse
 //! file order), sorts it with glibc's qsort (a stable merge sort at these sizes) and searches
 //! it with glibc's bsearch. With duplicate keys the entry found therefore depends on the
-//! bisection path; [`bsearch`] reproduces that path. [`crate::format::symbols`] keeps the lenient
+//! bisection path; [`crate::format::clib::bsearch`] reproduces that path. [`crate::format::symbols`] keeps the lenient
 //! parsers for the API; these follow trace-cmd's own line parsing, which e.g. stops reading
 //! kallsyms at the first malformed line.
 
 use std::cmp::Ordering;
 
-/// glibc's `bsearch`: the index where `cmp(i)` is Equal on the bisection path, if any.
-pub fn bsearch(n: usize, mut cmp: impl FnMut(usize) -> Ordering) -> Option<usize> {
-    let (mut l, mut u) = (0usize, n);
-    while l < u {
-        let idx = (l + u) / 2;
-        match cmp(idx) {
-            Ordering::Less => u = idx,
-            Ordering::Greater => l = idx + 1,
-            Ordering::Equal => return Some(idx),
-        }
-    }
-    None
-}
+/// print fmts read numbers with it (kept at this path for print_fmt's sake).
+pub use crate::format::clib::strtoull;
+use crate::format::clib::{bsearch, scan_int};
 
 /// One kallsyms function.
 #[derive(Clone, Copy, Debug)]
@@ -216,73 +206,6 @@ impl Comms {
     }
 }
 
-/// sscanf "%d": optional white space and sign, decimal digits; the rest of the line.
-fn scan_int(line: &[u8]) -> Option<(i32, &[u8])> {
-    let mut i = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let neg = match line.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let start = i;
-    let mut v: i64 = 0;
-    while let Some(d) = line.get(i).filter(|d| d.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add((d - b'0') as i64);
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
-    let v = if neg { -v } else { v };
-    Some((v as i32, &line[i..]))
-}
-
-/// C `strtoull(s, NULL, base)` with base 0 (prefix decides) or 16: leading space, sign,
-/// `0x`; stops at the first invalid digit; saturates on overflow.
-pub fn strtoull(s: &[u8], base: u32) -> u64 {
-    let mut i = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let mut neg = false;
-    match s.get(i) {
-        Some(b'-') => {
-            neg = true;
-            i += 1;
-        }
-        Some(b'+') => i += 1,
-        _ => {}
-    }
-    let mut base = base;
-    let hex_prefix = s.get(i) == Some(&b'0') && matches!(s.get(i + 1), Some(b'x' | b'X')) && s.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
-    if (base == 0 || base == 16) && hex_prefix {
-        base = 16;
-        i += 2;
-    } else if base == 0 {
-        base = if s.get(i) == Some(&b'0') { 8 } else { 10 };
-    }
-    let mut v: u64 = 0;
-    let mut overflow = false;
-    while let Some(d) = s.get(i).and_then(|c| (*c as char).to_digit(base)) {
-        match v.checked_mul(base as u64).and_then(|x| x.checked_add(d as u64)) {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if overflow {
-        return u64::MAX;
-    }
-    if neg {
-        v.wrapping_neg()
-    } else {
-        v
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,9 +237,5 @@ mod tests {
         c.register(b"new", 99);
         c.register(b"other", 12);
         assert_eq!((c.find(99), c.find(12)), (&b"new"[..], &b"bash"[..]));
-        assert_eq!(strtoull(b"0x1f", 0), 31);
-        assert_eq!(strtoull(b"017", 0), 15);
-        assert_eq!(strtoull(b"-1", 0), u64::MAX);
-        assert_eq!(strtoull(b"HI", 0), 0);
     }
 }

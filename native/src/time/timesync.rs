@@ -12,7 +12,8 @@
 //! Where that differs from KVM's own definition (guest = (host * ratio >> frac) + offset, whose
 //! exact inverse is not what trace-cmd applies when ratio != 1) we still follow trace-cmd.
 
-use crate::format::options::{self, TimeShift, TsSample, Tsc2Nsec};
+use crate::format::clib;
+use crate::format::options::{TimeShift, TsSample, Tsc2Nsec};
 
 /// Bit 0 of TIME_SHIFT flags: interpolate between samples instead of stepping.
 pub const FLAG_INTERPOLATE: u32 = 1;
@@ -46,10 +47,10 @@ impl Clock {
         });
         let mut offset = 0u64;
         for d in date {
-            offset = offset.wrapping_add(options::strtoll(d).wrapping_mul(1000) as u64);
+            offset = offset.wrapping_add(clib::strtoll(d.as_bytes(), 0).wrapping_mul(1000) as u64);
         }
         for o in offsets {
-            offset = offset.wrapping_add(options::strtoll(o) as u64);
+            offset = offset.wrapping_add(clib::strtoll(o.as_bytes(), 0) as u64);
         }
         Clock { shift, tsc2nsec: tsc2nsec.filter(|t| t.mult != 0), offset }
     }
