@@ -12,7 +12,8 @@
 use std::collections::HashSet;
 
 use crate::format::bytes::{Cursor, Endian};
-use crate::format::compression::{Budget, Codec, MAX_RATIO, META_RATIO};
+use crate::format::chunks::ChunkStream;
+use crate::format::compression::{Budget, Codec, META_RATIO};
 use crate::format::error::{Error, Result};
 use crate::format::header::InitialHeader;
 use crate::format::options::{self, BufferOption, CpuEntry, RawOption};
@@ -676,51 +677,43 @@ impl Trace {
             .and_then(|r| data.get(r))
             .ok_or_else(|| Error::new(what.clone(), offset, format!("{size} bytes of latency text inside the file")))?;
         let codec = self.codec.filter(|_| b.section.is_some_and(|h| h.compressed()));
-        let mut c = Cursor::new(bytes, offset, self.endian, &what);
-        let (left, plain) = match codec {
-            Some(_) => {
-                let count = c.u32("the chunk count")?;
-                if (count as usize).saturating_mul(8) > c.remaining() {
-                    return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left", c.remaining())));
-                }
-                (count, None)
-            }
-            None => (0, Some(bytes)),
+        let pieces = match codec {
+            Some(codec) => Pieces::Chunked(ChunkStream::open(data, offset, Some(offset + size), codec, self.endian, &what)?),
+            None => Pieces::Plain(Some(bytes)),
         };
-        let pos = c.pos();
-        Ok(LatencyPieces { data, bytes, offset, endian: self.endian, what, codec, budget: Budget::new(MAX_RATIO), pos, left, plain })
+        Ok(LatencyPieces { data, what, pieces })
     }
 }
 
 /// The text of a latency buffer in pieces: raw in v6 and in uncompressed v7 (one piece, the
-/// bytes in the file), a chunk stream (`u32 count`, then blocks) in compressed v7, inflated one
-/// chunk at a time under one budget for the whole text. Chunks need not be whole pages.
+/// bytes in the file), a chunk stream in compressed v7, inflated one chunk at a time under one
+/// budget for the whole text. Chunks need not be whole pages.
 pub struct LatencyPieces<'a> {
     data: &'a [u8],
-    /// The buffer's bytes, at `offset` in the file; the next chunk header at `pos` in them.
-    bytes: &'a [u8],
-    offset: u64,
-    pos: usize,
-    endian: Endian,
     what: String,
-    codec: Option<Codec>,
-    budget: Budget,
-    left: u32,
-    plain: Option<&'a [u8]>,
+    pieces: Pieces<'a>,
+}
+
+enum Pieces<'a> {
+    /// The text, until it is taken.
+    Plain(Option<&'a [u8]>),
+    Chunked(ChunkStream),
 }
 
 impl<'a> LatencyPieces<'a> {
     /// The next piece of text, None after the last.
     pub fn next(&mut self) -> Result<Option<std::borrow::Cow<'a, [u8]>>> {
-        if let Some(p) = self.plain.take() {
-            return Ok((!p.is_empty()).then_some(std::borrow::Cow::Borrowed(p)));
+        match &mut self.pieces {
+            Pieces::Plain(p) => Ok(p.take().filter(|p| !p.is_empty()).map(std::borrow::Cow::Borrowed)),
+            Pieces::Chunked(chunks) => Ok(chunks.next_chunk(self.data, &self.what)?.map(std::borrow::Cow::Owned)),
         }
-        let Some(codec) = self.codec.filter(|_| self.left > 0) else { return Ok(None) };
-        self.left -= 1;
-        let mut c = Cursor::new(self.bytes, self.offset, self.endian, &self.what);
-        c.seek(self.pos, "a chunk header")?;
-        let block = crate::format::compression::Block::read(&mut c)?;
-        self.pos = c.pos();
-        Ok(Some(std::borrow::Cow::Owned(block.inflate(self.data, codec, &mut self.budget, &self.what)?)))
+    }
+
+    /// The bytes of text still to come, from the chunk headers when compressed.
+    pub fn raw_left(&self) -> Result<u64> {
+        match &self.pieces {
+            Pieces::Plain(p) => Ok(p.map_or(0, |p| p.len() as u64)),
+            Pieces::Chunked(chunks) => chunks.raw_left(self.data, &self.what),
+        }
     }
 }

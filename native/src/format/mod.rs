@@ -1,4 +1,5 @@
 pub mod bytes;
+pub mod chunks;
 pub mod clib;
 pub mod compression;
 pub mod error;

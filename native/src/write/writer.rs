@@ -48,8 +48,8 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::format::bytes::{Cursor, Endian};
-use crate::format::compression::{self, Block, Budget, Codec, META_RATIO};
+use crate::format::bytes::Endian;
+use crate::format::compression::{self, Budget, Codec, META_RATIO};
 use crate::format::error::Error;
 use crate::format::file::{Buffer, BufferKind, Content, CpuData, Trace, V6Tag};
 use crate::format::options;
@@ -209,7 +209,7 @@ pub fn write<W: Write>(trace: &Trace, input: Input<'_>, spec: &Spec, o: &mut Out
     let dropped = plan.dropped.clone();
     let summary = Summary { dropped, ..Summary::default() };
     let mut w = Writer { trace, input, spec, plan, progress, summary, scratch: Vec::new() };
-    let total = w.raw_total();
+    let total = w.raw_total()?;
     w.progress.start(total);
     w.header(o)?;
     if spec.version >= 7 {
@@ -720,21 +720,30 @@ impl<'t> Writer<'t, '_> {
     // ---- ring-buffer data, both versions ----------------------------------------------------
 
     /// Uncompressed bytes of all the data to copy, for progress. Compressed streams are sized
-    /// by walking their chunk headers (a damaged one just ends the count; copying reports it).
-    fn raw_total(&self) -> u64 {
+    /// by their chunk headers; a damaged one is the error copying it would meet, met first.
+    fn raw_total(&self) -> Result<u64> {
+        let data = self.input.data;
         let mut total = 0;
         for &b in &self.plan.buffers {
-            let codec = self.input_codec(b);
             match b.kind {
                 BufferKind::Flyrecord { .. } => {
                     for d in self.plan.cpus(b, self.spec) {
-                        total += raw_size(self.input.data, self.trace.endian, codec, d.offset, d.size);
+                        total += CpuStream::new(data, self.trace.endian, self.input_codec(b), d, b.page_size, &b.name)?.raw_left(data)?;
                     }
                 }
-                BufferKind::Latency { offset, size } => total += raw_size(self.input.data, self.trace.endian, codec, offset, size),
+                BufferKind::Latency { .. } => {
+                    if let Some(index) = self.buffer_index(b) {
+                        total += self.trace.latency_pieces(data, index)?.raw_left()?;
+                    }
+                }
             }
         }
-        total
+        Ok(total)
+    }
+
+    /// The index of `b` in the input's buffers.
+    fn buffer_index(&self, b: &Buffer) -> Option<usize> {
+        self.trace.buffers.iter().position(|x| std::ptr::eq(x, b))
     }
 
     /// The codec of a buffer's data in the input: v7 sections say so in their flags.
@@ -807,7 +816,7 @@ impl<'t> Writer<'t, '_> {
 
     /// A latency trace's text: raw, or chunked like CPU data when `comp` is set.
     fn latency_text<W: Write>(&mut self, o: &mut Out<W>, b: &Buffer, comp: Option<(Codec, i32)>) -> Result<()> {
-        let Some(index) = self.trace.buffers.iter().position(|x| std::ptr::eq(x, b)) else { return Ok(()) };
+        let Some(index) = self.buffer_index(b) else { return Ok(()) };
         let mut pieces = self.trace.latency_pieces(self.input.data, index)?;
         let progress = &mut *self.progress;
         match comp {
@@ -852,18 +861,6 @@ impl<'t> Writer<'t, '_> {
         }
         Ok(())
     }
-}
-
-fn raw_size(data: &[u8], endian: Endian, codec: Option<Codec>, offset: u64, size: u64) -> u64 {
-    if codec.is_none() || size == 0 {
-        return size;
-    }
-    let mut c = Cursor::new(data, 0, endian, "");
-    if c.seek(usize::try_from(offset).unwrap_or(usize::MAX).min(data.len()), "").is_err() {
-        return 0;
-    }
-    let count = c.u32("").unwrap_or(0);
-    (0..count).map_while(|_| Block::read(&mut c).ok()).map(|b| b.uncompressed as u64).sum()
 }
 
 /// The next up-to-10 pages of a stream whose current page (if `primed`) is not yet taken.
@@ -986,6 +983,8 @@ fn buffer_payload(e: Endian, at: u64, name: &str, clock: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::bytes::Cursor;
+    use crate::format::compression::Block;
     use crate::write::output::patch_vec;
 
     const PS: usize = 4096;
@@ -1380,6 +1379,20 @@ mod tests {
             Err(WriteError::Input(e)) => assert!(e.section.contains("CPU 0"), "{e}"),
             other => panic!("expected an input error, got {other:?}"),
         }
+        // A chunk header running off the file: the progress total meets it before anything is
+        // written, with the error copying would give.
+        v7[at] ^= 0xff;
+        v7[at - 8..at - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let t = Trace::parse(&v7).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        match write(&t, Input { data: &v7, file: None }, &spec(6, None), &mut o, &mut Progress::none()) {
+            Err(WriteError::Input(e)) => {
+                assert_eq!((e.section.as_str(), e.offset), ("CPU 0 data", at as u64));
+                assert!(e.expected.starts_with("compressed block data (4294967295 bytes, "), "{e}");
+            }
+            other => panic!("expected an input error, got {other:?}"),
+        }
+        assert_eq!(o.pos(), 0);
         // A v6 CPU data size that is not whole pages.
         let table = input.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10;
         input[table + 8..table + 16].copy_from_slice(&(3 * PS as u64 - 1).to_le_bytes());
