@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 use crate::ffi::source::Source;
-use crate::format::{bytes, clib, compression, error, file, options, symbols};
-use crate::out::{dump, info, json, report};
+use crate::format::{bytes, clib, compression, error, file, options};
+use crate::out::{dump, info, json, report, tables};
 use crate::ring::{records, validate};
 use crate::write::{output, progress, writer};
 
@@ -271,46 +271,10 @@ fn text(env: Env, args: &Args) -> JsResult {
     env.buffer(bytes)
 }
 
-/// `tables(handle)` → JSON `{ cmdlines: [[pid, comm]], printk: [[addr, fmt]], kallsyms:
-/// [[addr, type, name, module]] }`, addresses as hex strings.
+/// `tables(handle)` → JSON of the cmdlines, printk formats and kallsyms (see [`tables::tables`]).
 fn tables(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
-    let data = h.source.bytes();
-    let t = &h.trace;
-    let text = |id| match t.content(id) {
-        Some(file::Content::Kallsyms(x) | file::Content::Printk(x) | file::Content::Cmdlines(x)) => t.bytes(data, x),
-        _ => &[],
-    };
-    let mut j = json::Json::new();
-    j.begin_object(None);
-    j.begin_array(Some("cmdlines"));
-    for (pid, comm) in symbols::cmdlines(text(options::CMDLINES)) {
-        j.begin_array(None);
-        j.item_num(pid as i64);
-        j.item_str(comm);
-        j.end_array();
-    }
-    j.end_array();
-    j.begin_array(Some("printk"));
-    for (addr, fmt) in symbols::printk(text(options::PRINTK)) {
-        j.begin_array(None);
-        j.item_str(&format!("{addr:x}"));
-        j.item_str(fmt);
-        j.end_array();
-    }
-    j.end_array();
-    j.begin_array(Some("kallsyms"));
-    for s in symbols::kallsyms(text(options::KALLSYMS)) {
-        j.begin_array(None);
-        j.item_str(&format!("{:x}", s.addr));
-        j.item_str(&s.kind.to_string());
-        j.item_str(s.name);
-        j.item_str(s.module.unwrap_or(""));
-        j.end_array();
-    }
-    j.end_array();
-    j.end_object();
-    env.string(&j.finish())
+    env.string(&tables::tables(&h.trace, h.source.bytes()))
 }
 
 /// `validate(handle)`: the checks of `dump -v` beyond the metadata (see [`validate`]); throws

@@ -1,18 +1,18 @@
 //! The three lookup tables report output depends on, loaded and searched the way trace-cmd
 //! 3.1.6 and libtraceevent 1.7.1 do it, down to which entry wins among duplicates.
 //!
+//! The lines are read by [`crate::format::symbols`], as the API's `tables()` reads them.
 //! libtraceevent collects each table into a list by prepending (so the list is in reverse
 //! file order), sorts it with glibc's qsort (a stable merge sort at these sizes) and searches
 //! it with glibc's bsearch. With duplicate keys the entry found therefore depends on the
-//! bisection path; [`crate::format::clib::bsearch`] reproduces that path. [`crate::format::symbols`] keeps the lenient
-//! parsers for the API; these follow trace-cmd's own line parsing, which e.g. stops reading
-//! kallsyms at the first malformed line.
+//! bisection path; [`crate::format::clib::bsearch`] reproduces that path.
 
 use std::cmp::Ordering;
 
+use crate::format::clib::bsearch;
 /// print fmts read numbers with it (kept at this path for print_fmt's sake).
 pub use crate::format::clib::strtoull;
-use crate::format::clib::{bsearch, scan_int};
+use crate::format::symbols;
 
 /// One kallsyms function.
 #[derive(Clone, Copy, Debug)]
@@ -32,24 +32,14 @@ pub struct Funcs {
 }
 
 impl Funcs {
-    /// Parses /proc/kallsyms text as trace-cmd's `tracecmd_parse_proc_kallsyms`: `%16llx %c
-    /// name[\t[module]]`; absolute symbols (A/a) and ARM `$` mapping symbols are dropped; the
-    /// first line that does not scan ends the table.
+    /// The functions of a kallsyms text (see [`symbols::kallsyms`] and
+    /// [`symbols::Symbol::is_function`]).
     pub fn parse(text: &[u8]) -> Funcs {
         let mut map = Vec::with_capacity(text.len() / 32);
-        let mut at = 0usize;
-        for line in text.split(|&b| b == b'\n') {
-            let line_start = at;
-            at += line.len() + 1;
-            if line.is_empty() {
-                continue;
-            }
-            let Some((addr, kind, name)) = scan_kallsyms_line(line) else { break };
-            if name.first() != Some(&b'$') && kind != b'A' && kind != b'a' {
-                let start = line_start + (name.as_ptr() as usize - line.as_ptr() as usize);
-                let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(name.len())) else { break };
-                map.push((addr, start, len));
-            }
+        for s in symbols::kallsyms(text).filter(|s| s.is_function()) {
+            let start = s.name.as_ptr() as usize - text.as_ptr() as usize;
+            let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(s.name.len())) else { break };
+            map.push((s.addr, start, len));
         }
         // libtraceevent's order: the prepended list (reverse file order) stably sorted by
         // address, i.e. by address and then later lines first. The name offset grows with the
@@ -88,37 +78,6 @@ impl Funcs {
     }
 }
 
-/// `%16llx %c %n%*s%n`: address (at most 16 hex digits), type letter, name.
-fn scan_kallsyms_line(line: &[u8]) -> Option<(u64, u8, &[u8])> {
-    let mut i = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let start = i;
-    let mut addr = 0u64;
-    while i < line.len() && i - start < 16 && line[i].is_ascii_hexdigit() {
-        addr = (addr << 4) | (line[i] as char).to_digit(16)? as u64;
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
-    // " %c": skip white space, take one character.
-    while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
-        i += 1;
-    }
-    let kind = *line.get(i)?;
-    i += 1;
-    while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
-        i += 1;
-    }
-    let name_start = i;
-    while line.get(i).is_some_and(|b| !b.is_ascii_whitespace()) {
-        i += 1;
-    }
-    if i == name_start {
-        return None;
-    }
-    Some((addr, kind, &line[name_start..i]))
-}
-
 /// trace_printk format strings by address (tep's printk_map).
 #[derive(Default)]
 pub struct Printk {
@@ -126,28 +85,9 @@ pub struct Printk {
 }
 
 impl Printk {
-    /// Parses printk_formats as `tracecmd_parse_ftrace_printk` + `tep_register_print_string`:
-    /// `ADDR : "fmt"`, split at the first ':', one leading quote, one trailing quote and then a
-    /// trailing `\n` (backslash, n) removed; escapes otherwise kept.
+    /// The formats of a printk_formats text (see [`symbols::printk`]).
     pub fn parse(text: &[u8]) -> Printk {
-        let mut list = Vec::new();
-        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
-            if colon == 0 {
-                // strtok_r skips leading delimiters; an entry that is all ':' is empty.
-                continue;
-            }
-            let addr = strtoull(&line[..colon], 16);
-            let fmt = line.get(colon + 2..).unwrap_or(&[]);
-            let mut s = fmt.strip_prefix(b"\"").unwrap_or(fmt).to_vec();
-            if s.last() == Some(&b'"') {
-                s.pop();
-            }
-            if s.ends_with(b"\\n") {
-                s.truncate(s.len() - 2);
-            }
-            list.push((addr, s));
-        }
+        let mut list: Vec<(u64, Vec<u8>)> = symbols::printk(text).map(|(addr, fmt)| (addr, fmt.to_vec())).collect();
         list.reverse();
         list.sort_by_key(|p| p.0);
         Printk { map: list }
@@ -167,17 +107,9 @@ pub struct Comms {
 }
 
 impl Comms {
-    /// `tracecmd_parse_cmdlines`: lines of `%d %m[^\n]`; pid 0 is never stored.
+    /// The comms of a saved cmdlines text (see [`symbols::cmdlines`]).
     pub fn parse(text: &[u8]) -> Comms {
-        let mut list = Vec::new();
-        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let Some((pid, rest)) = scan_int(line) else { continue };
-            let comm = rest.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |n| &rest[n..]);
-            if comm.is_empty() || pid == 0 {
-                continue;
-            }
-            list.push((pid, comm.to_vec()));
-        }
+        let mut list: Vec<(i32, Vec<u8>)> = symbols::cmdlines(text).map(|(pid, comm)| (pid, comm.to_vec())).collect();
         list.reverse();
         list.sort_by_key(|c| c.0);
         Comms { map: list }
