@@ -87,15 +87,11 @@ pub struct Printk {
 impl Printk {
     /// The formats of a printk_formats text (see [`symbols::printk`]).
     pub fn parse(text: &[u8]) -> Printk {
-        let mut list: Vec<(u64, Vec<u8>)> = symbols::printk(text).map(|(addr, fmt)| (addr, fmt.to_vec())).collect();
-        list.reverse();
-        list.sort_by_key(|p| p.0);
-        Printk { map: list }
+        Printk { map: tep_order(symbols::printk(text).map(|(addr, fmt)| (addr, fmt.to_vec())).collect()) }
     }
 
     pub fn find(&self, addr: u64) -> Option<&[u8]> {
-        let m = &self.map;
-        bsearch(m.len(), |i| addr.cmp(&m[i].0)).map(|i| m[i].1.as_slice())
+        lookup(&self.map, addr)
     }
 }
 
@@ -109,10 +105,7 @@ pub struct Comms {
 impl Comms {
     /// The comms of a saved cmdlines text (see [`symbols::cmdlines`]).
     pub fn parse(text: &[u8]) -> Comms {
-        let mut list: Vec<(i32, Vec<u8>)> = symbols::cmdlines(text).map(|(pid, comm)| (pid, comm.to_vec())).collect();
-        list.reverse();
-        list.sort_by_key(|c| c.0);
-        Comms { map: list }
+        Comms { map: tep_order(symbols::cmdlines(text).map(|(pid, comm)| (pid, comm.to_vec())).collect()) }
     }
 
     /// find_cmdline: "<idle>" for pid 0, "<...>" when unknown.
@@ -120,8 +113,7 @@ impl Comms {
         if pid == 0 {
             return b"<idle>";
         }
-        let m = &self.map;
-        bsearch(m.len(), |i| pid.cmp(&m[i].0)).map_or(b"<...>", |i| m[i].1.as_slice())
+        lookup(&self.map, pid).unwrap_or(b"<...>")
     }
 
     /// tep_register_comm after the table is built: adds pid → comm unless the pid is known.
@@ -129,13 +121,25 @@ impl Comms {
         if pid == 0 {
             return;
         }
-        let m = &self.map;
-        if bsearch(m.len(), |i| pid.cmp(&m[i].0)).is_some() {
+        if lookup(&self.map, pid).is_some() {
             return;
         }
         let at = self.map.partition_point(|c| c.0 < pid);
         self.map.insert(at, (pid, comm.to_vec()));
     }
+}
+
+/// A table in libtraceevent's order: the list it prepends to as it reads (reverse file order),
+/// stably sorted by key.
+fn tep_order<K: Ord + Copy>(mut list: Vec<(K, Vec<u8>)>) -> Vec<(K, Vec<u8>)> {
+    list.reverse();
+    list.sort_by_key(|e| e.0);
+    list
+}
+
+/// The value glibc's bsearch finds for `key` in a table in [`tep_order`].
+fn lookup<K: Ord>(table: &[(K, Vec<u8>)], key: K) -> Option<&[u8]> {
+    bsearch(table.len(), |i| key.cmp(&table[i].0)).map(|i| table[i].1.as_slice())
 }
 
 #[cfg(test)]
