@@ -92,7 +92,8 @@ fn is_layout(id: u16) -> bool {
 
 #[derive(Debug)]
 pub enum WriteError {
-    /// The input could not be read (damaged ring-buffer data is only found while copying).
+    /// The input could not be read (damaged ring-buffer data is found while copying, damaged
+    /// chunk headers already by the progress total).
     Input(Error),
     /// Writing the output failed.
     Output(io::Error),
@@ -799,9 +800,7 @@ impl<'t> Writer<'t, '_> {
                     self.spec.threads,
                     || next_chunk(&mut s, input, &mut primed, ps).map_err(WriteError::Input),
                     |p: Packed| {
-                        o.u32(p.data.len() as u32)?;
-                        o.u32(p.raw_len as u32)?;
-                        o.bytes(&p.data)?;
+                        block(o, &p.data, p.raw_len as u32)?;
                         raw += p.raw_len as u64;
                         progress.advance(p.raw_len as u64);
                         Ok(())
@@ -849,9 +848,7 @@ impl<'t> Writer<'t, '_> {
                         Ok(Some(Raw::Owned(std::mem::replace(&mut pending, rest))))
                     },
                     |p: Packed| {
-                        o.u32(p.data.len() as u32)?;
-                        o.u32(p.raw_len as u32)?;
-                        o.bytes(&p.data)?;
+                        block(o, &p.data, p.raw_len as u32)?;
                         progress.advance(p.raw_len as u64);
                         Ok(())
                     },
@@ -906,6 +903,14 @@ impl Strings {
     }
 }
 
+/// One compressed block, as [`compression::Block`] reads it: `u32 compressed size, u32
+/// uncompressed size, bytes`.
+fn block<W: Write>(o: &mut Out<W>, compressed: &[u8], raw_len: u32) -> io::Result<()> {
+    o.u32(compressed.len() as u32)?;
+    o.u32(raw_len)?;
+    o.bytes(compressed)
+}
+
 /// Writes a section whose content is known: a metadata section (one compressed block when
 /// `packed` is given) or the strings.
 fn section<W: Write>(o: &mut Out<W>, strings: &mut Strings, id: u16, desc: &str, content: &[u8], packed: Option<&[u8]>, compressed: bool) -> Result<()> {
@@ -921,9 +926,7 @@ fn write_section<W: Write>(o: &mut Out<W>, id: u16, desc: i32, content: &[u8], p
         Some(z) => {
             let raw = u32::try_from(content.len()).map_err(|_| WriteError::Unsupported(format!("a metadata section of {} bytes", content.len())))?;
             o.u64(8 + z.len() as u64)?;
-            o.u32(z.len() as u32)?;
-            o.u32(raw)?;
-            o.bytes(z)?;
+            block(o, z, raw)?;
         }
         None => {
             o.u64(content.len() as u64)?;
