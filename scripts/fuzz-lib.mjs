@@ -568,7 +568,15 @@ export const COMMANDS = [
   { name: 'convert', argv: ['convert'], module: 'dist/commands/convert.js', out: true },
   { name: 'report', argv: ['report'], module: 'dist/commands/report.js', report: {} },
   { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
+  // The damaged file as the guest of a good host, and as the host of a good guest (the bundled
+  // pair's), with --sync none so that damage, not missing sync data, is what is judged.
+  { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },
+  { name: 'merge as host', module: 'dist/commands/merge.js', out: true, merge: 'host', args: (path, out) => ['merge', '--sync', 'none', path, PARTNER.guest, '-o', out] },
+  { name: 'attach', module: 'dist/commands/merge.js', out: true, attach: true, args: (path, out) => ['attach', '--sync', 'none', PARTNER.host, path, '--out-dir', out] },
 ].filter((c) => !c.module || existsSync(join(ROOT, c.module)));
+
+/** The good half of a merge or attach case: the bundled example pair. */
+export const PARTNER = { host: join(ROOT, 'fixtures', 'kvm-host.dat'), guest: join(ROOT, 'fixtures', 'kvm-guest.dat') };
 
 /** Writes the way the CLI does, to a string: what `tracedat` would print and its status. */
 export function cliError(e) {
@@ -591,6 +599,7 @@ export async function runInProcess(api, cmd, path, opened = api.open(path)) {
   try {
     const t = await opened;
     if (cmd.records) return records(t, cmd.salvage, path);
+    if (cmd.merge || cmd.attach) return await mergeInProcess(api, cmd, t, path);
     if (cmd.out) {
       try {
         await t.convert(`${path}.out`);
@@ -620,6 +629,28 @@ export async function runInProcess(api, cmd, path, opened = api.open(path)) {
   } catch (e) {
     const partial = e && e.partial ? clip(e.partial) : '';
     return { ...cliError(e), stdout: out + partial };
+  }
+}
+
+/**
+ * `merge` and `attach` as the CLI runs them (src/commands/merge.ts): the damaged trace with a
+ * good partner, its summary on stderr. Nothing of `${path}.out` may remain after a failure.
+ */
+async function mergeInProcess(api, cmd, t, path) {
+  const out = `${path}.out`;
+  const { mergeSummary, attachSummary } = await import(join(ROOT, 'dist', 'commands', 'merge.js'));
+  const partner = await api.open(cmd.merge === 'host' ? PARTNER.guest : PARTNER.host);
+  const inputs = cmd.merge === 'host' ? [t, partner] : [partner, t];
+  try {
+    if (cmd.attach) {
+      mkdirSync(out, { recursive: true });
+      return { code: 0, stdout: '', stderr: attachSummary(await api.attach(inputs, out, { sync: 'none' })) };
+    }
+    return { code: 0, stdout: '', stderr: mergeSummary(await api.merge(inputs, out, { sync: 'none' })) };
+  } catch (e) {
+    const left = cmd.attach ? existsSync(out) && readdirSync(out).length > 0 : existsSync(out);
+    if (left) return { code: 2, stdout: '', stderr: `tracedat: ${out}: partial output left behind after: ${e.message}\n`, partial: true };
+    throw e;
   }
 }
 
@@ -671,8 +702,8 @@ function records(t, salvage, path) {
 
 /** Runs a command as a real process under a timeout and an address-space cap. */
 export function runSpawned(cmd, path, { timeoutMs, asBytes, out }) {
-  const script = cmd.spawn ? cmd.spawn.map((a) => (a.endsWith('.mjs') ? join(ROOT, a) : a)) : [join(ROOT, 'dist', 'cli.js'), ...cmd.argv];
-  const args = [...script, path, ...(cmd.out ? [out] : [])];
+  const script = cmd.spawn ? cmd.spawn.map((a) => (a.endsWith('.mjs') ? join(ROOT, a) : a)) : [join(ROOT, 'dist', 'cli.js'), ...(cmd.argv ?? [])];
+  const args = cmd.args ? [join(ROOT, 'dist', 'cli.js'), ...cmd.args(path, out)] : [...script, path, ...(cmd.out ? [out] : [])];
   const p = spawnSync('prlimit', [`--as=${asBytes}`, process.execPath, ...args], { timeout: timeoutMs, maxBuffer: 1 << 30, killSignal: 'SIGKILL' });
   return {
     code: p.status,
@@ -695,6 +726,7 @@ export function judge(cmd, res) {
   const err = res.stderr;
   if (/panicked|internal error|RUST_BACKTRACE|\n\s+at /.test(err)) return 'crash text on stderr';
   if (res.code === 0) {
+    if (cmd.merge || cmd.attach) return err.split('\n').slice(0, -1).every((l) => /^tracedat: (host|guest) /.test(l)) ? null : 'merge said more than its summary';
     if (err !== '') return 'exit 0 with stderr output';
     if (cmd.records) return /^(buffer \d+ ".*": \d+ records, last -?\d+\n)*$/.test(res.stdout) ? null : 'records output is not sane';
     if (cmd.out) return null;

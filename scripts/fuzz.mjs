@@ -79,12 +79,12 @@ async function worker() {
       const res = await runInProcess(api, cmd, path, opened);
       const why = judge(cmd, res);
       if (why) failures.push({ command: cmd.name, how: 'in process', why, code: res.code, stderr: res.stderr.slice(0, 2000) });
-      rmSync(`${path}.out`, { force: true });
+      rmSync(`${path}.out`, { force: true, recursive: true });
       if (m.spawn) {
         const sp = runSpawned(cmd, path, { timeoutMs: m.timeout, asBytes: m.asMb * 2 ** 20, out: `${path}.out` });
         const why = judge(cmd, sp) ?? (sp.code !== res.code || sp.stderr !== res.stderr ? `the CLI (exit ${sp.code}) differs from the API (exit ${res.code})` : null);
         if (why) failures.push({ command: cmd.name, how: 'cli', why, code: sp.code, signal: sp.signal, stderr: sp.stderr.slice(0, 2000) });
-        rmSync(`${path}.out`, { force: true });
+        rmSync(`${path}.out`, { force: true, recursive: true });
       }
     }
     rmSync(path, { force: true });

@@ -98,7 +98,7 @@ export class TraceFile {
     return this.call(() => native.text(this.handle, which, buffer));
   }
 
-  /** Saved cmdlines, kallsyms (sorted by address) and printk formats, parsed. */
+  /** Saved cmdlines, kallsyms (sorted by address) and printk formats, parsed as `report` reads them. */
   tables(): Tables {
     return this.call(() => {
       const t = JSON.parse(native.tables(this.handle)) as { cmdlines: [number, string][]; printk: [string, string][]; kallsyms: [string, string, string, string][] };
@@ -195,7 +195,7 @@ export interface KernelSymbol {
 export interface Tables {
   /** pid to comm. */
   cmdlines: Map<number, string>;
-  /** Address of a trace_printk format to the format as the kernel printed it. */
+  /** Address of a trace_printk format to the format as trace-cmd reads it (quotes and a trailing `\n` removed, other escapes kept). */
   printk: Map<bigint, string>;
   kallsyms: KernelSymbol[];
 }

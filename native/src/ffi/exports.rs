@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 use crate::ffi::source::Source;
-use crate::format::{bytes, compression, error, file, options, symbols};
+use crate::format::{bytes, clib, compression, error, file, options};
 use crate::merge;
-use crate::out::{dump, info, json, report};
+use crate::out::{dump, info, report, scan, tables};
 use crate::ring::{records, validate};
 use crate::time::sync::Method;
 use crate::write::{self, output, progress, writer};
@@ -145,30 +145,11 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
     env.buffer(&out)
 }
 
-/// `skipped(cursor)` → JSON `[{cpu, what, section, offset, expected}]`: what a salvaging
-/// cursor stepped over since the last call.
+/// `skipped(cursor)` → JSON of what a salvaging cursor stepped over since the last call (see
+/// [`scan::skipped`]).
 fn skipped(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<RecordCursor>(0)?;
-    let mut j = json::Json::new();
-    j.begin_array(None);
-    for cpu in c.records.cpus.iter_mut() {
-        let n = cpu.cpu();
-        for s in cpu.skipped.drain(..) {
-            j.begin_object(None);
-            j.num("cpu", n as i64);
-            skip_fields(&mut j, &s);
-            j.end_object();
-        }
-    }
-    j.end_array();
-    env.string(&j.finish())
-}
-
-fn skip_fields(j: &mut json::Json, s: &records::Skip) {
-    j.str("what", s.what);
-    j.str("section", &s.error.section);
-    j.num("offset", s.error.offset as i64);
-    j.str("expected", &s.error.expected);
+    env.string(&scan::skipped(&mut c.records))
 }
 
 /// `scanAsync(handle, salvage?)` → a Promise of what `scan` returns, computed on the thread
@@ -176,70 +157,15 @@ fn skip_fields(j: &mut json::Json, s: &records::Skip) {
 fn scan_async(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
     let salvage = !args.is_nullish(1) && args.boolean(1)?;
-    env.spawn(move || scan_json(&h, salvage), |env, json: String| env.string(&json))
+    env.spawn(move || scan::scan(&h.trace, h.source.bytes(), salvage).map_err(JsError::from), |env, json: String| env.string(&json))
 }
 
-/// `scan(handle, salvage?)` → JSON per buffer and CPU: record count, first and last timestamps
-/// (reported and raw) and lost-event marks. Reads every page, so it is also the deep
-/// validation of `dump -v`; the first damaged page is thrown as an error, or with `salvage`
-/// stepped over and listed as the CPU's `skipped`.
+/// `scan(handle, salvage?)` → JSON per buffer and CPU (see [`scan::scan`]): the deep
+/// validation of `dump -v`, throwing the first damaged page, or with `salvage` listing it.
 fn scan(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
     let salvage = !args.is_nullish(1) && args.boolean(1)?;
-    env.string(&scan_json(&h, salvage)?)
-}
-
-fn scan_json(h: &Opened, salvage: bool) -> Result<String, JsError> {
-    let data = h.source.bytes();
-    let mut j = json::Json::new();
-    j.begin_array(None);
-    for (i, b) in h.trace.buffers.iter().enumerate() {
-        let file::BufferKind::Flyrecord { cpus } = &b.kind else { continue };
-        j.begin_object(None);
-        j.str("name", &b.name);
-        j.begin_array(Some("cpus"));
-        for d in cpus {
-            let clock = h.trace.clock(data, i, false);
-            let mut r = records::Records::new(&h.trace, data, i, Some(&[d.cpu]), clock, salvage)?;
-            let (mut count, mut first, mut last, mut missed_pages, mut missed) = (0u64, None, None, 0u64, 0i64);
-            while let Some((ts, raw, m)) = r.next_with(data, |r| (r.ts, r.raw, r.missed))? {
-                count += 1;
-                first.get_or_insert((ts, raw));
-                last = Some((ts, raw));
-                if m != 0 {
-                    missed_pages += 1;
-                    if m > 0 {
-                        missed += m;
-                    }
-                }
-            }
-            j.begin_object(None);
-            j.num("cpu", d.cpu as i64);
-            j.num("count", count as i64);
-            if let (Some(f), Some(l)) = (first, last) {
-                j.big("first", f.0);
-                j.big("last", l.0);
-                j.big("firstRaw", f.1);
-                j.big("lastRaw", l.1);
-            }
-            j.num("missedMarks", missed_pages as i64);
-            j.num("missedEvents", missed);
-            if salvage {
-                j.begin_array(Some("skipped"));
-                for s in r.cpus.iter().flat_map(|c| &c.skipped) {
-                    j.begin_object(None);
-                    skip_fields(&mut j, s);
-                    j.end_object();
-                }
-                j.end_array();
-            }
-            j.end_object();
-        }
-        j.end_array();
-        j.end_object();
-    }
-    j.end_array();
-    Ok(j.finish())
+    env.string(&scan::scan(&h.trace, h.source.bytes(), salvage)?)
 }
 
 /// `text(handle, which, buffer)` → a raw metadata text as a Buffer: "headerPage",
@@ -273,46 +199,10 @@ fn text(env: Env, args: &Args) -> JsResult {
     env.buffer(bytes)
 }
 
-/// `tables(handle)` → JSON `{ cmdlines: [[pid, comm]], printk: [[addr, fmt]], kallsyms:
-/// [[addr, type, name, module]] }`, addresses as hex strings.
+/// `tables(handle)` → JSON of the cmdlines, printk formats and kallsyms (see [`tables::tables`]).
 fn tables(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
-    let data = h.source.bytes();
-    let t = &h.trace;
-    let text = |id| match t.content(id) {
-        Some(file::Content::Kallsyms(x) | file::Content::Printk(x) | file::Content::Cmdlines(x)) => t.bytes(data, x),
-        _ => &[],
-    };
-    let mut j = json::Json::new();
-    j.begin_object(None);
-    j.begin_array(Some("cmdlines"));
-    for (pid, comm) in symbols::cmdlines(text(options::CMDLINES)) {
-        j.begin_array(None);
-        j.item_num(pid as i64);
-        j.item_str(comm);
-        j.end_array();
-    }
-    j.end_array();
-    j.begin_array(Some("printk"));
-    for (addr, fmt) in symbols::printk(text(options::PRINTK)) {
-        j.begin_array(None);
-        j.item_str(&format!("{addr:x}"));
-        j.item_str(fmt);
-        j.end_array();
-    }
-    j.end_array();
-    j.begin_array(Some("kallsyms"));
-    for s in symbols::kallsyms(text(options::KALLSYMS)) {
-        j.begin_array(None);
-        j.item_str(&format!("{:x}", s.addr));
-        j.item_str(&s.kind.to_string());
-        j.item_str(s.name);
-        j.item_str(s.module.unwrap_or(""));
-        j.end_array();
-    }
-    j.end_array();
-    j.end_object();
-    env.string(&j.finish())
+    env.string(&tables::tables(&h.trace, h.source.bytes()))
 }
 
 /// `validate(handle)`: the checks of `dump -v` beyond the metadata (see [`validate`]); throws
@@ -599,7 +489,7 @@ fn report_input(env: Env, args: &Args) -> JsResult {
         return Err(JsError::usage("reportInput after the report has started"));
     }
     let h = args.external::<Handle>(1)?.clone();
-    c.inputs.push((h, args.string(2)?, options::strtoll(&args.string(3)?)));
+    c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0)));
     env.undefined()
 }
 

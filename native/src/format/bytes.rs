@@ -61,6 +61,11 @@ impl Endian {
             _ => return None,
         })
     }
+    /// The `size`-byte number (see [`Endian::uint`]) at `offset` in `data`, or None when the
+    /// size is another or the bytes are not all inside `data`.
+    pub fn uint_at(self, data: &[u8], offset: usize, size: usize) -> Option<u64> {
+        offset.checked_add(size).and_then(|end| data.get(offset..end)).and_then(|b| self.uint(b))
+    }
 }
 
 /// A read position inside `data`, whose first byte sits at file offset `base`.
@@ -101,6 +106,17 @@ impl<'a> Cursor<'a> {
 
     pub fn error(&self, expected: impl Into<String>) -> Error {
         Error::new(self.what, self.offset(), expected)
+    }
+
+    /// A count just read, of items that take at least `each` bytes apiece of what is left: the
+    /// count when they can all fit, else the error `too_many(bytes left)` words. A damaged
+    /// count is so refused before it sizes an allocation or a loop.
+    pub fn count(&self, n: u32, each: usize, too_many: impl FnOnce(usize) -> String) -> Result<usize> {
+        let left = self.remaining();
+        if (n as usize).saturating_mul(each) > left {
+            return Err(self.error(too_many(left)));
+        }
+        Ok(n as usize)
     }
 
     /// The next `n` bytes; `expected` says what they were to hold.
@@ -197,5 +213,19 @@ mod tests {
         let mut c = Cursor::new(&data, 0, Endian::Little, "test");
         assert!(c.bytes(usize::MAX, "x").is_err());
         assert!(span(u64::MAX, 2, 4).is_none());
+        assert_eq!(Endian::Little.uint_at(&data, usize::MAX, 2), None);
+        assert_eq!(Endian::Little.uint_at(&data, 2, 2), Some(0));
+        assert_eq!(Endian::Little.uint_at(&data, 3, 2), None);
+        assert_eq!(Endian::Little.uint_at(&data, 0, 3), None);
+    }
+
+    #[test]
+    fn counts_are_bounded_by_the_bytes_left() {
+        let data = [0u8; 10];
+        let mut c = Cursor::new(&data, 50, Endian::Little, "test");
+        c.skip(2, "x").unwrap();
+        assert_eq!(c.count(2, 4, |_| unreachable!()), Ok(2));
+        let e = c.count(u32::MAX, 4, |left| format!("{} items, {left} left", u32::MAX)).unwrap_err();
+        assert_eq!((e.offset, e.expected.as_str()), (52, "4294967295 items, 8 left"));
     }
 }

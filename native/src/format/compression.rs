@@ -11,8 +11,8 @@
 //! declared size is an error, not a bigger buffer.
 //!
 //! Framing (trace-cmd trace-compress.c): a *block* is `u32 compressed size, u32 uncompressed
-//! size, bytes`; a metadata section holds one block, and a CPU stream is `u32 chunk count` then
-//! that many blocks of at most 10 pages each.
+//! size, bytes`; a metadata section holds one block, and a CPU stream or a latency text is a
+//! chunk stream, `u32 chunk count` then that many blocks (read by [`crate::format::chunks`]).
 
 use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};

@@ -12,7 +12,8 @@
 use std::collections::HashSet;
 
 use crate::format::bytes::{Cursor, Endian};
-use crate::format::compression::{Budget, Codec, MAX_RATIO, META_RATIO};
+use crate::format::chunks::ChunkStream;
+use crate::format::compression::{Budget, Codec, META_RATIO};
 use crate::format::error::{Error, Result};
 use crate::format::header::InitialHeader;
 use crate::format::options::{self, BufferOption, CpuEntry, RawOption};
@@ -573,9 +574,7 @@ pub fn clock_name(text: &[u8]) -> String {
 }
 
 fn read_cpu_table(c: &mut Cursor<'_>, cpus: u32) -> Result<Vec<(u64, u64)>> {
-    if (cpus as usize).saturating_mul(16) > c.remaining() {
-        return Err(c.error(format!("a flyrecord table of {cpus} CPUs (16 bytes each), only {} bytes left", c.remaining())));
-    }
+    c.count(cpus, 16, |left| format!("a flyrecord table of {cpus} CPUs (16 bytes each), only {left} bytes left"))?;
     (0..cpus).map(|_| Ok((c.u64("a CPU data offset")?, c.u64("a CPU data size")?))).collect()
 }
 
@@ -622,25 +621,19 @@ fn parse_headers(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
 
 fn parse_ftrace(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
     let n = c.u32("the count of ftrace event formats")?;
-    // Each format takes at least its 8-byte size: bound the count by the bytes left.
-    if (n as usize).saturating_mul(8) > c.remaining() {
-        return Err(c.error(format!("{n} ftrace formats, only {} bytes left", c.remaining())));
-    }
+    // Each format takes at least its 8-byte size.
+    c.count(n, 8, |left| format!("{n} ftrace formats, only {left} bytes left"))?;
     (0..n).map(|_| sized_text(c, src, 8, "an ftrace event format")).collect::<Result<_>>().map(Content::Ftrace)
 }
 
 fn parse_events(c: &mut Cursor<'_>, src: Src) -> Result<Content> {
     let n = c.u32("the count of event systems")?;
-    if (n as usize).saturating_mul(5) > c.remaining() {
-        return Err(c.error(format!("{n} event systems, only {} bytes left", c.remaining())));
-    }
-    let mut systems = Vec::with_capacity(n as usize);
+    // A system takes at least a NUL-terminated name and a u32 count.
+    let mut systems = Vec::with_capacity(c.count(n, 5, |left| format!("{n} event systems, only {left} bytes left"))?);
     for _ in 0..n {
         let name = options::lossy(c.cstr("an event system name")?);
         let count = c.u32("the count of events in a system")?;
-        if (count as usize).saturating_mul(8) > c.remaining() {
-            return Err(c.error(format!("{count} event formats in system {name}, only {} bytes left", c.remaining())));
-        }
+        c.count(count, 8, |left| format!("{count} event formats in system {name}, only {left} bytes left"))?;
         let events = (0..count).map(|_| sized_text(c, src, 8, "an event format")).collect::<Result<_>>()?;
         systems.push(System { name, events });
     }
@@ -692,51 +685,43 @@ impl Trace {
             .and_then(|r| data.get(r))
             .ok_or_else(|| Error::new(what.clone(), offset, format!("{size} bytes of latency text inside the file")))?;
         let codec = self.codec.filter(|_| b.section.is_some_and(|h| h.compressed()));
-        let mut c = Cursor::new(bytes, offset, self.endian, &what);
-        let (left, plain) = match codec {
-            Some(_) => {
-                let count = c.u32("the chunk count")?;
-                if (count as usize).saturating_mul(8) > c.remaining() {
-                    return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left", c.remaining())));
-                }
-                (count, None)
-            }
-            None => (0, Some(bytes)),
+        let pieces = match codec {
+            Some(codec) => Pieces::Chunked(ChunkStream::open(data, offset, Some(offset + size), codec, self.endian, &what)?),
+            None => Pieces::Plain(Some(bytes)),
         };
-        let pos = c.pos();
-        Ok(LatencyPieces { data, bytes, offset, endian: self.endian, what, codec, budget: Budget::new(MAX_RATIO), pos, left, plain })
+        Ok(LatencyPieces { data, what, pieces })
     }
 }
 
 /// The text of a latency buffer in pieces: raw in v6 and in uncompressed v7 (one piece, the
-/// bytes in the file), a chunk stream (`u32 count`, then blocks) in compressed v7, inflated one
-/// chunk at a time under one budget for the whole text. Chunks need not be whole pages.
+/// bytes in the file), a chunk stream in compressed v7, inflated one chunk at a time under one
+/// budget for the whole text. Chunks need not be whole pages.
 pub struct LatencyPieces<'a> {
     data: &'a [u8],
-    /// The buffer's bytes, at `offset` in the file; the next chunk header at `pos` in them.
-    bytes: &'a [u8],
-    offset: u64,
-    pos: usize,
-    endian: Endian,
     what: String,
-    codec: Option<Codec>,
-    budget: Budget,
-    left: u32,
-    plain: Option<&'a [u8]>,
+    pieces: Pieces<'a>,
+}
+
+enum Pieces<'a> {
+    /// The text, until it is taken.
+    Plain(Option<&'a [u8]>),
+    Chunked(ChunkStream),
 }
 
 impl<'a> LatencyPieces<'a> {
     /// The next piece of text, None after the last.
     pub fn next(&mut self) -> Result<Option<std::borrow::Cow<'a, [u8]>>> {
-        if let Some(p) = self.plain.take() {
-            return Ok((!p.is_empty()).then_some(std::borrow::Cow::Borrowed(p)));
+        match &mut self.pieces {
+            Pieces::Plain(p) => Ok(p.take().filter(|p| !p.is_empty()).map(std::borrow::Cow::Borrowed)),
+            Pieces::Chunked(chunks) => Ok(chunks.next_chunk(self.data, &self.what)?.map(std::borrow::Cow::Owned)),
         }
-        let Some(codec) = self.codec.filter(|_| self.left > 0) else { return Ok(None) };
-        self.left -= 1;
-        let mut c = Cursor::new(self.bytes, self.offset, self.endian, &self.what);
-        c.seek(self.pos, "a chunk header")?;
-        let block = crate::format::compression::Block::read(&mut c)?;
-        self.pos = c.pos();
-        Ok(Some(std::borrow::Cow::Owned(block.inflate(self.data, codec, &mut self.budget, &self.what)?)))
+    }
+
+    /// The bytes of text still to come, from the chunk headers when compressed.
+    pub fn raw_left(&self) -> Result<u64> {
+        match &self.pieces {
+            Pieces::Plain(p) => Ok(p.map_or(0, |p| p.len() as u64)),
+            Pieces::Chunked(chunks) => chunks.raw_left(self.data, &self.what),
+        }
     }
 }

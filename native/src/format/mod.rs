@@ -1,4 +1,6 @@
 pub mod bytes;
+pub mod chunks;
+pub mod clib;
 pub mod compression;
 pub mod error;
 pub mod event_format;

@@ -140,11 +140,7 @@ impl BufferOption {
         }
         let page_size = c.u32("the buffer page size")?;
         let n = c.u32("the buffer CPU count")?;
-        // Each entry is 20 bytes: refuse a count the payload cannot hold before allocating.
-        if (n as usize).saturating_mul(20) > c.remaining() {
-            return Err(c.error(format!("{n} CPU entries of 20 bytes, only {} bytes left", c.remaining())));
-        }
-        let mut cpus = Vec::with_capacity(n as usize);
+        let mut cpus = Vec::with_capacity(c.count(n, 20, |left| format!("{n} CPU entries of 20 bytes, only {left} bytes left"))?);
         for _ in 0..n {
             let cpu = c.u32("a CPU id")?;
             let offset = c.u64("a CPU data offset")?;
@@ -181,15 +177,10 @@ impl TimeShift {
         let peer_id = c.u64("the peer trace id")?;
         let flags = c.u32("the protocol flags")?;
         let n = c.u32("the CPU count")?;
-        if (n as usize).saturating_mul(4) > c.remaining() {
-            return Err(c.error(format!("{n} per-CPU sample counts, only {} bytes left", c.remaining())));
-        }
-        let mut cpus = Vec::with_capacity(n as usize);
+        let mut cpus = Vec::with_capacity(c.count(n, 4, |left| format!("{n} per-CPU sample counts, only {left} bytes left"))?);
         for _ in 0..n {
-            let count = c.u32("a sample count")? as usize;
-            if count.saturating_mul(24) > c.remaining() {
-                return Err(c.error(format!("{count} samples of 24 bytes, only {} bytes left", c.remaining())));
-            }
+            let count = c.u32("a sample count")?;
+            let count = c.count(count, 24, |left| format!("{count} samples of 24 bytes, only {left} bytes left"))?;
             let mut read = |what: &str| -> Result<Vec<i64>> { (0..count).map(|_| c.u64(what).map(|v| v as i64)).collect() };
             let times = read("a sample time")?;
             let offsets = read("a sample offset")?;
@@ -250,9 +241,7 @@ impl Guest {
         let name = lossy(c.cstr("the guest name")?);
         let trace_id = c.u64("the guest trace id")?;
         let n = c.u32("the guest CPU count")?;
-        if (n as usize).saturating_mul(8) > c.remaining() {
-            return Err(c.error(format!("{n} vCPU entries of 8 bytes, only {} bytes left", c.remaining())));
-        }
+        c.count(n, 8, |left| format!("{n} vCPU entries of 8 bytes, only {left} bytes left"))?;
         let vcpus = (0..n).map(|_| Ok((c.u32("a guest CPU")?, c.u32("a host pid")? as i32))).collect::<Result<Vec<_>>>()?;
         Ok(Guest { name, trace_id, vcpus })
     }
@@ -304,31 +293,6 @@ pub fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// `strtoll(s, NULL, 0)`: decimal, 0x hex or 0 octal, with optional sign and leading blanks;
-/// stops at the first character that does not fit, saturating like glibc.
-pub fn strtoll(s: &str) -> i64 {
-    let s = s.trim_start();
-    let (neg, s) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (radix, digits) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        (16, h)
-    } else if s.starts_with('0') {
-        (8, s)
-    } else {
-        (10, s)
-    };
-    let mut v: i128 = 0;
-    for ch in digits.chars() {
-        let Some(d) = ch.to_digit(radix) else { break };
-        v = (v * radix as i128 + d as i128).min(i64::MAX as i128 + 1);
-    }
-    let v = if neg { -v } else { v };
-    v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,13 +336,5 @@ mod tests {
         assert_eq!(e.expected, "4294967295 CPU entries of 20 bytes, only 0 bytes left");
         let e = Tsc2Nsec::parse(&[0; 4], Endian::Little, 50).unwrap_err();
         assert_eq!(e.offset, 60, "the shift, after the payload's 4-byte multiplier at 56");
-    }
-
-    #[test]
-    fn strtoll_like_glibc() {
-        assert_eq!(strtoll("0x10"), 16);
-        assert_eq!(strtoll(" -5000x"), -5000);
-        assert_eq!(strtoll("010"), 8);
-        assert_eq!(strtoll("junk"), 0);
     }
 }

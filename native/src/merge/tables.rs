@@ -53,6 +53,7 @@ pub fn kallsyms(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
     let mut out = host.to_vec();
     // Address 0 lines (kptr_restrict, absolute symbols) resolve nothing: they never collide.
     let host_ranges = ranges(lines(host).filter_map(address).filter(|&a| a != 0).collect());
+    let host_lines: HashSet<&[u8]> = lines(host).collect();
     let overlaps = |(a, b): (u64, u64)| {
         let i = host_ranges.partition_point(|&(_, end)| end.saturating_add(GAP) < a);
         host_ranges.get(i).is_some_and(|&(start, _)| start <= b.saturating_add(GAP))
@@ -67,6 +68,8 @@ pub fn kallsyms(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
         }
         for line in lines(g) {
             match address(line) {
+                // The host's own symbol (a guest running the host's kernel): nothing lost.
+                _ if host_lines.contains(line) => {}
                 Some(a) if a != 0 && !bad.iter().any(|&(s, e)| (s..=e).contains(&a)) => {
                     out.extend_from_slice(line);
                     out.push(b'\n');
@@ -90,6 +93,7 @@ fn printk_address(line: &[u8]) -> Option<u64> {
 /// The host's printk formats with each guest's at addresses the host does not use.
 pub fn printk(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
     let mut seen: HashSet<u64> = lines(host).filter_map(printk_address).collect();
+    let host_lines: HashSet<&[u8]> = lines(host).collect();
     let mut out = host.to_vec();
     let mut kept = Vec::with_capacity(guests.len());
     for g in guests {
@@ -99,6 +103,7 @@ pub fn printk(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
         }
         for line in lines(g) {
             match printk_address(line) {
+                _ if host_lines.contains(line) => {}
                 Some(a) if seen.insert(a) => {
                     out.extend_from_slice(line);
                     out.push(b'\n');
@@ -157,6 +162,8 @@ mod tests {
         let host = b"ffffffffb4400000 T _text\nffffffffb4400100 T start\nffffffffc0100000 t mod_fn\t[kvm]\n";
         let guest = b"ffffffffa0000000 T _text\nffffffffa0000200 T g_fn\nffffffffc0150000 t g_mod\t[e1000]\n0000000000000000 A fixed\n";
         let (out, kept) = kallsyms(host, &[guest]);
+        // The host's own lines are no loss.
+        assert_eq!(kallsyms(host, &[host]).1, [Kept { added: 0, dropped: 0 }]);
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with("ffffffffa0000000 T _text\nffffffffa0000200 T g_fn\n"), "{text}");
         // The guest module sits within a MiB of the host's modules; the address-0 line resolves nothing.

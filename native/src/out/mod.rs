@@ -2,3 +2,5 @@ pub mod dump;
 pub mod info;
 pub mod json;
 pub mod report;
+pub mod scan;
+pub mod tables;

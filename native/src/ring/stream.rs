@@ -1,10 +1,8 @@
 //! The pages of one CPU of one buffer, in order: straight out of the mapped file when
 //! uncompressed, or one inflated chunk at a time when compressed.
 //!
-//! A compressed CPU stream is `u32 chunk count`, then that many `{u32 compressed size, u32
-//! uncompressed size, bytes}` chunks of up to 10 pages. Its declared size is 4 bytes short in
-//! files written before trace-cmd 3.2 (the count was not counted), so the chunks are walked
-//! and only the file's end bounds them. Memory stays flat: one chunk is alive per stream.
+//! A compressed CPU stream is a chunk stream ([`ChunkStream`]) of chunks of up to 10 pages,
+//! bounded by the file's end. Memory stays flat: one chunk is alive per stream.
 //!
 //! A stream holds positions, not references: every call is given the file's bytes. That lets
 //! a per-CPU cursor live between N-API calls next to the mapped file it reads.
@@ -14,8 +12,9 @@
 //! runs off the data ends the stream. A caller that salvages calls [`CpuStream::advance`]
 //! again after an error and reads on; the error's [`Damage::skipped`] says what was lost.
 
-use crate::format::bytes::{Cursor, Endian};
-use crate::format::compression::{Block, Budget, Codec, MAX_RATIO};
+use crate::format::bytes::Endian;
+use crate::format::chunks::ChunkStream;
+use crate::format::compression::Codec;
 use crate::format::error::{Error, Result};
 use crate::format::file::CpuData;
 
@@ -25,8 +24,9 @@ pub const MAX_CHUNK_PAGES: u64 = 1024;
 enum Pages {
     /// Pages up to `end` of the file; the next one at `pos`.
     Plain { end: u64, pos: u64 },
-    /// Chunks: the next chunk header at `next`, `left` chunks to go, the current one inflated.
-    Chunked { codec: Codec, next: u64, left: u32, chunk: Vec<u8>, chunk_offset: u64, pos: usize, budget: Budget },
+    /// Chunks still to read, the current one inflated (from `chunk_offset`), the next page at
+    /// `pos` in it.
+    Chunked { chunks: ChunkStream, chunk: Vec<u8>, chunk_offset: u64, pos: usize },
 }
 
 /// Where a page came from: its file offset, or for compressed data its chunk's file offset
@@ -87,7 +87,6 @@ pub struct CpuStream {
     pub cpu: u32,
     /// "CPU 3 data" or "buffer \"name\" CPU 3 data", for errors.
     pub what: String,
-    endian: Endian,
     page_size: usize,
     pages: Pages,
     /// The page returned last.
@@ -106,26 +105,21 @@ impl CpuStream {
         } else if d.offset >= len {
             return Err(Error::new(what, d.offset, format!("CPU data inside the file ({len} bytes)")));
         } else if let Some(codec) = codec {
-            let mut c = Cursor::new(file, 0, endian, &what);
-            c.seek(d.offset as usize, "the chunk count")?;
-            let left = c.u32("the chunk count")?;
-            if (left as usize).saturating_mul(8) > c.remaining() {
-                return Err(c.error(format!("{left} chunks of at least 8 bytes, only {} bytes left in the file", c.remaining())));
-            }
-            Pages::Chunked { codec, next: c.offset(), left, chunk: Vec::new(), chunk_offset: d.offset, pos: 0, budget: Budget::new(MAX_RATIO) }
+            let chunks = ChunkStream::open(file, d.offset, None, codec, endian, &what)?;
+            Pages::Chunked { chunks, chunk: Vec::new(), chunk_offset: d.offset, pos: 0 }
         } else {
             let end = d.offset.checked_add(d.size).filter(|&e| e <= len).ok_or_else(|| {
                 Error::new(what.clone(), d.offset, format!("{} bytes of CPU data, the file has {} after this offset", d.size, len - d.offset))
             })?;
             Pages::Plain { end, pos: d.offset }
         };
-        Ok(CpuStream { cpu: d.cpu, what, endian, page_size: page_size as usize, pages, current: None })
+        Ok(CpuStream { cpu: d.cpu, what, page_size: page_size as usize, pages, current: None })
     }
 
     /// A stream with no pages, standing for a CPU whose data could not be located.
     pub fn empty(cpu: u32, buffer: &str) -> CpuStream {
         let pages = Pages::Plain { end: 0, pos: 0 };
-        CpuStream { cpu, what: describe(cpu, buffer), endian: Endian::Little, page_size: 4096, pages, current: None }
+        CpuStream { cpu, what: describe(cpu, buffer), page_size: 4096, pages, current: None }
     }
 
     /// Steps to the next page; false at the end of the stream. After an error the stream is
@@ -148,32 +142,20 @@ impl CpuStream {
                 *pos += ps;
                 at
             }
-            Pages::Chunked { codec, next, left, chunk, chunk_offset, pos, budget } => {
+            Pages::Chunked { chunks, chunk, chunk_offset, pos } => {
                 if *pos >= chunk.len() {
-                    if *left == 0 {
-                        return Ok(false);
-                    }
-                    // A header that is not whole inside the file ends the stream: nothing
-                    // after it can be located.
-                    let mut c = Cursor::new(file, 0, self.endian, &self.what);
-                    let block = c
-                        .seek(usize::try_from(*next).unwrap_or(usize::MAX).min(file.len()), "a chunk header")
-                        .and_then(|_| Block::read(&mut c))
-                        .map_err(|error| {
-                            *left = 0;
-                            Damage { error, skipped: Skipped::Rest }
-                        })?;
+                    // A header that is not whole inside the file ends the stream.
+                    let header = chunks.header(file, &self.what).map_err(|error| Damage { error, skipped: Skipped::Rest })?;
+                    let Some(block) = header else { return Ok(false) };
                     // From here the next chunk is known: a bad one is stepped over.
-                    *next = c.offset();
-                    *left -= 1;
                     chunk.clear();
                     *pos = 0;
                     let pages = block.uncompressed as u64 / ps;
-                    if block.uncompressed as u64 % ps != 0 || !(1..=MAX_CHUNK_PAGES).contains(&pages) {
+                    if !u64::from(block.uncompressed).is_multiple_of(ps) || !(1..=MAX_CHUNK_PAGES).contains(&pages) {
                         let found = format!("a chunk of 1 to {MAX_CHUNK_PAGES} whole {ps}-byte pages, found one of {} bytes", block.uncompressed);
                         return Err(damage(&self.what, block.offset, found, Skipped::Chunk));
                     }
-                    *chunk = block.inflate(file, *codec, budget, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk })?;
+                    *chunk = chunks.inflate(file, &block, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk })?;
                     *chunk_offset = block.offset;
                 }
                 let at = PageAt { offset: *chunk_offset, in_chunk: Some(*pos) };
@@ -208,6 +190,16 @@ impl CpuStream {
 
     pub fn current(&self) -> Option<PageAt> {
         self.current
+    }
+
+    /// The uncompressed bytes of the pages still to come (all of them before the first
+    /// `advance`), from the chunk headers when compressed; an error is the first damaged
+    /// header, which reading the stream would meet too.
+    pub fn raw_left(&self, file: &[u8]) -> Result<u64> {
+        match &self.pages {
+            Pages::Plain { end, pos } => Ok(end.saturating_sub(*pos)),
+            Pages::Chunked { chunks, chunk, pos, .. } => Ok(chunks.raw_left(file, &self.what)? + chunk.len().saturating_sub(*pos) as u64),
+        }
     }
 }
 

@@ -6,8 +6,8 @@
 //! a chunk count, then that many blocks, each inside the file, together no longer than the
 //! size the BUFFER option gives. Inflating the chunks and checking their pages is `scan`'s part.
 
-use crate::format::bytes::{span, Cursor};
-use crate::format::compression::Block;
+use crate::format::bytes::span;
+use crate::format::chunks::ChunkStream;
 use crate::format::error::{Error, Result};
 use crate::format::file::{BufferKind, Trace};
 
@@ -15,35 +15,17 @@ use crate::format::file::{BufferKind, Trace};
 pub fn cpu_data(t: &Trace, data: &[u8]) -> Result<()> {
     for b in &t.buffers {
         let BufferKind::Flyrecord { cpus } = &b.kind else { continue };
-        let compressed = t.codec.is_some() && b.section.is_some_and(|h| h.compressed());
+        let codec = t.codec.filter(|_| b.section.is_some_and(|h| h.compressed()));
         for d in cpus.iter().filter(|d| d.size > 0) {
             let what = format!("buffer \"{}\" CPU {} data", b.name, d.cpu);
             if span(d.offset, d.size, data.len()).is_none() {
                 return Err(Error::new(what, d.offset, format!("{} bytes of CPU data from offset {}, but the file ends at {}", d.size, d.offset, data.len())));
             }
-            if !compressed {
-                continue;
-            }
-            let rest = usize::try_from(d.offset).ok().and_then(|o| data.get(o..)).unwrap_or(&[]);
-            let mut c = Cursor::new(rest, d.offset, t.endian, &what);
-            let count = c.u32("the chunk count")?;
-            // Each chunk takes at least its 8-byte header: bound the count before the loop.
-            if (count as usize).saturating_mul(8) > c.remaining() {
-                return Err(c.error(format!("{count} chunks of at least 8 bytes, only {} bytes left in the file", c.remaining())));
-            }
+            let Some(codec) = codec else { continue };
             // Block headers only: `scan` inflates every chunk and checks every page after this.
-            for _ in 0..count {
-                Block::read(&mut c)?;
-            }
-            // Writers before trace-cmd 3.2 leave the 4-byte chunk count out of the size.
-            let used = c.offset() - d.offset;
-            if used > d.size.saturating_add(4) {
-                return Err(Error::new(
-                    what,
-                    d.offset,
-                    format!("chunks within the {} bytes the BUFFER option declares, found {count} chunks taking {used}", d.size),
-                ));
-            }
+            let mut chunks = ChunkStream::open(data, d.offset, None, codec, t.endian, &what)?;
+            while chunks.header(data, &what)?.is_some() {}
+            chunks.check_size(d.size, &what)?;
         }
     }
     Ok(())

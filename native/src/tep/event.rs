@@ -121,21 +121,17 @@ impl Tep {
         (self.endian, self.long_size)
     }
 
+    /// The event of a record, by its common_type (0 when the record is too short, as
+    /// tep_read_number reads it); None for an id no format declares.
     pub fn event_of(&self, data: &[u8]) -> Option<usize> {
         let (o, s) = self.common_type;
-        let id = read(self.endian, data, o, s);
+        let id = self.endian.uint_at(data, o, s).unwrap_or(0);
         self.by_id.get(&id).copied()
     }
 
+    /// The record's common_pid, 0 when the record is too short (as tep_read_number reads it).
     pub fn pid_of(&self, data: &[u8]) -> i32 {
         let (o, s) = self.common_pid;
-        read(self.endian, data, o, s) as i32
-    }
-}
-
-fn read(endian: Endian, data: &[u8], offset: usize, size: usize) -> u64 {
-    match size {
-        1 | 2 | 4 | 8 => data.get(offset..offset + size).and_then(|b| endian.uint(b)).unwrap_or(0),
-        _ => 0,
+        self.endian.uint_at(data, o, s).unwrap_or(0) as i32
     }
 }

@@ -1,28 +1,18 @@
 //! The three lookup tables report output depends on, loaded and searched the way trace-cmd
 //! 3.1.6 and libtraceevent 1.7.1 do it, down to which entry wins among duplicates.
 //!
+//! The lines are read by [`crate::format::symbols`], as the API's `tables()` reads them.
 //! libtraceevent collects each table into a list by prepending (so the list is in reverse
 //! file order), sorts it with glibc's qsort (a stable merge sort at these sizes) and searches
 //! it with glibc's bsearch. With duplicate keys the entry found therefore depends on the
-//! bisection path; [`bsearch`] reproduces that path. [`crate::format::symbols`] keeps the lenient
-//! parsers for the API; these follow trace-cmd's own line parsing, which e.g. stops reading
-//! kallsyms at the first malformed line.
+//! bisection path; [`crate::format::clib::bsearch`] reproduces that path.
 
 use std::cmp::Ordering;
 
-/// glibc's `bsearch`: the index where `cmp(i)` is Equal on the bisection path, if any.
-pub fn bsearch(n: usize, mut cmp: impl FnMut(usize) -> Ordering) -> Option<usize> {
-    let (mut l, mut u) = (0usize, n);
-    while l < u {
-        let idx = (l + u) / 2;
-        match cmp(idx) {
-            Ordering::Less => u = idx,
-            Ordering::Greater => l = idx + 1,
-            Ordering::Equal => return Some(idx),
-        }
-    }
-    None
-}
+use crate::format::clib::bsearch;
+/// print fmts read numbers with it (kept at this path for print_fmt's sake).
+pub use crate::format::clib::strtoull;
+use crate::format::symbols;
 
 /// One kallsyms function.
 #[derive(Clone, Copy, Debug)]
@@ -42,24 +32,14 @@ pub struct Funcs {
 }
 
 impl Funcs {
-    /// Parses /proc/kallsyms text as trace-cmd's `tracecmd_parse_proc_kallsyms`: `%16llx %c
-    /// name[\t[module]]`; absolute symbols (A/a) and ARM `$` mapping symbols are dropped; the
-    /// first line that does not scan ends the table.
+    /// The functions of a kallsyms text (see [`symbols::kallsyms`] and
+    /// [`symbols::Symbol::is_function`]).
     pub fn parse(text: &[u8]) -> Funcs {
         let mut map = Vec::with_capacity(text.len() / 32);
-        let mut at = 0usize;
-        for line in text.split(|&b| b == b'\n') {
-            let line_start = at;
-            at += line.len() + 1;
-            if line.is_empty() {
-                continue;
-            }
-            let Some((addr, kind, name)) = scan_kallsyms_line(line) else { break };
-            if name.first() != Some(&b'$') && kind != b'A' && kind != b'a' {
-                let start = line_start + (name.as_ptr() as usize - line.as_ptr() as usize);
-                let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(name.len())) else { break };
-                map.push((addr, start, len));
-            }
+        for s in symbols::kallsyms(text).filter(|s| s.is_function()) {
+            let start = s.name.as_ptr() as usize - text.as_ptr() as usize;
+            let (Ok(start), Ok(len)) = (u32::try_from(start), u32::try_from(s.name.len())) else { break };
+            map.push((s.addr, start, len));
         }
         // libtraceevent's order: the prepended list (reverse file order) stably sorted by
         // address, i.e. by address and then later lines first. The name offset grows with the
@@ -98,37 +78,6 @@ impl Funcs {
     }
 }
 
-/// `%16llx %c %n%*s%n`: address (at most 16 hex digits), type letter, name.
-fn scan_kallsyms_line(line: &[u8]) -> Option<(u64, u8, &[u8])> {
-    let mut i = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let start = i;
-    let mut addr = 0u64;
-    while i < line.len() && i - start < 16 && line[i].is_ascii_hexdigit() {
-        addr = (addr << 4) | (line[i] as char).to_digit(16)? as u64;
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
-    // " %c": skip white space, take one character.
-    while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
-        i += 1;
-    }
-    let kind = *line.get(i)?;
-    i += 1;
-    while line.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
-        i += 1;
-    }
-    let name_start = i;
-    while line.get(i).is_some_and(|b| !b.is_ascii_whitespace()) {
-        i += 1;
-    }
-    if i == name_start {
-        return None;
-    }
-    Some((addr, kind, &line[name_start..i]))
-}
-
 /// trace_printk format strings by address (tep's printk_map).
 #[derive(Default)]
 pub struct Printk {
@@ -136,36 +85,13 @@ pub struct Printk {
 }
 
 impl Printk {
-    /// Parses printk_formats as `tracecmd_parse_ftrace_printk` + `tep_register_print_string`:
-    /// `ADDR : "fmt"`, split at the first ':', one leading quote, one trailing quote and then a
-    /// trailing `\n` (backslash, n) removed; escapes otherwise kept.
+    /// The formats of a printk_formats text (see [`symbols::printk`]).
     pub fn parse(text: &[u8]) -> Printk {
-        let mut list = Vec::new();
-        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
-            if colon == 0 {
-                // strtok_r skips leading delimiters; an entry that is all ':' is empty.
-                continue;
-            }
-            let addr = strtoull(&line[..colon], 16);
-            let fmt = line.get(colon + 2..).unwrap_or(&[]);
-            let mut s = fmt.strip_prefix(b"\"").unwrap_or(fmt).to_vec();
-            if s.last() == Some(&b'"') {
-                s.pop();
-            }
-            if s.ends_with(b"\\n") {
-                s.truncate(s.len() - 2);
-            }
-            list.push((addr, s));
-        }
-        list.reverse();
-        list.sort_by_key(|p| p.0);
-        Printk { map: list }
+        Printk { map: tep_order(symbols::printk(text).map(|(addr, fmt)| (addr, fmt.to_vec())).collect()) }
     }
 
     pub fn find(&self, addr: u64) -> Option<&[u8]> {
-        let m = &self.map;
-        bsearch(m.len(), |i| addr.cmp(&m[i].0)).map(|i| m[i].1.as_slice())
+        lookup(&self.map, addr)
     }
 }
 
@@ -177,20 +103,9 @@ pub struct Comms {
 }
 
 impl Comms {
-    /// `tracecmd_parse_cmdlines`: lines of `%d %m[^\n]`; pid 0 is never stored.
+    /// The comms of a saved cmdlines text (see [`symbols::cmdlines`]).
     pub fn parse(text: &[u8]) -> Comms {
-        let mut list = Vec::new();
-        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let Some((pid, rest)) = scan_int(line) else { continue };
-            let comm = rest.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |n| &rest[n..]);
-            if comm.is_empty() || pid == 0 {
-                continue;
-            }
-            list.push((pid, comm.to_vec()));
-        }
-        list.reverse();
-        list.sort_by_key(|c| c.0);
-        Comms { map: list }
+        Comms { map: tep_order(symbols::cmdlines(text).map(|(pid, comm)| (pid, comm.to_vec())).collect()) }
     }
 
     /// find_cmdline: "<idle>" for pid 0, "<...>" when unknown.
@@ -198,8 +113,7 @@ impl Comms {
         if pid == 0 {
             return b"<idle>";
         }
-        let m = &self.map;
-        bsearch(m.len(), |i| pid.cmp(&m[i].0)).map_or(b"<...>", |i| m[i].1.as_slice())
+        lookup(&self.map, pid).unwrap_or(b"<...>")
     }
 
     /// tep_register_comm after the table is built: adds pid → comm unless the pid is known.
@@ -207,8 +121,7 @@ impl Comms {
         if pid == 0 {
             return;
         }
-        let m = &self.map;
-        if bsearch(m.len(), |i| pid.cmp(&m[i].0)).is_some() {
+        if lookup(&self.map, pid).is_some() {
             return;
         }
         let at = self.map.partition_point(|c| c.0 < pid);
@@ -216,71 +129,17 @@ impl Comms {
     }
 }
 
-/// sscanf "%d": optional white space and sign, decimal digits; the rest of the line.
-fn scan_int(line: &[u8]) -> Option<(i32, &[u8])> {
-    let mut i = line.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let neg = match line.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
-    let start = i;
-    let mut v: i64 = 0;
-    while let Some(d) = line.get(i).filter(|d| d.is_ascii_digit()) {
-        v = v.saturating_mul(10).saturating_add((d - b'0') as i64);
-        i += 1;
-    }
-    if i == start {
-        return None;
-    }
-    let v = if neg { -v } else { v };
-    Some((v as i32, &line[i..]))
+/// A table in libtraceevent's order: the list it prepends to as it reads (reverse file order),
+/// stably sorted by key.
+fn tep_order<K: Ord + Copy>(mut list: Vec<(K, Vec<u8>)>) -> Vec<(K, Vec<u8>)> {
+    list.reverse();
+    list.sort_by_key(|e| e.0);
+    list
 }
 
-/// C `strtoull(s, NULL, base)` with base 0 (prefix decides) or 16: leading space, sign,
-/// `0x`; stops at the first invalid digit; saturates on overflow.
-pub fn strtoull(s: &[u8], base: u32) -> u64 {
-    let mut i = s.iter().take_while(|b| b.is_ascii_whitespace()).count();
-    let mut neg = false;
-    match s.get(i) {
-        Some(b'-') => {
-            neg = true;
-            i += 1;
-        }
-        Some(b'+') => i += 1,
-        _ => {}
-    }
-    let mut base = base;
-    let hex_prefix = s.get(i) == Some(&b'0') && matches!(s.get(i + 1), Some(b'x' | b'X')) && s.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit());
-    if (base == 0 || base == 16) && hex_prefix {
-        base = 16;
-        i += 2;
-    } else if base == 0 {
-        base = if s.get(i) == Some(&b'0') { 8 } else { 10 };
-    }
-    let mut v: u64 = 0;
-    let mut overflow = false;
-    while let Some(d) = s.get(i).and_then(|c| (*c as char).to_digit(base)) {
-        match v.checked_mul(base as u64).and_then(|x| x.checked_add(d as u64)) {
-            Some(x) => v = x,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if overflow {
-        return u64::MAX;
-    }
-    if neg {
-        v.wrapping_neg()
-    } else {
-        v
-    }
+/// The value glibc's bsearch finds for `key` in a table in [`tep_order`].
+fn lookup<K: Ord>(table: &[(K, Vec<u8>)], key: K) -> Option<&[u8]> {
+    bsearch(table.len(), |i| key.cmp(&table[i].0)).map(|i| table[i].1.as_slice())
 }
 
 #[cfg(test)]
@@ -314,9 +173,5 @@ mod tests {
         c.register(b"new", 99);
         c.register(b"other", 12);
         assert_eq!((c.find(99), c.find(12)), (&b"new"[..], &b"bash"[..]));
-        assert_eq!(strtoull(b"0x1f", 0), 31);
-        assert_eq!(strtoull(b"017", 0), 15);
-        assert_eq!(strtoull(b"-1", 0), u64::MAX);
-        assert_eq!(strtoull(b"HI", 0), 0);
     }
 }

@@ -14,7 +14,8 @@
 
 use std::sync::Arc;
 
-use crate::format::options::{self, TimeShift, TsSample, Tsc2Nsec};
+use crate::format::clib;
+use crate::format::options::{TimeShift, TsSample, Tsc2Nsec};
 
 /// Bit 0 of TIME_SHIFT flags: interpolate between samples instead of stepping.
 pub const FLAG_INTERPOLATE: u32 = 1;
@@ -76,10 +77,10 @@ impl Clock {
         let shift = time_shift.filter(|_| top).map(|ts| Arc::new(TimeShiftMap::new(ts)));
         let mut offset = 0u64;
         for d in date {
-            offset = offset.wrapping_add(options::strtoll(d).wrapping_mul(1000) as u64);
+            offset = offset.wrapping_add(clib::strtoll(d.as_bytes(), 0).wrapping_mul(1000) as u64);
         }
         for o in offsets {
-            offset = offset.wrapping_add(options::strtoll(o) as u64);
+            offset = offset.wrapping_add(clib::strtoll(o.as_bytes(), 0) as u64);
         }
         Clock { shift, tsc2nsec: tsc2nsec.filter(|t| t.mult != 0), offset }
     }

@@ -36,10 +36,8 @@ pub struct Built {
 pub fn parse(block: &[u8]) -> Result<Vec<Built>> {
     let mut c = Cursor::new(block, 0, Endian::Little, "records argument");
     let n = c.u32("the buffer count")?;
-    if (n as usize).saturating_mul(4) > c.remaining() {
-        return Err(c.error(format!("{n} buffers of at least 4 bytes, only {} bytes left", c.remaining())));
-    }
-    let mut buffers = Vec::with_capacity(n as usize);
+    let n = c.count(n, 4, |left| format!("{n} buffers of at least 4 bytes, only {left} bytes left"))?;
+    let mut buffers = Vec::with_capacity(n);
     for _ in 0..n {
         let len = c.u16("a name length")? as usize;
         let name = String::from_utf8_lossy(c.bytes(len, "a buffer name")?).into_owned();

@@ -41,10 +41,10 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use crate::format::bytes::{Cursor, Endian};
-use crate::format::compression::{self, Block, Codec};
+use crate::format::bytes::Endian;
+use crate::format::compression::{self, Codec};
 use crate::format::error::Error;
-use crate::format::file::{section_name, Buffer, BufferKind, Trace};
+use crate::format::file::{section_name, Buffer, Trace};
 use crate::format::options;
 use crate::format::sections::FLAG_COMPRESS;
 use crate::out::json::Json;
@@ -88,7 +88,8 @@ pub fn is_layout(id: u16) -> bool {
 
 #[derive(Debug)]
 pub enum WriteError {
-    /// The input could not be read (damaged ring-buffer data is only found while copying).
+    /// The input could not be read (damaged ring-buffer data is found while copying, damaged
+    /// chunk headers already by the progress total).
     Input(Error),
     /// Writing the output failed.
     Output(io::Error),
@@ -162,7 +163,7 @@ pub fn write_layout<W: Write>(layout: Layout<'_>, spec: &Spec, o: &mut Out<W>, p
     }
     let summary = Summary { dropped: layout.dropped.clone(), ..Summary::default() };
     let mut w = Writer { layout, spec, progress, summary, scratch: Vec::new() };
-    let total = w.raw_total();
+    let total = w.raw_total()?;
     w.progress.start(total);
     w.header(o)?;
     if spec.version >= 7 {
@@ -511,8 +512,8 @@ impl<'t> Writer<'t, '_> {
     // ---- ring-buffer data, both versions ----------------------------------------------------
 
     /// Uncompressed bytes of all the data to write, for progress. Compressed streams are sized
-    /// by walking their chunk headers (a damaged one just ends the count; copying reports it).
-    fn raw_total(&self) -> u64 {
+    /// by their chunk headers; a damaged one is the error copying it would meet, met first.
+    fn raw_total(&self) -> Result<u64> {
         let mut total = 0;
         for b in &self.layout.buffers {
             match &b.data {
@@ -520,20 +521,17 @@ impl<'t> Writer<'t, '_> {
                     for c in cpus {
                         total += match &c.pages {
                             PageSource::Copy { trace, input, buffer, data } => {
-                                raw_size(input.data, trace.endian, input_codec(trace, buffer), data.offset, data.size)
+                                CpuStream::new(input.data, trace.endian, input_codec(trace, buffer), data, buffer.page_size, &buffer.name)?
+                                    .raw_left(input.data)?
                             }
                             PageSource::Made { estimate, .. } => *estimate,
                         };
                     }
                 }
-                OutData::Latency { trace, input, index } => {
-                    if let Some(buffer @ Buffer { kind: BufferKind::Latency { offset, size }, .. }) = trace.buffers.get(*index) {
-                        total += raw_size(input.data, trace.endian, input_codec(trace, buffer), *offset, *size);
-                    }
-                }
+                OutData::Latency { trace, input, index } => total += trace.latency_pieces(input.data, *index)?.raw_left()?,
             }
         }
-        total
+        Ok(total)
     }
 
     /// Writes one CPU's pages, page-aligned, compressed when asked. None when it has no pages.
@@ -686,9 +684,7 @@ fn chunked<'a, W: Write>(
     let count = o.slot_u32()?;
     let mut raw = 0u64;
     let chunks = pipeline::run(codec, level, threads, next, |p: Packed| {
-        o.u32(p.data.len() as u32)?;
-        o.u32(p.raw_len as u32)?;
-        o.bytes(&p.data)?;
+        block(o, &p.data, p.raw_len as u32)?;
         raw += p.raw_len as u64;
         progress.advance(p.raw_len as u64);
         Ok(())
@@ -696,18 +692,6 @@ fn chunked<'a, W: Write>(
     let chunks = u32::try_from(chunks).map_err(|_| WriteError::Unsupported("a stream of more than 2^32 chunks".into()))?;
     o.set(count, chunks as u64);
     Ok(raw)
-}
-
-fn raw_size(data: &[u8], endian: Endian, codec: Option<Codec>, offset: u64, size: u64) -> u64 {
-    if codec.is_none() || size == 0 {
-        return size;
-    }
-    let mut c = Cursor::new(data, 0, endian, "");
-    if c.seek(usize::try_from(offset).unwrap_or(usize::MAX).min(data.len()), "").is_err() {
-        return 0;
-    }
-    let count = c.u32("").unwrap_or(0);
-    (0..count).map_while(|_| Block::read(&mut c).ok()).map(|b| b.uncompressed as u64).sum()
 }
 
 /// The next up-to-10 pages of a stream whose current page (if `primed`) is not yet taken.
@@ -753,6 +737,14 @@ impl Strings {
     }
 }
 
+/// One compressed block, as [`compression::Block`] reads it: `u32 compressed size, u32
+/// uncompressed size, bytes`.
+fn block<W: Write>(o: &mut Out<W>, compressed: &[u8], raw_len: u32) -> io::Result<()> {
+    o.u32(compressed.len() as u32)?;
+    o.u32(raw_len)?;
+    o.bytes(compressed)
+}
+
 /// Writes a section whose content is known: a metadata section (one compressed block when
 /// `packed` is given) or the strings.
 fn section<W: Write>(o: &mut Out<W>, strings: &mut Strings, id: u16, desc: &str, content: &[u8], packed: Option<&[u8]>, compressed: bool) -> Result<()> {
@@ -768,9 +760,7 @@ fn write_section<W: Write>(o: &mut Out<W>, id: u16, desc: i32, content: &[u8], p
         Some(z) => {
             let raw = u32::try_from(content.len()).map_err(|_| WriteError::Unsupported(format!("a metadata section of {} bytes", content.len())))?;
             o.u64(8 + z.len() as u64)?;
-            o.u32(z.len() as u32)?;
-            o.u32(raw)?;
-            o.bytes(z)?;
+            block(o, z, raw)?;
         }
         None => {
             o.u64(content.len() as u64)?;
@@ -830,8 +820,9 @@ fn buffer_payload(e: Endian, at: u64, name: &str, clock: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::compression::{Budget, META_RATIO};
-    use crate::format::file::{Content, V6Tag};
+    use crate::format::bytes::Cursor;
+    use crate::format::compression::{Block, Budget, META_RATIO};
+    use crate::format::file::{BufferKind, Content, V6Tag};
     use crate::format::sections::SectionHeader;
     use crate::write::output::patch_vec;
 
@@ -1234,6 +1225,20 @@ mod tests {
             Err(WriteError::Input(e)) => assert!(e.section.contains("CPU 0"), "{e}"),
             other => panic!("expected an input error, got {other:?}"),
         }
+        // A chunk header running off the file: the progress total meets it before anything is
+        // written, with the error copying would give.
+        v7[at] ^= 0xff;
+        v7[at - 8..at - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let t = Trace::parse(&v7).unwrap();
+        let mut o = Out::new(Vec::new(), t.endian);
+        match write(&t, Input { data: &v7, file: None }, &spec(6, None), &mut o, &mut Progress::none()) {
+            Err(WriteError::Input(e)) => {
+                assert_eq!((e.section.as_str(), e.offset), ("CPU 0 data", at as u64));
+                assert!(e.expected.starts_with("compressed block data (4294967295 bytes, "), "{e}");
+            }
+            other => panic!("expected an input error, got {other:?}"),
+        }
+        assert_eq!(o.pos(), 0);
         // A v6 CPU data size that is not whole pages.
         let table = input.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10;
         input[table + 8..table + 16].copy_from_slice(&(3 * PS as u64 - 1).to_le_bytes());

@@ -27,16 +27,13 @@ impl Ctx<'_> {
     /// `tep_read_number`: 1, 2, 4 or 8 bytes in file order; other sizes and bytes outside the
     /// record read as 0.
     pub fn read(&self, data: &[u8], offset: usize, size: usize) -> u64 {
-        match size {
-            1 | 2 | 4 | 8 => offset.checked_add(size).and_then(|e| data.get(offset..e)).and_then(|b| self.endian.uint(b)).unwrap_or(0),
-            _ => 0,
-        }
+        self.endian.uint_at(data, offset, size).unwrap_or(0)
     }
 
     /// A native (little-endian host) read, for the places libtraceevent dereferences record
     /// bytes directly instead of through tep_read_number.
     fn read_host(&self, data: &[u8], offset: usize, size: usize) -> u64 {
-        offset.checked_add(size).and_then(|e| data.get(offset..e)).and_then(|b| Endian::Little.uint(b)).unwrap_or(0)
+        Endian::Little.uint_at(data, offset, size).unwrap_or(0)
     }
 }
 
