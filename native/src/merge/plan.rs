@@ -206,7 +206,7 @@ pub fn plan(inputs: &[MergeInput<'_>], opts: &Options, what: &str) -> Result<Gue
         names.push(name.clone());
         let file = g.path.rsplit('/').next().unwrap_or(g.path);
         let args = opts.guests.iter().find(|a| [name.as_str(), base.as_str(), g.path, file].contains(&a.key.as_str()));
-        let vcpus = g.trace.cpu_count(g.data).max(top_cpus(g.trace));
+        let vcpus = sync::vcpu_count(g.trace).map_err(|e| MergeError::Input(gi, e))?;
         let known_pids = args.and_then(|a| a.vcpu_pids.clone()).or_else(|| trace_id.and_then(|id| guests::vcpu_pids(&host_guests, id)).map(|(_, p)| p));
         let mut manual = args.map(|a| a.manual.clone()).unwrap_or_default();
         // --ts-offset is in the units the host's report shows: nanoseconds under TSC2NSEC.
@@ -322,18 +322,6 @@ pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec,
             comms: cl[k],
         })
         .collect())
-}
-
-/// The CPUs of a file's top buffer: one past its greatest CPU id.
-fn top_cpus(t: &Trace) -> u32 {
-    t.buffers
-        .iter()
-        .find(|b| b.name.is_empty())
-        .and_then(|b| match &b.kind {
-            BufferKind::Flyrecord { cpus } => cpus.iter().map(|d| d.cpu + 1).max(),
-            BufferKind::Latency { .. } => None,
-        })
-        .unwrap_or(0)
 }
 
 impl GuestSummary {

@@ -20,7 +20,7 @@ use crate::tep::lookups::Funcs;
 use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
-use crate::time::sync::{guest_clock, time_shift, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
+use crate::time::sync::{guest_clock, time_shift, vcpu_count, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -159,8 +159,8 @@ fn guest_clocks(inputs: &[Input<'_>], sync: Option<Method>) -> std::result::Resu
     let options = guest_options(host.trace, host.data);
     let mut clocks = vec![None];
     let mut warnings = Vec::new();
-    for g in &inputs[1..] {
-        let vcpus = g.trace.cpu_count(g.data).max(1);
+    for (gi, g) in inputs.iter().enumerate().skip(1) {
+        let vcpus = vcpu_count(g.trace).map_err(|e| (gi, e))?;
         let pids = trace_id(g.trace, g.data).and_then(|id| vcpu_pids(&options, id)).map(|(_, p)| p);
         let name = base_name(g.name);
         let manual = Manual { ts_offset: g.ts_offset, ..Manual::default() };

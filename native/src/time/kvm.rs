@@ -239,7 +239,7 @@ impl VcpuWrites {
 /// The writes of a VM, split per vCPU: the writes made by its vCPU threads `pids` (vCPU number
 /// to host pid), or all writes when no pids are known.
 pub fn per_vcpu(writes: &[TscWrite], pids: Option<&[i32]>, vcpus: u32) -> Vec<Vec<TscWrite>> {
-    let mut out = vec![Vec::new(); vcpus as usize];
+    let mut out = vec![Vec::new(); vcpus.min(crate::time::sync::MAX_VCPUS) as usize];
     for w in writes {
         if pids.is_some_and(|p| !p.contains(&w.pid)) {
             continue;
@@ -254,7 +254,7 @@ pub fn per_vcpu(writes: &[TscWrite], pids: Option<&[i32]>, vcpus: u32) -> Vec<Ve
 /// The vCPU thread pids of the only VM the writes come from: each vCPU written by one thread
 /// and no thread writing two vCPUs. None when the writes show several VMs (or none).
 pub fn only_vm(writes: &[TscWrite]) -> Option<Vec<(u32, i32)>> {
-    let mut pairs: Vec<(u32, i32)> = writes.iter().map(|w| (w.vcpu, w.pid)).collect();
+    let mut pairs: Vec<(u32, i32)> = writes.iter().filter(|w| w.vcpu < crate::time::sync::MAX_VCPUS).map(|w| (w.vcpu, w.pid)).collect();
     pairs.sort_unstable();
     pairs.dedup();
     let one_pid_per_vcpu = pairs.windows(2).all(|p| p[0].0 != p[1].0);

@@ -20,6 +20,31 @@ use crate::format::options::{self, TimeShift};
 use crate::time::kvm::{self, Note, TscWrite, VcpuWrites};
 use crate::time::timesync::TimeShiftMap;
 
+/// The most vCPUs a guest is taken to have (KVM allows 4096; Linux at most 8192 CPUs): a CPU
+/// id beyond it is damage, and per-vCPU tables are never sized by one.
+pub const MAX_VCPUS: u32 = 1 << 16;
+
+/// A guest's vCPU count: one past the greatest CPU id of its ring-buffer data (what its
+/// per-vCPU clocks need; the CPU count a file declares can be anything in a damaged file).
+pub fn vcpu_count(guest: &Trace) -> crate::format::error::Result<u32> {
+    let mut n = 0u32;
+    for b in &guest.buffers {
+        if let crate::format::file::BufferKind::Flyrecord { cpus } = &b.kind {
+            for d in cpus {
+                if d.cpu >= MAX_VCPUS {
+                    return Err(crate::format::error::Error::new(
+                        format!("buffer \"{}\" CPU {}", b.name, d.cpu),
+                        d.offset,
+                        format!("a vCPU number below {MAX_VCPUS}"),
+                    ));
+                }
+                n = n.max(d.cpu + 1);
+            }
+        }
+    }
+    Ok(n)
+}
+
 /// The `--sync` choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
