@@ -3,4 +3,5 @@ pub mod event;
 pub mod lookups;
 pub mod plugins;
 pub mod print_fmt;
+pub mod regex;
 pub mod time_fmt;
