@@ -1,5 +1,6 @@
 pub mod cprintf;
 pub mod event;
+pub mod filter;
 pub mod lookups;
 pub mod plugins;
 pub mod print_fmt;

@@ -118,8 +118,9 @@ fn last_token(s: &[u8]) -> &[u8] {
 
 // ---- tokens ---------------------------------------------------------------------------------
 
+/// libtraceevent's token types (`enum tep_event_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Tt {
+pub(crate) enum Tt {
     Error,
     None,
     Space,
@@ -169,13 +170,24 @@ fn get_type(c: i32) -> Tt {
     Tt::Op
 }
 
-struct Lexer {
+/// libtraceevent's tokenizer over one input buffer (print fmts here, `-F` filters in
+/// [`crate::tep::filter`]).
+pub(crate) struct Lexer {
     buf: Vec<u8>,
     pos: usize,
 }
 
 impl Lexer {
-    fn read_char(&mut self) -> i32 {
+    pub(crate) fn new(buf: &[u8]) -> Lexer {
+        Lexer { buf: buf.to_vec(), pos: 0 }
+    }
+
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    pub(crate) fn read_char(&mut self) -> i32 {
         match self.buf.get(self.pos) {
             Some(&b) => {
                 self.pos += 1;
@@ -184,7 +196,7 @@ impl Lexer {
             None => -1,
         }
     }
-    fn peek_char(&self) -> i32 {
+    pub(crate) fn peek_char(&self) -> i32 {
         self.buf.get(self.pos).map_or(-1, |&b| b as i8 as i32)
     }
 
@@ -284,7 +296,7 @@ impl Lexer {
                 _ => None,
             };
             if let Some(f) = forced {
-                let mut lx = Lexer { buf: f.to_vec(), pos: 0 };
+                let mut lx = Lexer::new(f);
                 return lx.raw_token();
             }
         }
@@ -302,7 +314,7 @@ impl Lexer {
     }
 
     /// `read_token_item`: skips spaces and newlines.
-    fn token_item(&mut self) -> (Tt, Vec<u8>) {
+    pub(crate) fn token_item(&mut self) -> (Tt, Vec<u8>) {
         loop {
             let t = self.raw_token();
             if t.0 != Tt::Space && t.0 != Tt::Newline {
@@ -1330,7 +1342,7 @@ fn parse_arg_format(out: &mut Vec<Piece>, f: &[u8], arg: &mut Option<ArgId>, res
 /// no arguments get their fields as arguments (old ftrace formats); `bprint` keeps only the
 /// format (its real one comes from each record).
 pub fn parse(text: &[u8], fields: &[Field], nr_common: usize, long_size: u32, ftrace: bool, bprint: bool) -> Program {
-    let mut p = Parser { lx: Lexer { buf: text.to_vec(), pos: 0 }, fields, nr_common, long_size, arena: Vec::new(), failed: false };
+    let mut p = Parser { lx: Lexer::new(text), fields, nr_common, long_size, arena: Vec::new(), failed: false };
     let mut prog = Program::default();
     let t = p.lx.token();
     if t.0 != Tt::Dquote {
@@ -1397,7 +1409,7 @@ impl Ctx<'_> {
 
     /// A native (little-endian host) read, for the places libtraceevent dereferences record
     /// bytes directly instead of through tep_read_number.
-    fn read_host(&self, data: &[u8], offset: usize, size: usize) -> u64 {
+    pub fn read_host(&self, data: &[u8], offset: usize, size: usize) -> u64 {
         offset.checked_add(size).and_then(|e| data.get(offset..e)).and_then(|b| Endian::Little.uint(b)).unwrap_or(0)
     }
 }
