@@ -14,6 +14,7 @@ use crate::format::options;
 use crate::ring::records::Records;
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::Tep;
+use crate::tep::filter::{FilterError, Filters, Spec};
 use crate::tep::lookups::Funcs;
 use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
@@ -30,6 +31,8 @@ pub struct Options {
     pub nsec: bool,
     /// `--cpu`: trace-cmd's CPU numbers to keep (counted across buffers).
     pub cpus: Option<Vec<u32>>,
+    /// `-F` (and `-v -F`) before any input: for every input, before its own.
+    pub filters: Vec<Spec>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -105,15 +108,33 @@ pub struct Input<'a> {
     pub name: &'a str,
     /// `--ts-offset`: added to every time of this file (not with `--raw-ts`).
     pub ts_offset: i64,
+    /// `-F` after this input's `-i`: for all its buffers (trace-cmd >= 3.2; 3.1.6 ignores them
+    /// with a single input).
+    pub filters: &'a [Spec],
 }
 
 /// An error, with the index of the input it was found in.
 pub type InputError = (usize, Error);
 
+/// Why a report cannot start: damage in an input, or a filter an input's events refuse.
+#[derive(Debug)]
+pub enum StartError {
+    Input(InputError),
+    Filter(usize, FilterError),
+}
+
+impl From<InputError> for StartError {
+    fn from(e: InputError) -> StartError {
+        StartError::Input(e)
+    }
+}
+
 /// What trace-cmd keeps per input file: its event table and how its times print.
 struct File {
     tep: Tep,
     time: TimeFmt,
+    /// Its `-F` filters, None without any.
+    filters: Option<Filters>,
 }
 
 /// A buffer being read (a trace-cmd handle): its records and how its lines are prefixed.
@@ -123,6 +144,8 @@ struct Source {
     prefix: Vec<u8>,
     /// trace-cmd's first CPU number for this buffer (CPU filters count across buffers).
     start_cpu: u32,
+    /// Per CPU, whether its last record passing the positive filters printed (for stacks).
+    printed: Vec<bool>,
 }
 
 /// A running report over one or more files.
@@ -159,12 +182,12 @@ impl Report {
     /// argument order, then each file's instances. With one input, lines carry a prefix only
     /// when the file has instances (the top buffer's is blank); with several, every line and
     /// every `cpus=` line carries its file's (or instance's) name.
-    pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, InputError> {
+    pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, StartError> {
         let multi = inputs.len() > 1;
         let latency = |t: &Trace| t.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. }));
         if multi {
             if let Some(i) = inputs.iter().position(|i| latency(i.trace).is_some()) {
-                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")));
+                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")).into());
             }
         }
         let mut files = Vec::with_capacity(inputs.len());
@@ -179,7 +202,10 @@ impl Report {
         for (fi, input) in inputs.iter().enumerate() {
             let (trace, data) = (input.trace, input.data);
             let cpus = cpu_count(trace, data);
-            files.push(File { tep: Tep::load(trace, data), time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec) });
+            let tep = Tep::load(trace, data);
+            let specs: Vec<Spec> = opts.filters.iter().chain(input.filters).cloned().collect();
+            let filters = Filters::new(&specs, &tep).map_err(|e| StartError::Filter(fi, e))?;
+            files.push(File { tep, time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec), filters });
             if multi {
                 head.extend_from_slice(&name_prefix(base_name(input.name), width));
             }
@@ -213,7 +239,7 @@ impl Report {
             }
             let records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
-            sources.push(Source { file: fi, records, prefix, start_cpu: start });
+            sources.push(Source { file: fi, records, prefix, start_cpu: start, printed: Vec::new() });
             start = start.saturating_add(cpu_count(trace, data));
         }
         let vcpus = if multi { vcpu_map(inputs) } else { Vec::new() };
@@ -271,9 +297,13 @@ impl Report {
         if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }
+        let File { tep, filters, .. } = &mut self.files[fi];
+        let ev = tep.event_of(&rec_data);
+        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu, &mut self.sources[si].printed)) {
+            return Ok(());
+        }
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
-        let ev = tep.event_of(&rec_data);
         let mut next = None;
         if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
             next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
@@ -311,7 +341,7 @@ impl Report {
         };
         let guest = self.guest_of(self.files[fi].tep.pid_of(data));
         let guest_self = guest == Some(fi);
-        let (File { tep, time }, guest) = split_file(&mut self.files, fi, guest);
+        let (File { tep, time, .. }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
         let comm = tep.comms.find(pid).to_vec();
         cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
