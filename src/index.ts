@@ -6,4 +6,4 @@ export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, Buff
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus } from './report.js';
-export type { ReportOptions } from './report.js';
+export type { ReportOptions, ReportFilter } from './report.js';

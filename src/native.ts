@@ -37,8 +37,8 @@ export interface Native {
     threads: number | null,
     options: Buffer | null,
   ): Promise<string>;
-  reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string): ReportCursor;
-  reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string): void;
+  reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, filters: string): ReportCursor;
+  reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string, filters: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }

@@ -1,13 +1,17 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
 import { open } from '../trace.js';
-import { reportChunks, reportCpus } from '../report.js';
+import { reportChunks, reportCpus, type ReportFilter } from '../report.js';
 import { writeStdout as write } from './stdout.js';
 import { UsageError } from '../usage.js';
 
-export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
+export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
   --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
+  -F FILTER      only what FILTER matches, in trace-cmd's language: EVENTS[:EXPR], e.g.
+                 'sched/sched_switch,irq.*' or 'sched_switch: prev_pid == 0 || next_comm =~ "^kworker"';
+                 before any -i for every input, after an -i for that input; several add up
+  -v             every -F after it drops what it matches instead
   -R             raw: every event's fields instead of its print format
   --raw-ts       ring-buffer timestamps, no clock conversion
   -t             nanosecond timestamps
@@ -43,6 +47,10 @@ export async function reportCommand(args: string[]): Promise<number> {
   let showCpus = false;
   let first = false;
   let last = false;
+  // trace-cmd's positional -F: before any -i for every input, after one for that input.
+  const filters: ReportFilter[] = [];
+  const inputFilters: ReportFilter[][] = [];
+  let exclude = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-i') {
@@ -54,6 +62,13 @@ export async function reportCommand(args: string[]): Promise<number> {
       if (v === undefined || !/^[+-]?\d+$/.test(v)) throw new UsageError('report: a signed integer after --ts-offset', REPORT_USAGE);
       if (inputs.length === 0) throw new UsageError('report: --ts-offset must come after -i', REPORT_USAGE);
       offsets[inputs.length - 1] = BigInt(v);
+    } else if (a.startsWith('-F')) {
+      const filter = a === '-F' ? args[++i] : a.slice(2);
+      if (filter === undefined) throw new UsageError('report: a filter after -F', REPORT_USAGE);
+      (inputs.length === 0 ? filters : (inputFilters[inputs.length - 1] ??= [])).push({ filter, exclude });
+    } else if (a === '-v') {
+      if (exclude) throw new UsageError('report: only one -v can be used (every -F after it excludes)', REPORT_USAGE);
+      exclude = true;
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
@@ -92,6 +107,12 @@ export async function reportCommand(args: string[]): Promise<number> {
     return 0;
   }
   // Chunks of 4 MiB: one N-API call and one write(2) each.
-  for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, chunk: 4 << 20 })) write(chunk);
+  try {
+    for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, chunk: 4 << 20 })) write(chunk);
+  } catch (e) {
+    // A filter the file's events refuse.
+    if (e instanceof UsageError) throw new UsageError(`report: ${e.message}`, REPORT_USAGE);
+    throw e;
+  }
   return 0;
 }
