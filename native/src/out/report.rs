@@ -133,7 +133,7 @@ impl From<InputError> for StartError {
 struct File {
     tep: Tep,
     time: TimeFmt,
-    /// Its `-F` filters, None without any.
+    /// Its `-F` filters (for all its buffers), None without any.
     filters: Option<Filters>,
 }
 
@@ -144,8 +144,6 @@ struct Source {
     prefix: Vec<u8>,
     /// trace-cmd's first CPU number for this buffer (CPU filters count across buffers).
     start_cpu: u32,
-    /// Per CPU, whether its last record passing the positive filters printed (for stacks).
-    printed: Vec<bool>,
 }
 
 /// A running report over one or more files.
@@ -239,7 +237,7 @@ impl Report {
             }
             let records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
-            sources.push(Source { file: fi, records, prefix, start_cpu: start, printed: Vec::new() });
+            sources.push(Source { file: fi, records, prefix, start_cpu: start });
             start = start.saturating_add(cpu_count(trace, data));
         }
         let vcpus = if multi { vcpu_map(inputs) } else { Vec::new() };
@@ -299,7 +297,7 @@ impl Report {
         }
         let File { tep, filters, .. } = &mut self.files[fi];
         let ev = tep.event_of(&rec_data);
-        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu, &mut self.sources[si].printed)) {
+        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu)) {
             return Ok(());
         }
         // The next record, for function_graph's leaf folding.

@@ -223,7 +223,7 @@ impl Parser<'_> {
 
     fn fail(&self, what: &str) -> String {
         let read = self.text.len().saturating_sub(self.lx.remaining());
-        format!("{what} after \"{}\"", String::from_utf8_lossy(&self.text[..read]).trim())
+        format!("{what} at \"{}\"", String::from_utf8_lossy(&self.text[..read]).trim())
     }
 
     fn syntax(&self) -> String {
@@ -563,7 +563,9 @@ impl Resolver<'_> {
             Source::Field(i) => {
                 let f = &self.event.fields[i];
                 if !matches!(f.size, 1 | 2 | 4 | 8) {
-                    return Err(format!("{} is {} bytes, not a number: compare it with a quoted string", Self::name(name), f.size));
+                    // libtraceevent compares an uninitialised value here.
+                    let hint = if f.flags & F_STRING != 0 { ": compare it with a quoted string" } else { " and no string either" };
+                    return Err(format!("{} is {} bytes, not a number{hint}", Self::name(name), f.size));
                 }
                 Operand::Field { offset: f.offset as usize, size: f.size as usize, signed: f.flags & F_SIGNED != 0 }
             }
@@ -605,7 +607,7 @@ impl Resolver<'_> {
     }
 
     fn child(&self, id: Option<Id>) -> P<Id> {
-        id.ok_or_else(|| "unfinished expression (an operator without its operand)".to_string())
+        id.ok_or_else(|| "unfinished expression: an operator without its operand".to_string())
     }
 
     /// An operand of arithmetic: None for a field the event lacks; Err(()) inside for a value
@@ -945,12 +947,16 @@ fn compile(text: &str, tep: &Tep) -> P<Compiled> {
     Ok(Compiled { events })
 }
 
-/// The `-F` filters of one input, compiled against its event table.
+/// The `-F` filters of one input, compiled against its event table, for all its buffers:
+/// trace-cmd's instance handles are copies of their file's handle and share its filter object,
+/// down to the per-CPU memory of what printed.
 pub struct Filters {
     keep: Vec<Compiled>,
     drop: Vec<Compiled>,
     /// Ids of ftrace/kernel_stack and ftrace/user_stack.
     stacks: [Option<u64>; 2],
+    /// Per CPU number, whether the last record that passed the positive filters printed.
+    printed: Vec<bool>,
     scratch: Scratch,
 }
 
@@ -970,17 +976,16 @@ impl Filters {
             }
         }
         let stack = |name: &str| tep.events.iter().find(|e| e.system == "ftrace" && e.name == name).map(|e| e.id);
-        Ok(Some(Filters { keep, drop, stacks: [stack("kernel_stack"), stack("user_stack")], scratch: Scratch::default() }))
+        Ok(Some(Filters { keep, drop, stacks: [stack("kernel_stack"), stack("user_stack")], printed: Vec::new(), scratch: Scratch::default() }))
     }
 
     /// trace-cmd's `tracecmd_filter_match`: whether the record (of event `ev` in `tep`, on
-    /// `cpu` of its buffer) prints. `printed` is its buffer's memory, per CPU, of whether the
-    /// last record that passed the positive filters printed.
-    pub fn keep(&mut self, tep: &Tep, ev: Option<usize>, data: &[u8], cpu: u32, printed: &mut Vec<bool>) -> bool {
+    /// `cpu` of its buffer) prints.
+    pub fn keep(&mut self, tep: &Tep, ev: Option<usize>, data: &[u8], cpu: u32) -> bool {
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size: data.len(), endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let r = Record { tep, ctx, data, cpu };
-        let s = &mut self.scratch;
+        let (s, printed) = (&mut self.scratch, &mut self.printed);
         let mut hit = |f: &Compiled| ev.and_then(|e| f.events.get(e)).and_then(Option::as_ref).is_some_and(|p| p.matches(&r, s));
         if !self.keep.is_empty() && !self.keep.iter().any(&mut hit) {
             let stack = ev.and_then(|e| tep.events.get(e)).is_some_and(|e| self.stacks.contains(&Some(e.id)));
@@ -1094,8 +1099,7 @@ mod tests {
     fn kept(specs: &[(&str, bool)], records: &[Vec<u8>]) -> Vec<bool> {
         let tep = tep();
         let mut f = filters(specs).unwrap();
-        let mut printed = Vec::new();
-        records.iter().map(|r| f.keep(&tep, tep.event_of(r), r, 0, &mut printed)).collect()
+        records.iter().map(|r| f.keep(&tep, tep.event_of(r), r, 0)).collect()
     }
 
     fn one(filter: &str, record: Vec<u8>) -> bool {
@@ -1223,7 +1227,7 @@ mod tests {
             ("sched_switch: prev_state == 'R'", "compares by its address"),
             ("sched_switch: COMM == 1", "COMM is the task's name"),
             ("sched_switch: CPU == \"1\"", "CPU is a number"),
-            ("sched_switch: prev_comm == 1", "prev_comm is 16 bytes"),
+            ("sched_switch: prev_comm == 1", "prev_comm is 16 bytes, not a number: compare it with a quoted string"),
             ("sched_switch: prev_pid == 1 prev_comm < \"a\"", "prev_comm compares with a string"),
             ("sched_[: prev_pid == 1", "event name 'sched_['"),
         ];
@@ -1236,9 +1240,9 @@ mod tests {
         let e = Filters::new(&[Spec { text: "x:".into(), exclude: true }], &tep()).err().unwrap();
         assert_eq!(e.to_string(), "-v -F 'x:': no event or system matches 'x'");
         let e = filters(&[("sched_waking: pid ==", false)]).err().unwrap();
-        assert_eq!(e, "unfinished expression (an operator without its operand) (event sched/sched_waking)");
+        assert_eq!(e, "unfinished expression: an operator without its operand (event sched/sched_waking)");
         let e = filters(&[("sched_waking: pid == 1 ==", false)]).err().unwrap();
-        assert_eq!(e, "syntax error after \"pid == 1 ==\"");
+        assert_eq!(e, "syntax error at \"pid == 1 ==\"");
         // A second operator takes the same left field: `pid == 1`.
         assert_eq!(kept(&[("sched_waking: pid == == 1", false)], &[waking(1, 0), waking(2, 0)]), [true, false]);
     }
