@@ -275,7 +275,6 @@ impl Report {
     }
 
     fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
-        let mut line = Vec::with_capacity(256);
         let mut rec_data = Vec::new();
         let fi = self.sources[si].file;
         let extent = self.files[fi].tep.extent;
@@ -300,6 +299,7 @@ impl Report {
         if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu)) {
             return Ok(());
         }
+        let mut line = Vec::with_capacity(256);
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
         let mut next = None;

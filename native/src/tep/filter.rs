@@ -27,12 +27,14 @@
 //! And trace-cmd's use of them: every `-F` is a filter of its own; a record prints when a
 //! positive filter matches it (or there is none) and no `-v` filter does; a filter that does not
 //! list the record's event does not match it. A kernel_stack or user_stack record also prints
-//! when the last record of its CPU that passed the positive filters printed (3.1.6 counts a
-//! stack record itself as such a record).
+//! when the last record of its CPU number (in any buffer of the file) that passed the positive
+//! filters printed (3.1.6 counts a stack record itself as such a record).
 //!
 //! Where libtraceevent compares memory it should not read (a one-character `'x'`, which it
 //! compares as its own address; COMM as a number; arrays as numbers) or crashes (`CPU` as a
-//! string, an unfinished expression), the filter is refused with a message instead.
+//! string, an unfinished expression), the filter is refused with a message instead. A number
+//! matched with `=~` is matched as its `0x%llx` text, as libtraceevent does since 2024 (1.7.1
+//! hands the regex a dead stack buffer there).
 
 use std::fmt;
 

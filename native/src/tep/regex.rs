@@ -15,6 +15,12 @@ pub struct Regex {
     insts: Vec<Inst>,
     /// Byte sets over the subject's raw bytes (folding already applied), 256 bits each.
     sets: Vec<[u64; 4]>,
+    /// Whether every match starts at the subject's start (the pattern begins with `^`).
+    anchored: bool,
+    /// The sets every match starts with (after the `^`), and whether they are all of the
+    /// pattern: most patterns begin with a literal, decided without the NFA.
+    prefix: Vec<u32>,
+    literal: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -507,18 +513,36 @@ impl Regex {
         let mut c = Compiler { insts: Vec::new(), sets: Vec::new() };
         c.node(&tree)?;
         c.emit(Inst::Match)?;
-        Ok(Regex { insts: c.insts, sets: c.sets })
+        let anchored = matches!(c.insts.first(), Some(Inst::Look(Look::Start)));
+        let rest = c.insts.get(anchored as usize..).unwrap_or(&[]);
+        let prefix: Vec<u32> = rest.iter().map_while(|i| if let Inst::Set(k) = i { Some(*k) } else { None }).collect();
+        let literal = matches!(rest.get(prefix.len()), Some(Inst::Match));
+        Ok(Regex { insts: c.insts, sets: c.sets, anchored, prefix, literal })
+    }
+
+    /// Whether `s` starts with the pattern's prefix.
+    fn prefixed(&self, s: &[u8]) -> bool {
+        s.len() >= self.prefix.len() && self.prefix.iter().zip(s).all(|(&k, &b)| self.sets.get(k as usize).is_some_and(|x| has(x, b)))
     }
 
     /// regexec: whether the pattern matches anywhere in `s`.
     pub fn is_match(&self, s: &[u8], scratch: &mut Scratch) -> bool {
+        match (self.anchored, self.literal) {
+            (true, true) => return self.prefixed(s),
+            (false, true) => return (0..=s.len().saturating_sub(self.prefix.len())).any(|i| self.prefixed(&s[i..])),
+            (true, false) if !self.prefixed(s) => return false,
+            _ => {}
+        }
         let Scratch { cur, next, stack } = scratch;
         cur.fit(self.insts.len());
         next.fit(self.insts.len());
         for i in 0..=s.len() {
-            // A match may start at every position.
-            if self.add(cur, stack, 0, s, i) {
+            // A match may start at every position (at the first only when anchored).
+            if (i == 0 || !self.anchored) && self.add(cur, stack, 0, s, i) {
                 return true;
+            }
+            if cur.dense.is_empty() && self.anchored {
+                return false;
             }
             let Some(&b) = s.get(i) else { break };
             next.dense.clear();
@@ -700,6 +724,25 @@ mod tests {
         assert!(m("x\\{32767\\}", "x").is_ok());
         assert!(m("\\(a\\)\\1", "aa").is_err());
         assert!(m("\\(x\\{1000\\}\\)\\{1000\\}", "x").is_err());
+    }
+
+    #[test]
+    fn literal_prefixes() {
+        for (p, s, want) in [
+            ("^kworker", "kworker/0:1", true),
+            ("^kworker", "xkworker", false),
+            ("^KWORKER/0", "kworker/0:1", true),
+            ("^kw", "k", false),
+            ("work", "kworker", true),
+            ("work", "wor", false),
+            ("", "", true),
+            ("^", "", true),
+            ("^k.*r$", "kworker", true),
+            ("^k.*r$", "kworkers", false),
+            ("^b\\|^n", "node", true),
+        ] {
+            assert_eq!(m(p, s), Ok(want), "{p} ~ {s}");
+        }
     }
 
     #[test]
