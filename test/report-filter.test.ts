@@ -97,6 +97,9 @@ describe.skipIf(!HAVE)('-v and several -F through the CLI', () => {
     [real('kvm-host-vcpu-create-v7-zstd.dat'), ['-F', '.*: CPU == 0', '-Fkvm_mmio', '-v', '-F', '.*: common_pid == 0']],
     [real('instance-v6.dat'), ['-v', '-F', 'sched_switch,sched_wakeup']],
     [pub('LanGraph__trace.dat'), ['-F', 'sched_switch', '-v', '-F', 'kernel_stack']],
+    // With --cpu (trace-cmd filters first; the stack memory is the file's, by buffer CPU).
+    [pub('LanGraph__trace.dat'), ['--cpu', '1,2', '-F', 'sched_switch: next_pid == 0']],
+    [real('instance-v6.dat'), ['--cpu', '0-1,3', '-F', 'sched_switch: prev_pid == 0 || next_comm =~ "^k"']],
   ])('%s %j', async (file, args) => {
     expectSame(await tracedat([...args, file]), await traceCmd([...args, file]));
   });

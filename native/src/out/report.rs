@@ -290,13 +290,14 @@ impl Report {
             };
             r
         };
-        let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
-        if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
-            return Ok(());
-        }
+        // trace-cmd's library filters before report's --cpu test sees the record.
         let File { tep, filters, .. } = &mut self.files[fi];
         let ev = tep.event_of(&rec_data);
         if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu)) {
+            return Ok(());
+        }
+        let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
+        if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }
         let mut line = Vec::with_capacity(256);
