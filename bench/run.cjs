@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench [convert|report]`: tracedat against trace-cmd, in the same run.
 //  - convert: a large uncompressed v7 input to v6, v7 zstd and v7 none;
-//  - report: `report` of a 20 MB v7 input (the same replayed pages), and `report -i host -i
-//    guest` of the KVM pair in ../shared/fixtures/public, output to /dev/null.
+//  - report: `report` of a 20 MB v7 input (the same replayed pages), the same with a `-F` filter
+//    keeping under 1% of its records, and `report -i host -i guest` of the KVM pair in
+//    ../shared/fixtures/public, output to /dev/null.
 // Prints each tool's mean time and the ratio trace-cmd / tracedat (above 1: tracedat is
 // faster), for the API (in-process, awaited) and for the CLI (a process, node's start-up
 // included, like trace-cmd's).
@@ -133,25 +134,32 @@ async function ensure(file, mb) {
 async function reportBench() {
   await ensure(mid, 20);
   const api = await import('../dist/index.js');
-  const drain = async (files) => {
+  const drain = async (files, filters) => {
     const traces = await Promise.all(files.map((f) => api.open(f)));
     let n = 0;
-    for (const c of api.reportChunks(traces, { chunk: 4 << 20 })) n += c.length;
+    for (const c of api.reportChunks(traces, { chunk: 4 << 20, filters })) n += c.length;
     return n;
   };
+  // A regex on every record's task name: 0.75% of the records pass.
+  const filter = '.*: COMM =~ "^kworker/0" && CPU == 0';
   const results = [];
-  for (const [title, files] of [[`report ${path.relative(root, mid)}`, [mid]], ['report -i host -i guest (KVM pair, zlib)', [host, guest]]]) {
-    const args = files.length === 1 ? files : files.flatMap((f) => ['-i', f]);
+  const cases = [
+    [`report ${path.relative(root, mid)}`, [mid], []],
+    [`report -F '${filter}' (${path.relative(root, mid)})`, [mid], [filter]],
+    ['report -i host -i guest (KVM pair, zlib)', [host, guest], []],
+  ];
+  for (const [title, files, filters] of cases) {
+    const args = [...filters.flatMap((f) => ['-F', f]), ...(files.length === 1 ? files : files.flatMap((f) => ['-i', f]))];
     // Debian's trace-cmd reads no zlib: it reads zstd copies of the pair (tracedat convert; report equal, see test/report-merge.test.ts).
     let tcArgs = args;
     if (files.length > 1) {
       const copies = files.map((f, i) => path.join(data, `pair-${i}.dat`));
       for (const [i, f] of files.entries()) if (!fs.existsSync(copies[i])) await (await api.open(f)).convert(copies[i], { compression: 'zstd', progress: false });
-      tcArgs = copies.flatMap((f) => ['-i', f]);
+      tcArgs = [...filters.flatMap((f) => ['-F', f]), ...copies.flatMap((f) => ['-i', f])];
     }
     const mean = await suite(title, [
       ['trace-cmd report', () => run('trace-cmd', ['report', ...tcArgs])],
-      ['tracedat API', () => drain(files)],
+      ['tracedat API', () => drain(files, filters)],
       ['tracedat CLI', () => run(process.execPath, [cli, 'report', ...args])],
     ]);
     const tc = mean['trace-cmd report'];
@@ -160,7 +168,7 @@ async function reportBench() {
     for (let i = 0; i < 5; i++) {
       cpu.tc.push(cpuOf('trace-cmd', ['report', ...tcArgs]));
       cpu.cli.push(cpuOf(process.execPath, [cli, 'report', ...args]));
-      cpu.api.push(await cpuOfApi(() => drain(files)));
+      cpu.api.push(await cpuOfApi(() => drain(files, filters)));
     }
     r.cpu = { tc: median(cpu.tc), cli: median(cpu.cli), api: median(cpu.api) };
     console.log(`  wall ratio trace-cmd / tracedat: API ${r.api.toFixed(2)}x, CLI ${r.cli.toFixed(2)}x`);

@@ -37,7 +37,7 @@ export interface Native {
     threads: number | null,
     options: Buffer | null,
   ): Promise<string>;
-  reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, sync: string): ReportCursor;
+  reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, filters: string, sync: string): ReportCursor;
   reportWarnings(cursor: ReportCursor): string;
   build(
     template: Handle,
@@ -69,7 +69,7 @@ export interface Native {
     progressFd: number | null,
     threads: number | null,
   ): Promise<string>;
-  reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string): void;
+  reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string, filters: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }

@@ -2,6 +2,14 @@
 import { native } from './native.js';
 import { fromNative } from './errors.js';
 import type { TraceFile } from './trace.js';
+import { UsageError } from './usage.js';
+
+/**
+ * A `trace-cmd report -F` filter in libtraceevent's language (`EVENTS[:EXPR]`, e.g.
+ * `sched/sched_switch: prev_pid == 0 && next_comm =~ "^kworker"`), or `{ filter, exclude: true }`
+ * for `-v -F`: records it matches are dropped.
+ */
+export type ReportFilter = string | { filter: string; exclude?: boolean };
 
 /** How guests meet the host's time: trace-cmd's way, or as `merge` lines them up. */
 export type ReportSync = 'trace-cmd' | 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
@@ -30,6 +38,25 @@ export interface ReportOptions {
   sync?: ReportSync;
   /** Told what the set-up found that a user should know (how each guest was lined up). */
   onWarning?: (message: string) => void;
+  /**
+   * `-F` before any `-i`: event filters for every trace. A record prints when a positive filter
+   * matches it (or there is none) and no excluding one does; an event a filter does not name does
+   * not match it. A filter trace-cmd refuses throws a UsageError.
+   */
+  filters?: readonly ReportFilter[];
+  /** `-F` after an `-i`: per trace (in the order of the traces), added to `filters` for it. */
+  inputFilters?: readonly (readonly ReportFilter[] | undefined)[];
+}
+
+/** Filters as the addon takes them: `+`/`-` and the text of each, NUL-separated. */
+function encodeFilters(filters: readonly ReportFilter[] | undefined): string {
+  return (filters ?? [])
+    .map((f) => {
+      const [text, exclude] = typeof f === 'string' ? [f, false] : [f.filter, f.exclude ?? false];
+      if (typeof text !== 'string' || text.includes('\0')) throw new TypeError('report: a filter is a string without NUL characters');
+      return (exclude ? '-' : '+') + text;
+    })
+    .join('\0');
 }
 
 /**
@@ -42,9 +69,15 @@ export interface ReportOptions {
 export function* reportChunks(traces: TraceFile | readonly TraceFile[], options: ReportOptions = {}): Generator<Buffer> {
   const inputs = Array.isArray(traces) ? (traces as readonly TraceFile[]) : [traces as TraceFile];
   if (inputs.length === 0) throw new TypeError('report: no input trace');
-  const fail = (e: unknown): unknown => fromNative(inputs[(e as { input?: number }).input ?? 0]!.name, e);
-  const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','), options.sync ?? 'auto');
-  inputs.forEach((t, i) => native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString()));
+  const fail = (e: unknown): unknown => {
+    const n = e as { code?: string; message?: string; input?: number };
+    if (n && n.code === 'ERR_TRACEDAT_USAGE') return new UsageError(n.message ?? 'bad filter');
+    return fromNative(inputs[n?.input ?? 0]!.name, e);
+  };
+  const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','), encodeFilters(options.filters), options.sync ?? 'auto');
+  inputs.forEach((t, i) =>
+    native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i])),
+  );
   const chunk = options.chunk ?? 1 << 20;
   for (let first = true; ; first = false) {
     let b: Buffer;

@@ -7,7 +7,7 @@
 //! - [`ring`]: ring-buffer data: a page's state machine, a CPU's pages, a buffer's records in
 //!   time order, and the deep checks of `dump -v`.
 //! - [`tep`]: what libtraceevent does per record: print fmts, plugins, kallsyms/printk/comm
-//!   lookups and glibc's printf.
+//!   lookups, glibc's printf, and `-F` event filters with glibc's regexes.
 //! - [`time`]: clocks: trace-cmd's time arithmetic.
 //! - [`merge`]: several timelines into one.
 //! - [`out`]: text and JSON for people and scripts: `dump`, `report`, metadata.

@@ -1,15 +1,19 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
 import { open } from '../trace.js';
-import { reportChunks, reportCpus, type ReportSync } from '../report.js';
+import { reportChunks, reportCpus, type ReportFilter, type ReportSync } from '../report.js';
 
 const REPORT_SYNCS = ['auto', 'trace-cmd', 'time-shift', 'kvm', 'offset', 'none'];
 import { writeStdout as write } from './stdout.js';
 import { UsageError } from '../usage.js';
 
-export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
+export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
   --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
+  -F FILTER      only what FILTER matches, in trace-cmd's language: EVENTS[:EXPR], e.g.
+                 'sched/sched_switch,irq.*' or 'sched_switch: prev_pid == 0 || next_comm =~ "^kworker"';
+                 before any -i for every input, after an -i for that input; several add up
+  -v             every -F after it drops what it matches instead
   --sync M       how guests (inputs after the first) meet the host's time: auto (default: a
                  guest's TIME_SHIFT as trace-cmd applies it, else the host's kvm_write_tsc_offset
                  events, else --ts-offset), trace-cmd (exactly trace-cmd's: TIME_SHIFT only),
@@ -50,6 +54,10 @@ export async function reportCommand(args: string[]): Promise<number> {
   let first = false;
   let sync: ReportSync | undefined;
   let last = false;
+  // trace-cmd's positional -F: before any -i for every input, after one for that input.
+  const filters: ReportFilter[] = [];
+  const inputFilters: ReportFilter[][] = [];
+  let exclude = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-i') {
@@ -65,6 +73,13 @@ export async function reportCommand(args: string[]): Promise<number> {
       const v = a === '--sync' ? args[++i] : a.slice('--sync='.length);
       if (v === undefined || !REPORT_SYNCS.includes(v)) throw new UsageError(`report: --sync takes ${REPORT_SYNCS.join(', ')}`, REPORT_USAGE);
       sync = v as ReportSync;
+    } else if (a.startsWith('-F')) {
+      const filter = a === '-F' ? args[++i] : a.slice(2);
+      if (filter === undefined) throw new UsageError('report: a filter after -F', REPORT_USAGE);
+      (inputs.length === 0 ? filters : (inputFilters[inputs.length - 1] ??= [])).push({ filter, exclude });
+    } else if (a === '-v') {
+      if (exclude) throw new UsageError('report: only one -v can be used (every -F after it excludes)', REPORT_USAGE);
+      exclude = true;
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
@@ -104,6 +119,12 @@ export async function reportCommand(args: string[]): Promise<number> {
   }
   // Chunks of 4 MiB: one N-API call and one write(2) each.
   const onWarning = (m: string) => process.stderr.write(`tracedat: report: ${m}\n`);
-  for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, sync, onWarning, chunk: 4 << 20 })) write(chunk);
+  try {
+    for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, chunk: 4 << 20 })) write(chunk);
+  } catch (e) {
+    // A filter the file's events refuse.
+    if (e instanceof UsageError) throw new UsageError(`report: ${e.message}`, REPORT_USAGE);
+    throw e;
+  }
   return 0;
 }

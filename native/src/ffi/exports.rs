@@ -10,6 +10,7 @@ use crate::format::{bytes, clib, compression, error, file, options};
 use crate::merge;
 use crate::out::{dump, info, report, scan, tables};
 use crate::ring::{records, validate};
+use crate::tep::filter;
 use crate::time::sync::Method;
 use crate::write::{self, output, progress, writer};
 
@@ -462,34 +463,47 @@ fn write_error(e: writer::WriteError, path: &str) -> JsError {
 /// carry), and, from the first chunk on, the report state.
 struct ReportCursor {
     opts: report::Options,
-    /// Each file with its name and `--ts-offset`.
-    inputs: Vec<(Handle, String, i64)>,
+    /// Each file with its name, `--ts-offset` and own `-F` filters.
+    inputs: Vec<(Handle, String, i64, Vec<filter::Spec>)>,
     report: Option<report::Report>,
 }
 
-/// `reportOpen(raw, rawTs, nsec, cpus, sync)` → a cursor producing report text; `cpus` is a
-/// comma-separated list of trace-cmd CPU numbers to keep, or "" for all; `sync` says how
-/// guests are lined up: trace-cmd, or a merge method (auto, time-shift, kvm, offset, none). Inputs are added with
-/// `reportInput`, the first being the host when guests are read with it.
+/// `reportOpen(raw, rawTs, nsec, cpus, filters, sync)` → a cursor producing report text;
+/// `cpus` is a comma-separated list of trace-cmd CPU numbers to keep, or "" for all; `filters`
+/// the `-F` filters of every input (see [`parse_filters`]); `sync` says how guests are lined
+/// up: trace-cmd, or a merge method (auto, time-shift, kvm, offset, none). Inputs are added
+/// with `reportInput`, the first being the host when guests are read with it.
 fn report_open(env: Env, args: &Args) -> JsResult {
-    let sync = match args.string(4)?.as_str() {
+    let sync = match args.string(5)?.as_str() {
         "trace-cmd" => None,
         s => Some(Method::parse(s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, trace-cmd, time-shift, kvm, offset or none)")))?),
     };
-    let opts = report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus: parse_cpus(&args.string(3)?)?, sync };
+    let cpus = parse_cpus(&args.string(3)?)?;
+    let opts =
+        report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus, filters: parse_filters(&args.string(4)?), sync };
     env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
-/// `reportInput(cursor, handle, name, tsOffset)`: one more file to merge, before the first
-/// chunk; `tsOffset` is the signed offset in decimal (the TypeScript layer writes it from a
-/// BigInt).
+/// `-F` filters as one string: each a `+` (keep what it matches) or `-` (`-v`: drop it) and
+/// its text, NUL-separated (no argument holds a NUL); "" for none.
+fn parse_filters(s: &str) -> Vec<filter::Spec> {
+    let spec = |f: &str| match f.strip_prefix('-') {
+        Some(text) => filter::Spec { text: text.to_string(), exclude: true },
+        None => filter::Spec { text: f.strip_prefix('+').unwrap_or(f).to_string(), exclude: false },
+    };
+    s.split('\0').filter(|f| !f.is_empty()).map(spec).collect()
+}
+
+/// `reportInput(cursor, handle, name, tsOffset, filters)`: one more file to merge, before the
+/// first chunk; `tsOffset` is the signed offset in decimal (the TypeScript layer writes it from
+/// a BigInt), `filters` the `-F` filters given after its `-i` (as [`parse_filters`] reads them).
 fn report_input(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<ReportCursor>(0)?;
     if c.report.is_some() {
         return Err(JsError::usage("reportInput after the report has started"));
     }
     let h = args.external::<Handle>(1)?.clone();
-    c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0)));
+    c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0), parse_filters(&args.string(4)?)));
     env.undefined()
 }
 
@@ -502,9 +516,17 @@ fn report_next(env: Env, args: &Args) -> JsResult {
     let report = match &mut c.report {
         Some(r) => r,
         none => {
-            let inputs: Vec<report::Input<'_>> =
-                c.inputs.iter().map(|(h, name, ts_offset)| report::Input { trace: &h.trace, data: h.source.bytes(), name, ts_offset: *ts_offset }).collect();
-            none.insert(report::Report::new(&inputs, c.opts.clone()).map_err(input_error)?)
+            let inputs: Vec<report::Input<'_>> = c
+                .inputs
+                .iter()
+                .map(|(h, name, ts_offset, filters)| report::Input { trace: &h.trace, data: h.source.bytes(), name, ts_offset: *ts_offset, filters })
+                .collect();
+            let started = report::Report::new(&inputs, c.opts.clone()).map_err(|e| match e {
+                report::StartError::Input(e) => input_error(e),
+                // A usage error naming the file whose events refuse the filter.
+                report::StartError::Filter(i, e) => JsError::usage(format!("{}: {e}", inputs[i].name)),
+            })?;
+            none.insert(started)
         }
     };
     let mut out = Vec::with_capacity(min + 4096);

@@ -16,6 +16,7 @@ use crate::merge::kway::KWay;
 use crate::ring::records::Records;
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::Tep;
+use crate::tep::filter::{FilterError, Filters, Spec};
 use crate::tep::lookups::Funcs;
 use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
@@ -36,6 +37,8 @@ pub struct Options {
     /// How guests (every input after the first, the host) are lined up with the host: None is
     /// trace-cmd's way (each file's own clock and TIME_SHIFT); a method as `merge` takes it.
     pub sync: Option<Method>,
+    /// `-F` (and `-v -F`) before any input: for every input, before its own.
+    pub filters: Vec<Spec>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -101,15 +104,33 @@ pub struct Input<'a> {
     pub name: &'a str,
     /// `--ts-offset`: added to every time of this file (not with `--raw-ts`).
     pub ts_offset: i64,
+    /// `-F` after this input's `-i`: for all its buffers (trace-cmd >= 3.2; 3.1.6 ignores them
+    /// with a single input).
+    pub filters: &'a [Spec],
 }
 
 /// An error, with the index of the input it was found in.
 pub type InputError = (usize, Error);
 
+/// Why a report cannot start: damage in an input, or a filter an input's events refuse.
+#[derive(Debug)]
+pub enum StartError {
+    Input(InputError),
+    Filter(usize, FilterError),
+}
+
+impl From<InputError> for StartError {
+    fn from(e: InputError) -> StartError {
+        StartError::Input(e)
+    }
+}
+
 /// What trace-cmd keeps per input file: its event table and how its times print.
 struct File {
     tep: Tep,
     time: TimeFmt,
+    /// Its `-F` filters (for all its buffers), None without any.
+    filters: Option<Filters>,
 }
 
 /// A buffer being read (a trace-cmd handle): its records and how its lines are prefixed.
@@ -200,12 +221,12 @@ impl Report {
     /// argument order, then each file's instances. With one input, lines carry a prefix only
     /// when the file has instances (the top buffer's is blank); with several, every line and
     /// every `cpus=` line carries its file's (or instance's) name.
-    pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, InputError> {
+    pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, StartError> {
         let multi = inputs.len() > 1;
         let latency = |t: &Trace| t.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. }));
         if multi {
             if let Some(i) = inputs.iter().position(|i| latency(i.trace).is_some()) {
-                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")));
+                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")).into());
             }
         }
         let mut files = Vec::with_capacity(inputs.len());
@@ -220,7 +241,10 @@ impl Report {
         for (fi, input) in inputs.iter().enumerate() {
             let (trace, data) = (input.trace, input.data);
             let cpus = trace.cpu_count(data);
-            files.push(File { tep: Tep::load(trace, data), time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec) });
+            let tep = Tep::load(trace, data);
+            let specs: Vec<Spec> = opts.filters.iter().chain(input.filters).cloned().collect();
+            let filters = Filters::new(&specs, &tep).map_err(|e| StartError::Filter(fi, e))?;
+            files.push(File { tep, time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec), filters });
             if multi {
                 head.extend_from_slice(&name_prefix(base_name(input.name), width));
             }
@@ -308,7 +332,6 @@ impl Report {
     }
 
     fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
-        let mut line = Vec::with_capacity(256);
         let mut rec_data = Vec::new();
         let fi = self.sources[si].file;
         let extent = self.files[fi].tep.extent;
@@ -324,13 +347,19 @@ impl Report {
             };
             r
         };
+        // trace-cmd's library filters before report's --cpu test sees the record.
+        let File { tep, filters, .. } = &mut self.files[fi];
+        let ev = tep.event_of(&rec_data);
+        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu)) {
+            return Ok(());
+        }
         let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
         if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }
+        let mut line = Vec::with_capacity(256);
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
-        let ev = tep.event_of(&rec_data);
         let mut next = None;
         if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
             next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
@@ -362,7 +391,7 @@ impl Report {
         };
         let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
         let guest_self = guest == Some(fi);
-        let (File { tep, time }, guest) = split_file(&mut self.files, fi, guest);
+        let (File { tep, time, .. }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
         let comm = tep.comms.find(pid).to_vec();
         cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);

@@ -87,32 +87,61 @@ impl Tep {
         // of one name (a host and a guest merged), the second prints by its print fmt.
         let mut handled = HashSet::new();
         for (system, text) in texts {
-            let Ok(f) = event_format::parse(&system, text) else { continue };
-            let handler = Handler::for_event(&system, f.name);
-            let handler = if handler != Handler::None && !handled.insert((system.clone(), f.name.to_string())) { Handler::None } else { handler };
-            let (fields, nr_common) = print_fmt::fields(&f, long_size);
-            let ftrace = system == "ftrace";
-            let bprint = ftrace && f.name == "bprint";
-            if tep.events.is_empty() {
-                let at = |n: &str| fields.iter().take(nr_common).find(|x| x.name == n).map(|x| (x.offset as usize, x.size as usize));
-                tep.common_type = at("common_type").unwrap_or((0, 2));
-                tep.common_pid = at("common_pid").unwrap_or((4, 4));
-            }
-            let ev = Event {
-                id: f.id as u64,
-                name: f.name.to_string(),
-                print_fmt: f.print_fmt.as_bytes().to_vec(),
-                handler,
-                system,
-                fields,
-                nr_common,
-                prog: None,
-                bprint,
-            };
-            let end = ev.fields.iter().map(|f| f.offset as usize + f.size as usize).max().unwrap_or(0);
-            tep.extent = tep.extent.max(end);
-            tep.by_id.entry(ev.id).or_insert(tep.events.len());
-            tep.events.push(ev);
+            tep.add(system, text, &mut handled);
+        }
+        tep
+    }
+
+    /// One event's format into the table; one that does not parse is left out. `handled` holds
+    /// the (system, name) of the events given a plugin handler so far.
+    fn add(&mut self, system: String, text: &[u8], handled: &mut HashSet<(String, String)>) {
+        let Ok(f) = event_format::parse(&system, text) else { return };
+        let handler = Handler::for_event(&system, f.name);
+        let handler = if handler != Handler::None && !handled.insert((system.clone(), f.name.to_string())) { Handler::None } else { handler };
+        let (fields, nr_common) = print_fmt::fields(&f, self.long_size);
+        let ftrace = system == "ftrace";
+        let bprint = ftrace && f.name == "bprint";
+        if self.events.is_empty() {
+            let at = |n: &str| fields.iter().take(nr_common).find(|x| x.name == n).map(|x| (x.offset as usize, x.size as usize));
+            self.common_type = at("common_type").unwrap_or((0, 2));
+            self.common_pid = at("common_pid").unwrap_or((4, 4));
+        }
+        let ev = Event {
+            id: f.id as u64,
+            name: f.name.to_string(),
+            print_fmt: f.print_fmt.as_bytes().to_vec(),
+            handler,
+            system,
+            fields,
+            nr_common,
+            prog: None,
+            bprint,
+        };
+        let end = ev.fields.iter().map(|f| f.offset as usize + f.size as usize).max().unwrap_or(0);
+        self.extent = self.extent.max(end);
+        self.by_id.entry(ev.id).or_insert(self.events.len());
+        self.events.push(ev);
+    }
+
+    /// A little-endian table with 8-byte longs of these (system, format text) events and
+    /// these saved comms alone.
+    #[cfg(test)]
+    pub fn of_formats(formats: &[(&str, &str)], cmdlines: &[u8]) -> Tep {
+        let mut tep = Tep {
+            endian: Endian::Little,
+            long_size: 8,
+            funcs: Funcs::default(),
+            printk: Printk::default(),
+            comms: Comms::parse(cmdlines),
+            events: Vec::new(),
+            by_id: HashMap::new(),
+            common_type: (0, 2),
+            common_pid: (4, 4),
+            extent: 0,
+        };
+        let mut handled = HashSet::new();
+        for (system, text) in formats {
+            tep.add(system.to_string(), text.as_bytes(), &mut handled);
         }
         tep
     }

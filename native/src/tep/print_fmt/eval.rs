@@ -32,7 +32,7 @@ impl Ctx<'_> {
 
     /// A native (little-endian host) read, for the places libtraceevent dereferences record
     /// bytes directly instead of through tep_read_number.
-    fn read_host(&self, data: &[u8], offset: usize, size: usize) -> u64 {
+    pub fn read_host(&self, data: &[u8], offset: usize, size: usize) -> u64 {
         Endian::Little.uint_at(data, offset, size).unwrap_or(0)
     }
 }

@@ -5,7 +5,7 @@ use crate::tep::cprintf;
 
 /// Token classes (`enum tep_event_type`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Tt {
+pub(crate) enum Tt {
     Error,
     None,
     Space,
@@ -56,7 +56,7 @@ fn get_type(c: i32) -> Tt {
 }
 
 /// A token: its class and its text.
-pub(super) type Token = (Tt, Vec<u8>);
+pub(crate) type Token = (Tt, Vec<u8>);
 
 /// Whether `t` is of class `ty` with text `s`.
 pub(super) fn tok_is(t: &Token, ty: Tt, s: &[u8]) -> bool {
@@ -64,17 +64,22 @@ pub(super) fn tok_is(t: &Token, ty: Tt, s: &[u8]) -> bool {
 }
 
 /// The print fmt being read.
-pub(super) struct Lexer {
+pub(crate) struct Lexer {
     buf: Vec<u8>,
     pos: usize,
 }
 
 impl Lexer {
-    pub(super) fn new(text: &[u8]) -> Lexer {
+    pub(crate) fn new(text: &[u8]) -> Lexer {
         Lexer { buf: text.to_vec(), pos: 0 }
     }
 
-    fn read_char(&mut self) -> i32 {
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    pub(crate) fn read_char(&mut self) -> i32 {
         match self.buf.get(self.pos) {
             Some(&b) => {
                 self.pos += 1;
@@ -83,7 +88,7 @@ impl Lexer {
             None => -1,
         }
     }
-    fn peek_char(&self) -> i32 {
+    pub(crate) fn peek_char(&self) -> i32 {
         self.buf.get(self.pos).map_or(-1, |&b| b as i8 as i32)
     }
 
@@ -191,7 +196,7 @@ impl Lexer {
     }
 
     /// `read_token`: skips spaces, not newlines.
-    pub(super) fn token(&mut self) -> Token {
+    pub(crate) fn token(&mut self) -> Token {
         loop {
             let t = self.raw_token();
             if t.0 != Tt::Space {
@@ -201,7 +206,7 @@ impl Lexer {
     }
 
     /// `read_token_item`: skips spaces and newlines.
-    pub(super) fn token_item(&mut self) -> Token {
+    pub(crate) fn token_item(&mut self) -> Token {
         loop {
             let t = self.raw_token();
             if t.0 != Tt::Space && t.0 != Tt::Newline {

@@ -25,7 +25,8 @@ mod tests;
 
 pub use bprint::bprint_program;
 pub use eval::{Ctx, Eval};
-pub use fields::{fields, Field, F_DYNAMIC, F_RELATIVE};
+pub use fields::{fields, Field, F_DYNAMIC, F_LONG, F_POINTER, F_RELATIVE, F_SIGNED, F_STRING};
+pub(crate) use lexer::{Lexer, Tt};
 pub use parse::{parse, Program};
 
 /// The rest of the surface the single-file module had, kept at the same paths for the code
@@ -33,7 +34,7 @@ pub use parse::{parse, Program};
 #[allow(unused_imports, reason = "public paths kept from before the split; not all are used yet")]
 pub use {
     eval::dyn_offset,
-    fields::{F_ARRAY, F_LONG, F_POINTER, F_SIGNED, F_STRING},
+    fields::F_ARRAY,
     format::{Piece, PieceKind},
     parse::{Arg, ArgId, Helper},
 };
