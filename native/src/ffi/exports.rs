@@ -305,7 +305,7 @@ fn build(env: Env, args: &Args) -> JsResult {
 
 /// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
 /// 0 (remove only), u32 payload size, payload; numbers little-endian.
-fn set_options(b: &[u8]) -> Result<Vec<(u16, Option<Vec<u8>>)>, JsError> {
+fn set_options(b: &[u8]) -> Result<Vec<writer::OptionEdit>, JsError> {
     let mut c = bytes::Cursor::new(b, 0, bytes::Endian::Little, "options argument");
     let mut v = Vec::new();
     while !c.is_empty() {

@@ -486,68 +486,6 @@ impl Trace {
     }
 }
 
-#[cfg(test)]
-mod v6_damage_tests {
-    use super::*;
-
-    /// A v6 file: empty headers, formats and texts, one TRACECLOCK option, one CPU whose 4096
-    /// bytes of data are at 4096; then `kallsyms` as the kallsyms (size, then bytes).
-    fn v6(kallsyms: &[u8]) -> Vec<u8> {
-        let mut f = vec![0x17, 0x08, 0x44];
-        f.extend_from_slice(b"tracing6\0\0\x08");
-        f.extend_from_slice(&4096u32.to_le_bytes());
-        f.extend_from_slice(b"header_page\0");
-        f.extend_from_slice(&0u64.to_le_bytes());
-        f.extend_from_slice(b"header_event\0");
-        f.extend_from_slice(&0u64.to_le_bytes());
-        f.extend_from_slice(&[0; 8]); // no ftrace formats, no event systems
-        f.extend_from_slice(kallsyms);
-        f.extend_from_slice(&[0; 4 + 8]); // printk, cmdlines
-        f.extend_from_slice(&1u32.to_le_bytes());
-        f.extend_from_slice(b"options  \0");
-        f.extend_from_slice(&options::TRACECLOCK.to_le_bytes());
-        f.extend_from_slice(&4u32.to_le_bytes());
-        f.extend_from_slice(b"[x]\0");
-        f.extend_from_slice(&0u16.to_le_bytes());
-        f.extend_from_slice(b"flyrecord\0");
-        f.extend_from_slice(&4096u64.to_le_bytes());
-        f.extend_from_slice(&4096u64.to_le_bytes());
-        f.extend_from_slice(&3u64.to_le_bytes());
-        f.extend_from_slice(b"[x]");
-        f.resize(8192, 0);
-        f
-    }
-
-    #[test]
-    fn a_whole_file_parses() {
-        let f = v6(&0u32.to_le_bytes());
-        let t = Trace::parse(&f).unwrap();
-        assert_eq!(t.buffers[0].kind, BufferKind::Flyrecord { cpus: vec![CpuData { cpu: 0, offset: 4096, size: 4096 }] });
-    }
-
-    #[test]
-    fn damage_is_named_in_plain_words() {
-        let mut k = 10u32.to_le_bytes().to_vec();
-        k.extend_from_slice(b"abc");
-        let f = v6(&k);
-        let e = Trace::parse(&f[..f.windows(3).position(|w| w == b"abc").unwrap() + 3]).err().unwrap();
-        assert_eq!(e.expected, "the kallsyms (10 bytes, 3 left)");
-
-        let f = v6(&0u32.to_le_bytes());
-        let e = Trace::parse(&f[..11]).err().unwrap();
-        assert_eq!(e.expected, "the version string (a NUL-terminated string)");
-        let header_page = 18;
-        let e = Trace::parse(&f[..header_page + 5]).err().unwrap();
-        assert_eq!((e.offset, e.expected.as_str()), (18, "the string \"header_page\" (12 bytes, 5 left)"));
-        let clock = f.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10 + 16;
-        let e = Trace::parse(&f[..clock + 5]).err().unwrap();
-        assert_eq!(e.expected, "the size of the tracing clock (8 bytes, 5 left)");
-        let e = Trace::parse(&f[..6000]).err().unwrap();
-        assert_eq!((e.section.as_str(), e.offset), ("flyrecord CPU 0", 4096));
-        assert_eq!(e.expected, "4096 bytes of CPU data from offset 4096, but the file ends at 6000");
-    }
-}
-
 fn v6_meta(option: u16, content: Content) -> MetaSection {
     MetaSection { option, header: SectionHeader { offset: 0, id: option, flags: 0, description: -1, size: 0 }, content }
 }
@@ -723,5 +661,67 @@ impl<'a> LatencyPieces<'a> {
             Pieces::Plain(p) => Ok(p.map_or(0, |p| p.len() as u64)),
             Pieces::Chunked(chunks) => chunks.raw_left(self.data, &self.what),
         }
+    }
+}
+
+#[cfg(test)]
+mod v6_damage_tests {
+    use super::*;
+
+    /// A v6 file: empty headers, formats and texts, one TRACECLOCK option, one CPU whose 4096
+    /// bytes of data are at 4096; then `kallsyms` as the kallsyms (size, then bytes).
+    fn v6(kallsyms: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x17, 0x08, 0x44];
+        f.extend_from_slice(b"tracing6\0\0\x08");
+        f.extend_from_slice(&4096u32.to_le_bytes());
+        f.extend_from_slice(b"header_page\0");
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(b"header_event\0");
+        f.extend_from_slice(&0u64.to_le_bytes());
+        f.extend_from_slice(&[0; 8]); // no ftrace formats, no event systems
+        f.extend_from_slice(kallsyms);
+        f.extend_from_slice(&[0; 4 + 8]); // printk, cmdlines
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(b"options  \0");
+        f.extend_from_slice(&options::TRACECLOCK.to_le_bytes());
+        f.extend_from_slice(&4u32.to_le_bytes());
+        f.extend_from_slice(b"[x]\0");
+        f.extend_from_slice(&0u16.to_le_bytes());
+        f.extend_from_slice(b"flyrecord\0");
+        f.extend_from_slice(&4096u64.to_le_bytes());
+        f.extend_from_slice(&4096u64.to_le_bytes());
+        f.extend_from_slice(&3u64.to_le_bytes());
+        f.extend_from_slice(b"[x]");
+        f.resize(8192, 0);
+        f
+    }
+
+    #[test]
+    fn a_whole_file_parses() {
+        let f = v6(&0u32.to_le_bytes());
+        let t = Trace::parse(&f).unwrap();
+        assert_eq!(t.buffers[0].kind, BufferKind::Flyrecord { cpus: vec![CpuData { cpu: 0, offset: 4096, size: 4096 }] });
+    }
+
+    #[test]
+    fn damage_is_named_in_plain_words() {
+        let mut k = 10u32.to_le_bytes().to_vec();
+        k.extend_from_slice(b"abc");
+        let f = v6(&k);
+        let e = Trace::parse(&f[..f.windows(3).position(|w| w == b"abc").unwrap() + 3]).err().unwrap();
+        assert_eq!(e.expected, "the kallsyms (10 bytes, 3 left)");
+
+        let f = v6(&0u32.to_le_bytes());
+        let e = Trace::parse(&f[..11]).err().unwrap();
+        assert_eq!(e.expected, "the version string (a NUL-terminated string)");
+        let header_page = 18;
+        let e = Trace::parse(&f[..header_page + 5]).err().unwrap();
+        assert_eq!((e.offset, e.expected.as_str()), (18, "the string \"header_page\" (12 bytes, 5 left)"));
+        let clock = f.windows(10).position(|w| w == b"flyrecord\0").unwrap() + 10 + 16;
+        let e = Trace::parse(&f[..clock + 5]).err().unwrap();
+        assert_eq!(e.expected, "the size of the tracing clock (8 bytes, 5 left)");
+        let e = Trace::parse(&f[..6000]).err().unwrap();
+        assert_eq!((e.section.as_str(), e.offset), ("flyrecord CPU 0", 4096));
+        assert_eq!(e.expected, "4096 bytes of CPU data from offset 4096, but the file ends at 6000");
     }
 }

@@ -30,11 +30,14 @@ impl Slot {
 }
 
 /// An offset-tracking writer in one byte order.
+/// Bytes to write at a file offset once the stream is complete.
+pub type Patch = (u64, Vec<u8>);
+
 pub struct Out<W: Write> {
     w: W,
     pos: u64,
     endian: Endian,
-    patches: Vec<(u64, Vec<u8>)>,
+    patches: Vec<Patch>,
 }
 
 impl<W: Write> Out<W> {
@@ -112,7 +115,7 @@ impl<W: Write> Out<W> {
     }
 
     /// Flushes the stream; returns the writer and the patches still to apply.
-    pub fn finish(mut self) -> io::Result<(W, Vec<(u64, Vec<u8>)>)> {
+    pub fn finish(mut self) -> io::Result<(W, Vec<Patch>)> {
         self.w.flush()?;
         Ok((self.w, self.patches))
     }

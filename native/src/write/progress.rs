@@ -45,7 +45,7 @@ impl Progress {
             return;
         }
         self.last = Some(Instant::now());
-        let pct = if self.total == 0 { 100 } else { (self.done.min(self.total) * 100 / self.total) as u32 };
+        let pct = (self.done.min(self.total) * 100).checked_div(self.total).unwrap_or(100) as u32;
         let line = format!("\rtracedat: writing trace data {pct:3}% ({:.1} of {:.1} MB)", mb(self.done), mb(self.total));
         self.draw(&line);
     }

@@ -76,8 +76,11 @@ pub struct Spec {
     pub threads: usize,
     /// Options to set: every input option of a listed id is left out, and the given payloads
     /// (in the file's byte order) are written instead, in this order; None only removes.
-    pub options: Vec<(u16, Option<Vec<u8>>)>,
+    pub options: Vec<OptionEdit>,
 }
+
+/// An option to set: its id and payload (in the file's byte order), or None to remove it.
+pub type OptionEdit = (u16, Option<Vec<u8>>);
 
 /// Options the writer makes itself from the layout it writes.
 pub fn is_layout(id: u16) -> bool {
@@ -487,7 +490,9 @@ impl<'t> Writer<'t, '_> {
         let Some((codec, level)) = self.spec.compression else { return Ok(contents.iter().map(|_| None).collect()) };
         let threads = self.spec.threads.clamp(1, contents.len().max(1));
         let mut packed: Vec<Option<Vec<u8>>> = contents.iter().map(|_| None).collect();
-        let results: Vec<std::result::Result<Vec<(usize, Vec<u8>)>, String>> = std::thread::scope(|s| {
+        // Per thread: (content index, compressed bytes) of its share, or the codec's error.
+        type Share = std::result::Result<Vec<(usize, Vec<u8>)>, String>;
+        let results: Vec<Share> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let contents = &contents;
