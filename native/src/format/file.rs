@@ -471,6 +471,21 @@ impl Trace {
         self.v6.as_ref().map_or(0, |v| v.cpus)
     }
 
+    /// Every event format text with its system, in the order libtraceevent parses them: ftrace's
+    /// own events, then each system's.
+    pub fn event_texts<'a>(&'a self, data: &'a [u8]) -> Vec<(String, &'a [u8])> {
+        let mut texts = Vec::new();
+        if let Some(Content::Ftrace(list)) = self.content(options::FTRACE_EVENTS) {
+            texts.extend(list.iter().map(|t| ("ftrace".to_string(), self.bytes(data, t))));
+        }
+        if let Some(Content::Events(systems)) = self.content(options::EVENT_FORMATS) {
+            for s in systems {
+                texts.extend(s.events.iter().map(|t| (s.name.clone(), self.bytes(data, t))));
+            }
+        }
+        texts
+    }
+
     /// The last metadata content of a kind (trace-cmd keeps the last pointer it saw).
     pub fn content(&self, option: u16) -> Option<&Content> {
         self.meta.iter().rev().find(|m| m.option == option).map(|m| &m.content)

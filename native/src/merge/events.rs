@@ -66,16 +66,8 @@ struct Format<'a> {
 }
 
 fn formats<'a>(trace: &'a Trace, data: &'a [u8]) -> Vec<Format<'a>> {
-    let mut texts: Vec<(String, &[u8])> = Vec::new();
-    if let Some(Content::Ftrace(list)) = trace.content(options::FTRACE_EVENTS) {
-        texts.extend(list.iter().map(|t| ("ftrace".to_string(), trace.bytes(data, t))));
-    }
-    if let Some(Content::Events(systems)) = trace.content(options::EVENT_FORMATS) {
-        for s in systems {
-            texts.extend(s.events.iter().map(|t| (s.name.clone(), trace.bytes(data, t))));
-        }
-    }
-    texts
+    trace
+        .event_texts(data)
         .into_iter()
         .filter_map(|(system, text)| {
             let f = event_format::parse(&system, text).ok()?;

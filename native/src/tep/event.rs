@@ -73,15 +73,7 @@ impl Tep {
             common_pid: (4, 4),
             extent: 0,
         };
-        let mut texts: Vec<(String, &[u8])> = Vec::new();
-        if let Some(Content::Ftrace(list)) = trace.content(options::FTRACE_EVENTS) {
-            texts.extend(list.iter().map(|t| ("ftrace".to_string(), trace.bytes(data, t))));
-        }
-        if let Some(Content::Events(systems)) = trace.content(options::EVENT_FORMATS) {
-            for s in systems {
-                texts.extend(s.events.iter().map(|t| (s.name.clone(), trace.bytes(data, t))));
-            }
-        }
+        let texts = trace.event_texts(data);
         // A plugin's handler is registered by name and goes to the first event of that name
         // parsed (libtraceevent's find_event_handle consumes it): in a file holding two events
         // of one name (a host and a guest merged), the second prints by its print fmt.
