@@ -283,7 +283,7 @@ export interface Line {
   rest: string;
 }
 
-const RECORD = /^(.*?)-(\d+) +\[(\d{3})\] ?(\d+(?:\.\d+)?): (.*)$/;
+const RECORD = /^(.*?)-(\d+) +\[(\d{3})\] *(\d+(?:\.\d+)?): (.*)$/;
 
 /**
  * The record lines of a report (not `cpus=` lines), split at the buffer or file name (one of
