@@ -10,12 +10,12 @@
 // pair against trace-cmd 3.2.0's own merged report, the CLI's refusals, KernelShark, and
 // `trace-cmd report -i host -i guest` agreeing with the truth where it can line guests up.
 import { afterAll, describe, expect, test } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { merge, open, writeTrace, type BuildBuffer, type TraceFile } from '../src/index.js';
+import { merge, open, writeTrace, type TraceFile } from '../src/index.js';
 import { oneErrorLine, run } from './helpers.js';
 import {
   FLAG_INTERPOLATE,
@@ -52,7 +52,7 @@ import {
 } from './scenarios.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tracedat-merge-'));
-afterAll(() => (process.env.KEEP ? console.log(dir) : rmSync(dir, { recursive: true, force: true })));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let serial = 0;
 /** A fresh path in the scratch directory. */
 const tmp = (name: string) => join(dir, `${++serial}-${name}`);
@@ -358,8 +358,8 @@ describe.concurrent('kvm_write_tsc_offset: the host\'s own record of the guest c
     const D_B = 80_000_000n;
     // vCPU 0: forward at L+100M, backward at L+300M; vCPU 1: backward at L+150M, forward at L+350M.
     const plan = [
-      { vcpu: 0, pid: 1227, changes: [ [L + 100_000_000n, D_F], [L + 300_000_000n, -D_B] ] },
-      { vcpu: 1, pid: 1229, changes: [ [L + 150_000_000n, -D_B], [L + 350_000_000n, D_F] ] },
+      { vcpu: 0, pid: 1227, changes: [[L + 100_000_000n, D_F], [L + 300_000_000n, -D_B]] },
+      { vcpu: 1, pid: 1229, changes: [[L + 150_000_000n, -D_B], [L + 350_000_000n, D_F]] },
     ] as const;
     const recordTimes = new Set(k.records.map((r) => r.timestamp));
     const segments = plan.map((p) => {
@@ -381,7 +381,7 @@ describe.concurrent('kvm_write_tsc_offset: the host\'s own record of the guest c
         data: tscWrite(like, k.layout, { pid: p.pid, vcpu: p.vcpu, previous: segments[i]![j]!.offset, next: seg.offset }),
       })),
     );
-    const offsetAt = (r: Rec) => segments[r.cpu]!.findLast((seg) => seg.from <= r.timestamp)!.offset;
+    const offsetAt = (r: Rec) => [...segments[r.cpu]!].reverse().find((seg) => seg.from <= r.timestamp)!.offset;
     const f = await kvmFiles('steps', () => true, (r) => kvmGuest(r.timestamp, offsetAt(r)), extra);
     // The premise: after each backward write the guest's clock reads lower than before it.
     for (const [i, p] of plan.entries()) {
@@ -564,4 +564,73 @@ test('10: the public KVM pair against trace-cmd 3.2.0\'s own merged report, but 
   expect(m.metadata.buffers.map((b) => b.name)).toEqual(['', 'sigmatek-core2']);
   expect(digest(m, 0)).toEqual(digest(h, 0));
   expect(digest(m, 1)).toEqual(digest(g, 0));
+});
+
+describe.concurrent('11: the CLI', () => {
+  /** The instance's guest on the host's own clock, with no TIME_SHIFT: nothing to line it up by. */
+  const sameClock = once(async () => {
+    const b = await instance();
+    return guestFile(b.template, b.guest, 'same-clock-guest.dat');
+  });
+
+  test('no sync source: exit 2 and one line naming the sources looked for, no output; --sync none takes the guest\'s clock as the host\'s', async () => {
+    const b = await instance();
+    const guestPath = await sameClock();
+    const out = tmp('nosync-merged.dat');
+    const r = await tracedat(['merge', b.hostPath, guestPath, '-o', out]);
+    expect(r.status).toBe(2);
+    const line = oneErrorLine(r.stderr);
+    for (const named of ['TIME_SHIFT', 'kvm_write_tsc_offset', '--tsc-offset', '--ts-offset', '--sync none']) expect(line).toContain(named);
+    expect(existsSync(out)).toBe(false);
+    const stderr = await mergeCli([b.hostPath, guestPath, '--sync', 'none'], out);
+    expect(stderr).toContain("lined up by the host's clock as its own");
+    await expectTruth(out, b.truth, { '': [b.hostPath, 0], vm: [guestPath, 0] });
+  });
+
+  test('an output that is an input is refused (as given, through a symlink, or spelled otherwise) and the input is untouched', async () => {
+    const b = await instance();
+    const guestPath = await sameClock();
+    const before = [sha(b.hostPath), sha(guestPath)];
+    const link = tmp('link-to-guest.dat');
+    symlinkSync(guestPath, link);
+    for (const out of [b.hostPath, link, join(dir, '.', basename(guestPath))]) {
+      const r = await tracedat(['merge', b.hostPath, guestPath, '--sync', 'none', '-o', out]);
+      expect([1, 2], r.stderr).toContain(r.status);
+      expect(r.stderr.split('\n')[0]).toBe(`tracedat: ${out}: refusing to write over the input file`);
+    }
+    expect([sha(b.hostPath), sha(guestPath)]).toEqual(before);
+  });
+
+  test('a damaged guest (a bad page; CPU data cut short): exit 2, one line, no output file, a previous one left as it was', async () => {
+    const b = await instance();
+    const shift: TimeShift = { flags: 0, cpus: [[s(0n, 0n)], [s(0n, 0n)]] };
+    const setOptions = [{ id: TIME_SHIFT, payload: timeShiftPayload(b.traceId, shift) }];
+    // v7 uncompressed: the commit word of CPU 0's third page says more bytes than a page holds
+    // (found while the output is being written).
+    const badPage = tmp('bad-page-guest.dat');
+    await writeTrace(b.template, badPage, [{ name: '', clock: b.clock, records: b.guest }], { compression: 'none', setOptions });
+    const cpu0 = (await open(badPage)).metadata.buffers[0]!.cpus!.find((c) => c.cpu === 0)!;
+    expect(cpu0.size).toBeGreaterThan(3 * 4096);
+    const data = readFileSync(badPage);
+    data.writeBigUInt64LE(0x7ffffffn, cpu0.offset + 2 * 4096 + 8);
+    writeFileSync(badPage, data);
+    // v6, whose CPU data ends the file: cut in the middle of CPU 1's.
+    const cut = tmp('cut-guest.dat');
+    await writeTrace(b.template, cut, [{ name: '', clock: b.clock, records: b.guest }], { version: 6, setOptions });
+    const cpu1 = (await open(cut)).metadata.buffers[0]!.cpus!.find((c) => c.cpu === 1)!;
+    truncateSync(cut, cpu1.offset + Math.floor(cpu1.size / 2));
+    for (const guest of [badPage, cut]) {
+      const outDir = mkdtempSync(join(dir, 'out-'));
+      const out = join(outDir, 'merged.dat');
+      const r = await tracedat(['merge', b.hostPath, guest, '-o', out]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(oneErrorLine(r.stderr)).toMatch(new RegExp(`^tracedat: ${guest}: .*CPU`));
+      expect(readdirSync(outDir)).toEqual([]);
+      writeFileSync(out, 'a previous output\n');
+      const again = await tracedat(['merge', b.hostPath, guest, '-o', out]);
+      expect([again.status, again.stderr]).toEqual([2, r.stderr]);
+      expect(readdirSync(outDir)).toEqual(['merged.dat']);
+      expect(readFileSync(out, 'utf8')).toBe('a previous output\n');
+    }
+  });
 });
