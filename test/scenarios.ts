@@ -15,6 +15,10 @@ const pub = (f: string) => join(ROOT, PUBLIC, f);
 
 /** Two buffers (top + "fixture2") on one x86-tsc clock, 2 CPUs: host and guest records. */
 export const INSTANCE = real('instance-v7-zstd.dat');
+/** Big-endian (s390x), `local` clock: top + instance "second", 2 CPUs, nodename "(none)". */
+export const S390X = real('s390x-be-v7-zstd.dat');
+/** A 64 KB/CPU overwrite-mode capture: each CPU's first page carries a lost-events count. */
+export const OVERFLOW = real('overflow-overwrite-v7-zstd.dat');
 /** A KVM host with real kvm_write_tsc_offset events (vCPU 0 by pid 1227, vCPU 1 by 1229). */
 export const KVM = real('kvm-host-vcpu-create-v7-zstd.dat');
 export const PUBLIC_HOST = pub('Masterarbeit__documentation__trace-cmd__analysis__test__trace.dat');
@@ -80,27 +84,30 @@ export interface TimeShift {
 
 export const FLAG_INTERPOLATE = 1;
 
-/** The TIME_SHIFT option's payload (id 12) in little-endian: notes B.1's order, fractions last. */
-export function timeShiftPayload(peer: bigint, shift: TimeShift): Buffer {
+/** The TIME_SHIFT option's payload (id 12) in the file's byte order: notes B.1's order, fractions last. */
+export function timeShiftPayload(peer: bigint, shift: TimeShift, bigEndian = false): Buffer {
+  const u32 = (b: Buffer, v: number, at: number) => (bigEndian ? b.writeUInt32BE(v, at) : b.writeUInt32LE(v, at));
+  const i64 = (b: Buffer, v: bigint, at: number) => (bigEndian ? b.writeBigInt64BE(v, at) : b.writeBigInt64LE(v, at));
   const head = Buffer.alloc(16);
-  head.writeBigUInt64LE(peer, 0);
-  head.writeUInt32LE(shift.flags, 8);
-  head.writeUInt32LE(shift.cpus.length, 12);
+  if (bigEndian) head.writeBigUInt64BE(peer, 0);
+  else head.writeBigUInt64LE(peer, 0);
+  u32(head, shift.flags, 8);
+  u32(head, shift.cpus.length, 12);
   const parts = [head];
   for (const samples of shift.cpus) {
     const n = samples.length;
     const b = Buffer.alloc(4 + 24 * n);
-    b.writeUInt32LE(n, 0);
+    u32(b, n, 0);
     samples.forEach((s, i) => {
-      b.writeBigInt64LE(s.time, 4 + 8 * i);
-      b.writeBigInt64LE(s.offset, 4 + 8 * (n + i));
-      b.writeBigInt64LE(s.scaling, 4 + 8 * (2 * n + i));
+      i64(b, s.time, 4 + 8 * i);
+      i64(b, s.offset, 4 + 8 * (n + i));
+      i64(b, s.scaling, 4 + 8 * (2 * n + i));
     });
     parts.push(b);
   }
   for (const samples of shift.cpus) {
     const b = Buffer.alloc(8 * samples.length);
-    samples.forEach((s, i) => b.writeBigInt64LE(s.fraction, 8 * i));
+    samples.forEach((s, i) => i64(b, s.fraction, 8 * i));
     parts.push(b);
   }
   return Buffer.concat(parts);
@@ -243,8 +250,7 @@ export interface Digest {
   cpus: Record<number, { records: number; sha: string }>;
 }
 
-export function digest(t: TraceFile, buffer: number): Digest {
-  const names = eventNames(t);
+export function digest(t: TraceFile, buffer: number, names = eventNames(t)): Digest {
   const hashes = new Map<number, { records: number; h: ReturnType<typeof createHash> }>();
   let records = 0;
   for (const r of t.records(buffer, { rawTimestamps: true })) {
@@ -284,26 +290,36 @@ export interface Line {
 }
 
 const RECORD = /^(.*?)-(\d+) +\[(\d{3})\] *(\d+(?:\.\d+)?): (.*)$/;
+const DROPPED = /^(.*?)CPU:(\d+) (\[(?:\d+ )?EVENTS DROPPED\])$/;
 
 /**
  * The record lines of a report (not `cpus=` lines), split at the buffer or file name (one of
- * `names`, as trace-cmd prints `NAME:` padded to the longest) and the `COMM-PID [CPU] TIME:` columns.
+ * `names`, as trace-cmd prints `NAME:` padded to the longest) and the `COMM-PID [CPU] TIME:`
+ * columns; lost-event lines too (pid -1). trace-cmd prints the name before `CPU:N [.. EVENTS
+ * DROPPED]` and not again on the record line that follows it: that one takes the name above.
  */
 export function recordLines(report: Buffer | string, names: readonly string[]): Line[] {
   const text = typeof report === 'string' ? report : report.toString('latin1');
   const sorted = [...names].sort((a, b) => b.length - a.length);
-  const out: Line[] = [];
-  for (const line of text.split('\n')) {
-    const m = RECORD.exec(line);
-    if (!m) continue;
-    let head = m[1]!;
-    let source = '';
+  const split = (head: string): [string, string] => {
     const trimmed = head.trimStart();
     const name = sorted.find((n) => n !== '' && trimmed.startsWith(`${n}: `));
-    if (name !== undefined) {
-      source = name;
-      head = trimmed.slice(name.length + 1);
+    return name === undefined ? ['', head] : [name, trimmed.slice(name.length + 1)];
+  };
+  const out: Line[] = [];
+  let after: string | undefined;
+  for (const line of text.split('\n')) {
+    const d = DROPPED.exec(line);
+    if (d) {
+      after = split(d[1]!)[0];
+      out.push({ source: after, comm: '', pid: -1, cpu: d[2]!, time: '', rest: d[3]! });
+      continue;
     }
+    const m = RECORD.exec(line);
+    if (!m) continue;
+    let [source, head] = split(m[1]!);
+    if (source === '' && after !== undefined) source = after;
+    after = undefined;
     out.push({ source, comm: head.trim(), pid: Number(m[2]), cpu: m[3]!, time: m[4]!, rest: m[5]! });
   }
   return out;
