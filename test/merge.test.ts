@@ -312,6 +312,28 @@ describe.concurrent('TIME_SHIFT: trace-cmd 3.1.6 arithmetic', () => {
     );
   });
 
+  test('16: a real trace-cmd file as the host, its two buffers copied page for page beside the guest', async () => {
+    const host = need(INSTANCE);
+    const t = await open(host);
+    const [top, fixture2] = [recordsOf(t, 0), recordsOf(t, 1)];
+    // The guest: a copy of the top buffer's CPU 1 as its vCPU 1, on a clock 5e6 cycles behind.
+    const guest = top.filter((r) => r.cpu === 1);
+    const shift: TimeShift = { flags: 0, cpus: [[s(0n, 5_000_000n)], [s(0n, 5_000_000n)]] };
+    const traceId = t.metadata.options.find((o) => o.id === 11)!.value as bigint;
+    const guestPath = await guestFile(t, invertRecords(guest, (g, c) => hostSync(g, c, shift)), 'real-host-guest.dat', [{ id: TIME_SHIFT, payload: timeShiftPayload(traceId, shift) }]);
+    const truthPath = tmp('real-host-truth.dat');
+    const clock = t.metadata.buffers[0]!.clock!;
+    await writeTrace(t, truthPath, [
+      { name: '', clock, records: top },
+      { name: 'fixture2', clock, records: fixture2 },
+      { name: 'vm', clock, records: guest },
+    ]);
+    const out = tmp('real-host-merged.dat');
+    const r = await merge([await open(host), await open(guestPath)], out);
+    expect(r.guests.map((g) => [g.name, g.records])).toEqual([['vm', guest.length]]);
+    await expectTruth(out, await traceCmdReport(['-t', truthPath]), { '': [host, 0], fixture2: [host, 1], vm: [guestPath, 0] });
+  });
+
   test('5: two guests (one file, two instances) and KernelShark reads it as three streams', async () => {
     const b = await instance();
     const host = b.host.filter((r) => r.cpu === 0);
@@ -433,6 +455,29 @@ describe.concurrent('kvm_write_tsc_offset: the host\'s own record of the guest c
     expect(guestLines.length).toBe(f.moved.length);
     expect(guestLines.filter((l) => truthTimes.has(l.time))).toEqual([]);
     expect(theirs[0]!.source).toBe(basename(f.guestPath));
+  });
+
+  test('7b: writes of another VM in the host: refused until --vcpu-pids says which threads are this guest\'s', async () => {
+    const k = await kvm();
+    const like = k.writes[0]!.data;
+    const foreign: Rec[] = [
+      [0, 3001, k.last + 50_000_000n],
+      [1, 3002, k.last + 60_000_000n],
+      [0, 3001, k.last + 250_000_000n],
+    ].map(([vcpu, pid, at]) => ({
+      cpu: Number(vcpu),
+      timestamp: BigInt(at!),
+      missed: 0,
+      data: tscWrite(like, k.layout, { pid: Number(pid), vcpu: Number(vcpu), previous: 0n, next: u64(-BigInt(at!) + 5_000n) }),
+    }));
+    const f = await kvmFiles('two-vms', () => true, (r) => kvmGuest(r.timestamp, k.N), foreign);
+    const out = tmp('two-vms-merged.dat');
+    const refused = await tracedat(['merge', f.hostPath, f.guestPath, '-o', out]);
+    expect(refused.status).toBe(2);
+    expect(oneErrorLine(refused.stderr)).toContain("the host's kvm_write_tsc_offset events come from several VMs (say which with --vcpu-pids)");
+    const stderr = await mergeCli([f.hostPath, f.guestPath, '--vcpu-pids', 'vm=1227,1229'], out);
+    expect(stderr).toContain("lined up by the host's kvm_write_tsc_offset events (6 writes for 2 vCPUs)");
+    await expectTruth(out, f.truth, { '': [f.hostPath, 0], vm: [f.guestPath, 0] });
   });
 
   test('9e: --tsc-scaling with the kvm source: the exact inverse of KVM\'s guest = ((host * ratio) >> frac) + offset', async () => {
@@ -699,9 +744,35 @@ describe.concurrent('11: the CLI', () => {
     const line = oneErrorLine(r.stderr);
     for (const named of ['TIME_SHIFT', 'kvm_write_tsc_offset', '--tsc-offset', '--ts-offset', '--sync none']) expect(line).toContain(named);
     expect(existsSync(out)).toBe(false);
+    // A source asked for that is not there.
+    for (const [sync, why] of [
+      ['time-shift', '--sync time-shift, but the guest has no TIME_SHIFT option'],
+      ['kvm', '--sync kvm, but the host has no kvm_write_tsc_offset events'],
+      ['offset', '--sync offset, but no --tsc-offset or --ts-offset was given for this guest'],
+    ]) {
+      const refused = await tracedat(['merge', b.hostPath, guestPath, '--sync', sync!, '-o', out]);
+      expect(refused.status).toBe(2);
+      expect(oneErrorLine(refused.stderr)).toBe(`tracedat: ${guestPath}: time sync: cannot line it up with the host: ${why}`);
+      expect(existsSync(out)).toBe(false);
+    }
     const stderr = await mergeCli([b.hostPath, guestPath, '--sync', 'none'], out);
     expect(stderr).toContain("lined up by the host's clock as its own");
     await expectTruth(out, b.truth, { '': [b.hostPath, 0], vm: [guestPath, 0] });
+  });
+
+  test('a guest with more vCPUs than the host has CPUs (its vCPUs 2 and 3)', async () => {
+    const b = await instance();
+    const guest = b.guest.map((r) => ({ ...r, cpu: r.cpu + 2 }));
+    const guestPath = await guestFile(b.template, guest, 'four-vcpus-guest.dat');
+    const truthPath = tmp('four-vcpus-truth.dat');
+    await writeTrace(b.template, truthPath, [
+      { name: '', clock: b.clock, records: b.host },
+      { name: 'vm', clock: b.clock, records: guest },
+    ]);
+    const out = tmp('four-vcpus-merged.dat');
+    const r = await merge([await open(b.hostPath), await open(guestPath)], out, { sync: 'none' });
+    expect(r.guests.map((g) => [g.vcpus, g.records])).toEqual([[4, guest.length]]);
+    await expectTruth(out, await traceCmdReport(['-t', truthPath]), { '': [b.hostPath, 0], vm: [guestPath, 0] });
   });
 
   test('--file-version 6 and --compression none write the same merge', async () => {
