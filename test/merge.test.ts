@@ -60,7 +60,7 @@ import {
   type TimeShift,
 } from './scenarios.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tracedat-merge-'));
+const dir = mkdtempSync(join(tmpdir(), 'tracedat-mergetest-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let serial = 0;
 /** A fresh path in the scratch directory. */
