@@ -10,6 +10,9 @@
 //! - printk formats: keyed by address; a guest format at an address the host has is left out.
 //! - comms: keyed by pid; a guest pid the host has with another comm is left out (its records
 //!   print the host's comm).
+//!
+//! An entry the one table already holds as it is (a guest running the host's kernel build, a
+//! line the guest's own table repeats) loses nothing and is not counted as left out.
 
 use std::collections::{HashMap, HashSet};
 
@@ -53,11 +56,11 @@ pub fn kallsyms(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
     let mut out = host.to_vec();
     // Address 0 lines (kptr_restrict, absolute symbols) resolve nothing: they never collide.
     let host_ranges = ranges(lines(host).filter_map(address).filter(|&a| a != 0).collect());
-    let host_lines: HashSet<&[u8]> = lines(host).collect();
     let overlaps = |(a, b): (u64, u64)| {
         let i = host_ranges.partition_point(|&(_, end)| end.saturating_add(GAP) < a);
         host_ranges.get(i).is_some_and(|&(start, _)| start <= b.saturating_add(GAP))
     };
+    let host_lines: HashSet<&[u8]> = lines(host).collect();
     let mut kept = Vec::with_capacity(guests.len());
     for g in guests {
         let guest_ranges = ranges(lines(g).filter_map(address).filter(|&a| a != 0).collect());
@@ -68,13 +71,12 @@ pub fn kallsyms(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
         }
         for line in lines(g) {
             match address(line) {
-                // The host's own symbol (a guest running the host's kernel): nothing lost.
-                _ if host_lines.contains(line) => {}
                 Some(a) if a != 0 && !bad.iter().any(|&(s, e)| (s..=e).contains(&a)) => {
                     out.extend_from_slice(line);
                     out.push(b'\n');
                     k.added += 1;
                 }
+                Some(a) if a != 0 && host_lines.contains(line) => {}
                 _ => k.dropped += 1,
             }
         }
@@ -90,10 +92,9 @@ fn printk_address(line: &[u8]) -> Option<u64> {
     u64::from_str_radix(std::str::from_utf8(word).ok()?, 16).ok()
 }
 
-/// The host's printk formats with each guest's at addresses the host does not use.
-pub fn printk(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
-    let mut seen: HashSet<u64> = lines(host).filter_map(printk_address).collect();
-    let host_lines: HashSet<&[u8]> = lines(host).collect();
+/// The host's printk formats with each guest's at addresses the table does not use yet.
+pub fn printk<'a>(host: &'a [u8], guests: &[&'a [u8]]) -> (Vec<u8>, Vec<Kept>) {
+    let mut held: HashMap<u64, &[u8]> = lines(host).filter_map(|l| Some((printk_address(l)?, l))).collect();
     let mut out = host.to_vec();
     let mut kept = Vec::with_capacity(guests.len());
     for g in guests {
@@ -102,13 +103,14 @@ pub fn printk(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
             out.push(b'\n');
         }
         for line in lines(g) {
-            match printk_address(line) {
-                _ if host_lines.contains(line) => {}
-                Some(a) if seen.insert(a) => {
+            match printk_address(line).map(|a| (a, held.get(&a).copied())) {
+                Some((a, None)) => {
+                    held.insert(a, line);
                     out.extend_from_slice(line);
                     out.push(b'\n');
                     k.added += 1;
                 }
+                Some((_, Some(same))) if same == line => {}
                 _ => k.dropped += 1,
             }
         }
@@ -162,8 +164,6 @@ mod tests {
         let host = b"ffffffffb4400000 T _text\nffffffffb4400100 T start\nffffffffc0100000 t mod_fn\t[kvm]\n";
         let guest = b"ffffffffa0000000 T _text\nffffffffa0000200 T g_fn\nffffffffc0150000 t g_mod\t[e1000]\n0000000000000000 A fixed\n";
         let (out, kept) = kallsyms(host, &[guest]);
-        // The host's own lines are no loss.
-        assert_eq!(kallsyms(host, &[host]).1, [Kept { added: 0, dropped: 0 }]);
         let text = String::from_utf8(out).unwrap();
         assert!(text.ends_with("ffffffffa0000000 T _text\nffffffffa0000200 T g_fn\n"), "{text}");
         // The guest module sits within a MiB of the host's modules; the address-0 line resolves nothing.
@@ -177,6 +177,19 @@ mod tests {
         assert_eq!(kept, [Kept { added: 1, dropped: 1 }]);
         let (out, kept) = cmdlines(b"1 init\n42 bash\n", &[b"1 init\n42 sshd\n510 trace-cmd\n"]);
         assert_eq!(out, b"1 init\n42 bash\n510 trace-cmd\n");
+        assert_eq!(kept, [Kept { added: 1, dropped: 1 }]);
+    }
+
+    #[test]
+    fn entries_the_table_already_holds_are_no_loss() {
+        // The host's kernel build in the guest: every symbol overlaps, none is lost.
+        let host = b"ffffffffb4400000 T _text\nffffffffb4400100 T start\n";
+        let (out, kept) = kallsyms(host, &[b"ffffffffb4400000 T _text\nffffffffb4400100 T start\nffffffffb4400200 T other\n"]);
+        assert_eq!(out, host);
+        assert_eq!(kept, [Kept { added: 0, dropped: 1 }]);
+        // A format the host has at the same address, and one the guest's table repeats.
+        let (out, kept) = printk(b"0x10 : \"a\"\n", &[b"0x10 : \"a\"\n0x20 : \"c\"\n0x20 : \"c\"\n0x20 : \"d\"\n"]);
+        assert_eq!(out, b"0x10 : \"a\"\n0x20 : \"c\"\n");
         assert_eq!(kept, [Kept { added: 1, dropped: 1 }]);
     }
 }
