@@ -18,8 +18,10 @@
 //! Writes can be ambiguous (Marcelo Tosatti's eventD in the same thread): several writes that
 //! set the same guest time leave several segments that hold the same records equally well.
 //! The earliest one is taken, which keeps the vCPU's host times non-decreasing and leaves the
-//! later writes for later records, and a warning names the vCPU, the guest time and the host
-//! times of the writes that fit.
+//! later writes for later records. The others are followed record by record: one that meets a
+//! record it cannot explain (the clock going back with no write left) was not possible; one
+//! that survives, or reaches the taken reading's segment by its own way, was, and a warning
+//! names the vCPU, the guest time and the host times of the writes that fit.
 //!
 //! A first write whose previous offset is 0 is the vCPU's creation (KVM's offsets start at 0
 //! and a running guest's offset is never exactly 0 in practice): no record can be before it.
@@ -161,14 +163,32 @@ pub struct VcpuWrites {
     seg: usize,
     last: Option<u64>,
     notes: Vec<Note>,
-    /// Readings not taken that are still possible: the guest time where they diverged, and
-    /// the later segments that would also have held it. A reading dies when the stream moves
-    /// into one of its segments anyway (it would then need one write more than there is).
-    open: Vec<(u64, Vec<usize>)>,
+    /// Readings not taken that are still possible, each followed record by record in its own
+    /// segment. One that meets a record it cannot explain dies; one that reaches the taken
+    /// reading's segment by another way was a real alternative, and becomes a note.
+    open: Vec<Reading>,
+}
+
+/// A reading not taken: where it diverged and the segments that held that record, and the
+/// segment it is in now.
+#[derive(Clone, Debug)]
+struct Reading {
+    guest: u64,
+    fits: Vec<usize>,
+    seg: usize,
+}
+
+/// Where a record takes a reading: the segment, or that it fits none after a jump.
+enum Step {
+    Stay,
+    To { seg: usize, fits: Vec<usize> },
+    Unfit,
 }
 
 /// Notes kept per vCPU: enough to see a pattern, bounded for a damaged or hostile trace.
 const MAX_NOTES: usize = 8;
+/// Readings followed at once per vCPU.
+const MAX_OPEN: usize = 64;
 
 impl VcpuWrites {
     /// The writes of one vCPU (in host-time order) and its TSC scaling, if any.
@@ -191,32 +211,81 @@ impl VcpuWrites {
         start <= h && (h < end || seg == self.writes.len())
     }
 
+    /// Where a reading in segment `seg` goes with the record of guest time `guest`, the one
+    /// before it at `last`: it stays, unless the record is past the next write or the guest
+    /// clock went back; then it moves to the first later segment holding the record.
+    fn step(&self, seg: usize, last: Option<u64>, guest: u64) -> Step {
+        let back = last.is_some_and(|l| guest < l);
+        let h = host_time(guest, self.offset(seg), self.scaling);
+        let crossed = self.writes.get(seg).is_some_and(|w| h >= w.host);
+        if !back && !crossed {
+            return Step::Stay;
+        }
+        let fits: Vec<usize> = (seg + 1..=self.writes.len()).filter(|&j| self.holds(j, host_time(guest, self.offset(j), self.scaling))).collect();
+        match fits.first() {
+            Some(&j) => Step::To { seg: j, fits },
+            None => Step::Unfit,
+        }
+    }
+
+    fn note(&mut self, n: Note) {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(n);
+        }
+    }
+
+    /// The note of a reading found to have been possible.
+    fn ambiguous(&self, r: &Reading) -> Note {
+        let fits = r.fits.iter().filter_map(|&k| self.writes.get(k.checked_sub(1)?).map(|w| w.host)).collect();
+        Note::Ambiguous { vcpu: self.vcpu, guest: r.guest, fits }
+    }
+
     /// The host time of the next record of this vCPU's stream, whose guest time is `guest`.
     pub fn host(&mut self, guest: u64) -> u64 {
-        let back = self.last.filter(|&l| guest < l);
-        let h = host_time(guest, self.offset(self.seg), self.scaling);
-        let crossed = self.writes.get(self.seg).is_some_and(|w| h >= w.host);
-        if back.is_some() || crossed {
-            let fits: Vec<usize> = (self.seg + 1..=self.writes.len()).filter(|&j| self.holds(j, host_time(guest, self.offset(j), self.scaling))).collect();
-            match fits.first() {
-                Some(&j) => {
-                    self.open.retain(|(_, alt)| alt.iter().all(|&k| k > j));
-                    let other: Vec<usize> = fits.iter().copied().filter(|&k| self.offset(k) != self.offset(j)).collect();
-                    if !other.is_empty() {
-                        self.open.push((guest, [j].into_iter().chain(other).collect()));
-                    }
-                    self.seg = j;
+        let last = self.last;
+        // The readings not taken, first: each moves on its own, or dies.
+        let mut open = std::mem::take(&mut self.open);
+        open.retain_mut(|r| match self.step(r.seg, last, guest) {
+            Step::Stay => true,
+            Step::To { seg, .. } => {
+                r.seg = seg;
+                true
+            }
+            Step::Unfit => false,
+        });
+        match self.step(self.seg, last, guest) {
+            Step::Stay => {}
+            Step::To { seg, fits } => {
+                // Several later segments hold the record with other offsets: the earliest is
+                // taken (host times stay non-decreasing, later writes stay for later records),
+                // the others are followed.
+                for &k in fits.iter().skip(1).filter(|&&k| self.offset(k) != self.offset(seg)) {
+                    open.push(Reading { guest, fits: fits.clone(), seg: k });
                 }
-                None if back.is_some() && self.seg < self.writes.len() => self.seg += 1,
-                None => {
-                    if let Some(previous) = back {
-                        if self.notes.len() < MAX_NOTES {
-                            self.notes.push(Note::Unexplained { vcpu: self.vcpu, guest, previous });
-                        }
-                    }
+                self.seg = seg;
+            }
+            Step::Unfit => {
+                let back = last.filter(|&l| guest < l);
+                if back.is_some() && self.seg < self.writes.len() {
+                    self.seg += 1;
+                } else if let Some(previous) = back {
+                    self.note(Note::Unexplained { vcpu: self.vcpu, guest, previous });
                 }
             }
         }
+        // A reading that has come to the taken one's segment was possible all along: say so.
+        let (met, still): (Vec<Reading>, Vec<Reading>) = open.into_iter().partition(|r| r.seg == self.seg);
+        let mut seen: Vec<u64> = Vec::new();
+        for r in met {
+            if !seen.contains(&r.guest) {
+                seen.push(r.guest);
+                let n = self.ambiguous(&r);
+                self.note(n);
+            }
+        }
+        self.open = still;
+        // Bounded for a hostile trace (every write ambiguous): the oldest readings are kept.
+        self.open.truncate(MAX_OPEN);
         self.last = Some(guest);
         host_time(guest, self.offset(self.seg), self.scaling)
     }
@@ -228,9 +297,12 @@ impl VcpuWrites {
     /// What was noticed so far, with the ambiguous readings still open.
     pub fn notes(&self) -> Vec<Note> {
         let mut notes = self.notes.clone();
-        for (guest, segs) in self.open.iter().take(MAX_NOTES.saturating_sub(notes.len())) {
-            let fits = segs.iter().filter_map(|&k| self.writes.get(k.checked_sub(1)?).map(|w| w.host)).collect();
-            notes.push(Note::Ambiguous { vcpu: self.vcpu, guest: *guest, fits });
+        let mut seen: Vec<u64> = notes.iter().filter_map(|n| if let Note::Ambiguous { guest, .. } = n { Some(*guest) } else { None }).collect();
+        for r in &self.open {
+            if notes.len() < MAX_NOTES && !seen.contains(&r.guest) {
+                seen.push(r.guest);
+                notes.push(self.ambiguous(r));
+            }
         }
         notes
     }
@@ -311,6 +383,11 @@ mod tests {
         // -108) and events 1 2 3 1 2 3: the second run fits after 104 and after 108.
         let mut v = VcpuWrites::new(0, vec![w(100, 0, -100), w(104, -100, -104), w(108, -104, -108)], None);
         assert_eq!(hosts(&mut v, &[1, 2, 3, 1, 2, 3]), [101, 102, 103, 105, 106, 107]);
+        assert_eq!(v.notes(), [Note::Ambiguous { vcpu: 0, guest: 1, fits: vec![104, 108] }]);
+        // The run going on past where the earliest reading crosses the third write: both
+        // readings still hold it (the other one was in the third segment all along).
+        let mut v = VcpuWrites::new(0, vec![w(100, 0, -100), w(104, -100, -104), w(108, -104, -108)], None);
+        assert_eq!(hosts(&mut v, &[1, 2, 3, 1, 2, 3, 4, 5, 6]), [101, 102, 103, 105, 106, 107, 112, 113, 114]);
         assert_eq!(v.notes(), [Note::Ambiguous { vcpu: 0, guest: 1, fits: vec![104, 108] }]);
         assert_eq!(
             v.notes()[0].to_string(),
