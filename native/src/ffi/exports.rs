@@ -433,6 +433,50 @@ fn attach_run(env: Env, args: &Args) -> JsResult {
     env.spawn(work, |env, json: String| env.string(&json))
 }
 
+/// The merged timeline of a merge cursor's inputs, being read.
+struct TimelineCursor {
+    inputs: Vec<Handle>,
+    timeline: merge::timeline::Timeline,
+}
+
+/// `timelineOpen(mergeCursor)` → a cursor over the inputs' records as one timeline in host
+/// time (guests lined up by the merge cursor's sync options); `timelineSources` says what its
+/// sources are, `timelineNext` reads it.
+fn timeline_open(env: Env, args: &Args) -> JsResult {
+    let c = args.external_mut::<MergeCursor>(0)?;
+    let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
+    drop(c);
+    let files: Vec<Option<std::fs::File>> = inputs.iter().map(|_| None).collect();
+    let list = merge_inputs(&inputs, &files);
+    let timeline = merge::timeline::Timeline::new(&list, &opts).map_err(|e| merge_error(e, ""))?;
+    env.external_mut(TimelineCursor { inputs: inputs.into_iter().map(|(h, _)| h).collect(), timeline })
+}
+
+/// `timelineSources(cursor)` → JSON `{ host, sources: [{input, buffer, name}], notes }`.
+fn timeline_sources(env: Env, args: &Args) -> JsResult {
+    let c = args.external_mut::<TimelineCursor>(0)?;
+    env.string(&c.timeline.json())
+}
+
+/// `timelineNext(cursor, maxRecords)` → a Buffer of records, each a u32 source index (little-
+/// endian, padded to 8) before the record as `nextBatch` encodes it; empty at the end.
+fn timeline_next(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<TimelineCursor>(0)?;
+    let max = args.index(1)?.clamp(1, 1 << 20);
+    let data: Vec<&[u8]> = c.inputs.iter().map(|h| h.source.bytes()).collect();
+    let mut out = Vec::with_capacity(64 * 1024);
+    for _ in 0..max {
+        let got = c.timeline.next_with(&data, |si, r| {
+            out.extend_from_slice(&(si as u64).to_le_bytes());
+            records::encode(&mut out, &r);
+        });
+        if got.map_err(input_error)?.is_none() || out.len() >= 4 << 20 {
+            break;
+        }
+    }
+    env.buffer(&out)
+}
+
 /// The file a handle maps, opened again for positional reads; None when its path now names
 /// another file (the mapping alone is read then).
 fn reopen(h: &Opened) -> Option<std::fs::File> {
@@ -566,7 +610,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 25] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 28] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -574,6 +618,9 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"mergeInput", merge_input),
         (c"mergeRun", merge_run),
         (c"attachRun", attach_run),
+        (c"timelineOpen", timeline_open),
+        (c"timelineSources", timeline_sources),
+        (c"timelineNext", timeline_next),
         (c"skipped", skipped),
         (c"validate", validate),
         (c"reportOpen", report_open),

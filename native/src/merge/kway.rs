@@ -21,6 +21,23 @@ impl KWay {
         KWay { heap: BinaryHeap::with_capacity(sources) }
     }
 
+    /// The merge of `sources` sources, each put in with the time of its next record as `peek`
+    /// says (a source with none left stays out).
+    pub fn build<E>(sources: usize, mut peek: impl FnMut(usize) -> Result<Option<u64>, E>) -> Result<KWay, E> {
+        let mut k = KWay::with_capacity(sources);
+        for i in 0..sources {
+            k.put_back(i, peek(i)?);
+        }
+        Ok(k)
+    }
+
+    /// Puts a source taken out back with the time of its next record, if it has one.
+    pub fn put_back(&mut self, source: usize, key: Option<u64>) {
+        if let Some(key) = key {
+            self.push(key, source);
+        }
+    }
+
     /// Puts `source` in with the time of its next record.
     pub fn push(&mut self, key: u64, source: usize) {
         self.heap.push(Reverse((key, source)));

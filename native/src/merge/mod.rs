@@ -5,3 +5,4 @@ pub mod kway;
 pub mod plan;
 pub mod stream;
 pub mod tables;
+pub mod timeline;

@@ -307,13 +307,12 @@ impl Report {
             return Ok(false);
         }
         if self.order.is_none() {
-            let mut order = KWay::with_capacity(self.sources.len());
-            for (i, s) in self.sources.iter_mut().enumerate() {
-                if let Some(ts) = s.records.peek_with(data.get(s.file).copied().unwrap_or(&[]), |r| r.ts).map_err(|e| (s.file, e))? {
-                    order.push(ts, i);
-                }
-            }
-            self.order = Some(order);
+            let sources = &mut self.sources;
+            let bytes = |s: &Source| data.get(s.file).copied().unwrap_or(&[]);
+            self.order = Some(KWay::build(sources.len(), |i| {
+                let s = &mut sources[i];
+                s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.file, e))
+            })?);
         }
         while out.len() < min {
             // The buffer whose next record comes first (ties: the earlier buffer).
@@ -324,9 +323,8 @@ impl Report {
             let fi = self.sources[si].file;
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
-            if let Some(ts) = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))? {
-                self.order.get_or_insert_with(KWay::default).push(ts, si);
-            }
+            let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
+            self.order.get_or_insert_with(KWay::default).put_back(si, next);
         }
         Ok(true)
     }

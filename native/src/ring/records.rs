@@ -203,17 +203,11 @@ impl Records {
     }
 
     fn order(&mut self, file: &[u8]) -> Result<&mut KWay> {
-        let (endian, long) = (self.endian, self.long);
-        if self.order.is_none() {
-            let mut order = KWay::with_capacity(self.cpus.len());
-            for (i, c) in self.cpus.iter_mut().enumerate() {
-                if let Some(p) = c.peek(file, endian, long, &self.clock)? {
-                    order.push(p.ts, i);
-                }
-            }
-            self.order = Some(order);
+        let (endian, long, cpus, clock) = (self.endian, self.long, &mut self.cpus, &self.clock);
+        match &mut self.order {
+            Some(o) => Ok(o),
+            none => Ok(none.insert(KWay::build(cpus.len(), |i| Ok(cpus[i].peek(file, endian, long, clock)?.map(|p| p.ts)))?)),
         }
-        Ok(self.order.get_or_insert_with(KWay::default))
     }
 
     /// The record `next_with` would return, without taking it (trace-cmd's
@@ -239,9 +233,8 @@ impl Records {
         let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
         let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
         let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest });
-        if let Some(n) = c.peek(file, endian, long, &self.clock)? {
-            self.order.get_or_insert_with(KWay::default).push(n.ts, i);
-        }
+        let next = c.peek(file, endian, long, &self.clock)?.map(|n| n.ts);
+        self.order.get_or_insert_with(KWay::default).put_back(i, next);
         Ok(Some(r))
     }
 }

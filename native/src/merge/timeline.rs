@@ -1,0 +1,120 @@
+//! A host and its guests as one timeline in host time, read record by record: the merged
+//! record iterator of the API, without writing a file.
+//!
+//! Its sources are every flyrecord buffer of every input: the host's on the host's clock, each
+//! guest's (those on the guest's own clock, as merge takes them) through its clock onto the
+//! host's ([`Records::set_guest_clock`]) and then the host's conversion. The one k-way merge
+//! orders them; ties go to the earlier source (the host's buffers first, then each guest's).
+
+use crate::format::error::Error;
+use crate::format::file::{BufferKind, Trace};
+use crate::merge::kway::KWay;
+use crate::merge::plan::{plan, MergeError, MergeInput, Options};
+use crate::out::json::Json;
+use crate::ring::records::{Record, Records};
+
+/// One buffer of one input.
+pub struct Source {
+    pub input: usize,
+    pub buffer: usize,
+    /// The buffer's name as the merged file would call it: the host's as they are, a guest's
+    /// top buffer by the guest's name, its instances `guest:instance`.
+    pub name: String,
+    records: Records,
+}
+
+pub struct Timeline {
+    pub sources: Vec<Source>,
+    /// The input that is the host.
+    pub host: usize,
+    order: Option<KWay>,
+    /// What planning the guests' clocks found worth saying, per guest.
+    pub notes: Vec<String>,
+}
+
+impl Timeline {
+    /// The timeline of `inputs`, guests lined up as `opts` says (as `merge` would).
+    pub fn new(inputs: &[MergeInput<'_>], opts: &Options) -> Result<Timeline, MergeError> {
+        let guests = plan(inputs, opts, "read as one timeline")?;
+        let host = &inputs[guests.host];
+        let (ht, hd) = (host.trace, host.data);
+        let top = ht.buffers.iter().position(|b| b.name.is_empty()).unwrap_or(0);
+        let host_clock = ht.clock(hd, top, false);
+        let mut sources = Vec::new();
+        let mut notes = Vec::new();
+        let flyrecords = |t: &Trace| -> Vec<usize> { (0..t.buffers.len()).filter(|&i| matches!(t.buffers[i].kind, BufferKind::Flyrecord { .. })).collect() };
+        // The top buffer first, as trace-cmd orders a file's handles.
+        let ordered = |t: &Trace| {
+            let mut v = flyrecords(t);
+            v.sort_by_key(|&i| !t.buffers[i].name.is_empty());
+            v
+        };
+        for bi in ordered(ht) {
+            let records = Records::new(ht, hd, bi, None, ht.clock(hd, bi, false), false).map_err(|e| MergeError::Input(guests.host, e))?;
+            sources.push(Source { input: guests.host, buffer: bi, name: ht.buffers[bi].name.clone(), records });
+        }
+        for g in &guests.guests {
+            let gi = &inputs[g.input];
+            let (gt, gd) = (gi.trace, gi.data);
+            let top_clock = gt.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone());
+            notes.extend(g.clock.notes.iter().map(|n| format!("{}: {n}", g.name)));
+            notes.push(format!("{}: lined up by {}", g.name, g.clock.source));
+            for bi in ordered(gt) {
+                let b = &gt.buffers[bi];
+                if !b.name.is_empty() && b.clock != top_clock {
+                    notes.push(format!("{}: buffer \"{}\" left out: its clock is not the one the guest was lined up on", g.name, b.name));
+                    continue;
+                }
+                let clock = host_clock.clone().without_time_shift().shifted(g.clock.ts_offset);
+                let mut records = Records::new(gt, gd, bi, None, clock, false).map_err(|e: Error| MergeError::Input(g.input, e))?;
+                records.set_guest_clock(&g.clock);
+                let name = if b.name.is_empty() { g.name.clone() } else { format!("{}:{}", g.name, b.name) };
+                sources.push(Source { input: g.input, buffer: bi, name, records });
+            }
+        }
+        Ok(Timeline { sources, host: guests.host, order: None, notes })
+    }
+
+    /// The next record in host time with the index of its source, or None at the end. `data`
+    /// holds the inputs' bytes in order; `f` gets the record while it is borrowed.
+    pub fn next_with<R>(&mut self, data: &[&[u8]], f: impl FnOnce(usize, Record<'_>) -> R) -> Result<Option<R>, (usize, Error)> {
+        let bytes = |s: &Source| data.get(s.input).copied().unwrap_or(&[]);
+        let sources = &mut self.sources;
+        let order = match &mut self.order {
+            Some(o) => o,
+            none => none.insert(KWay::build(sources.len(), |i| {
+                let s = &mut sources[i];
+                s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.input, e))
+            })?),
+        };
+        let Some((_, si)) = order.pop() else { return Ok(None) };
+        let s = &mut sources[si];
+        let d = bytes(s);
+        let out = s.records.next_with(d, |r| f(si, r)).map_err(|e| (s.input, e))?;
+        order.put_back(si, s.records.peek_with(d, |r| r.ts).map_err(|e| (s.input, e))?);
+        Ok(out)
+    }
+
+    /// For JavaScript: `{ host, sources: [{input, buffer, name}], notes }`.
+    pub fn json(&self) -> String {
+        let mut j = Json::new();
+        j.begin_object(None);
+        j.num("host", self.host as i64);
+        j.begin_array(Some("sources"));
+        for s in &self.sources {
+            j.begin_object(None);
+            j.num("input", s.input as i64);
+            j.num("buffer", s.buffer as i64);
+            j.str("name", &s.name);
+            j.end_object();
+        }
+        j.end_array();
+        j.begin_array(Some("notes"));
+        for n in &self.notes {
+            j.item_str(n);
+        }
+        j.end_array();
+        j.end_object();
+        j.finish()
+    }
+}
