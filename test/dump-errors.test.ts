@@ -175,6 +175,9 @@ function commonDamage(f: Fixture): Damage[] {
   ];
 }
 
+/** trace-cmd reads these small files in milliseconds; one still running after this is looping. */
+const TRACE_CMD_LOOP_MS = 5_000;
+
 /** Peak memory of this worker may grow by this much over all the damaged files together. */
 const MEMORY_BUDGET_KB = 512 * 1024;
 const baselineKB = process.resourceUsage().maxRSS;
@@ -196,9 +199,15 @@ async function check(f: Fixture, d: Damage, id: string): Promise<void> {
         expect(r.stderr).toBe('');
       }
       if (mode === '--all' && d.traceCmd) {
-        const theirs = await traceCmd(['--all', path], { timeoutMs: 10_000 });
-        expect(theirs.signal, 'trace-cmd was killed').toBeNull();
-        if (r.status === 0) {
+        const theirs = await traceCmd(['--all', path], { timeoutMs: TRACE_CMD_LOOP_MS });
+        if (theirs.signal !== null) {
+          // trace-cmd 3.1.6 at times loops on a truncated strings section (CI saw it on two of
+          // them; the same files pass alone): only what it printed before it was stopped can be
+          // compared, and the damage must be one we report.
+          expect(r.status, `trace-cmd looped (${theirs.signal}) on damage we read cleanly`).toBe(2);
+          const n = Math.min(r.stdout.length, theirs.stdout.length);
+          expect(firstDifference(r.stdout.subarray(0, n), theirs.stdout.subarray(0, n))).toBe('');
+        } else if (r.status === 0) {
           expect(theirs.status).toBe(0);
           expect(firstDifference(r.stdout, theirs.stdout)).toBe('');
         } else {
