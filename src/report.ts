@@ -1,5 +1,7 @@
 // `trace-cmd report` text, produced by the native report engine in large chunks.
-import { native } from './native.js';
+import { native, type ReportFormat } from './native.js';
+
+export type { ReportFormat };
 import { fromNative } from './errors.js';
 import type { TraceFile } from './trace.js';
 import { UsageError } from './usage.js';
@@ -15,6 +17,12 @@ export type ReportFilter = string | { filter: string; exclude?: boolean };
 export type ReportSync = 'trace-cmd' | 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
 
 export interface ReportOptions {
+  /**
+   * `--format`: 'text' (trace-cmd's), 'json' (one object per record and line: ts, source,
+   * buffer, cpu, pid, comm, system, event, flags and the typed fields; lost events as records
+   * of their own) or 'csv' (a header, then those columns with the fields as JSON).
+   */
+  format?: ReportFormat;
   /** `-R`: every event's raw fields instead of its print format and plugin output. */
   raw?: boolean;
   /** `--raw-ts`: ring-buffer timestamps, no clock conversion. */
@@ -78,6 +86,7 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
   inputs.forEach((t, i) =>
     native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i])),
   );
+  if (options.format !== undefined) native.reportFormat(cursor, options.format);
   const chunk = options.chunk ?? 1 << 20;
   for (let first = true; ; first = false) {
     let b: Buffer;

@@ -8,6 +8,7 @@ use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawVal
 use crate::ffi::source::Source;
 use crate::format::{bytes, clib, compression, error, file, options};
 use crate::merge;
+use crate::out::record::Format;
 use crate::out::{dump, info, report, scan, tables};
 use crate::ring::{records, validate};
 use crate::tep::filter;
@@ -523,8 +524,15 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         s => Some(Method::parse(s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, trace-cmd, time-shift, kvm, offset or none)")))?),
     };
     let cpus = parse_cpus(&args.string(3)?)?;
-    let opts =
-        report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus, filters: parse_filters(&args.string(4)?), sync };
+    let opts = report::Options {
+        raw: args.boolean(0)?,
+        raw_ts: args.boolean(1)?,
+        nsec: args.boolean(2)?,
+        cpus,
+        filters: parse_filters(&args.string(4)?),
+        sync,
+        ..Default::default()
+    };
     env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
@@ -548,6 +556,22 @@ fn report_input(env: Env, args: &Args) -> JsResult {
     }
     let h = args.external::<Handle>(1)?.clone();
     c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0), parse_filters(&args.string(4)?)));
+    env.undefined()
+}
+
+/// `reportFormat(cursor, format)`: before the first chunk, records as `json` lines or `csv`
+/// instead of trace-cmd's `text`.
+fn report_format(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportFormat after the report has started"));
+    }
+    c.opts.format = match args.string(1)?.as_str() {
+        "text" => Format::Text,
+        "json" => Format::Json,
+        "csv" => Format::Csv,
+        f => return Err(JsError::usage(format!("unknown format '{f}' (text, json or csv)"))),
+    };
     env.undefined()
 }
 
@@ -610,7 +634,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 28] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 29] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -625,6 +649,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"validate", validate),
         (c"reportOpen", report_open),
         (c"reportInput", report_input),
+        (c"reportFormat", report_format),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
         (c"reportCpus", report_cpus),
