@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use crate::out::json::Json;
 use crate::tep::event::Tep;
 use crate::tep::plugins::{self, Fields, Handler};
-use crate::tep::print_fmt::{ArgId, Ctx, Eval, Value};
+use crate::tep::print_fmt::{Ctx, Eval, Value, View};
 
 /// How the report writes its records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,11 +36,10 @@ pub struct Common<'a> {
     pub cpu: u32,
 }
 
-/// Encodes records, remembering per event of each input which fields print through a symbol
-/// table.
+/// Encodes records, remembering per event of each input how its print fmt shows its fields.
 pub struct Encoder {
     format: Format,
-    symbols: HashMap<(usize, usize), Vec<Option<ArgId>>>,
+    views: HashMap<(usize, usize), Vec<Option<View>>>,
     header: bool,
 }
 
@@ -56,7 +55,7 @@ struct Head<'a> {
 
 impl Encoder {
     pub fn new(format: Format) -> Encoder {
-        Encoder { format, symbols: HashMap::new(), header: format == Format::Csv }
+        Encoder { format, views: HashMap::new(), header: format == Format::Csv }
     }
 
     /// The CSV header, before the first record.
@@ -107,11 +106,11 @@ impl Encoder {
         };
         let (prog, fields) = e.compiled(long_size);
         let mut eval = Eval { prog, fields };
-        let symbols = self.symbols.entry((fi, ei)).or_insert_with(|| eval.symbol_args());
+        let views = self.views.entry((fi, ei)).or_insert_with(|| eval.views());
         let values: Vec<(usize, Value)> = (nr..eval.fields.len())
             .map(|i| match plugin.get(i).copied().flatten() {
                 Some(name) => (i, Value::Name(name.as_bytes().to_vec())),
-                None => (i, eval.value(&ctx, data, i, symbols.get(i).copied().flatten())),
+                None => (i, eval.value(&ctx, data, i, views.get(i).copied().flatten())),
             })
             .collect();
         let e = &tep.events[ei];

@@ -234,19 +234,15 @@ impl Eval<'_> {
             Arg::Atom(a) => put.print(out, a),
             Arg::Field { field: Some(fi), .. } => {
                 let f = &self.fields[*fi];
-                let (off, size) = (f.offset as usize, f.size as usize);
-                let len = if size != 0 { size } else { ctx.size.saturating_sub(off) };
                 if f.flags & F_ARRAY == 0 && f.size == ctx.long_size {
-                    let addr = ctx.read_host(data, off, ctx.long_size as usize);
+                    let addr = ctx.read_host(data, f.offset as usize, ctx.long_size as usize);
                     match ctx.printk.find(addr) {
                         Some(p) => out.extend_from_slice(p),
                         None => cprintf::printf(out, b"%llx", &[C::Int(addr)]),
                     }
                     return;
                 }
-                let end = off.saturating_add(len).min(data.len());
-                let s = data.get(off..end).unwrap_or(&[]);
-                put.print(out, s);
+                put.print(out, field_text(ctx, f, data));
             }
             Arg::Flags { field, delim, flags } => {
                 let val = self.num(ctx, data, *field) as i64;
@@ -671,6 +667,15 @@ impl Eval<'_> {
             cprintf::printf(out, b"%llu", &[C::Int(v)]);
         }
     }
+}
+
+/// A field's bytes as `%s` reads them: its size, or for a field of size 0 (`char buf;` of
+/// old kernels' print event) the rest of the record.
+pub(super) fn field_text<'d>(ctx: &Ctx<'_>, f: &Field, data: &'d [u8]) -> &'d [u8] {
+    let (off, size) = (f.offset as usize, f.size as usize);
+    let len = if size != 0 { size } else { ctx.size.saturating_sub(off) };
+    let end = off.saturating_add(len).min(data.len());
+    data.get(off..end).unwrap_or(&[])
 }
 
 /// An array field's offset and bytes (zeros past the data), as `print_field_raw` reads them.

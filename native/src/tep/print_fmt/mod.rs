@@ -28,8 +28,8 @@ pub use bprint::bprint_program;
 pub use eval::{Ctx, Eval};
 pub use fields::{fields, Field, F_DYNAMIC, F_LONG, F_POINTER, F_RELATIVE, F_SIGNED, F_STRING};
 pub(crate) use lexer::{Lexer, Tt};
-pub use parse::{parse, ArgId, Program};
-pub use value::Value;
+pub use parse::{parse, Program};
+pub use value::{Value, View};
 
 /// The rest of the surface the single-file module had, kept at the same paths for the code
 /// being written against it (a filter engine reads fields and evaluates arguments too).
@@ -38,5 +38,5 @@ pub use {
     eval::dyn_offset,
     fields::F_ARRAY,
     format::{Piece, PieceKind},
-    parse::{Arg, Helper},
+    parse::{Arg, ArgId, Helper},
 };

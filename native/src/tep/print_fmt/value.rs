@@ -1,10 +1,12 @@
 //! An event's fields as typed values for machine output (`report --format json|csv`, the
 //! events API): the same reads `-R` prints (`print_field_raw`: char arrays as strings when
-//! printable, other arrays, numbers in the file's byte order with their sign), and a field the
-//! print fmt shows through `__print_symbolic` or `__print_flags` by the name it shows.
+//! printable, other arrays, numbers in the file's byte order with their sign), a field the
+//! print fmt shows through `__print_symbolic` or `__print_flags` by the name it shows, and a
+//! field of size 0 that its `%s` prints as that text.
 
-use super::eval::{array_bytes, print_flags, printable, symbol_of, StrConv};
+use super::eval::{array_bytes, field_text, print_flags, printable, symbol_of, StrConv};
 use super::fields::{F_ARRAY, F_SIGNED, F_STRING};
+use super::format::PieceKind;
 use super::parse::{Arg, ArgId};
 use super::{Ctx, Eval};
 use crate::tep::cprintf;
@@ -14,12 +16,21 @@ use crate::tep::cprintf;
 pub enum Value {
     /// An integer, signed fields sign-extended from their size.
     Int(i128),
-    /// A printable char array up to its NUL.
+    /// A printable char array up to its NUL (or the text of a field of size 0).
     Str(Vec<u8>),
     /// Any other array: its elements when they are 1, 2, 4 or 8 bytes wide, else its bytes.
     Array(Vec<i128>),
     /// The name a symbol table gives the field's value (or `__print_flags`' names of its bits).
     Name(Vec<u8>),
+}
+
+/// How a field's value is shown instead of as its number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Through this symbol table argument.
+    Named(ArgId),
+    /// As text (a field of size 0 that a `%s` prints).
+    Text,
 }
 
 /// Sign-extends the low `size` bytes of `v` when `signed`.
@@ -34,27 +45,30 @@ fn int(v: u64, size: u32, signed: bool) -> i128 {
 }
 
 impl Eval<'_> {
-    /// Per field of the event, the `__print_symbolic` or `__print_flags` argument of a print
-    /// fmt conversion that names that field directly (through casts): the table its values
-    /// are named by. Computed once per event.
-    pub fn symbol_args(&self) -> Vec<Option<ArgId>> {
+    /// How the print fmt shows each field of the event, where machine output follows it: by a
+    /// `__print_symbolic` or `__print_flags` table naming the field directly (through casts),
+    /// or, for a field of size 0, as the text a `%s` of it prints. Computed once per event.
+    pub fn views(&self) -> Vec<Option<View>> {
         let mut out = vec![None; self.fields.len()];
         for p in self.prog.pieces.iter() {
             let Some(id) = p.arg else { continue };
-            let field = match &*self.prog.arena[id] {
-                Arg::Symbol { field: Some(f), .. } | Arg::Flags { field: Some(f), .. } => self.field_of(*f),
+            let view = match &*self.prog.arena[id] {
+                Arg::Symbol { field: Some(f), .. } | Arg::Flags { field: Some(f), .. } => self.field_of(*f).map(|fi| (fi, View::Named(id))),
+                Arg::Field { field: Some(fi) } if p.kind == PieceKind::String && self.fields[*fi].size == 0 => Some((*fi, View::Text)),
                 _ => None,
             };
-            if let Some(slot) = field.and_then(|fi| out.get_mut(fi)) {
-                slot.get_or_insert(id);
+            if let Some((fi, v)) = view {
+                if let Some(slot) = out.get_mut(fi) {
+                    slot.get_or_insert(v);
+                }
             }
         }
         out
     }
 
-    /// Field `fi` of a record, named through `symbol` (from [`Eval::symbol_args`]) when its
-    /// table names the value; a value a table does not name stays a number.
-    pub fn value(&mut self, ctx: &Ctx<'_>, data: &[u8], fi: usize, symbol: Option<ArgId>) -> Value {
+    /// Field `fi` of a record, shown as `view` (from [`Eval::views`]) says: a value a table
+    /// does not name stays a number.
+    pub fn value(&mut self, ctx: &Ctx<'_>, data: &[u8], fi: usize, view: Option<View>) -> Value {
         let f = self.fields[fi].clone();
         if f.flags & F_ARRAY != 0 {
             let (off, bytes) = array_bytes(ctx, &f, data);
@@ -70,10 +84,15 @@ impl Eval<'_> {
             });
         }
         let v = ctx.read(data, f.offset as usize, f.size as usize);
-        if let Some(id) = symbol {
-            if let Some(name) = self.name(ctx, data, id) {
-                return Value::Name(name);
+        match view {
+            // No bytes of its own: the text from its offset on.
+            Some(View::Text) => return Value::Str(cprintf::cstr(field_text(ctx, &f, data)).to_vec()),
+            Some(View::Named(id)) => {
+                if let Some(name) = self.name(ctx, data, id) {
+                    return Value::Name(name);
+                }
             }
+            None => {}
         }
         Value::Int(int(v, f.size, f.flags & F_SIGNED != 0))
     }
