@@ -22,7 +22,9 @@ export interface ReportOptions {
    * buffer, cpu, pid, comm, system, event, flags and the typed fields; lost events as records
    * of their own) or 'csv' (a header, then those columns with the fields as JSON).
    */
-  format?: ReportFormat;
+  format?: ReportFormat | 'json-api';
+  /** Only these buffers of every trace, by instance name ('' for the top buffer; default: all). */
+  buffers?: readonly string[];
   /** `-R`: every event's raw fields instead of its print format and plugin output. */
   raw?: boolean;
   /** `--raw-ts`: ring-buffer timestamps, no clock conversion. */
@@ -87,6 +89,7 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
     native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i])),
   );
   if (options.format !== undefined) native.reportFormat(cursor, options.format);
+  if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));
   const chunk = options.chunk ?? 1 << 20;
   for (let first = true; ; first = false) {
     let b: Buffer;

@@ -559,8 +559,8 @@ fn report_input(env: Env, args: &Args) -> JsResult {
     env.undefined()
 }
 
-/// `reportFormat(cursor, format)`: before the first chunk, records as `json` lines or `csv`
-/// instead of trace-cmd's `text`.
+/// `reportFormat(cursor, format)`: before the first chunk, records as `json` lines (or
+/// `json-api`, integers beyond 2^53 marked for BigInt) or `csv` instead of trace-cmd's `text`.
 fn report_format(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<ReportCursor>(0)?;
     if c.report.is_some() {
@@ -569,9 +569,21 @@ fn report_format(env: Env, args: &Args) -> JsResult {
     c.opts.format = match args.string(1)?.as_str() {
         "text" => Format::Text,
         "json" => Format::Json,
+        "json-api" => Format::JsonApi,
         "csv" => Format::Csv,
         f => return Err(JsError::usage(format!("unknown format '{f}' (text, json or csv)"))),
     };
+    env.undefined()
+}
+
+/// `reportBuffers(cursor, names)`: before the first chunk, only the buffers named (instance
+/// names, "" for the top buffer), NUL-separated.
+fn report_buffers(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportBuffers after the report has started"));
+    }
+    c.opts.buffers = Some(args.string(1)?.split('\0').map(str::to_string).collect());
     env.undefined()
 }
 
@@ -634,7 +646,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 29] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 30] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -650,6 +662,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"reportOpen", report_open),
         (c"reportInput", report_input),
         (c"reportFormat", report_format),
+        (c"reportBuffers", report_buffers),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
         (c"reportCpus", report_cpus),

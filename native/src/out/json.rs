@@ -11,6 +11,9 @@ const EXACT: i128 = 1 << 53;
 pub struct Json {
     /// Only valid UTF-8 is ever written.
     out: Vec<u8>,
+    /// Integers beyond 2^53 as `"\u0000DIGITS"`: a string no trace text can be (their strings
+    /// end at a NUL), which the TypeScript layer turns into a BigInt.
+    pub marked_bigints: bool,
     /// Whether the current container needs a comma before its next member.
     comma: Vec<bool>,
 }
@@ -22,7 +25,7 @@ impl Json {
 
     /// A writer appending to `out` (records into a report's output block).
     pub fn over(out: Vec<u8>) -> Json {
-        Json { out, comma: Vec::new() }
+        Json { out, marked_bigints: false, comma: Vec::new() }
     }
 
     pub fn finish(self) -> String {
@@ -105,6 +108,8 @@ impl Json {
     fn int_value(&mut self, v: i128) {
         if (-EXACT..=EXACT).contains(&v) {
             let _ = write!(self.out, "{v}");
+        } else if self.marked_bigints {
+            let _ = write!(self.out, "\"\\u0000{v}\"");
         } else {
             let _ = write!(self.out, "\"{v}\"");
         }

@@ -19,6 +19,8 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
+    /// JSON lines for the events API: integers beyond 2^53 marked (see [`Json::marked_bigints`]).
+    JsonApi,
     /// CSV: a header, then per record the common columns and a JSON column of its fields.
     Csv,
 }
@@ -142,8 +144,9 @@ impl Encoder {
     fn write(&self, h: &Head<'_>, out: &mut Vec<u8>, fields: Option<impl FnOnce(&mut Json)>) {
         let c = h.common;
         match self.format {
-            Format::Json | Format::Text => {
+            Format::Json | Format::JsonApi | Format::Text => {
                 let mut j = Json::over(std::mem::take(out));
+                j.marked_bigints = self.format == Format::JsonApi;
                 j.begin_object(None);
                 j.int("ts", c.ts as i128);
                 j.str("source", c.source);

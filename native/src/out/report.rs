@@ -42,6 +42,8 @@ pub struct Options {
     pub filters: Vec<Spec>,
     /// Text, or records for scripts (JSON lines, CSV).
     pub format: Format,
+    /// Only these buffers (by instance name, "" for the top one) of every input; None: all.
+    pub buffers: Option<Vec<String>>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -269,6 +271,9 @@ impl Report {
             let flys = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. }));
             for i in flys {
                 let name = &trace.buffers[i].name;
+                if opts.buffers.as_ref().is_some_and(|b| !b.contains(name)) {
+                    continue;
+                }
                 if name.is_empty() {
                     tops.push((fi, i, if multi { base_name(input.name).to_string() } else { String::new() }));
                 } else {
