@@ -8,7 +8,7 @@ export { UsageError } from './usage.js';
 export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
-export { report, reportChunks, reportCpus } from './report.js';
+export { report, reportChunks, reportCpus, reportCsvFiles } from './report.js';
 export type { ReportOptions, ReportFilter, ReportSync, ReportFormat } from './report.js';
 export { merge, attach, timeline } from './merge.js';
 export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod, AttachOptions, AttachResult, AttachedGuest, Timeline, TimelineOptions, TimelineRecord, TimelineSource } from './merge.js';

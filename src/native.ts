@@ -76,6 +76,8 @@ export interface Native {
   /** 'json-api': JSON lines whose integers beyond 2^53 are strings `"\u0000DIGITS"`. */
   reportFormat(cursor: ReportCursor, format: ReportFormat | 'json-api'): void;
   reportBuffers(cursor: ReportCursor, names: string): void;
+  reportOutDir(cursor: ReportCursor, dir: string): void;
+  reportFiles(cursor: ReportCursor): string;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }

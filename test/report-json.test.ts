@@ -5,11 +5,13 @@
 // what `report -R` prints for it (numbers in any base, strings, arrays byte for byte); a
 // field named by a symbol table shows that name in trace-cmd's text line. The zlib files 3.1.6
 // cannot read are checked against the stored trace-cmd 3.2.0 text, the public KVM pair's
-// kvm_exit reasons among them. CSV parses back (csv-parse) to the JSON records.
+// kvm_exit reasons among them. CSV, one stream or one file per event, parses back (csv-parse)
+// to the JSON records.
 import { describe, expect, test } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -300,6 +302,42 @@ describe.runIf(HAVE)('CLI and CSV', () => {
       });
     });
   });
+
+  test('--out-dir: one CSV file per event, parsed back to the JSON records of that event', async () => {
+    const input = join(ROOT, REAL, 'instance-v6.dat');
+    const dir = mkdtempSync(join(tmpdir(), 'tracedat-csv-'));
+    try {
+      await exec(process.execPath, [CLI, 'report', '--format', 'csv', '--out-dir', dir, input]);
+      const recs = records(report(await open(input), { format: 'json' }));
+      const files = readdirSync(dir).sort();
+      expect(files.every((f) => f.endsWith('.csv'))).toBe(true);
+      const byFile = new Map<string, Rec[]>();
+      for (const r of recs) {
+        const name = r.event === 'lost_events' ? 'lost_events.csv' : r.event === null ? 'unknown_events.csv' : `${r.system}-${r.event}.csv`;
+        if (!byFile.has(name)) byFile.set(name, []);
+        byFile.get(name)!.push(r);
+      }
+      expect(files).toEqual([...byFile.keys()].sort());
+      expect(byFile.has('lost_events.csv')).toBe(true);
+      expect(new Set(recs.map((r) => r.buffer)).size).toBeGreaterThan(1);
+      const cell = (v: unknown) => (v === null ? '' : Array.isArray(v) ? `[${v.map(String).join(',')}]` : String(v));
+      for (const [name, want] of byFile) {
+        const rows = parseCsv(readFileSync(join(dir, name)), { columns: true }) as Record<string, string>[];
+        expect(rows.length, name).toBe(want.length);
+        rows.forEach((row, i) => {
+          const r = want[i]!;
+          const common = { ts: cell(r.ts), source: r.source, buffer: r.buffer, cpu: cell(r.cpu) };
+          const expected =
+            r.event === 'lost_events'
+              ? { ...common, count: cell(r.fields!.count) }
+              : { ...common, pid: cell(r.pid), comm: cell(r.comm), flags: cell(r.flags), ...Object.fromEntries(Object.entries(r.fields!).map(([k, v]) => [k, cell(v)])) };
+          expect(row, `${name} row ${i}`).toEqual(expected);
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   test('several inputs: one timeline as trace-cmd report -i A -i B lines it up', async () => {
     const [a, b] = ['sched-irq-sys-v6.dat', 'instance-v6.dat'].map((f) => join(ROOT, REAL, f));

@@ -511,6 +511,8 @@ struct ReportCursor {
     /// Each file with its name, `--ts-offset` and own `-F` filters.
     inputs: Vec<(Handle, String, i64, Vec<filter::Spec>)>,
     report: Option<report::Report>,
+    /// The files a per-event CSV report wrote, one per line, once it is done.
+    files: String,
 }
 
 /// `reportOpen(raw, rawTs, nsec, cpus, filters, sync)` → a cursor producing report text;
@@ -533,7 +535,7 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         sync,
         ..Default::default()
     };
-    env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
+    env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None, files: String::new() })
 }
 
 /// `-F` filters as one string: each a `+` (keep what it matches) or `-` (`-v`: drop it) and
@@ -610,8 +612,42 @@ fn report_next(env: Env, args: &Args) -> JsResult {
         }
     };
     let mut out = Vec::with_capacity(min + 4096);
-    report.fill(&data, &mut out, min).map_err(input_error)?;
+    let more = report.fill(&data, &mut out, min).map_err(input_error)?;
+    if !more || out.is_empty() {
+        // One file per event: written when the report ends or a file cannot be written.
+        if let Some(done) = report.finish_files() {
+            let written = done.map_err(target_error)?;
+            c.files = written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n");
+            return env.buffer(&[]);
+        }
+    }
     env.buffer(&out)
+}
+
+/// An output file of the report that could not be written.
+fn target_error(e: output::TargetError) -> JsError {
+    let (path, errno) = match &e {
+        output::TargetError::Io(p, io) => (p.display().to_string(), io.raw_os_error().unwrap_or(0)),
+        output::TargetError::IsInput(p) => (p.display().to_string(), 0),
+    };
+    JsError { code: "ERR_TRACEDAT_OUTPUT", message: e.to_string(), fields: vec![("path", Field::Str(path)), ("errno", Field::Num(errno as f64))] }
+}
+
+/// `reportOutDir(cursor, dir)`: before the first chunk, with the csv format, one file per event
+/// in `dir` (which exists) instead of one stream; `reportNext` then returns empty chunks.
+fn report_out_dir(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportOutDir after the report has started"));
+    }
+    c.opts.out_dir = Some(std::path::PathBuf::from(args.string(1)?));
+    env.undefined()
+}
+
+/// `reportFiles(cursor)` → the files a finished per-event CSV report wrote, one per line.
+fn report_files(env: Env, args: &Args) -> JsResult {
+    let c = args.external_mut::<ReportCursor>(0)?;
+    env.string(&c.files)
 }
 
 /// `reportWarnings(cursor)` → what the report's set-up found that the user should know (how
@@ -646,7 +682,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 30] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 32] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -663,6 +699,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"reportInput", report_input),
         (c"reportFormat", report_format),
         (c"reportBuffers", report_buffers),
+        (c"reportOutDir", report_out_dir),
+        (c"reportFiles", report_files),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
         (c"reportCpus", report_cpus),

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::out::csv_dir::{EventFiles, Table};
 use crate::out::json::Json;
 use crate::tep::event::Tep;
 use crate::tep::plugins::{self, Fields, Handler};
@@ -41,6 +42,8 @@ pub struct Common<'a> {
 /// Encodes records, remembering per event of each input how its print fmt shows its fields.
 pub struct Encoder {
     format: Format,
+    /// CSV with one file per event instead of one stream.
+    pub files: Option<EventFiles>,
     views: HashMap<(usize, usize), Vec<Option<View>>>,
     header: bool,
 }
@@ -57,7 +60,7 @@ struct Head<'a> {
 
 impl Encoder {
     pub fn new(format: Format) -> Encoder {
-        Encoder { format, views: HashMap::new(), header: format == Format::Csv }
+        Encoder { format, files: None, views: HashMap::new(), header: format == Format::Csv }
     }
 
     /// The CSV header, before the first record.
@@ -69,6 +72,14 @@ impl Encoder {
 
     /// Events lost before a record: `missed` of them, or an unknown number when negative.
     pub fn lost(&mut self, c: &Common<'_>, missed: i64, out: &mut Vec<u8>) {
+        if let Some(files) = self.files.as_mut() {
+            let mut row = common_cells(c, None, None);
+            if missed > 0 {
+                row.extend_from_slice(missed.to_string().as_bytes());
+            }
+            row.push(b'\n');
+            return files.row(Table::Lost, "lost_events", || b"ts,source,buffer,cpu,count\n".to_vec(), &row);
+        }
         self.start(out);
         let head = Head { common: c, pid: None, comm: None, system: None, event: Some("lost_events"), flags: None };
         self.write(
@@ -90,6 +101,12 @@ impl Encoder {
     pub fn record(&mut self, c: &Common<'_>, fi: usize, tep: &mut Tep, ev: Option<usize>, data: &[u8], size: usize, comm: &[u8], out: &mut Vec<u8>) {
         self.start(out);
         let pid = tep.pid_of(data);
+        if let (Some(files), None) = (self.files.as_mut(), ev) {
+            let mut row = common_cells(c, Some(pid), Some(comm));
+            row.pop();
+            row.push(b'\n');
+            return files.row(Table::Unknown, "unknown_events", || b"ts,source,buffer,cpu,pid,comm\n".to_vec(), &row);
+        }
         let Some(ei) = ev else {
             let head = Head { common: c, pid: Some(pid), comm: Some(comm), system: None, event: None, flags: None };
             return self.write(&head, out, None::<fn(&mut Json)>);
@@ -116,6 +133,40 @@ impl Encoder {
             })
             .collect();
         let e = &tep.events[ei];
+        if let Some(files) = self.files.as_mut() {
+            let mut row = common_cells(c, Some(pid), Some(comm));
+            if let Some(f) = flags {
+                row.extend_from_slice(f.to_string().as_bytes());
+            }
+            row.push(b',');
+            for (k, (_, v)) in values.iter().enumerate() {
+                if k > 0 {
+                    row.push(b',');
+                }
+                match v {
+                    Value::Int(n) => row.extend_from_slice(n.to_string().as_bytes()),
+                    Value::Str(s) | Value::Name(s) => csv_cell(&mut row, String::from_utf8_lossy(s).as_bytes()),
+                    Value::Array(a) => {
+                        let items: Vec<String> = a.iter().map(i128::to_string).collect();
+                        csv_cell(&mut row, format!("[{}]", items.join(",")).as_bytes());
+                    }
+                }
+            }
+            if values.is_empty() {
+                row.pop();
+            }
+            row.push(b'\n');
+            let header = || {
+                let mut h = b"ts,source,buffer,cpu,pid,comm,flags".to_vec();
+                for (i, _) in &values {
+                    h.push(b',');
+                    csv_cell(&mut h, e.fields[*i].name.as_bytes());
+                }
+                h.push(b'\n');
+                h
+            };
+            return files.row(Table::Event(fi, ei), &format!("{}-{}", e.system, e.name), header, &row);
+        }
         let head = Head { common: c, pid: Some(pid), comm: Some(comm), system: Some(&e.system), event: Some(&e.name), flags };
         self.write(
             &head,
@@ -207,6 +258,25 @@ fn fields_object(j: &mut Json, key: Option<&str>, fields: Option<impl FnOnce(&mu
         (None, Some(k)) => j.null(k),
         (None, None) => j.null_item(),
     }
+}
+
+/// The common cells of a per-event CSV row, each followed by a comma: ts, source, buffer, cpu,
+/// and pid and comm where given.
+fn common_cells(c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) -> Vec<u8> {
+    let mut row = Vec::with_capacity(128);
+    row.extend_from_slice(format!("{},", c.ts).as_bytes());
+    csv_cell(&mut row, c.source.as_bytes());
+    row.push(b',');
+    csv_cell(&mut row, c.buffer.as_bytes());
+    row.extend_from_slice(format!(",{},", c.cpu).as_bytes());
+    if let Some(p) = pid {
+        row.extend_from_slice(format!("{p},").as_bytes());
+    }
+    if let Some(s) = comm {
+        csv_cell(&mut row, String::from_utf8_lossy(s).as_bytes());
+        row.push(b',');
+    }
+    row
 }
 
 /// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break.

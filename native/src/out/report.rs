@@ -13,6 +13,7 @@ use crate::format::file::{BufferKind, Trace, V6Tag};
 use crate::format::options;
 use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
+use crate::out::csv_dir::EventFiles;
 use crate::out::record::{Common, Encoder, Format};
 use crate::ring::records::Records;
 use crate::tep::cprintf::{self, Arg as C};
@@ -23,6 +24,7 @@ use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
 use crate::time::sync::{guest_clock, time_shift, vcpu_count, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
+use crate::write::output::TargetError;
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -44,6 +46,8 @@ pub struct Options {
     pub format: Format,
     /// Only these buffers (by instance name, "" for the top one) of every input; None: all.
     pub buffers: Option<Vec<String>>,
+    /// With CSV: one file per event in this directory instead of one stream.
+    pub out_dir: Option<std::path::PathBuf>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -312,7 +316,11 @@ impl Report {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
             _ => VcpuThreads::default(),
         };
-        let encoder = (opts.format != Format::Text).then(|| Encoder::new(opts.format));
+        let encoder = (opts.format != Format::Text).then(|| {
+            let mut e = Encoder::new(opts.format);
+            e.files = opts.out_dir.clone().filter(|_| opts.format == Format::Csv).map(EventFiles::new);
+            e
+        });
         Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, encoder })
     }
 
@@ -333,7 +341,8 @@ impl Report {
                 s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.file, e))
             })?);
         }
-        while out.len() < min {
+        // (A per-event CSV file that cannot be written stops the report.)
+        while out.len() < min && self.encoder.as_ref().and_then(|e| e.files.as_ref()).is_none_or(|f| f.error.is_none()) {
             // The buffer whose next record comes first (ties: the earlier buffer).
             let Some((_, si)) = self.order.as_mut().and_then(KWay::pop) else {
                 self.done = true;
@@ -396,6 +405,12 @@ impl Report {
         out.extend_from_slice(&line);
         out.push(b'\n');
         Ok(())
+    }
+
+    /// With one CSV file per event: renames the complete files into place (after the last
+    /// `fill`, or the first failure to write one); the paths written. None in other formats.
+    pub fn finish_files(&mut self) -> Option<std::result::Result<Vec<std::path::PathBuf>, TargetError>> {
+        self.encoder.as_mut().and_then(|e| e.files.take()).map(EventFiles::finish)
     }
 
     /// One record as JSON or CSV (every record on its own: no function_graph leaf folding),
