@@ -568,12 +568,27 @@ export const COMMANDS = [
   { name: 'convert', argv: ['convert'], module: 'dist/commands/convert.js', out: true },
   { name: 'report', argv: ['report'], module: 'dist/commands/report.js', report: {} },
   { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
+  { name: 'report --format json', argv: ['report', '--format', 'json'], module: 'dist/commands/report.js', report: { format: 'json' } },
   // The damaged file as the guest of a good host, and as the host of a good guest (the bundled
   // pair's), with --sync none so that damage, not missing sync data, is what is judged.
   { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },
   { name: 'merge as host', module: 'dist/commands/merge.js', out: true, merge: 'host', args: (path, out) => ['merge', '--sync', 'none', path, PARTNER.guest, '-o', out] },
   { name: 'attach', module: 'dist/commands/merge.js', out: true, attach: true, args: (path, out) => ['attach', '--sync', 'none', PARTNER.host, path, '--out-dir', out] },
 ].filter((c) => !c.module || existsSync(join(ROOT, c.module)));
+
+/** Whether every whole line of (possibly clipped) report output is a JSON object. */
+function jsonLines(stdout) {
+  const head = stdout.split('\n[...]\n')[0];
+  const lines = head.split('\n').slice(0, -1);
+  return lines.every((l) => {
+    try {
+      const v = JSON.parse(l);
+      return typeof v === 'object' && v !== null && 'ts' in v && 'event' in v;
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** The good half of a merge or attach case: the bundled example pair. */
 export const PARTNER = { host: join(ROOT, 'fixtures', 'kvm-host.dat'), guest: join(ROOT, 'fixtures', 'kvm-guest.dat') };
@@ -731,6 +746,7 @@ export function judge(cmd, res) {
     if (cmd.records) return /^(buffer \d+ ".*": \d+ records, last -?\d+\n)*$/.test(res.stdout) ? null : 'records output is not sane';
     if (cmd.out) return null;
     if (cmd.validate) return / is a valid trace-cmd file\n$/.test(res.stdout) ? null : 'dump -v did not end with its verdict';
+    if (cmd.report?.format === 'json') return jsonLines(res.stdout) ? null : 'report --format json printed a line that is not a JSON object';
     if (cmd.report) return /^cpus=\d+\n/.test(res.stdout) ? null : 'report output does not start with cpus=N';
     return res.stdout.startsWith('\n Tracing meta data in file ') ? null : 'dump output does not start with the meta data title';
   }
