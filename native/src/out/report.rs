@@ -293,7 +293,9 @@ impl Report {
         }
         let prefixed = multi || !instances.is_empty();
         tops.extend(instances);
-        let (guest_clocks, warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        let (guest_clocks, mut warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        // The writer bugs each file was read around.
+        warnings.splice(0..0, inputs.iter().flat_map(|i| i.trace.warnings.iter().map(|w| format!("{}: {w}", i.name))));
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
         for (fi, i, name) in tops {
