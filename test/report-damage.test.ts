@@ -207,7 +207,7 @@ describe.concurrent('report on damaged ring-buffer data', () => {
   });
 });
 
-test('the report API yields the lines before the damage, then throws it; salvage names each region', async () => {
+test('the report and records APIs yield what is before the damage, then throw it; salvage names each region', async () => {
   const c = CASES[0]!;
   const src = fixturePath(c.fixture);
   const buf = readFileSync(src);
@@ -221,6 +221,12 @@ test('the report API yields the lines before the damage, then throws it; salvage
   }).toThrow(`${path}: CPU 0 data, offset ${c.region(L).at}: zstd decompression failed`);
   const cli = await report([path]);
   expect(Buffer.concat(chunks).equals(cli.stdout)).toBe(true);
+  // records() is the same streaming reader: the top buffer's records before the damage, then it.
+  let n = 0;
+  expect(() => {
+    for (const _ of t.records(0, { batch: 1000 })) n++;
+  }).toThrow(`${path}: CPU 0 data, offset ${c.region(L).at}: zstd decompression failed`);
+  expect(n).toBe(lines(cli.stdout).length - 1);
   const skips: api.ReportSkipped[] = [];
   const text = api.report(t, { salvage: true, onSkip: (s) => skips.push(s) });
   expect(skips).toEqual([{ input: 0, buffer: '', cpu: 0, what: 'chunk', section: 'CPU 0 data', offset: c.region(L).at, expected: expect.stringMatching(/^zstd decompression failed/), ...c.region(L) }]);

@@ -129,15 +129,19 @@ fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
 }
 
 /// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
-/// at the end.
+/// at the end. Damage ends a batch after the records before it and is the next call's error.
 fn next_batch(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
     let data = c.opened.source.bytes();
     let mut out = Vec::with_capacity(64 * 1024);
     for _ in 0..max {
-        if c.records.next_with(data, |r| records::encode(&mut out, &r))?.is_none() {
-            break;
+        match c.records.next_with(data, |r| records::encode(&mut out, &r)) {
+            Ok(Some(())) => {}
+            Ok(None) => break,
+            // The records before the damage go out first; the next call meets it again.
+            Err(_) if !out.is_empty() => break,
+            Err(e) => return Err(e.into()),
         }
         if out.len() >= 4 << 20 {
             break;

@@ -7,7 +7,10 @@
 //!
 //! Every page is checked whole before its first event is taken. Damage is an error, or, when
 //! the cursor salvages, the damaged page (or chunk, or the rest of the CPU's data when nothing
-//! after the damage can be located) is stepped over and kept in [`CpuCursor::skipped`].
+//! after the damage can be located) is stepped over and kept in [`CpuCursor::skipped`]. The
+//! error comes as a streaming reader's would: after every record merged before the damaged
+//! CPU's last good one, that one included (see [`Records::next_with`]), and it stays the
+//! answer to every call after it.
 
 use crate::format::bytes::Endian;
 use crate::format::error::{Error, Result};
