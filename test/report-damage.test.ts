@@ -232,3 +232,28 @@ test('the report and records APIs yield what is before the damage, then throw it
   expect(skips).toEqual([{ input: 0, buffer: '', cpu: 0, what: 'chunk', section: 'CPU 0 data', offset: c.region(L).at, expected: expect.stringMatching(/^zstd decompression failed/), ...c.region(L) }]);
   expect(text.equals((await report(['--salvage', path])).stdout)).toBe(true);
 });
+
+test('with several inputs the report stops after the damaged CPU of the damaged input, as trace-cmd -i ... -i ... ends it', async () => {
+  const c = CASES[0]!;
+  const src = fixturePath(c.fixture);
+  const buf = readFileSync(src);
+  const L = layout(buf, (await api.open(src)).metadata) as Layout;
+  const path = join(dir, 'guest.dat');
+  writeFileSync(path, apply(buf, c.edit(L, buf)));
+  const host = fixturePath('real/instance-v7-zstd.dat');
+  const args = ['-i', host, '-i', path];
+  const [ours, salvaged, theirs] = await Promise.all([report(['--sync', 'trace-cmd', ...args]), report(['--sync', 'trace-cmd', '--salvage', ...args]), run('stdbuf', ['-o0', 'trace-cmd', 'report', ...args], { timeoutMs: 60_000 })]);
+  expect(ours.status).toBe(2);
+  const t = lines(theirs.stdout);
+  // The name column is as wide as the longest input or instance name.
+  const prefix = /^ *guest\.dat: /.exec(t.find((l) => /^ *guest\.dat: /.test(l))!)![0];
+  const last = t.map((l) => cpuOf(l, prefix)).lastIndexOf(0);
+  const before = lines(ours.stdout);
+  expect(before.length).toBeGreaterThan(1000);
+  expect(before).toEqual(t.slice(0, last + 1));
+  const s = lines(salvaged.stdout);
+  const { at, bytes } = c.region(L);
+  expect(s[before.length]).toBe(`${prefix}CPU:0 [DAMAGED: ${bytes} bytes skipped at offset ${at}]`);
+  expect(s.slice(0, before.length)).toEqual(before);
+  expect(salvaged.stderr).toBe(ours.stderr.replace(/\n$/, '; skipped chunk\n'));
+});
