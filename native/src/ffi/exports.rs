@@ -129,15 +129,19 @@ fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
 }
 
 /// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
-/// at the end.
+/// at the end. Damage ends a batch after the records before it and is the next call's error.
 fn next_batch(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
     let data = c.opened.source.bytes();
     let mut out = Vec::with_capacity(64 * 1024);
     for _ in 0..max {
-        if c.records.next_with(data, |r| records::encode(&mut out, &r))?.is_none() {
-            break;
+        match c.records.next_with(data, |r| records::encode(&mut out, &r)) {
+            Ok(Some(())) => {}
+            Ok(None) => break,
+            // The records before the damage go out first; the next call meets it again.
+            Err(_) if !out.is_empty() => break,
+            Err(e) => return Err(e.into()),
         }
         if out.len() >= 4 << 20 {
             break;
@@ -523,8 +527,15 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         s => Some(Method::parse(s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, trace-cmd, time-shift, kvm, offset or none)")))?),
     };
     let cpus = parse_cpus(&args.string(3)?)?;
-    let opts =
-        report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus, filters: parse_filters(&args.string(4)?), sync };
+    let opts = report::Options {
+        raw: args.boolean(0)?,
+        raw_ts: args.boolean(1)?,
+        nsec: args.boolean(2)?,
+        cpus,
+        filters: parse_filters(&args.string(4)?),
+        sync,
+        salvage: false,
+    };
     env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
@@ -549,6 +560,25 @@ fn report_input(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(1)?.clone();
     c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0), parse_filters(&args.string(4)?)));
     env.undefined()
+}
+
+/// `reportSalvage(cursor)`: before the first chunk, damaged ring-buffer data is stepped over
+/// with a marker line instead of ending the report (see `reportSkipped`).
+fn report_salvage(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportSalvage after the report has started"));
+    }
+    c.opts.salvage = true;
+    env.undefined()
+}
+
+/// `reportSkipped(cursor)` → JSON of the regions a salvaging report stepped over since the
+/// last call (see [`scan::report_skipped`]).
+fn report_skipped(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    let json = c.report.as_mut().map(|r| scan::report_skipped(&mut r.skipped)).unwrap_or_else(|| "[]".to_string());
+    env.string(&json)
 }
 
 /// `reportNext(cursor, minBytes)` → the next chunk of report text (at least `minBytes` unless
@@ -610,7 +640,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 28] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 30] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -627,6 +657,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"reportInput", report_input),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
+        (c"reportSalvage", report_salvage),
+        (c"reportSkipped", report_skipped),
         (c"reportCpus", report_cpus),
         (c"formats", formats),
         (c"scanAsync", scan_async),
