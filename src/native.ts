@@ -39,6 +39,8 @@ export interface Native {
   ): Promise<string>;
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, filters: string, sync: string): ReportCursor;
   reportWarnings(cursor: ReportCursor): string;
+  reportSalvage(cursor: ReportCursor): void;
+  reportSkipped(cursor: ReportCursor): string;
   build(
     template: Handle,
     outPath: string,

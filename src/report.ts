@@ -4,6 +4,7 @@ import { native, type ReportFormat } from './native.js';
 
 export type { ReportFormat };
 import { fromNative, TraceError } from './errors.js';
+import type { Skipped } from './metadata.js';
 import type { TraceFile } from './trace.js';
 import { UsageError } from './usage.js';
 
@@ -57,6 +58,26 @@ export interface ReportOptions {
   filters?: readonly ReportFilter[];
   /** `-F` after an `-i`: per trace (in the order of the traces), added to `filters` for it. */
   inputFilters?: readonly (readonly ReportFilter[] | undefined)[];
+  /**
+   * `--salvage`: step over each damaged page, chunk or CPU stream, printing
+   * `CPU:N [DAMAGED: BYTES bytes skipped at offset X]` after that CPU's last record before it,
+   * and go on. Without it the report ends at the first damage: every line before it is yielded,
+   * then the damage is thrown.
+   */
+  salvage?: boolean;
+  /** With `salvage`: told of each region stepped over, after the chunk holding its marker. */
+  onSkip?: (s: ReportSkipped) => void;
+}
+
+/** A region a salvaging report stepped over: where (`at`, `bytes`: its marker's numbers) and why. */
+export interface ReportSkipped extends Skipped {
+  /** The trace it is in (its index among the traces given). */
+  input: number;
+  /** Its buffer ("" for the top one) and CPU. */
+  buffer: string;
+  cpu: number;
+  at: number;
+  bytes: number;
 }
 
 /** Filters as the addon takes them: `+`/`-` and the text of each, NUL-separated. */
@@ -109,6 +130,7 @@ function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, 
   inputs.forEach((t, i) =>
     native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i])),
   );
+  if (options.salvage) native.reportSalvage(cursor);
   if (options.format !== undefined) native.reportFormat(cursor, options.format);
   if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));
   if (outDir !== undefined) native.reportOutDir(cursor, outDir);
@@ -127,6 +149,7 @@ function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, 
       return;
     }
     yield b;
+    if (options.salvage && options.onSkip) for (const s of JSON.parse(native.reportSkipped(cursor)) as ReportSkipped[]) options.onSkip(s);
   }
 }
 

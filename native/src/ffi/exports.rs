@@ -130,15 +130,19 @@ fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
 }
 
 /// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
-/// at the end.
+/// at the end. Damage ends a batch after the records before it and is the next call's error.
 fn next_batch(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
     let data = c.opened.source.bytes();
     let mut out = Vec::with_capacity(64 * 1024);
     for _ in 0..max {
-        if c.records.next_with(data, |r| records::encode(&mut out, &r))?.is_none() {
-            break;
+        match c.records.next_with(data, |r| records::encode(&mut out, &r)) {
+            Ok(Some(())) => {}
+            Ok(None) => break,
+            // The records before the damage go out first; the next call meets it again.
+            Err(_) if !out.is_empty() => break,
+            Err(e) => return Err(e.into()),
         }
         if out.len() >= 4 << 20 {
             break;
@@ -561,6 +565,25 @@ fn report_input(env: Env, args: &Args) -> JsResult {
     env.undefined()
 }
 
+/// `reportSalvage(cursor)`: before the first chunk, damaged ring-buffer data is stepped over
+/// with a marker line instead of ending the report (see `reportSkipped`).
+fn report_salvage(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportSalvage after the report has started"));
+    }
+    c.opts.salvage = true;
+    env.undefined()
+}
+
+/// `reportSkipped(cursor)` → JSON of the regions a salvaging report stepped over since the
+/// last call (see [`scan::report_skipped`]).
+fn report_skipped(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    let json = c.report.as_mut().map(|r| scan::report_skipped(&mut r.skipped)).unwrap_or_else(|| "[]".to_string());
+    env.string(&json)
+}
+
 /// `reportFormat(cursor, format)`: before the first chunk, records as `json` lines (or
 /// `json-api`, integers beyond 2^53 marked for BigInt) or `csv` instead of trace-cmd's `text`.
 fn report_format(env: Env, args: &Args) -> JsResult {
@@ -682,7 +705,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 32] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 34] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -703,6 +726,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"reportFiles", report_files),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
+        (c"reportSalvage", report_salvage),
+        (c"reportSkipped", report_skipped),
         (c"reportCpus", report_cpus),
         (c"formats", formats),
         (c"scanAsync", scan_async),

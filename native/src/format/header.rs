@@ -53,6 +53,9 @@ impl InitialHeader {
     }
 
     pub fn parse(data: &[u8]) -> Result<InitialHeader> {
+        if data.is_empty() {
+            return Err(Error::new("initial header", 0, "a trace.dat file, found an empty file (0 bytes)"));
+        }
         // The endianness is not known until byte 12 or so; the numbers before it are bytes.
         let mut c = Cursor::new(data, 0, Endian::Little, "initial header");
         let magic = c.bytes(3, "the trace.dat magic 17 08 44")?;
@@ -99,6 +102,13 @@ fn parse_version(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_file_is_named_so() {
+        let e = InitialHeader::parse(&[]).unwrap_err();
+        assert_eq!(e.to_string(), "initial header, offset 0: a trace.dat file, found an empty file (0 bytes)");
+        assert!(InitialHeader::parse(&[0x17]).unwrap_err().to_string().contains("the trace.dat magic 17 08 44 (3 bytes, 1 left)"));
+    }
 
     #[test]
     fn parses_v7_header() {

@@ -10,11 +10,12 @@ use std::path::PathBuf;
 
 use crate::write::output::{Target, TargetError};
 
-/// A table's key: the input and event it holds, or lost events / unknown events.
+/// A table's key: the input and event it holds, or lost events, damage, unknown events.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
 pub enum Table {
     Event(usize, usize),
     Lost,
+    Damaged,
     Unknown,
 }
 

@@ -72,24 +72,38 @@ impl Encoder {
 
     /// Events lost before a record: `missed` of them, or an unknown number when negative.
     pub fn lost(&mut self, c: &Common<'_>, missed: i64, out: &mut Vec<u8>) {
+        self.mark(c, Table::Lost, "lost_events", &[("count", (missed > 0).then_some(missed as i128))], out);
+    }
+
+    /// A damaged region `--salvage` stepped over: `bytes` at file offset `at`.
+    pub fn damaged(&mut self, c: &Common<'_>, bytes: u64, at: u64, out: &mut Vec<u8>) {
+        self.mark(c, Table::Damaged, "damaged", &[("bytes", Some(bytes as i128)), ("offset", Some(at as i128))], out);
+    }
+
+    /// A record of the reader's own (lost events, damage): `event` and its numbers (None: null).
+    fn mark(&mut self, c: &Common<'_>, table: Table, event: &str, fields: &[(&str, Option<i128>)], out: &mut Vec<u8>) {
         if let Some(files) = self.files.as_mut() {
             let mut row = common_cells(c, None, None);
-            if missed > 0 {
-                row.extend_from_slice(missed.to_string().as_bytes());
-            }
+            let cells: Vec<String> = fields.iter().map(|(_, v)| v.map(|n| n.to_string()).unwrap_or_default()).collect();
+            row.extend_from_slice(cells.join(",").as_bytes());
             row.push(b'\n');
-            return files.row(Table::Lost, "lost_events", || b"ts,source,buffer,cpu,count\n".to_vec(), &row);
+            let header = || {
+                let names: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+                format!("ts,source,buffer,cpu,{}\n", names.join(",")).into_bytes()
+            };
+            return files.row(table, event, header, &row);
         }
         self.start(out);
-        let head = Head { common: c, pid: None, comm: None, system: None, event: Some("lost_events"), flags: None };
+        let head = Head { common: c, pid: None, comm: None, system: None, event: Some(event), flags: None };
         self.write(
             &head,
             out,
             Some(|j: &mut Json| {
-                if missed > 0 {
-                    j.int("count", missed as i128);
-                } else {
-                    j.null("count");
+                for (k, v) in fields {
+                    match v {
+                        Some(n) => j.int(k, *n),
+                        None => j.null(k),
+                    }
                 }
             }),
         );

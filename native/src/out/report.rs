@@ -4,6 +4,13 @@
 //! raw fields with `-R`) — merged over the file's buffers, instances prefixed with their name.
 //! Latency-tracer files print their saved text instead.
 //!
+//! Damage in ring-buffer data ends the report as it ends a streaming reader: every record
+//! before it in the merged order is printed (the damaged CPU's last good record included, see
+//! [`Records::next_with`]), then the damage is the error. With `salvage`, each damaged region
+//! is stepped over instead, and a `CPU:N [DAMAGED: BYTES bytes skipped at offset X]` line (in
+//! the style of trace-cmd's `CPU:N [EVENTS DROPPED]`) is printed where the reader met it:
+//! after that CPU's last record before it.
+//!
 //! The event table ([`Tep`]) mirrors what libtraceevent holds per file: parsed events,
 //! kallsyms, printk formats and the comm table; the report drives it one record at a time
 //! into a byte buffer that the caller drains in large chunks.
@@ -15,7 +22,7 @@ use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::out::csv_dir::EventFiles;
 use crate::out::record::{Common, Encoder, Format};
-use crate::ring::records::Records;
+use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::Tep;
 use crate::tep::filter::{FilterError, Filters, Spec};
@@ -42,6 +49,8 @@ pub struct Options {
     pub sync: Option<Method>,
     /// `-F` (and `-v -F`) before any input: for every input, before its own.
     pub filters: Vec<Spec>,
+    /// `--salvage`: damaged pages, chunks and CPU data are stepped over (see the module doc).
+    pub salvage: bool,
     /// Text, or records for scripts (JSON lines, CSV).
     pub format: Format,
     /// Only these buffers (by instance name, "" for the top one) of every input; None: all.
@@ -154,6 +163,14 @@ struct Source {
     buffer: String,
 }
 
+/// A region `--salvage` stepped over: in which input, buffer and CPU.
+pub struct Damaged {
+    pub input: usize,
+    pub buffer: String,
+    pub cpu: u32,
+    pub skip: Skip,
+}
+
 /// A running report over one or more files.
 pub struct Report {
     files: Vec<File>,
@@ -169,8 +186,16 @@ pub struct Report {
     order: Option<KWay>,
     /// What the user should know: how each guest was lined up, or that it could not be.
     pub warnings: Vec<String>,
+    /// With `salvage`: the regions stepped over, in the order their markers were printed
+    /// (drained by the caller).
+    pub skipped: Vec<Damaged>,
+    /// The damage that ended the report after some of its text was written: the error of the
+    /// next `fill`.
+    failed: Option<InputError>,
     /// Records as JSON or CSV, when that is the format.
     encoder: Option<Encoder>,
+    /// The time of the last record encoded (a damage record's).
+    last_ts: u64,
 }
 
 /// The index of a file's top buffer.
@@ -288,7 +313,9 @@ impl Report {
         }
         let prefixed = multi || !instances.is_empty();
         tops.extend(instances);
-        let (guest_clocks, warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        let (guest_clocks, mut warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        // The writer bugs each file was read around.
+        warnings.splice(0..0, inputs.iter().flat_map(|i| i.trace.warnings.iter().map(|w| format!("{}: {w}", i.name))));
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
         for (fi, i, name) in tops {
@@ -302,7 +329,7 @@ impl Report {
             if !opts.raw_ts {
                 clock = clock.shifted(ts_offset);
             }
-            let mut records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
+            let mut records = Records::new(trace, data, i, None, clock, opts.salvage).map_err(|e| (fi, e))?;
             if let Some(g) = guest {
                 records.set_guest_clock(g);
             }
@@ -321,12 +348,62 @@ impl Report {
             e.files = opts.out_dir.clone().filter(|_| opts.format == Format::Csv).map(EventFiles::new);
             e
         });
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, encoder })
+        Ok(Report {
+            files,
+            opts,
+            sources,
+            stacks: FuncStacks::default(),
+            vcpus,
+            head,
+            done,
+            order: None,
+            warnings,
+            skipped: Vec::new(),
+            failed: None,
+            encoder,
+            last_ts: 0,
+        })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
     /// ends; false once everything has been written. `data` holds the inputs' bytes in order.
+    /// Damage is an error once the lines before it have been returned.
     pub fn fill(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let start = out.len();
+        match self.fill_lines(data, out, min) {
+            Err(e) if out.len() > start => {
+                self.failed = Some(e);
+                Ok(true)
+            }
+            r => r,
+        }
+    }
+
+    /// With `salvage`: a marker line for each region source `si` stepped over since the last
+    /// call, kept in `skipped`.
+    fn markers(&mut self, si: usize, out: &mut Vec<u8>) {
+        let src = &mut self.sources[si];
+        for c in &mut src.records.cpus {
+            let cpu = c.cpu();
+            for skip in c.skipped.drain(..) {
+                if self.opts.cpus.as_ref().is_none_or(|l| l.contains(&src.start_cpu.saturating_add(cpu))) {
+                    if let Some(enc) = self.encoder.as_mut() {
+                        // A record of its own, at the time of the last record written before it.
+                        enc.damaged(&Common { ts: self.last_ts, source: &src.source, buffer: &src.buffer, cpu }, skip.bytes, skip.at, out);
+                    } else {
+                        out.extend_from_slice(&src.prefix);
+                        out.extend_from_slice(format!("CPU:{cpu} [DAMAGED: {} bytes skipped at offset {}]\n", skip.bytes, skip.at).as_bytes());
+                    }
+                }
+                self.skipped.push(Damaged { input: src.file, buffer: src.buffer.clone(), cpu, skip });
+            }
+        }
+    }
+
+    fn fill_lines(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
         if !self.head.is_empty() {
             out.append(&mut self.head);
         }
@@ -340,6 +417,9 @@ impl Report {
                 let s = &mut sources[i];
                 s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.file, e))
             })?);
+            for si in 0..self.sources.len() {
+                self.markers(si, out);
+            }
         }
         // (A per-event CSV file that cannot be written stops the report.)
         while out.len() < min && self.encoder.as_ref().and_then(|e| e.files.as_ref()).is_none_or(|f| f.error.is_none()) {
@@ -352,6 +432,7 @@ impl Report {
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
+            self.markers(si, out);
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
         }
         Ok(true)
@@ -392,7 +473,8 @@ impl Report {
         let tep = &self.files[fi].tep;
         let mut next = None;
         if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
-            next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
+            // Damage after this record ends the report after its line: the next call meets it.
+            next = self.sources[si].records.peek_with(data, |r| r.data.to_vec()).ok().flatten();
         }
         line.extend_from_slice(&self.sources[si].prefix);
         let consumed = self.line(fi, &rec_data, size, ts, cpu, missed, ev, next.as_deref(), &mut line);
@@ -420,6 +502,7 @@ impl Report {
     #[allow(clippy::too_many_arguments)]
     fn record(&mut self, fi: usize, si: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, out: &mut Vec<u8>) {
         let Some(enc) = self.encoder.as_mut() else { return };
+        self.last_ts = ts;
         let src = &self.sources[si];
         let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
         if missed != 0 {
