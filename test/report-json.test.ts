@@ -6,11 +6,11 @@
 // field named by a symbol table shows that name in trace-cmd's text line. The zlib files 3.1.6
 // cannot read are checked against the stored trace-cmd 3.2.0 text, the public KVM pair's
 // kvm_exit reasons among them. CSV, one stream or one file per event, parses back (csv-parse)
-// to the JSON records.
+// to the JSON records. With --salvage a damaged region is a record where the text has its marker.
 import { describe, expect, test } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -64,6 +64,7 @@ function records(buf: Buffer): Rec[] {
 
 /** The head of a text line: [instance: ]comm-pid [cpu] ts: event: */
 const HEAD = /^(?:\s*(\S+): )?\s*(.*)-(-?\d+)\s+\[(\d+)\]\s*(\d+(?:\.\d+)?):\s+(\S+):/;
+const DAMAGED = /^(?:\s*\S+: |\s*)CPU:(\d+) \[DAMAGED: (\d+) bytes skipped at offset (\d+)\]$/;
 const LOST = /^(?:\s*\S+: |\s*)CPU:(\d+) \[(?:(\d+) )?EVENTS DROPPED\]$/;
 
 /** The text time of a record's ts: as printed with 9, 6 (rounded) or no decimals. */
@@ -86,9 +87,10 @@ function align(recs: Rec[], text: string[], raw = false): [number, number][] {
   for (let i = 0; i < text.length; i++) {
     const line = text[i]!;
     const lost = LOST.exec(line);
-    const head = lost ? null : HEAD.exec(line);
+    const damaged = DAMAGED.exec(line);
+    const head = lost || damaged ? null : HEAD.exec(line);
     const unknown = /^(?:\s*\S+: |\s*)\[UNKNOWN EVENT\]/.test(line);
-    if (!lost && !head && !unknown) {
+    if (!lost && !damaged && !head && !unknown) {
       expect(spans.length, `line ${i + 1} ${JSON.stringify(line)} before any record`).toBeGreaterThan(0);
       spans.at(-1)![1] = i + 1;
       continue;
@@ -99,6 +101,8 @@ function align(recs: Rec[], text: string[], raw = false): [number, number][] {
     spans.push([i, i + 1]);
     if (lost) {
       expect([rec!.event, rec!.cpu, rec!.fields?.count ?? null], where).toEqual(['lost_events', Number(lost[1]), lost[2] === undefined ? null : Number(lost[2])]);
+    } else if (damaged) {
+      expect([rec!.event, rec!.cpu, rec!.fields?.bytes, rec!.fields?.offset], where).toEqual(['damaged', ...damaged.slice(1, 4).map(Number)]);
     } else if (unknown) {
       expect(rec!.event, where).toBeNull();
     } else {
@@ -334,6 +338,26 @@ describe.runIf(HAVE)('CLI and CSV', () => {
           expect(row, `${name} row ${i}`).toEqual(expected);
         });
       }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  test('--salvage: a damaged page is a record of its own where the text prints its marker', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tracedat-json-damage-'));
+    try {
+      // A page of CPU 0 (its data at 2150400 in sched-irq-sys-v6.flyrecord.txt) with a bad length.
+      const bytes = readFileSync(join(ROOT, REAL, 'sched-irq-sys-v6.dat'));
+      bytes.fill(0xff, 2150400 + 10 * 4096 + 16, 2150400 + 10 * 4096 + 80);
+      const damaged = join(dir, 'damaged.dat');
+      writeFileSync(damaged, bytes);
+      const [json, text] = await Promise.all(
+        [['--format', 'json'], ['-t']].map((f) => exec(process.execPath, [CLI, 'report', '--salvage', ...f, damaged], { maxBuffer: 1 << 30, encoding: 'buffer' }).catch((e: { stdout: Buffer; code: number }) => e)),
+      );
+      expect([(json as { code?: number }).code, (text as { code?: number }).code]).toEqual([2, 2]);
+      const recs = records(json!.stdout);
+      align(recs, lines(text!.stdout.toString('latin1')));
+      expect(recs.filter((r) => r.event === 'damaged').length).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
