@@ -1,5 +1,6 @@
 // Records streamed out of the addon in batches: one N-API call per few thousand events.
 import { native, type Cursor } from './native.js';
+import { BATCH } from './constants.js';
 import type { Skipped } from './metadata.js';
 
 export interface TraceRecord {
@@ -19,9 +20,6 @@ export interface TraceRecord {
   /** The event's data (common fields first); a view valid until the next batch is read. */
   data: Uint8Array;
 }
-
-/** Layout of one encoded record (native/src/records.rs `encode`). */
-const HEADER = 32;
 
 export interface RecordOptions {
   /** Only these CPUs. */
@@ -46,20 +44,20 @@ export function* iterate(cursor: Cursor, buffer: number, bigEndian: boolean, pid
     if (b.length === 0) return;
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     for (let off = 0; off < b.length; ) {
-      const len = view.getUint32(off + 28, true);
-      const data = b.subarray(off + HEADER, off + HEADER + len);
+      const len = view.getUint32(off + BATCH.length, true);
+      const data = b.subarray(off + BATCH.header, off + BATCH.header + len);
       const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
       yield {
         buffer,
-        cpu: view.getUint32(off + 24, true),
-        timestamp: view.getBigUint64(off, true),
-        rawTimestamp: view.getBigUint64(off + 8, true),
-        missedEvents: Number(view.getBigInt64(off + 16, true)),
+        cpu: view.getUint32(off + BATCH.cpu, true),
+        timestamp: view.getBigUint64(off + BATCH.ts, true),
+        rawTimestamp: view.getBigUint64(off + BATCH.rawTs, true),
+        missedEvents: Number(view.getBigInt64(off + BATCH.missed, true)),
         eventId: len >= 2 ? dv.getUint16(0, !bigEndian) : -1,
         pid: len >= pidOffset + 4 ? dv.getInt32(pidOffset, !bigEndian) : -1,
         data,
       };
-      off += HEADER + ((len + 7) & ~7);
+      off += BATCH.header + ((len + BATCH.align - 1) & -BATCH.align);
     }
   }
 }
