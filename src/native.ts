@@ -11,6 +11,8 @@ export interface NativeFailure {
 }
 
 export interface Native {
+  /** JSON: the layouts, option ids and dump items of src/constants.ts. */
+  constants(): string;
   open(path: string): Handle;
   openBytes(bytes: Buffer): Handle;
   dump(handle: Handle, verbosity: number, fileName: string): { out: Buffer } & Partial<NativeFailure>;

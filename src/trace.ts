@@ -7,25 +7,6 @@ import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFor
 import { iterate, type RecordOptions, type TraceRecord } from './records.js';
 import { convertHandle, type ConvertOptions, type ConvertResult } from './convert.js';
 
-/** `trace-cmd dump` item flags (its `enum dump_items`). */
-export const DumpItem = {
-  summary: 1 << 0,
-  headPage: 1 << 1,
-  headEvent: 1 << 2,
-  ftraceEvents: 1 << 3,
-  systems: 1 << 4,
-  events: 1 << 5,
-  kallsyms: 1 << 6,
-  printk: 1 << 7,
-  cmdLines: 1 << 8,
-  options: 1 << 9,
-  flyrecord: 1 << 10,
-  clock: 1 << 11,
-  sections: 1 << 12,
-  strings: 1 << 13,
-  all: 0xffffffff,
-} as const;
-
 export class TraceFile {
   /** The name the file was opened by (a path or `bundle.zip:member`). */
   readonly name: string;
