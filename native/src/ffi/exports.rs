@@ -93,6 +93,12 @@ fn info(env: Env, args: &Args) -> JsResult {
     env.string(&info::info(&h.trace, h.source.bytes()))
 }
 
+/// `warnings(handle)` → the known writer bugs the file was read around, one line each.
+fn warnings(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&h.trace.warnings.join("\n"))
+}
+
 /// `formats(handle)` → every event format, parsed into fields, as JSON.
 fn formats(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
@@ -640,7 +646,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 30] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 31] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -668,6 +674,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"openBytes", open_bytes),
         (c"dump", dump),
         (c"info", info),
+        (c"warnings", warnings),
         (c"records", records),
         (c"nextBatch", next_batch),
         (c"scan", scan),
