@@ -25,6 +25,8 @@ pub struct InitialHeader {
     /// sizeof(long) of the recording user space (the kernel's is read from header_page).
     pub long_size: u8,
     pub page_size: u32,
+    /// File offset of the page size.
+    pub page_size_at: u64,
     /// v7: compression name and version as written ("none" and "" when uncompressed).
     pub compression: Option<(String, String)>,
     /// v7: file offset of the first options section.
@@ -75,6 +77,7 @@ impl InitialHeader {
         let long_size = c.u8("the size of a long")?;
         let mut c = Cursor::new(data, 0, endian, "initial header");
         c.seek(at as usize + text.len() + 3, "page size")?;
+        let page_size_at = c.offset();
         let page_size = c.u32("the page size")?;
         let mut compression = None;
         let mut first_options = 0;
@@ -84,7 +87,7 @@ impl InitialHeader {
             compression = Some((name, ver));
             first_options = c.u64("the offset of the first options section")?;
         }
-        Ok(InitialHeader { version_text, version, endian_flag, endian, long_size, page_size, compression, first_options, end: c.offset() })
+        Ok(InitialHeader { version_text, version, endian_flag, endian, long_size, page_size, page_size_at, compression, first_options, end: c.offset() })
     }
 }
 
