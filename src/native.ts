@@ -76,9 +76,15 @@ export interface Native {
     threads: number | null,
   ): Promise<string>;
   reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string, filters: string): void;
+  /** 'json-api': JSON lines whose integers beyond 2^53 are strings `"\u0000DIGITS"`. */
+  reportFormat(cursor: ReportCursor, format: ReportFormat | 'json-api'): void;
+  reportBuffers(cursor: ReportCursor, names: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }
+
+/** How a report writes its records: trace-cmd's text, JSON lines, or CSV. */
+export type ReportFormat = 'text' | 'json' | 'csv';
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
 

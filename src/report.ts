@@ -1,5 +1,7 @@
 // `trace-cmd report` text, produced by the native report engine in large chunks.
-import { native } from './native.js';
+import { native, type ReportFormat } from './native.js';
+
+export type { ReportFormat };
 import { fromNative } from './errors.js';
 import type { Skipped } from './metadata.js';
 import type { TraceFile } from './trace.js';
@@ -16,6 +18,14 @@ export type ReportFilter = string | { filter: string; exclude?: boolean };
 export type ReportSync = 'trace-cmd' | 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
 
 export interface ReportOptions {
+  /**
+   * `--format`: 'text' (trace-cmd's), 'json' (one object per record and line: ts, source,
+   * buffer, cpu, pid, comm, system, event, flags and the typed fields; lost events as records
+   * of their own) or 'csv' (a header, then those columns with the fields as JSON).
+   */
+  format?: ReportFormat | 'json-api';
+  /** Only these buffers of every trace, by instance name ('' for the top buffer; default: all). */
+  buffers?: readonly string[];
   /** `-R`: every event's raw fields instead of its print format and plugin output. */
   raw?: boolean;
   /** `--raw-ts`: ring-buffer timestamps, no clock conversion. */
@@ -100,6 +110,8 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
     native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i])),
   );
   if (options.salvage) native.reportSalvage(cursor);
+  if (options.format !== undefined) native.reportFormat(cursor, options.format);
+  if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));
   const chunk = options.chunk ?? 1 << 20;
   for (let first = true; ; first = false) {
     let b: Buffer;

@@ -8,6 +8,7 @@ use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawVal
 use crate::ffi::source::Source;
 use crate::format::{bytes, clib, compression, error, file, options};
 use crate::merge;
+use crate::out::record::Format;
 use crate::out::{dump, info, report, scan, tables};
 use crate::ring::{records, validate};
 use crate::tep::filter;
@@ -540,7 +541,7 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         cpus,
         filters: parse_filters(&args.string(4)?),
         sync,
-        salvage: false,
+        ..Default::default()
     };
     env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
@@ -585,6 +586,34 @@ fn report_skipped(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<ReportCursor>(0)?;
     let json = c.report.as_mut().map(|r| scan::report_skipped(&mut r.skipped)).unwrap_or_else(|| "[]".to_string());
     env.string(&json)
+}
+
+/// `reportFormat(cursor, format)`: before the first chunk, records as `json` lines (or
+/// `json-api`, integers beyond 2^53 marked for BigInt) or `csv` instead of trace-cmd's `text`.
+fn report_format(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportFormat after the report has started"));
+    }
+    c.opts.format = match args.string(1)?.as_str() {
+        "text" => Format::Text,
+        "json" => Format::Json,
+        "json-api" => Format::JsonApi,
+        "csv" => Format::Csv,
+        f => return Err(JsError::usage(format!("unknown format '{f}' (text, json or csv)"))),
+    };
+    env.undefined()
+}
+
+/// `reportBuffers(cursor, names)`: before the first chunk, only the buffers named (instance
+/// names, "" for the top buffer), NUL-separated.
+fn report_buffers(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportBuffers after the report has started"));
+    }
+    c.opts.buffers = Some(args.string(1)?.split('\0').map(str::to_string).collect());
+    env.undefined()
 }
 
 /// `reportNext(cursor, minBytes)` → the next chunk of report text (at least `minBytes` unless
@@ -646,7 +675,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 31] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 33] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -661,6 +690,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"validate", validate),
         (c"reportOpen", report_open),
         (c"reportInput", report_input),
+        (c"reportFormat", report_format),
+        (c"reportBuffers", report_buffers),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
         (c"reportSalvage", report_salvage),

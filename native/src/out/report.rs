@@ -20,6 +20,7 @@ use crate::format::file::{BufferKind, Trace, V6Tag};
 use crate::format::options;
 use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
+use crate::out::record::{Common, Encoder, Format};
 use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::Tep;
@@ -48,6 +49,10 @@ pub struct Options {
     pub filters: Vec<Spec>,
     /// `--salvage`: damaged pages, chunks and CPU data are stepped over (see the module doc).
     pub salvage: bool,
+    /// Text, or records for scripts (JSON lines, CSV).
+    pub format: Format,
+    /// Only these buffers (by instance name, "" for the top one) of every input; None: all.
+    pub buffers: Option<Vec<String>>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -149,7 +154,8 @@ struct Source {
     prefix: Vec<u8>,
     /// trace-cmd's first CPU number for this buffer (CPU filters count across buffers).
     start_cpu: u32,
-    /// The buffer's name in its file ("" for the top one).
+    /// The input's base name and the instance's (empty for the top buffer), for records.
+    source: String,
     buffer: String,
 }
 
@@ -182,6 +188,8 @@ pub struct Report {
     /// The damage that ended the report after some of its text was written: the error of the
     /// next `fill`.
     failed: Option<InputError>,
+    /// Records as JSON or CSV, when that is the format.
+    encoder: Option<Encoder>,
 }
 
 /// The index of a file's top buffer.
@@ -249,9 +257,10 @@ impl Report {
     pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, StartError> {
         let multi = inputs.len() > 1;
         let latency = |t: &Trace| t.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. }));
-        if multi {
+        if multi || opts.format != Format::Text {
             if let Some(i) = inputs.iter().position(|i| latency(i.trace).is_some()) {
-                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")).into());
+                let why = if multi { "latency tracer text does not merge with other inputs" } else { "latency tracer text has no records to encode" };
+                return Err((i, Error::new("report", 0, format!("a ring-buffer trace: {why}"))).into());
             }
         }
         let mut files = Vec::with_capacity(inputs.len());
@@ -270,10 +279,12 @@ impl Report {
             let specs: Vec<Spec> = opts.filters.iter().chain(input.filters).cloned().collect();
             let filters = Filters::new(&specs, &tep).map_err(|e| StartError::Filter(fi, e))?;
             files.push(File { tep, time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec), filters });
-            if multi {
-                head.extend_from_slice(&name_prefix(base_name(input.name), width));
+            if opts.format == Format::Text {
+                if multi {
+                    head.extend_from_slice(&name_prefix(base_name(input.name), width));
+                }
+                head.extend_from_slice(format!("cpus={cpus}\n").as_bytes());
             }
-            head.extend_from_slice(format!("cpus={cpus}\n").as_bytes());
             if let Some(i) = latency(trace) {
                 head.extend_from_slice(&trace.latency_text(data, i).map_err(|e| (fi, e))?);
                 head.push(b'\n');
@@ -283,6 +294,9 @@ impl Report {
             let flys = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. }));
             for i in flys {
                 let name = &trace.buffers[i].name;
+                if opts.buffers.as_ref().is_some_and(|b| !b.contains(name)) {
+                    continue;
+                }
                 if name.is_empty() {
                     tops.push((fi, i, if multi { base_name(input.name).to_string() } else { String::new() }));
                 } else {
@@ -314,14 +328,17 @@ impl Report {
                 records.set_guest_clock(g);
             }
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
-            sources.push(Source { file: fi, records, prefix, start_cpu: start, buffer: trace.buffers[i].name.clone() });
+            let source = base_name(inputs[fi].name).to_string();
+            let buffer = base_name(&trace.buffers[i].name).to_string();
+            sources.push(Source { file: fi, records, prefix, start_cpu: start, source, buffer });
             start = start.saturating_add(trace.cpu_count(data));
         }
         let vcpus = match inputs.split_first() {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
             _ => VcpuThreads::default(),
         };
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, skipped: Vec::new(), failed: None })
+        let encoder = (opts.format != Format::Text).then(|| Encoder::new(opts.format));
+        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, skipped: Vec::new(), failed: None, encoder })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
@@ -417,6 +434,10 @@ impl Report {
         if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }
+        if self.encoder.is_some() {
+            self.record(fi, si, &rec_data, size, ts, cpu, missed, ev, out);
+            return Ok(());
+        }
         let mut line = Vec::with_capacity(256);
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
@@ -436,6 +457,28 @@ impl Report {
         out.extend_from_slice(&line);
         out.push(b'\n');
         Ok(())
+    }
+
+    /// One record as JSON or CSV (every record on its own: no function_graph leaf folding),
+    /// its lost events before it as a record of their own. The handlers that teach the comm
+    /// table names (sched_switch, sched_wakeup) run as for the text, after the record's comm is
+    /// taken, so that comms are the text's.
+    #[allow(clippy::too_many_arguments)]
+    fn record(&mut self, fi: usize, si: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, out: &mut Vec<u8>) {
+        let Some(enc) = self.encoder.as_mut() else { return };
+        let src = &self.sources[si];
+        let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
+        if missed != 0 {
+            enc.lost(&common, missed, out);
+        }
+        let tep = &mut self.files[fi].tep;
+        let comm = tep.comms.find(tep.pid_of(data)).to_vec();
+        enc.record(&common, fi, tep, ev, data, size, &comm, out);
+        let teaches = ev.is_some_and(|e| matches!(self.files[fi].tep.events[e].handler, Handler::SchedSwitch | Handler::SchedWakeup));
+        if teaches && !self.opts.raw {
+            let mut text = Vec::new();
+            self.line(fi, data, size, ts, cpu, 0, ev, None, &mut text);
+        }
     }
 
     /// trace_show_data for one record; true when a following record was consumed.
