@@ -42,6 +42,7 @@ export interface Native {
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, filters: string, sync: string): ReportCursor;
   reportWarnings(cursor: ReportCursor): string;
   reportSalvage(cursor: ReportCursor): void;
+  warnings(handle: Handle): string;
   reportSkipped(cursor: ReportCursor): string;
   build(
     template: Handle,

@@ -13,11 +13,17 @@ export class TraceFile {
   /** @internal */
   readonly handle: Handle;
   readonly metadata: Metadata;
+  /**
+   * The known writer bugs the file was read around, one line each (e.g. trace-cmd 3.1.6's
+   * `convert --file-version 6` of a big-endian file writes instance offsets byte-swapped).
+   */
+  readonly warnings: readonly string[];
 
   private constructor(name: string, handle: Handle) {
     this.name = name;
     this.handle = handle;
     this.metadata = parseMetadata(native.info(handle));
+    this.warnings = native.warnings(handle).split('\n').filter((w) => w !== '');
   }
 
   /** Opens a trace file read-only: a path, `bundle.zip` or `bundle.zip:member.dat`. */

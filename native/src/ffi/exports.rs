@@ -99,6 +99,12 @@ fn constants(env: Env, _args: &Args) -> JsResult {
     env.string(&crate::ffi::constants::json())
 }
 
+/// `warnings(handle)` → the known writer bugs the file was read around, one line each.
+fn warnings(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&h.trace.warnings.join("\n"))
+}
+
 /// `formats(handle)` → every event format, parsed into fields, as JSON.
 fn formats(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
@@ -687,7 +693,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 33] = [
+    let functions: &[(&std::ffi::CStr, napi::Function)] = &[
         (c"constants", constants),
         (c"convert", convert),
         (c"build", build),
@@ -718,11 +724,12 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"openBytes", open_bytes),
         (c"dump", dump),
         (c"info", info),
+        (c"warnings", warnings),
         (c"records", records),
         (c"nextBatch", next_batch),
         (c"scan", scan),
     ];
-    for (name, f) in functions {
+    for &(name, f) in functions {
         if !napi::export(env, exports, name, f) {
             return std::ptr::null_mut();
         }
