@@ -157,6 +157,12 @@ export async function run(opts, onFailure = () => {}) {
             stats.cases++;
             report(c, c.recipe ?? {}, [{ command: '*', how: 'worker', why: c.timedOut ? `timeout after ${opts.timeout} ms` : `worker died (${signal ?? `exit ${code}`})`, stderr: stderr.slice(-2000) }]);
             spawnAgain();
+          } else {
+            // Died before it took a case (it could not start): a failure, not a wait for ever.
+            const f = { fixture: '*', seed: opts.seed, case: -1, class: 'startup', detail: 'a worker starting', failures: [{ command: '*', how: 'worker', why: `worker died before taking a case (${signal ?? `exit ${code}`})`, stderr: stderr.slice(-2000) }] };
+            stats.failures.push(f);
+            onFailure(f);
+            resolve();
           }
         });
       };
