@@ -191,11 +191,12 @@ export async function run(opts, onFailure = () => {}) {
         }
         const c = queue[next++];
         busy = c;
-        const spawn = !opts.replay.length && opts.spawnEvery > 0 && c.n % opts.spawnEvery === 0;
+        // A replayed recipe runs every command as the CLI too: its limit counts those processes.
+        const spawn = (!opts.replay.length && opts.spawnEvery > 0 && c.n % opts.spawnEvery === 0) || !!c.recipe;
         c.limit = opts.timeout * (spawn ? 1 + commands.length : 1);
         // Preparing a fixture (layout, recompressed variants) may take a while the first time.
         arm(c.limit + 120000);
-        w.send({ n: c.n, seed: c.seed, fixture: c.fixture, recipe: c.recipe, classes, commands, spawn: spawn || !!c.recipe, timeout: opts.timeout, asMb: opts.asMb });
+        w.send({ n: c.n, seed: c.seed, fixture: c.fixture, recipe: c.recipe, classes, commands, spawn, timeout: opts.timeout, asMb: opts.asMb });
       };
       start();
     });
