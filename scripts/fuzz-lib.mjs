@@ -6,6 +6,7 @@
 // `{ at, del, ins }` applied in order to the fixture's bytes, so a failure is saved as a small
 // JSON recipe that replays from the fixture however large the fixture is.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -511,10 +512,18 @@ function bomb(codec) {
 
 const bombs = new Map();
 
-/** Recompressed data, kept across runs in the temp directory (zstd runs take a while). */
+/** This file's own text: what the cached values are made by. */
+const SELF = readFileSync(fileURLToPath(import.meta.url));
+
+/**
+ * Recompressed data, kept across runs in the temp directory (zstd runs take a while). The key
+ * is a hash of the fixture's bytes and of this file, so that a changed fixture, or another
+ * checkout's harness sharing the temp directory, never reads values made for something else.
+ */
 function cached(fixture, bytes, what, make) {
   const dir = join(tmpdir(), 'tracedat-fuzz-cache');
-  const file = join(dir, `${fixture.name.replace(/\//g, '_')}-${bytes.length}-${what}.json`);
+  const key = createHash('sha256').update(bytes).update(SELF).digest('hex').slice(0, 32);
+  const file = join(dir, `${fixture.name.replace(/\//g, '_')}-${key}-${what}.json`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')).map((v) => ({ ...v, data: Buffer.from(v.data, 'hex') }));
   } catch {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildRecord, TraceFile } from '../src/index.js';
-import { CLI, FIXTURES, PUBLIC, REAL, ROOT, run, type Run } from './helpers.js';
+import { CLI, FIXTURES, PUBLIC, REAL, ROOT, run, traceCmdReport as stableReport, type Run } from './helpers.js';
 
 const real = (f: string) => join(ROOT, REAL, f);
 const pub = (f: string) => join(ROOT, PUBLIC, f);
@@ -266,9 +266,9 @@ export function digest(t: TraceFile, buffer: number, names = eventNames(t)): Dig
   return { records, cpus };
 }
 
-/** `trace-cmd report ARGS`: stdout, failing on a non-zero exit. */
-export async function traceCmdReport(args: readonly string[]): Promise<Buffer> {
-  const r = await run('trace-cmd', ['report', ...args], { timeoutMs: 120_000 });
+/** `trace-cmd report ARGS` (rerun where trace-cmd is not deterministic, see helpers.ts): stdout, failing on a non-zero exit. */
+export async function traceCmdReport(args: readonly string[], expected?: Buffer): Promise<Buffer> {
+  const r = await stableReport(args, { expected });
   if (r.status !== 0) throw new Error(`trace-cmd report ${args.join(' ')}: exit ${r.status}: ${r.stderr.slice(0, 500)}`);
   return r.stdout;
 }
