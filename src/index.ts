@@ -6,7 +6,7 @@ export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, Buff
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus } from './report.js';
-export type { ReportOptions, ReportFilter, ReportSync } from './report.js';
+export type { ReportOptions, ReportFilter, ReportSync, ReportDisplay } from './report.js';
 export { merge, attach } from './merge.js';
 export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod, AttachOptions, AttachResult, AttachedGuest } from './merge.js';
 export { writeTrace } from './build.js';
