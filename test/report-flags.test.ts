@@ -2,7 +2,8 @@
 // byte: --ts-diff, --ts2secs (every input's before the second -i, that input's after it), -l
 // (alone and with -R), -w, --align-ts, --nodate, --ts-check, --stat, --uname, --version; on
 // real and public files (v6 and v7, instances, big-endian, 32-bit ARM, lost events, empty
-// CPUs, latency traces) and on the public KVM host and guest read together.
+// CPUs, latency traces), on a copy given a DATE option, and on the public KVM host and guest
+// read together.
 //
 // trace-cmd 3.1.6 dies of a segfault on --align-ts of a latency trace (a file with text, no CPU
 // data); ours prints the text as without the flag, and that is what is checked there.
@@ -114,6 +115,24 @@ describe.skipIf(!HAVE)('display flags through the API equal trace-cmd report', (
     const file = real('sched-irq-sys-v7-zstd.dat');
     const r = await run(process.execPath, [CLI, 'report', '-w', '-i', file, '-i', file]);
     expect([r.status, r.stderr.split('\n')[0]]).toEqual([1, 'tracedat: report: -w (wakeup latencies) reads a single input file']);
+  });
+});
+
+describe.skipIf(!HAVE)('--nodate on a trace with a DATE option (none of the fixtures has one)', () => {
+  // A copy with the option `trace-cmd record --date` saves: the µs from the trace clock to the
+  // time of day, as "0x..." text.
+  const dir = mkdtempSync(join(tmpdir(), 'tracedat-flags-'));
+  const file = join(dir, 'dated.dat');
+  beforeAll(async () => {
+    if (!HAVE) return;
+    const t = await open(real('sched-irq-sys-v7-zstd.dat'));
+    await t.convert(file, { compression: 'zstd', setOptions: [{ id: 1, payload: Buffer.from('0x5f0f3c8a1b2c3\0') }] });
+  }, 60_000);
+
+  test.each([[[]], [['--nodate']], [['--nodate', '-t']], [['-t', '--ts-diff']], [['--nodate', '--align-ts']]])('%j', async (args) => {
+    const ours = await tracedat([...args, file]);
+    expectSame(ours, await traceCmd([...args, file]));
+    if (args.length === 0) expect(ours.equals(await tracedat(['--nodate', file]))).toBe(false);
   });
 });
 
