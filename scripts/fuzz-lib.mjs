@@ -568,6 +568,13 @@ export const COMMANDS = [
   { name: 'convert', argv: ['convert'], module: 'dist/commands/convert.js', out: true },
   { name: 'report', argv: ['report'], module: 'dist/commands/report.js', report: {} },
   { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
+  {
+    name: 'report -l -w --ts-diff --align-ts',
+    argv: ['report', '-l', '-w', '--ts-diff', '--align-ts'],
+    module: 'dist/commands/report.js',
+    report: { display: { latency: true, wakeup: true, tsDiff: true, alignTs: true } },
+  },
+  { name: 'report --stat', argv: ['report', '--stat'], module: 'dist/commands/report.js', report: { display: { only: 'stat' } } },
   // The damaged file as the guest of a good host, and as the host of a good guest (the bundled
   // pair's), with --sync none so that damage, not missing sync data, is what is judged.
   { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },
