@@ -1,6 +1,9 @@
 // `trace-cmd report` text, produced by the native report engine in large chunks.
-import { native } from './native.js';
+import { native, type ReportFormat } from './native.js';
+
+export type { ReportFormat };
 import { fromNative } from './errors.js';
+import type { Skipped } from './metadata.js';
 import type { TraceFile } from './trace.js';
 import { UsageError } from './usage.js';
 
@@ -35,6 +38,14 @@ export interface ReportDisplay {
 }
 
 export interface ReportOptions {
+  /**
+   * `--format`: 'text' (trace-cmd's), 'json' (one object per record and line: ts, source,
+   * buffer, cpu, pid, comm, system, event, flags and the typed fields; lost events as records
+   * of their own) or 'csv' (a header, then those columns with the fields as JSON).
+   */
+  format?: ReportFormat | 'json-api';
+  /** Only these buffers of every trace, by instance name ('' for the top buffer; default: all). */
+  buffers?: readonly string[];
   /** `-R`: every event's raw fields instead of its print format and plugin output. */
   raw?: boolean;
   /** `--raw-ts`: ring-buffer timestamps, no clock conversion. */
@@ -70,6 +81,26 @@ export interface ReportOptions {
   display?: ReportDisplay;
   /** `--ts2secs` per trace (in the order of the traces), over `display.ts2secs`. */
   inputTs2secs?: readonly (bigint | number | undefined)[];
+  /**
+   * `--salvage`: step over each damaged page, chunk or CPU stream, printing
+   * `CPU:N [DAMAGED: BYTES bytes skipped at offset X]` after that CPU's last record before it,
+   * and go on. Without it the report ends at the first damage: every line before it is yielded,
+   * then the damage is thrown.
+   */
+  salvage?: boolean;
+  /** With `salvage`: told of each region stepped over, after the chunk holding its marker. */
+  onSkip?: (s: ReportSkipped) => void;
+}
+
+/** A region a salvaging report stepped over: where (`at`, `bytes`: its marker's numbers) and why. */
+export interface ReportSkipped extends Skipped {
+  /** The trace it is in (its index among the traces given). */
+  input: number;
+  /** Its buffer ("" for the top one) and CPU. */
+  buffer: string;
+  cpu: number;
+  at: number;
+  bytes: number;
 }
 
 /** Filters as the addon takes them: `+`/`-` and the text of each, NUL-separated. */
@@ -110,6 +141,9 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
     const own = hz(options.inputTs2secs?.[i]);
     if (own !== undefined) native.reportOption(cursor, 'ts2secs', own);
   });
+  if (options.salvage) native.reportSalvage(cursor);
+  if (options.format !== undefined) native.reportFormat(cursor, options.format);
+  if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));
   const chunk = options.chunk ?? 1 << 20;
   for (;;) {
     let b: Buffer;
@@ -122,6 +156,7 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
     if (options.onWarning) for (const w of native.reportWarnings(cursor).split('\n')) if (w !== '') options.onWarning(w);
     if (b.length === 0) return;
     yield b;
+    if (options.salvage && options.onSkip) for (const s of JSON.parse(native.reportSkipped(cursor)) as ReportSkipped[]) options.onSkip(s);
   }
 }
 

@@ -1,15 +1,15 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
 import { open } from '../trace.js';
-import { reportChunks, reportCpus, type ReportDisplay, type ReportFilter, type ReportSync } from '../report.js';
+import { reportChunks, reportCpus, type ReportDisplay, type ReportFilter, type ReportFormat, type ReportSkipped, type ReportSync } from '../report.js';
 import { getopt, HELP, type OptionSpec } from '../getopt.js';
 
 const REPORT_SYNCS = ['auto', 'trace-cmd', 'time-shift', 'kvm', 'offset', 'none'];
 import { writeStdout as write } from './stdout.js';
 import { UsageError } from '../usage.js';
 
-export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [-R] [-t] [-l] [-w] [--raw-ts] [--cpu LIST] [--cpus]
+export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [--format F] [-R] [-t] [-l] [-w] [--raw-ts] [--cpu LIST] [--cpus]
                       [--first-event] [--last-event] [--ts-diff] [--ts2secs HZ] [--align-ts] [--nodate] [--ts-check]
-                      [--stat] [--uname] [--version] [--sync M] [--ts-offset N]
+                      [--stat] [--uname] [--version] [--sync M] [--ts-offset N] [--salvage]
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
   --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
@@ -21,11 +21,16 @@ export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FI
                  guest's TIME_SHIFT as trace-cmd applies it, else the host's kvm_write_tsc_offset
                  events, else --ts-offset), trace-cmd (exactly trace-cmd's: TIME_SHIFT only),
                  time-shift, kvm, offset, or none (the guest's clock is the host's)
+  --format F     text (default), json (one object per record and line, fields typed) or
+                 csv (a header, the common columns and the fields as JSON)
   -R             raw: every event's fields instead of its print format
   --raw-ts       ring-buffer timestamps, no clock conversion
   -t             nanosecond timestamps
   --cpu LIST     only these CPUs (e.g. 0,2-3)
   --cpus         list the CPUs with data (--first-event/--last-event add their first/last time)
+  --salvage      step over damaged ring-buffer data: a line 'CPU:N [DAMAGED: BYTES bytes skipped
+                 at offset X]' in its place, one stderr line per region, exit 2 (without it the
+                 report stops at the damage, after every line before it)
   -l             latency format: irqs-off, need-resched, irq context and preempt depth after the CPU
   -w             wakeup latencies on sched_switch lines, then their average, maximum and minimum
   --ts-diff      each line's time since the line before
@@ -80,6 +85,8 @@ const REPORT_OPTIONS: readonly OptionSpec[] = [
   { long: 'stat' },
   { long: 'uname' },
   { long: 'version' },
+  { long: 'format', value: 'required' },
+  { long: 'salvage' },
 ];
 
 /** trace-cmd's atoll: leading blanks, a sign, the digits up to the first other character. */
@@ -92,6 +99,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   const inputs: string[] = [];
   const offsets: (bigint | undefined)[] = [];
   let raw = false;
+  let format: ReportFormat | undefined;
   let rawTimestamps = false;
   let nanoseconds = false;
   let cpus: number[] | undefined;
@@ -99,6 +107,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   let first = false;
   let sync: ReportSync | undefined;
   let last = false;
+  let salvage = false;
   // trace-cmd's positional -F: before any -i for every input, after one for that input.
   const filters: ReportFilter[] = [];
   const inputFilters: ReportFilter[][] = [];
@@ -187,6 +196,13 @@ export async function reportCommand(args: string[]): Promise<number> {
       case 'version':
         version = true;
         break;
+      case 'format':
+        if (v !== 'text' && v !== 'json' && v !== 'csv') throw new UsageError('report: --format takes text, json or csv', REPORT_USAGE);
+        format = v;
+        break;
+      case 'salvage':
+        salvage = true;
+        break;
     }
   }
   // trace-cmd: --version wins over --uname, which wins over --stat.
@@ -214,12 +230,19 @@ export async function reportCommand(args: string[]): Promise<number> {
   }
   // Chunks of 4 MiB: one N-API call and one write(2) each.
   const onWarning = (m: string) => process.stderr.write(`tracedat: report: ${m}\n`);
+  // With --salvage, one line per damaged region, in the form of an error, after the chunk
+  // holding its marker.
+  let damaged = 0;
+  const onSkip = (s: ReportSkipped) => {
+    damaged++;
+    process.stderr.write(`tracedat: ${inputs[s.input]}: ${s.section}, offset ${s.offset}: ${s.expected}; skipped ${s.what}\n`);
+  };
   try {
-    for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, chunk: 4 << 20, display, inputTs2secs })) write(chunk);
+    for (const chunk of reportChunks(traces, { format, raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, salvage, onSkip, chunk: 4 << 20, display, inputTs2secs })) write(chunk);
   } catch (e) {
     // A filter the file's events refuse.
     if (e instanceof UsageError) throw new UsageError(`report: ${e.message}`, REPORT_USAGE);
     throw e;
   }
-  return 0;
+  return damaged > 0 ? 2 : 0;
 }

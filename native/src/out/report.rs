@@ -4,6 +4,13 @@
 //! raw fields with `-R`) — merged over the file's buffers, instances prefixed with their name.
 //! Latency-tracer files print their saved text instead.
 //!
+//! Damage in ring-buffer data ends the report as it ends a streaming reader: every record
+//! before it in the merged order is printed (the damaged CPU's last good record included, see
+//! [`Records::next_with`]), then the damage is the error. With `salvage`, each damaged region
+//! is stepped over instead, and a `CPU:N [DAMAGED: BYTES bytes skipped at offset X]` line (in
+//! the style of trace-cmd's `CPU:N [EVENTS DROPPED]`) is printed where the reader met it:
+//! after that CPU's last record before it.
+//!
 //! The event table ([`Tep`]) mirrors what libtraceevent holds per file: parsed events,
 //! kallsyms, printk formats and the comm table; the report drives it one record at a time
 //! into a byte buffer that the caller drains in large chunks.
@@ -13,8 +20,9 @@ use crate::format::file::{BufferKind, Trace, V6Tag};
 use crate::format::options;
 use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
+use crate::out::record::{Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
-use crate::ring::records::Records;
+use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::Tep;
 use crate::tep::filter::{FilterError, Filters, Spec};
@@ -57,6 +65,12 @@ pub struct Options {
     pub nodate: bool,
     /// `--stat`, `--uname`, `--version`: that instead of the records.
     pub only: Only,
+    /// `--salvage`: damaged pages, chunks and CPU data are stepped over (see the module doc).
+    pub salvage: bool,
+    /// Text, or records for scripts (JSON lines, CSV).
+    pub format: Format,
+    /// Only these buffers (by instance name, "" for the top one) of every input; None: all.
+    pub buffers: Option<Vec<String>>,
 }
 
 /// What report prints instead of the records (trace-cmd: --version wins over --uname, which
@@ -183,6 +197,17 @@ struct Source {
     prefix: Vec<u8>,
     /// trace-cmd's first CPU number for this buffer (CPU filters count across buffers).
     start_cpu: u32,
+    /// The input's base name and the instance's (empty for the top buffer), for records.
+    source: String,
+    buffer: String,
+}
+
+/// A region `--salvage` stepped over: in which input, buffer and CPU.
+pub struct Damaged {
+    pub input: usize,
+    pub buffer: String,
+    pub cpu: u32,
+    pub skip: Skip,
 }
 
 /// A running report over one or more files.
@@ -206,6 +231,14 @@ pub struct Report {
     check_ts: u64,
     /// `-w`: the wakeup latencies measured.
     wakeup: Option<Wakeup>,
+    /// With `salvage`: the regions stepped over, in the order their markers were printed
+    /// (drained by the caller).
+    pub skipped: Vec<Damaged>,
+    /// The damage that ended the report after some of its text was written: the error of the
+    /// next `fill`.
+    failed: Option<InputError>,
+    /// Records as JSON or CSV, when that is the format.
+    encoder: Option<Encoder>,
 }
 
 /// The index of a file's top buffer.
@@ -273,9 +306,10 @@ impl Report {
     pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, StartError> {
         let multi = inputs.len() > 1;
         let latency = |t: &Trace| t.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. }));
-        if multi {
+        if multi || opts.format != Format::Text {
             if let Some(i) = inputs.iter().position(|i| latency(i.trace).is_some()) {
-                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")).into());
+                let why = if multi { "latency tracer text does not merge with other inputs" } else { "latency tracer text has no records to encode" };
+                return Err((i, Error::new("report", 0, format!("a ring-buffer trace: {why}"))).into());
             }
         }
         let mut files = Vec::with_capacity(inputs.len());
@@ -299,10 +333,12 @@ impl Report {
             let trace_clock = !ts2secs && trace.options.iter().any(|o| o.id == options::TRACECLOCK);
             let lat = LatFields::new(&tep);
             files.push(File { tep, time: TimeFmt::new(usecs, opts.nsec), filters, trace_clock, lat });
-            if multi {
-                head.extend_from_slice(&name_prefix(base_name(input.name), width));
+            if opts.format == Format::Text {
+                if multi {
+                    head.extend_from_slice(&name_prefix(base_name(input.name), width));
+                }
+                head.extend_from_slice(format!("cpus={cpus}\n").as_bytes());
             }
-            head.extend_from_slice(format!("cpus={cpus}\n").as_bytes());
             if let Some(i) = latency(trace) {
                 head.extend_from_slice(&trace.latency_text(data, i).map_err(|e| (fi, e))?);
                 head.push(b'\n');
@@ -329,6 +365,9 @@ impl Report {
             let flys = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. }));
             for i in flys {
                 let name = &trace.buffers[i].name;
+                if opts.buffers.as_ref().is_some_and(|b| !b.contains(name)) {
+                    continue;
+                }
                 if name.is_empty() {
                     tops.push((fi, i, if multi { base_name(input.name).to_string() } else { String::new() }));
                 } else {
@@ -342,7 +381,9 @@ impl Report {
         }
         let prefixed = multi || !instances.is_empty();
         tops.extend(instances);
-        let (guest_clocks, warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        let (guest_clocks, mut warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        // The writer bugs each file was read around.
+        warnings.splice(0..0, inputs.iter().flat_map(|i| i.trace.warnings.iter().map(|w| format!("{}: {w}", i.name))));
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
         // A buffer's records, its times moved by `by` more (`--align-ts`).
@@ -360,7 +401,7 @@ impl Report {
                 }
                 clock = clock.shifted(ts_offset.wrapping_add(by));
             }
-            let mut records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
+            let mut records = Records::new(trace, data, i, None, clock, opts.salvage).map_err(|e| (fi, e))?;
             if let Some(g) = guest {
                 records.set_guest_clock(g);
             }
@@ -383,7 +424,9 @@ impl Report {
             let Input { trace, data, .. } = inputs[fi];
             let records = records_of(fi, i, align)?;
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
-            sources.push(Source { file: fi, records, prefix, start_cpu: start });
+            let source = base_name(inputs[fi].name).to_string();
+            let buffer = base_name(&trace.buffers[i].name).to_string();
+            sources.push(Source { file: fi, records, prefix, start_cpu: start, source, buffer });
             start = start.saturating_add(trace.cpu_count(data));
         }
         let vcpus = match inputs.split_first() {
@@ -391,12 +434,60 @@ impl Report {
             _ => VcpuThreads::default(),
         };
         let wakeup = if opts.wakeup { files.first().and_then(|f| Wakeup::new(&f.tep)) } else { None };
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, last_ts: 0, check_ts: 0, wakeup })
+        let encoder = (opts.format != Format::Text).then(|| Encoder::new(opts.format));
+        Ok(Report {
+            files,
+            opts,
+            sources,
+            stacks: FuncStacks::default(),
+            vcpus,
+            head,
+            done,
+            order: None,
+            warnings,
+            skipped: Vec::new(),
+            failed: None,
+            encoder,
+            last_ts: 0,
+            check_ts: 0,
+            wakeup,
+        })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
     /// ends; false once everything has been written. `data` holds the inputs' bytes in order.
+    /// Damage is an error once the lines before it have been returned.
     pub fn fill(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let start = out.len();
+        match self.fill_lines(data, out, min) {
+            Err(e) if out.len() > start => {
+                self.failed = Some(e);
+                Ok(true)
+            }
+            r => r,
+        }
+    }
+
+    /// With `salvage`: a marker line for each region source `si` stepped over since the last
+    /// call, kept in `skipped`.
+    fn markers(&mut self, si: usize, out: &mut Vec<u8>) {
+        let src = &mut self.sources[si];
+        for c in &mut src.records.cpus {
+            let cpu = c.cpu();
+            for skip in c.skipped.drain(..) {
+                if self.opts.cpus.as_ref().is_none_or(|l| l.contains(&src.start_cpu.saturating_add(cpu))) {
+                    out.extend_from_slice(&src.prefix);
+                    out.extend_from_slice(format!("CPU:{cpu} [DAMAGED: {} bytes skipped at offset {}]\n", skip.bytes, skip.at).as_bytes());
+                }
+                self.skipped.push(Damaged { input: src.file, buffer: src.buffer.clone(), cpu, skip });
+            }
+        }
+    }
+
+    fn fill_lines(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
         if !self.head.is_empty() {
             out.append(&mut self.head);
         }
@@ -410,6 +501,9 @@ impl Report {
                 let s = &mut sources[i];
                 s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.file, e))
             })?);
+            for si in 0..self.sources.len() {
+                self.markers(si, out);
+            }
         }
         while out.len() < min {
             // The buffer whose next record comes first (ties: the earlier buffer).
@@ -424,6 +518,7 @@ impl Report {
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
+            self.markers(si, out);
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
         }
         Ok(true)
@@ -460,12 +555,17 @@ impl Report {
             self.warnings.push(format!("WARNING: Record on cpu {cpu} went backwards: {last} to {} delta: -{d}", ts as i64));
         }
         self.check_ts = ts;
+        if self.encoder.is_some() {
+            self.record(fi, si, &rec_data, size, ts, cpu, missed, ev, out);
+            return Ok(());
+        }
         let mut line = Vec::with_capacity(256);
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
         let mut next = None;
         if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
-            next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
+            // Damage after this record ends the report after its line: the next call meets it.
+            next = self.sources[si].records.peek_with(data, |r| r.data.to_vec()).ok().flatten();
         }
         line.extend_from_slice(&self.sources[si].prefix);
         let consumed = self.line(fi, &rec_data, size, ts, cpu, missed, ev, next.as_deref(), &mut line);
@@ -481,6 +581,28 @@ impl Report {
         out.extend_from_slice(&line);
         out.push(b'\n');
         Ok(())
+    }
+
+    /// One record as JSON or CSV (every record on its own: no function_graph leaf folding),
+    /// its lost events before it as a record of their own. The handlers that teach the comm
+    /// table names (sched_switch, sched_wakeup) run as for the text, after the record's comm is
+    /// taken, so that comms are the text's.
+    #[allow(clippy::too_many_arguments)]
+    fn record(&mut self, fi: usize, si: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, out: &mut Vec<u8>) {
+        let Some(enc) = self.encoder.as_mut() else { return };
+        let src = &self.sources[si];
+        let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
+        if missed != 0 {
+            enc.lost(&common, missed, out);
+        }
+        let tep = &mut self.files[fi].tep;
+        let comm = tep.comms.find(tep.pid_of(data)).to_vec();
+        enc.record(&common, fi, tep, ev, data, size, &comm, out);
+        let teaches = ev.is_some_and(|e| matches!(self.files[fi].tep.events[e].handler, Handler::SchedSwitch | Handler::SchedWakeup));
+        if teaches && !self.opts.raw {
+            let mut text = Vec::new();
+            self.line(fi, data, size, ts, cpu, 0, ev, None, &mut text);
+        }
     }
 
     /// trace_show_data for one record; true when a following record was consumed.
