@@ -147,3 +147,61 @@ impl Wakeup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+        \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n";
+
+    fn tep() -> Tep {
+        let wakeup =
+            format!("name: sched_wakeup\nID: 10\nformat:\n{COMMON}\n\tfield:pid_t pid;\toffset:8;\tsize:4;\tsigned:1;\n\nprint fmt: \"pid=%d\", REC->pid\n");
+        let switch = format!(
+            "name: sched_switch\nID: 11\nformat:\n{COMMON}\n\tfield:pid_t next_pid;\toffset:8;\tsize:4;\tsigned:1;\n\tfield:int next_prio;\toffset:12;\tsize:4;\tsigned:1;\n\nprint fmt: \"next_pid=%d\", REC->next_pid\n"
+        );
+        Tep::of_formats(&[("sched", &wakeup), ("sched", &switch)], b"")
+    }
+
+    fn rec(id: u16, pid: u32, prio: i32) -> Vec<u8> {
+        let mut r = vec![0u8; 16];
+        r[..2].copy_from_slice(&id.to_le_bytes());
+        r[8..12].copy_from_slice(&pid.to_le_bytes());
+        r[12..16].copy_from_slice(&prio.to_le_bytes());
+        r
+    }
+
+    #[test]
+    fn a_wakeup_and_the_switch_to_it() {
+        let mut w = Wakeup::new(&tep()).unwrap();
+        let mut line = Vec::new();
+        w.record(10, &rec(10, 42, 0), 1_000_000_000, &mut line);
+        // A second wakeup restarts the clock; a switch to another pid measures nothing.
+        w.record(10, &rec(10, 42, 0), 1_000_001_000, &mut line);
+        w.record(11, &rec(11, 43, 120), 1_000_002_000, &mut line);
+        assert!(line.is_empty());
+        w.record(11, &rec(11, 42, 120), 1_000_003_500, &mut line);
+        assert_eq!(String::from_utf8_lossy(&line), " Latency: 2.500 usecs");
+        // Only once: the wakeup is used up.
+        line.clear();
+        w.record(11, &rec(11, 42, 120), 1_000_009_000, &mut line);
+        assert!(line.is_empty());
+        w.record(10, &rec(10, 7, 0), 2_000_000_000, &mut line);
+        w.record(11, &rec(11, 7, 50), 2_000_000_700, &mut line);
+        let mut out = Vec::new();
+        w.summary(&mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "\nAverage wakeup latency: 1.600 usecs\nMaximum Latency: 2.500 usecs at timestamp: 1.000004\nMinimum Latency: 0.700 usecs at timestamp: 2.000001\n\n\
+             RT task timings:\n\nAverage wakeup latency: 0.700 usecs\nMaximum Latency: 0.700 usecs at timestamp: 2.000001\nMinimum Latency: 0.700 usecs at timestamp: 2.000001\n\n"
+        );
+    }
+
+    #[test]
+    fn no_summary_without_the_events() {
+        assert!(Wakeup::new(&Tep::of_formats(&[], b"")).is_none());
+    }
+}

@@ -94,3 +94,45 @@ impl LatFields {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+        \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n";
+
+    fn tep(extra_common: &str) -> Tep {
+        let text = format!("name: e\nID: 7\nformat:\n{COMMON}{extra_common}\n\tfield:int x;\toffset:12;\tsize:4;\tsigned:1;\n\nprint fmt: \"x=%d\", REC->x\n");
+        Tep::of_formats(&[("s", &text)], b"")
+    }
+
+    fn column(l: &LatFields, flags: u8, pc: u8, depth: u32) -> String {
+        let mut rec = vec![7, 0, flags, pc, 1, 0, 0, 0];
+        rec.extend_from_slice(&depth.to_le_bytes());
+        rec.extend_from_slice(&[0; 4]);
+        let mut out = Vec::new();
+        l.write(Endian::Little, &rec, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn flags_and_preempt_depth() {
+        let l = LatFields::new(&tep(""));
+        assert_eq!(column(&l, 0x0d, 0x21, 0), "dNh12");
+        assert_eq!(column(&l, 0x1a, 0, 0), "X.H..");
+        assert_eq!(column(&l, 0x06, 0, 0), "XN...");
+        assert_eq!(column(&l, 0x10, 0x30, 0), "..s.3");
+        assert_eq!(l.flags(Endian::Little, &[7, 0, 0x25, 0]), 0x25);
+    }
+
+    #[test]
+    fn lock_depth_fills_both_columns_as_libtraceevent_caches_it() {
+        let l = LatFields::new(&tep("\tfield:int common_lock_depth;\toffset:8;\tsize:4;\tsigned:1;\n"));
+        assert_eq!(column(&l, 0, 0, 3), ".....33");
+        let m = LatFields::new(&tep("\tfield:unsigned char common_migrate_disable;\toffset:8;\tsize:1;\tsigned:0;\n"));
+        assert_eq!(column(&m, 1, 1, 2), "d..1.2");
+    }
+}
