@@ -65,6 +65,7 @@ export async function convertCommand(args: string[]): Promise<number> {
     throw new UsageError(`convert: --compression ${compression} needs --file-version 7: v6 files are never compressed`, CONVERT_USAGE);
   }
   const trace = await open(input);
+  for (const w of trace.warnings) process.stderr.write(`tracedat: convert: ${input}: ${w}\n`);
   const tty = process.stderr.isTTY === true;
   const r = await trace.convert(output, { version, compression, level, progress: tty }).catch((e: unknown) => {
     // What the writer refuses (an output that is the input, a buffer that is not there).
