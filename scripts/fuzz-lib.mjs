@@ -580,6 +580,13 @@ export const COMMANDS = [
   { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
   { name: 'report --salvage', argv: ['report', '--salvage'], module: 'dist/commands/report.js', report: { salvage: true }, salvage: true },
   { name: 'report --format json', argv: ['report', '--format', 'json'], module: 'dist/commands/report.js', report: { format: 'json' } },
+  {
+    name: 'report -l -w --ts-diff --align-ts',
+    argv: ['report', '-l', '-w', '--ts-diff', '--align-ts'],
+    module: 'dist/commands/report.js',
+    report: { display: { latency: true, wakeup: true, tsDiff: true, alignTs: true } },
+  },
+  { name: 'report --stat', argv: ['report', '--stat'], module: 'dist/commands/report.js', report: { display: { only: 'stat' } } },
   // The damaged file as the guest of a good host, and as the host of a good guest (the bundled
   // pair's), with --sync none so that damage, not missing sync data, is what is judged.
   { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },

@@ -2,7 +2,7 @@
 // tracedat: trace-cmd compatible tools for trace.dat files.
 import { TraceError } from './errors.js';
 import { dumpCommand } from './commands/dump.js';
-import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
+import { convertCommand } from './commands/convert.js';
 import { UsageError } from './usage.js';
 import { reportCommand } from './commands/report.js';
 import { attachCommand, mergeCommand } from './commands/merge.js';
@@ -23,10 +23,7 @@ async function main(argv: string[]): Promise<number> {
     case 'dump':
       return dumpCommand(rest);
     case 'convert':
-      return convertCommand(rest).catch((e: unknown) => {
-        if (e instanceof UsageError) throw new UsageError(`convert: ${e.message}`, CONVERT_USAGE);
-        throw e;
-      });
+      return convertCommand(rest);
     case 'report':
       return reportCommand(rest);
     case 'merge':

@@ -11,7 +11,7 @@ export type { Metadata, TraceBuffer, FlyrecordBuffer, LatencyBuffer, TraceOption
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus, reportCsvFiles } from './report.js';
-export type { ReportOptions, ReportFilter, ReportSync, ReportSkipped, ReportFormat } from './report.js';
+export type { ReportOptions, ReportFilter, ReportSync, ReportSkipped, ReportFormat, ReportDisplay } from './report.js';
 export { merge, attach, timeline } from './merge.js';
 export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod, AttachOptions, AttachResult, AttachedGuest, Timeline, TimelineOptions, TimelineRecord, TimelineSource } from './merge.js';
 export { writeTrace } from './build.js';

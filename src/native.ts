@@ -78,6 +78,7 @@ export interface Native {
     threads: number | null,
   ): Promise<string>;
   reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string, filters: string): void;
+  reportOption(cursor: ReportCursor, name: string, value: string): void;
   /** 'json-api': JSON lines whose integers beyond 2^53 are strings `"\u0000DIGITS"`. */
   reportFormat(cursor: ReportCursor, format: ReportFormat | 'json-api'): void;
   reportBuffers(cursor: ReportCursor, names: string): void;

@@ -18,6 +18,26 @@ export type ReportFilter = string | { filter: string; exclude?: boolean };
 /** How guests meet the host's time: trace-cmd's way, or as `merge` lines them up. */
 export type ReportSync = 'trace-cmd' | 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
 
+/** trace-cmd report's display flags. */
+export interface ReportDisplay {
+  /** `--ts-diff`: each line's time since the line before, after its time. */
+  tsDiff?: boolean;
+  /** `-l`: the latency column (irqs-off, need-resched, irq context, preempt depth). */
+  latency?: boolean;
+  /** `-w`: wakeup latencies on sched_switch lines and their summary at the end (one trace). */
+  wakeup?: boolean;
+  /** `--ts-check`: an `onWarning` for every record earlier than the one before it. */
+  tsCheck?: boolean;
+  /** `--align-ts`: times counted from the first record of the traces' top buffers. */
+  alignTs?: boolean;
+  /** `--nodate`: the DATE options' offsets left out. */
+  nodate?: boolean;
+  /** `--ts2secs HZ` for every trace without its own `inputTs2secs`: the clock counts HZ a second. */
+  ts2secs?: bigint | number;
+  /** `--stat`, `--uname` or `--version`: that instead of the records. */
+  only?: 'stat' | 'uname' | 'version';
+}
+
 export interface ReportOptions {
   /**
    * `--format`: 'text' (trace-cmd's), 'json' (one object per record and line: ts, source,
@@ -58,6 +78,10 @@ export interface ReportOptions {
   filters?: readonly ReportFilter[];
   /** `-F` after an `-i`: per trace (in the order of the traces), added to `filters` for it. */
   inputFilters?: readonly (readonly ReportFilter[] | undefined)[];
+  /** Display flags (`--ts-diff`, `-l`, `-w`, `--stat`, ...). */
+  display?: ReportDisplay;
+  /** `--ts2secs` per trace (in the order of the traces), over `display.ts2secs`. */
+  inputTs2secs?: readonly (bigint | number | undefined)[];
   /**
    * `--salvage`: step over each damaged page, chunk or CPU stream, printing
    * `CPU:N [DAMAGED: BYTES bytes skipped at offset X]` after that CPU's last record before it,
@@ -127,22 +151,31 @@ function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, 
     return fromNative(inputs[n?.input ?? 0]!.name, e);
   };
   const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','), encodeFilters(options.filters), options.sync ?? 'auto');
-  inputs.forEach((t, i) =>
-    native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i])),
-  );
+  const d = options.display ?? {};
+  const flags = { 'ts-diff': d.tsDiff, latency: d.latency, wakeup: d.wakeup, 'ts-check': d.tsCheck, 'align-ts': d.alignTs, nodate: d.nodate };
+  for (const [name, on] of Object.entries(flags)) if (on) native.reportOption(cursor, name, '');
+  if (d.only !== undefined) native.reportOption(cursor, 'only', d.only);
+  const hz = (v: bigint | number | undefined) => (v === undefined ? undefined : BigInt.asUintN(64, BigInt(v)).toString());
+  if (d.ts2secs !== undefined) native.reportOption(cursor, 'ts2secs', hz(d.ts2secs)!);
+  inputs.forEach((t, i) => {
+    native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i]));
+    const own = hz(options.inputTs2secs?.[i]);
+    if (own !== undefined) native.reportOption(cursor, 'ts2secs', own);
+  });
   if (options.salvage) native.reportSalvage(cursor);
   if (options.format !== undefined) native.reportFormat(cursor, options.format);
   if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));
   if (outDir !== undefined) native.reportOutDir(cursor, outDir);
   const chunk = options.chunk ?? 1 << 20;
-  for (let first = true; ; first = false) {
+  for (;;) {
     let b: Buffer;
     try {
       b = native.reportNext(cursor, chunk);
     } catch (e) {
       throw fail(e);
     }
-    if (first && options.onWarning) for (const w of native.reportWarnings(cursor).split('\n')) if (w !== '') options.onWarning(w);
+    // Set-up notes after the first chunk, --ts-check's as they are found.
+    if (options.onWarning) for (const w of native.reportWarnings(cursor).split('\n')) if (w !== '') options.onWarning(w);
     if (b.length === 0) {
       const files = native.reportFiles(cursor);
       onFiles?.(files === '' ? [] : files.split('\n'));

@@ -32,8 +32,8 @@ test.each([
 });
 
 test.each([
-  [['report', join(REAL, 'instance-v6.dat'), '-i'], 'tracedat: report: a file after -i'],
-  [['report', join(REAL, 'instance-v6.dat'), '--cpu'], 'tracedat: report: a CPU list after --cpu'],
+  [['report', join(REAL, 'instance-v6.dat'), '-i'], "tracedat: report: option requires an argument -- 'i'"],
+  [['report', join(REAL, 'instance-v6.dat'), '--cpu'], "tracedat: report: option '--cpu' requires an argument"],
   [['report', '--cpu', '1,x', join(REAL, 'instance-v6.dat')], "tracedat: report: invalid character in cpu string '1,x'"],
   [['report', '--cpu', '3-1', join(REAL, 'instance-v6.dat')], 'tracedat: report: range of cpu numbers must be lower to greater'],
   [['report', '--cpu', '0-4000000000', join(REAL, 'instance-v6.dat')], 'tracedat: report: CPU numbers below 65536, found 4000000000'],

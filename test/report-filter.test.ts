@@ -203,7 +203,7 @@ describe('errors', () => {
     const twice = await cli(['-v', '-v', '-F', 'sched', file]);
     expect([twice.status, twice.stderr.split('\n')[0]]).toEqual([1, 'tracedat: report: only one -v can be used (every -F after it excludes)']);
     const missing = await cli([file, '-F']);
-    expect([missing.status, missing.stderr.split('\n')[0]]).toEqual([1, 'tracedat: report: a filter after -F']);
+    expect([missing.status, missing.stderr.split('\n')[0]]).toEqual([1, "tracedat: report: option requires an argument -- 'F'"]);
     expect(() => report(t, { filters: ['a\0b'] })).toThrow(TypeError);
   });
 });

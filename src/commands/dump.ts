@@ -1,12 +1,11 @@
 // `tracedat dump`: trace-cmd dump's flags and output, byte for byte.
 import { open, TraceFile } from '../trace.js';
 import { DumpItem } from '../constants.js';
-import { TraceError } from '../errors.js';
+import { getopt, HELP, type OptionSpec } from '../getopt.js';
 import { writeStdout } from './stdout.js';
 
 const FLAGS: Record<string, number> = {
   '--all': DumpItem.all,
-  '-a': DumpItem.all,
   '--summary': DumpItem.summary,
   '--head-page': DumpItem.headPage,
   '--head-event': DumpItem.headEvent,
@@ -23,10 +22,23 @@ const FLAGS: Record<string, number> = {
   '--strings': DumpItem.strings,
 };
 
+const DUMP_OPTIONS: readonly OptionSpec[] = [
+  ...HELP,
+  { short: 'i', value: 'required' },
+  { short: 'v', long: 'validate' },
+  { long: 'salvage' },
+  { long: 'verbose', value: 'optional' },
+  { short: 'a', long: 'all' },
+  ...Object.keys(FLAGS)
+    .filter((f) => f !== '--all')
+    .map((f) => ({ long: f.slice(2) })),
+];
+
 export const DUMP_USAGE = `usage: tracedat dump [options] [-i FILE | FILE]
   --summary (default)  --head-page  --head-event  --ftrace-events  --systems  --events
   --kallsyms  --printk  --cmd-lines  --options  --flyrecord  --clock  --sections  --strings
   --all  -v/--validate (also walks every page of every CPU)
+  (short options bundle, values attach: -iFILE; -- ends the options)
   --salvage (with -v: steps over damaged pages and chunks, names each on stderr, exit 2)
 FILE may be a .zip holding one .dat, or bundle.zip:member.dat; default trace.dat`;
 
@@ -39,29 +51,17 @@ export async function dumpCommand(args: string[]): Promise<number> {
   let validate = false;
   let salvage = false;
   let input: string | undefined;
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '-i') {
-      input = args[++i];
-      if (input === undefined) throw new TraceError('dump', 'arguments', undefined, 'a file after -i');
-    } else if (a === '-v' || a === '--validate') {
-      validate = true;
-    } else if (a === '--salvage') {
-      salvage = true;
-    } else if (a === '-h' || a === '--help') {
+  const { options, positional } = getopt(args, DUMP_OPTIONS, 'dump', DUMP_USAGE);
+  for (const { key, value } of options) {
+    if (key === 'i') input = value;
+    else if (key === 'validate') validate = true;
+    else if (key === 'salvage') salvage = true;
+    else if (key === 'help') {
       write(DUMP_USAGE + '\n');
       return 0;
-    } else if (a.startsWith('--verbose')) {
+    } else if (key === 'verbose') {
       // trace-cmd's log level; dump output does not depend on it.
-    } else if (a in FLAGS) {
-      items = (items | FLAGS[a]!) >>> 0;
-    } else if (a.startsWith('-') && a.length > 1) {
-      process.stderr.write(`tracedat: dump: unknown option ${a}\n${DUMP_USAGE}\n`);
-      return 1;
-    } else {
-      positional.push(a);
-    }
+    } else items = (items | FLAGS[`--${key}`]!) >>> 0;
   }
   if (positional.length > 1 || (positional.length === 1 && input !== undefined)) {
     process.stderr.write(`tracedat: dump: one input file only\n${DUMP_USAGE}\n`);

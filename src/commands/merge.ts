@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { open } from '../trace.js';
 import { attach, merge, type AttachResult, type MergeOptions, type MergeResult, type SyncMethod, type MergedGuest } from '../merge.js';
 import { UsageError } from '../usage.js';
+import { getopt, HELP, type OptionSpec } from '../getopt.js';
 import type { Compression } from '../convert.js';
 
 export const MERGE_USAGE = `usage: tracedat merge [-i] HOST [-i] GUEST... -o OUT [--sync auto|time-shift|kvm|offset|none]
@@ -39,7 +40,19 @@ export const ATTACH_USAGE = `usage: tracedat attach [-i] HOST [-i] GUEST... --ou
 
 const SYNCS = ['auto', 'time-shift', 'kvm', 'offset', 'none'];
 const COMPRESSIONS = ['any', 'none', 'zstd', 'zlib'];
-const PER_GUEST = ['--tsc-offset', '--ts-offset', '--tsc-scaling', '--vcpu-pids'];
+const PER_GUEST = ['tsc-offset', 'ts-offset', 'tsc-scaling', 'vcpu-pids'];
+
+const MERGE_OPTIONS: readonly OptionSpec[] = [
+  ...HELP,
+  { short: 'i', value: 'required' },
+  { short: 'o', value: 'required' },
+  { long: 'out-dir', value: 'required' },
+  { long: 'sync', value: 'required' },
+  ...PER_GUEST.map((long) => ({ long, value: 'required' as const })),
+  { long: 'file-version', value: 'required' },
+  { long: 'compression', value: 'required' },
+  { long: 'level', value: 'required' },
+];
 
 /** The native merge takes per-guest options as the CLI writes them; kept in order. */
 interface Parsed {
@@ -52,45 +65,31 @@ interface Parsed {
 
 function parse(args: string[], usage: string): Parsed | 'help' {
   const p: Parsed = { inputs: [], output: undefined, outDir: undefined, options: {}, perGuest: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const eq = a.indexOf('=');
-    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const value = (): string => {
-      const v = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : a.length > 2 && !a.startsWith('--') ? a.slice(2) : args[++i];
-      if (v === undefined) throw new UsageError(`merge: option ${name} needs a value`, usage);
-      return v;
-    };
-    if (a === '-h' || a === '--help') return 'help';
-    if (a === '--') {
-      p.inputs.push(...args.slice(i + 1));
-      break;
-    }
-    if (name === '-i' || a.startsWith('-i')) p.inputs.push(value());
-    else if (name === '-o' || a.startsWith('-o')) {
+  const command = usage === MERGE_USAGE ? 'merge' : 'attach';
+  // Inputs in the order given, with -i or without.
+  for (const { key, value } of getopt(args, MERGE_OPTIONS, command, usage).sequence) {
+    const v = value ?? '';
+    if (key === 'help') return 'help';
+    if (key === 'i' || key === '') p.inputs.push(v);
+    else if (key === 'o') {
       if (p.output !== undefined) throw new UsageError(`merge: only one output file, ${p.output} already set`, usage);
-      p.output = value();
-    } else if (name === '--out-dir') {
-      p.outDir = value();
-    } else if (name === '--sync') {
-      const s = value();
-      if (!SYNCS.includes(s)) throw new UsageError(`merge: --sync ${s}: one of ${SYNCS.join(', ')}`, usage);
-      p.options.sync = s as SyncMethod;
-    } else if (PER_GUEST.includes(name)) p.perGuest.push([name.slice(2), value()]);
-    else if (name === '--file-version') {
-      const v = value();
+      p.output = v;
+    } else if (key === 'out-dir') {
+      p.outDir = v;
+    } else if (key === 'sync') {
+      if (!SYNCS.includes(v)) throw new UsageError(`merge: --sync ${v}: one of ${SYNCS.join(', ')}`, usage);
+      p.options.sync = v as SyncMethod;
+    } else if (PER_GUEST.includes(key)) p.perGuest.push([key, v]);
+    else if (key === 'file-version') {
       if (v !== '6' && v !== '7') throw new UsageError(`merge: unsupported file version ${v}, supported versions are from 6 to 7`, usage);
       p.options.version = Number(v) as 6 | 7;
-    } else if (name === '--compression') {
-      const c = value();
-      if (!COMPRESSIONS.includes(c)) throw new UsageError(`merge: compression algorithm ${c} is not supported (${COMPRESSIONS.join(', ')})`, usage);
-      p.options.compression = c as Compression;
-    } else if (name === '--level') {
-      const l = value();
-      if (!/^-?\d+$/.test(l)) throw new UsageError(`merge: --level needs an integer, not ${l}`, usage);
-      p.options.level = Number(l);
-    } else if (a.startsWith('-') && a.length > 1) throw new UsageError(`merge: unknown option ${a}`, usage);
-    else p.inputs.push(a);
+    } else if (key === 'compression') {
+      if (!COMPRESSIONS.includes(v)) throw new UsageError(`merge: compression algorithm ${v} is not supported (${COMPRESSIONS.join(', ')})`, usage);
+      p.options.compression = v as Compression;
+    } else if (key === 'level') {
+      if (!/^-?\d+$/.test(v)) throw new UsageError(`merge: --level needs an integer, not ${v}`, usage);
+      p.options.level = Number(v);
+    }
   }
   return p;
 }

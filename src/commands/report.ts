@@ -1,12 +1,15 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
 import { open } from '../trace.js';
-import { reportChunks, reportCpus, reportCsvFiles, type ReportFilter, type ReportFormat, type ReportSkipped, type ReportSync } from '../report.js';
+import { reportChunks, reportCpus, reportCsvFiles, type ReportDisplay, type ReportFilter, type ReportFormat, type ReportSkipped, type ReportSync } from '../report.js';
+import { getopt, HELP, type OptionSpec } from '../getopt.js';
 
 const REPORT_SYNCS = ['auto', 'trace-cmd', 'time-shift', 'kvm', 'offset', 'none'];
 import { writeStdout as write } from './stdout.js';
 import { UsageError } from '../usage.js';
 
-export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [--format F [--out-dir DIR]] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event] [--salvage]
+export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [--format F [--out-dir DIR]] [-R] [-t] [-l] [-w] [--raw-ts] [--cpu LIST] [--cpus]
+                      [--first-event] [--last-event] [--ts-diff] [--ts2secs HZ] [--align-ts] [--nodate] [--ts-check]
+                      [--stat] [--uname] [--version] [--sync M] [--ts-offset N] [--salvage]
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
   --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
@@ -30,6 +33,17 @@ export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FI
   --salvage      step over damaged ring-buffer data: a line 'CPU:N [DAMAGED: BYTES bytes skipped
                  at offset X]' in its place, one stderr line per region, exit 2 (without it the
                  report stops at the damage, after every line before it)
+  -l             latency format: irqs-off, need-resched, irq context and preempt depth after the CPU
+  -w             wakeup latencies on sched_switch lines, then their average, maximum and minimum
+  --ts-diff      each line's time since the line before
+  --ts2secs HZ   the clock counts HZ per second (before the second -i for every input, after it for that one)
+  --align-ts     times counted from the first event of the inputs
+  --nodate       leave out the offset of a trace recorded with --date
+  --ts-check     warn on stderr about records that go back in time
+  --stat         the kernel buffer statistics saved with the trace, instead of the events
+  --uname        the recording system's uname (then its trace-cmd version), instead of the events
+  --version      the trace-cmd version that recorded the trace, instead of the events
+Short options bundle (-Rt), values attach (-iFILE, --cpu=0), -- ends the options.
 FILE may be a .zip holding one .dat, or bundle.zip:member.dat; default trace.dat`;
 
 /** trace-cmd's parse_cpulist: `a[-b]` items separated by ',' or ':'. */
@@ -49,10 +63,44 @@ export function parseCpuList(s: string): number[] {
   return out;
 }
 
+const REPORT_OPTIONS: readonly OptionSpec[] = [
+  ...HELP,
+  { short: 'i', value: 'required' },
+  { short: 'F', value: 'required' },
+  { short: 'v' },
+  { short: 'R' },
+  { short: 't' },
+  { short: 'l' },
+  { short: 'w' },
+  { long: 'raw-ts' },
+  { long: 'cpu', value: 'required' },
+  { long: 'cpus' },
+  { long: 'first-event' },
+  { long: 'last-event' },
+  { long: 'ts-offset', value: 'required' },
+  { long: 'sync', value: 'required' },
+  { long: 'ts-diff' },
+  { long: 'ts2secs', value: 'required' },
+  { long: 'ts-check' },
+  { long: 'align-ts' },
+  { long: 'nodate' },
+  { long: 'stat' },
+  { long: 'uname' },
+  { long: 'version' },
+  { long: 'format', value: 'required' },
+  { long: 'out-dir', value: 'required' },
+  { long: 'salvage' },
+];
+
+/** trace-cmd's atoll: leading blanks, a sign, the digits up to the first other character. */
+function atoll(s: string): bigint {
+  const m = /^\s*([+-]?\d+)/.exec(s);
+  return m ? BigInt.asIntN(64, BigInt(m[1]!)) : 0n;
+}
+
 export async function reportCommand(args: string[]): Promise<number> {
   const inputs: string[] = [];
   const offsets: (bigint | undefined)[] = [];
-  const positional: string[] = [];
   let raw = false;
   let format: ReportFormat | undefined;
   let outDir: string | undefined;
@@ -68,60 +116,113 @@ export async function reportCommand(args: string[]): Promise<number> {
   const filters: ReportFilter[] = [];
   const inputFilters: ReportFilter[][] = [];
   let exclude = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '-i') {
-      const input = args[++i];
-      if (input === undefined) throw new UsageError('report: a file after -i', REPORT_USAGE);
-      inputs.push(input);
-    } else if (a === '--ts-offset' || a.startsWith('--ts-offset=')) {
-      const v = a === '--ts-offset' ? args[++i] : a.slice('--ts-offset='.length);
-      if (v === undefined || !/^[+-]?\d+$/.test(v)) throw new UsageError('report: a signed integer after --ts-offset', REPORT_USAGE);
-      if (inputs.length === 0) throw new UsageError('report: --ts-offset must come after -i', REPORT_USAGE);
-      offsets[inputs.length - 1] = BigInt(v);
-    } else if (a === '--sync' || a.startsWith('--sync=')) {
-      const v = a === '--sync' ? args[++i] : a.slice('--sync='.length);
-      if (v === undefined || !REPORT_SYNCS.includes(v)) throw new UsageError(`report: --sync takes ${REPORT_SYNCS.join(', ')}`, REPORT_USAGE);
-      sync = v as ReportSync;
-    } else if (a.startsWith('-F')) {
-      const filter = a === '-F' ? args[++i] : a.slice(2);
-      if (filter === undefined) throw new UsageError('report: a filter after -F', REPORT_USAGE);
-      (inputs.length === 0 ? filters : (inputFilters[inputs.length - 1] ??= [])).push({ filter, exclude });
-    } else if (a === '-v') {
-      if (exclude) throw new UsageError('report: only one -v can be used (every -F after it excludes)', REPORT_USAGE);
-      exclude = true;
-    } else if (a === '--format' || a.startsWith('--format=')) {
-      const v = a === '--format' ? args[++i] : a.slice('--format='.length);
-      if (v !== 'text' && v !== 'json' && v !== 'csv') throw new UsageError('report: --format takes text, json or csv', REPORT_USAGE);
-      format = v;
-    } else if (a === '--out-dir' || a.startsWith('--out-dir=')) {
-      outDir = a === '--out-dir' ? args[++i] : a.slice('--out-dir='.length);
-      if (outDir === undefined || outDir === '') throw new UsageError('report: a directory after --out-dir', REPORT_USAGE);
-    } else if (a === '-R') raw = true;
-    else if (a === '--raw-ts') rawTimestamps = true;
-    else if (a === '-t') nanoseconds = true;
-    else if (a === '--cpu' || a.startsWith('--cpu=')) {
-      const v = a === '--cpu' ? args[++i] : a.slice('--cpu='.length);
-      if (v === undefined) throw new UsageError('report: a CPU list after --cpu', REPORT_USAGE);
-      cpus = [...(cpus ?? []), ...parseCpuList(v)];
-    } else if (a === '--cpus') showCpus = true;
-    else if (a === '--salvage') salvage = true;
-    else if (a === '--first-event') {
-      first = true;
-      showCpus = true;
-    } else if (a === '--last-event') {
-      last = true;
-      showCpus = true;
-    } else if (a === '-h' || a === '--help') {
-      process.stdout.write(REPORT_USAGE + '\n');
-      return 0;
-    } else if (a.startsWith('-') && a.length > 1) {
-      process.stderr.write(`tracedat: report: unknown option ${a}\n${REPORT_USAGE}\n`);
-      return 1;
-    } else positional.push(a);
+  const display: ReportDisplay = {};
+  // trace-cmd 3.1.6: --ts2secs before the second -i is every input's, after it the last input's.
+  const inputTs2secs: (bigint | undefined)[] = [];
+  let stat = false;
+  let uname = false;
+  let version = false;
+  const { options, positional } = getopt(args, REPORT_OPTIONS, 'report', REPORT_USAGE);
+  for (const { key, value } of options) {
+    const v = value ?? '';
+    switch (key) {
+      case 'help':
+        process.stdout.write(REPORT_USAGE + '\n');
+        return 0;
+      case 'i':
+        inputs.push(v);
+        break;
+      case 'ts-offset':
+        if (!/^[+-]?\d+$/.test(v)) throw new UsageError('report: a signed integer after --ts-offset', REPORT_USAGE);
+        if (inputs.length === 0) throw new UsageError('report: --ts-offset must come after -i', REPORT_USAGE);
+        offsets[inputs.length - 1] = BigInt(v);
+        break;
+      case 'ts2secs':
+        if (inputs.length > 1) inputTs2secs[inputs.length - 1] = atoll(v);
+        else display.ts2secs = atoll(v);
+        break;
+      case 'sync':
+        if (!REPORT_SYNCS.includes(v)) throw new UsageError(`report: --sync takes ${REPORT_SYNCS.join(', ')}`, REPORT_USAGE);
+        sync = v as ReportSync;
+        break;
+      case 'F':
+        (inputs.length === 0 ? filters : (inputFilters[inputs.length - 1] ??= [])).push({ filter: v, exclude });
+        break;
+      case 'v':
+        if (exclude) throw new UsageError('report: only one -v can be used (every -F after it excludes)', REPORT_USAGE);
+        exclude = true;
+        break;
+      case 'R':
+        raw = true;
+        break;
+      case 'raw-ts':
+        rawTimestamps = true;
+        break;
+      case 't':
+        nanoseconds = true;
+        break;
+      case 'cpu':
+        cpus = [...(cpus ?? []), ...parseCpuList(v)];
+        break;
+      case 'cpus':
+        showCpus = true;
+        break;
+      case 'first-event':
+        first = showCpus = true;
+        break;
+      case 'last-event':
+        last = showCpus = true;
+        break;
+      case 'ts-diff':
+        display.tsDiff = true;
+        break;
+      case 'l':
+        display.latency = true;
+        break;
+      case 'w':
+        display.wakeup = true;
+        break;
+      case 'ts-check':
+        display.tsCheck = true;
+        break;
+      case 'align-ts':
+        display.alignTs = true;
+        break;
+      case 'nodate':
+        display.nodate = true;
+        break;
+      case 'stat':
+        stat = true;
+        break;
+      case 'uname':
+        uname = true;
+        break;
+      case 'version':
+        version = true;
+        break;
+      case 'format':
+        if (v !== 'text' && v !== 'json' && v !== 'csv') throw new UsageError('report: --format takes text, json or csv', REPORT_USAGE);
+        format = v;
+        break;
+      case 'out-dir':
+        if (v === '') throw new UsageError('report: a directory after --out-dir', REPORT_USAGE);
+        outDir = v;
+        break;
+      case 'salvage':
+        salvage = true;
+        break;
+    }
   }
+  // trace-cmd: --version wins over --uname, which wins over --stat.
+  if (version) display.only = 'version';
+  else if (uname) display.only = 'uname';
+  else if (stat) display.only = 'stat';
   if (positional.length > 1 || (positional.length === 1 && inputs.length > 0)) {
     process.stderr.write(`tracedat: report: several inputs go each after its own -i\n${REPORT_USAGE}\n`);
+    return 1;
+  }
+  if (display.wakeup && inputs.length > 1) {
+    process.stderr.write(`tracedat: report: -w (wakeup latencies) reads a single input file\n${REPORT_USAGE}\n`);
     return 1;
   }
   if (showCpus && inputs.length > 1) {
@@ -154,7 +255,7 @@ export async function reportCommand(args: string[]): Promise<number> {
     return damaged > 0 ? 2 : 0;
   }
   try {
-    for (const chunk of reportChunks(traces, { format, raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, salvage, onSkip, chunk: 4 << 20 })) write(chunk);
+    for (const chunk of reportChunks(traces, { format, raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, salvage, onSkip, chunk: 4 << 20, display, inputTs2secs })) write(chunk);
   } catch (e) {
     // A filter the file's events refuse.
     if (e instanceof UsageError) throw new UsageError(`report: ${e.message}`, REPORT_USAGE);

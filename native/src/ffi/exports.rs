@@ -538,6 +538,8 @@ struct ReportCursor {
     opts: report::Options,
     /// Each file with its name, `--ts-offset` and own `-F` filters.
     inputs: Vec<(Handle, String, i64, Vec<filter::Spec>)>,
+    /// Each file's own `--ts2secs` (by index into `inputs`).
+    ts2secs: Vec<Option<u64>>,
     report: Option<report::Report>,
     /// The files a per-event CSV report wrote, one per line, once it is done.
     files: String,
@@ -563,7 +565,7 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         sync,
         ..Default::default()
     };
-    env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None, files: String::new() })
+    env.external_mut(ReportCursor { opts, inputs: Vec::new(), ts2secs: Vec::new(), report: None, files: String::new() })
 }
 
 /// `-F` filters as one string: each a `+` (keep what it matches) or `-` (`-v`: drop it) and
@@ -586,6 +588,46 @@ fn report_input(env: Env, args: &Args) -> JsResult {
     }
     let h = args.external::<Handle>(1)?.clone();
     c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0), parse_filters(&args.string(4)?)));
+    c.ts2secs.push(None);
+    env.undefined()
+}
+
+/// `reportOption(cursor, name, value)`: one of report's display flags, before the first chunk:
+/// `ts-diff`, `latency` (-l), `wakeup` (-w), `ts-check`, `align-ts`, `nodate` (value ignored),
+/// `only` (value `stat`, `uname` or `version`), `ts2secs` (value HZ in decimal: for every
+/// input before any `reportInput`, for the last input added after one).
+fn report_option(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportOption after the report has started"));
+    }
+    let (name, value) = (args.string(1)?, args.string(2)?);
+    let o = &mut c.opts;
+    match name.as_str() {
+        "ts-diff" => o.ts_diff = true,
+        "latency" => o.latency = true,
+        "wakeup" => o.wakeup = true,
+        "ts-check" => o.ts_check = true,
+        "align-ts" => o.align_ts = true,
+        "nodate" => o.nodate = true,
+        "only" => {
+            o.only = match value.as_str() {
+                "stat" => report::Only::Stat,
+                "uname" => report::Only::Uname,
+                "version" => report::Only::Version,
+                v => return Err(JsError::usage(format!("reportOption only: stat, uname or version, not '{v}'"))),
+            }
+        }
+        "ts2secs" => {
+            // trace-cmd's atoll; a zero is ignored, as tracecmd_set_ts2secs is never called then.
+            let hz = Some(clib::strtoll(value.as_bytes(), 10) as u64).filter(|&h| h != 0);
+            match c.ts2secs.last_mut() {
+                Some(last) => *last = hz,
+                None => o.ts2secs = hz,
+            }
+        }
+        n => return Err(JsError::usage(format!("unknown report option '{n}'"))),
+    }
     env.undefined()
 }
 
@@ -648,7 +690,15 @@ fn report_next(env: Env, args: &Args) -> JsResult {
             let inputs: Vec<report::Input<'_>> = c
                 .inputs
                 .iter()
-                .map(|(h, name, ts_offset, filters)| report::Input { trace: &h.trace, data: h.source.bytes(), name, ts_offset: *ts_offset, filters })
+                .zip(&c.ts2secs)
+                .map(|((h, name, ts_offset, filters), &ts2secs)| report::Input {
+                    trace: &h.trace,
+                    data: h.source.bytes(),
+                    name,
+                    ts_offset: *ts_offset,
+                    filters,
+                    ts2secs,
+                })
                 .collect();
             let started = report::Report::new(&inputs, c.opts.clone()).map_err(|e| match e {
                 report::StartError::Input(e) => input_error(e),
@@ -700,8 +750,8 @@ fn report_files(env: Env, args: &Args) -> JsResult {
 /// `reportWarnings(cursor)` → what the report's set-up found that the user should know (how
 /// each guest was lined up), one line each; empty before the first chunk.
 fn report_warnings(env: Env, args: &Args) -> JsResult {
-    let c = args.external_mut::<ReportCursor>(0)?;
-    let lines = c.report.as_ref().map(|r| r.warnings.join("\n")).unwrap_or_default();
+    let mut c = args.external_mut::<ReportCursor>(0)?;
+    let lines = c.report.as_mut().map(|r| std::mem::take(&mut r.warnings).join("\n")).unwrap_or_default();
     env.string(&lines)
 }
 
@@ -745,6 +795,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"validate", validate),
         (c"reportOpen", report_open),
         (c"reportInput", report_input),
+        (c"reportOption", report_option),
         (c"reportFormat", report_format),
         (c"reportBuffers", report_buffers),
         (c"reportOutDir", report_out_dir),

@@ -619,6 +619,12 @@ impl Trace {
     /// The time conversion trace-cmd applies to buffer `index` (TIME_SHIFT only on the top
     /// buffer, the rest on all), or the identity with `raw`.
     pub fn clock(&self, data: &[u8], index: usize, raw: bool) -> crate::time::timesync::Clock {
+        self.clock_dated(data, index, raw, true)
+    }
+
+    /// [`Trace::clock`], with the DATE options left out when `date` is false (report's
+    /// `--nodate`, trace-cmd's TRACECMD_FL_IGNORE_DATE).
+    pub fn clock_dated(&self, data: &[u8], index: usize, raw: bool, date: bool) -> crate::time::timesync::Clock {
         if raw {
             return crate::time::timesync::Clock::default();
         }
@@ -632,7 +638,8 @@ impl Trace {
             .option_payload(data, options::TSC2NSEC)
             .filter(|(o, _)| o.size >= 16)
             .and_then(|(o, p)| options::Tsc2Nsec::parse(p, self.endian, o.offset).ok());
-        crate::time::timesync::Clock::new(shift.as_ref(), tsc, &self.option_texts(data, options::DATE), &self.option_texts(data, options::OFFSET), top)
+        let dates = if date { self.option_texts(data, options::DATE) } else { Vec::new() };
+        crate::time::timesync::Clock::new(shift.as_ref(), tsc, &dates, &self.option_texts(data, options::OFFSET), top)
     }
 }
 

@@ -5,4 +5,6 @@ pub mod json;
 pub mod record;
 pub mod report;
 pub mod scan;
+pub mod stat;
 pub mod tables;
+pub mod wakeup;

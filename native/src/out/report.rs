@@ -22,10 +22,12 @@ use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::out::csv_dir::EventFiles;
 use crate::out::record::{Common, Encoder, Format};
+use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::Tep;
 use crate::tep::filter::{FilterError, Filters, Spec};
+use crate::tep::latency::LatFields;
 use crate::tep::lookups::Funcs;
 use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
@@ -49,6 +51,22 @@ pub struct Options {
     pub sync: Option<Method>,
     /// `-F` (and `-v -F`) before any input: for every input, before its own.
     pub filters: Vec<Spec>,
+    /// `--ts2secs HZ` for every input without its own: its clock counts HZ per second.
+    pub ts2secs: Option<u64>,
+    /// `--ts-diff`: each line's time since the previous line's, after its time.
+    pub ts_diff: bool,
+    /// `-l`: the latency column (irqs-off, need-resched, irq context, preempt depth).
+    pub latency: bool,
+    /// `-w`: wakeup latencies on sched_switch lines, and their summary at the end.
+    pub wakeup: bool,
+    /// `--ts-check`: a warning for each record earlier than the one before it.
+    pub ts_check: bool,
+    /// `--align-ts`: times counted from the first record of the inputs' top buffers.
+    pub align_ts: bool,
+    /// `--nodate`: the DATE options' offsets left out.
+    pub nodate: bool,
+    /// `--stat`, `--uname`, `--version`: that instead of the records.
+    pub only: Only,
     /// `--salvage`: damaged pages, chunks and CPU data are stepped over (see the module doc).
     pub salvage: bool,
     /// Text, or records for scripts (JSON lines, CSV).
@@ -59,9 +77,26 @@ pub struct Options {
     pub out_dir: Option<std::path::PathBuf>,
 }
 
+/// What report prints instead of the records (trace-cmd: --version wins over --uname, which
+/// wins over --stat).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Only {
+    #[default]
+    Records,
+    Stat,
+    Uname,
+    Version,
+}
+
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
 /// that does not count nanoseconds was saved (or raw timestamps were asked for).
 pub fn in_usecs(trace: &Trace, data: &[u8], raw_ts: bool) -> bool {
+    in_usecs_ts2secs(trace, data, raw_ts, false)
+}
+
+/// [`in_usecs`] with `--ts2secs` given or not: with it, trace-cmd does not read a v6 file's
+/// trace_clock trailer.
+pub fn in_usecs_ts2secs(trace: &Trace, data: &[u8], raw_ts: bool, ts2secs: bool) -> bool {
     let mut usecs = true;
     let mut mult = 0u32;
     let mut clock_seen = false;
@@ -100,7 +135,7 @@ pub fn in_usecs(trace: &Trace, data: &[u8], raw_ts: bool) -> bool {
             _ => {}
         }
     }
-    if clock_seen {
+    if clock_seen && !ts2secs {
         if let Some(v6) = &trace.v6 {
             let trailer = v6.tags.iter().find_map(|t| match t {
                 V6Tag::Flyrecord { clock: Some(c), .. } => Some(*c),
@@ -125,6 +160,9 @@ pub struct Input<'a> {
     /// `-F` after this input's `-i`: for all its buffers (trace-cmd >= 3.2; 3.1.6 ignores them
     /// with a single input).
     pub filters: &'a [Spec],
+    /// `--ts2secs` after this input's `-i` (for the second input on: trace-cmd 3.1.6 takes one
+    /// after the first `-i` as every input's).
+    pub ts2secs: Option<u64>,
 }
 
 /// An error, with the index of the input it was found in.
@@ -149,6 +187,11 @@ struct File {
     time: TimeFmt,
     /// Its `-F` filters (for all its buffers), None without any.
     filters: Option<Filters>,
+    /// trace-cmd's use_trace_clock: a TRACECLOCK option and no `--ts2secs` (`--ts-diff` then
+    /// counts microseconds unless `-t`).
+    trace_clock: bool,
+    /// Where its latency columns are (`-l`).
+    lat: LatFields,
 }
 
 /// A buffer being read (a trace-cmd handle): its records and how its lines are prefixed.
@@ -186,6 +229,12 @@ pub struct Report {
     order: Option<KWay>,
     /// What the user should know: how each guest was lined up, or that it could not be.
     pub warnings: Vec<String>,
+    /// `--ts-diff`: the previous line's time (0 before the first, as trace-cmd's).
+    last_ts: u64,
+    /// `--ts-check`: the previous record's time.
+    check_ts: u64,
+    /// `-w`: the wakeup latencies measured.
+    wakeup: Option<Wakeup>,
     /// With `salvage`: the regions stepped over, in the order their markers were printed
     /// (drained by the caller).
     pub skipped: Vec<Damaged>,
@@ -195,7 +244,7 @@ pub struct Report {
     /// Records as JSON or CSV, when that is the format.
     encoder: Option<Encoder>,
     /// The time of the last record encoded (a damage record's).
-    last_ts: u64,
+    last_encoded_ts: u64,
 }
 
 /// The index of a file's top buffer.
@@ -284,7 +333,12 @@ impl Report {
             let tep = Tep::load(trace, data);
             let specs: Vec<Spec> = opts.filters.iter().chain(input.filters).cloned().collect();
             let filters = Filters::new(&specs, &tep).map_err(|e| StartError::Filter(fi, e))?;
-            files.push(File { tep, time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec), filters });
+            // With --ts2secs trace-cmd reads no v6 trace_clock trailer (even with --raw-ts).
+            let ts2secs = input.ts2secs.or(opts.ts2secs).is_some();
+            let usecs = in_usecs_ts2secs(trace, data, opts.raw_ts, ts2secs);
+            let trace_clock = !ts2secs && trace.options.iter().any(|o| o.id == options::TRACECLOCK);
+            let lat = LatFields::new(&tep);
+            files.push(File { tep, time: TimeFmt::new(usecs, opts.nsec), filters, trace_clock, lat });
             if opts.format == Format::Text {
                 if multi {
                     head.extend_from_slice(&name_prefix(base_name(input.name), width));
@@ -295,7 +349,24 @@ impl Report {
                 head.extend_from_slice(&trace.latency_text(data, i).map_err(|e| (fi, e))?);
                 head.push(b'\n');
                 done = true;
-                continue;
+                break;
+            }
+            match opts.only {
+                Only::Records => {}
+                Only::Stat => {
+                    head.extend_from_slice(STAT_HEAD);
+                    head.extend_from_slice(&stat::stat(trace, data).map_err(|e| (fi, e))?);
+                    continue;
+                }
+                Only::Uname => {
+                    head.extend_from_slice(&stat::recorded(trace, data, options::UNAME));
+                    head.extend_from_slice(&stat::recorded(trace, data, options::VERSION));
+                    continue;
+                }
+                Only::Version => {
+                    head.extend_from_slice(&stat::recorded(trace, data, options::VERSION));
+                    continue;
+                }
             }
             let flys = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. }));
             for i in flys {
@@ -311,6 +382,9 @@ impl Report {
                 }
             }
         }
+        if opts.only != Only::Records {
+            done = true;
+        }
         let prefixed = multi || !instances.is_empty();
         tops.extend(instances);
         let (guest_clocks, mut warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
@@ -318,21 +392,43 @@ impl Report {
         warnings.splice(0..0, inputs.iter().flat_map(|i| i.trace.warnings.iter().map(|w| format!("{}: {w}", i.name))));
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
-        for (fi, i, name) in tops {
-            let Input { trace, data, ts_offset, .. } = inputs[fi];
+        // A buffer's records, its times moved by `by` more (`--align-ts`).
+        let records_of = |fi: usize, i: usize, by: i64| -> std::result::Result<Records, InputError> {
+            let Input { trace, data, ts_offset, ts2secs, .. } = inputs[fi];
             let guest = guest_clocks.get(fi).and_then(Option::as_ref).filter(|_| same_clock(trace, i));
             let mut clock = match (guest, inputs.first()) {
                 // A guest on host time: the host's conversion after the guest's clock.
-                (Some(_), Some(host)) => host.trace.clock(host.data, top_index(host.trace), false).without_time_shift(),
-                _ => trace.clock(data, i, opts.raw_ts),
+                (Some(_), Some(host)) => host.trace.clock_dated(host.data, top_index(host.trace), false, !opts.nodate).without_time_shift(),
+                _ => trace.clock_dated(data, i, opts.raw_ts, !opts.nodate),
             };
             if !opts.raw_ts {
-                clock = clock.shifted(ts_offset);
+                if let Some(hz) = ts2secs.or(opts.ts2secs) {
+                    clock = clock.with_ts2secs(hz);
+                }
+                clock = clock.shifted(ts_offset.wrapping_add(by));
             }
             let mut records = Records::new(trace, data, i, None, clock, opts.salvage).map_err(|e| (fi, e))?;
             if let Some(g) = guest {
                 records.set_guest_clock(g);
             }
+            Ok(records)
+        };
+        // trace-cmd's tracecmd_get_first_ts: the earliest first record of the files' top
+        // buffers (not their instances), taken off every buffer's times.
+        let mut align = 0i64;
+        if opts.align_ts {
+            let mut first: Option<u64> = None;
+            for &(fi, i, _) in tops.iter().filter(|(fi, i, _)| inputs[*fi].trace.buffers[*i].name.is_empty()) {
+                let data = inputs[fi].data;
+                if let Some(ts) = records_of(fi, i, 0)?.peek_with(data, |r| r.ts).map_err(|e| (fi, e))? {
+                    first = Some(first.map_or(ts, |f| f.min(ts)));
+                }
+            }
+            align = first.map_or(0, |f| (f as i64).wrapping_neg());
+        }
+        for (fi, i, name) in tops {
+            let Input { trace, data, .. } = inputs[fi];
+            let records = records_of(fi, i, align)?;
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
             let source = base_name(inputs[fi].name).to_string();
             let buffer = base_name(&trace.buffers[i].name).to_string();
@@ -343,6 +439,7 @@ impl Report {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
             _ => VcpuThreads::default(),
         };
+        let wakeup = if opts.wakeup { files.first().and_then(|f| Wakeup::new(&f.tep)) } else { None };
         let encoder = (opts.format != Format::Text).then(|| {
             let mut e = Encoder::new(opts.format);
             e.files = opts.out_dir.clone().filter(|_| opts.format == Format::Csv).map(EventFiles::new);
@@ -362,6 +459,9 @@ impl Report {
             failed: None,
             encoder,
             last_ts: 0,
+            last_encoded_ts: 0,
+            check_ts: 0,
+            wakeup,
         })
     }
 
@@ -392,7 +492,7 @@ impl Report {
                 if self.opts.cpus.as_ref().is_none_or(|l| l.contains(&src.start_cpu.saturating_add(cpu))) {
                     if let Some(enc) = self.encoder.as_mut() {
                         // A record of its own, at the time of the last record written before it.
-                        enc.damaged(&Common { ts: self.last_ts, source: &src.source, buffer: &src.buffer, cpu }, skip.bytes, skip.at, out);
+                        enc.damaged(&Common { ts: self.last_encoded_ts, source: &src.source, buffer: &src.buffer, cpu }, skip.bytes, skip.at, out);
                     } else {
                         out.extend_from_slice(&src.prefix);
                         out.extend_from_slice(format!("CPU:{cpu} [DAMAGED: {} bytes skipped at offset {}]\n", skip.bytes, skip.at).as_bytes());
@@ -426,6 +526,9 @@ impl Report {
             // The buffer whose next record comes first (ties: the earlier buffer).
             let Some((_, si)) = self.order.as_mut().and_then(KWay::pop) else {
                 self.done = true;
+                if let Some(w) = &self.wakeup {
+                    w.summary(out);
+                }
                 return Ok(false);
             };
             let fi = self.sources[si].file;
@@ -464,6 +567,11 @@ impl Report {
         if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }
+        if self.opts.ts_check && self.check_ts > ts {
+            let (last, d) = (self.check_ts as i64, self.check_ts.wrapping_sub(ts) as i64);
+            self.warnings.push(format!("WARNING: Record on cpu {cpu} went backwards: {last} to {} delta: -{d}", ts as i64));
+        }
+        self.check_ts = ts;
         if self.encoder.is_some() {
             self.record(fi, si, &rec_data, size, ts, cpu, missed, ev, out);
             return Ok(());
@@ -484,6 +592,9 @@ impl Report {
         if line.last() == Some(&b'\n') {
             line.pop();
         }
+        if let (Some(w), Some(e)) = (self.wakeup.as_mut(), ev) {
+            w.record(self.files[fi].tep.events[e].id, &rec_data, ts, &mut line);
+        }
         out.extend_from_slice(&line);
         out.push(b'\n');
         Ok(())
@@ -502,7 +613,7 @@ impl Report {
     #[allow(clippy::too_many_arguments)]
     fn record(&mut self, fi: usize, si: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, out: &mut Vec<u8>) {
         let Some(enc) = self.encoder.as_mut() else { return };
-        self.last_ts = ts;
+        self.last_encoded_ts = ts;
         let src = &self.sources[si];
         let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
         if missed != 0 {
@@ -532,10 +643,19 @@ impl Report {
         };
         let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
         let guest_self = guest == Some(fi);
-        let (File { tep, time, .. }, guest) = split_file(&mut self.files, fi, guest);
+        let (File { tep, time, trace_clock, lat, .. }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
         let comm = tep.comms.find(pid).to_vec();
-        cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+        if self.opts.latency {
+            cprintf::printf(s, b"%8.8s-%-5d %3d", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+            if self.opts.raw {
+                cprintf::printf(s, b"-0x%x", &[C::Int(u64::from(lat.flags(tep.endian, data)))]);
+            } else {
+                lat.write(tep.endian, data, s);
+            }
+        } else {
+            cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+        }
         if time.div == 0 && time.prec == 12 {
             time.print(ts, s);
         } else {
@@ -543,6 +663,14 @@ impl Report {
             time.print(ts, s);
         }
         s.push(b':');
+        if self.opts.ts_diff {
+            // trace-cmd's --ts-diff: microseconds on a trace clock unless -t, one static
+            // previous time over all buffers, the difference printed as a signed number.
+            let rec_ts = if *trace_clock && !self.opts.nsec { ts.wrapping_add(500) / 1000 } else { ts };
+            let diff = if self.last_ts != 0 { format!("(+{})", rec_ts.wrapping_sub(self.last_ts) as i64) } else { String::new() };
+            self.last_ts = rec_ts;
+            s.extend_from_slice(format!(" {diff:<8}").as_bytes());
+        }
         let name = tep.events[ei].name.clone();
         s.push(b' ');
         s.extend_from_slice(name.as_bytes());
@@ -600,6 +728,9 @@ impl Report {
         consumed
     }
 }
+
+/// What `--stat` prints before each file's statistics.
+const STAT_HEAD: &[u8] = b"\nKernel buffer statistics:\n  Note: \"entries\" are the entries left in the kernel ring buffer and are not\n        recorded in the trace data. They should all be zero.\n\n";
 
 /// `files[fi]`, to print a record of, and the kallsyms of another file `guest` names.
 fn split_file(files: &mut [File], fi: usize, guest: Option<usize>) -> (&mut File, Option<&Funcs>) {

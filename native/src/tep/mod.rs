@@ -1,6 +1,7 @@
 pub mod cprintf;
 pub mod event;
 pub mod filter;
+pub mod latency;
 pub mod lookups;
 pub mod plugins;
 pub mod print_fmt;

@@ -68,6 +68,8 @@ pub struct Clock {
     tsc2nsec: Option<Tsc2Nsec>,
     /// DATE and OFFSET options (and a user offset), added last.
     offset: u64,
+    /// report's `--ts2secs HZ`: nanoseconds per clock count (1e9 / HZ), in place of TSC2NSEC.
+    ts2secs: Option<f64>,
 }
 
 impl Clock {
@@ -82,7 +84,17 @@ impl Clock {
         for o in offsets {
             offset = offset.wrapping_add(clib::strtoll(o.as_bytes(), 0) as u64);
         }
-        Clock { shift, tsc2nsec: tsc2nsec.filter(|t| t.mult != 0), offset }
+        Clock { shift, tsc2nsec: tsc2nsec.filter(|t| t.mult != 0), offset, ts2secs: None }
+    }
+
+    /// The same conversion with the clock counting `hz` per second (report's `--ts2secs`):
+    /// trace-cmd multiplies by the double 1e9 / hz instead of applying TSC2NSEC; a zero `hz`
+    /// is ignored, as trace-cmd ignores it.
+    pub fn with_ts2secs(mut self, hz: u64) -> Clock {
+        if hz != 0 {
+            self.ts2secs = Some(1e9 / hz as f64);
+        }
+        self
     }
 
     /// The same conversion with `by` added at the end (report's `--ts-offset`, which trace-cmd
@@ -105,10 +117,27 @@ impl Clock {
         if let Some(shift) = &self.shift {
             ts = shift.host(ts, cpu);
         }
-        if let Some(t) = self.tsc2nsec {
+        if let Some(m) = self.ts2secs {
+            ts = c_double_to_u64(ts as f64 * m);
+        } else if let Some(t) = self.tsc2nsec {
             ts = mul_u64_u32_shr(ts, t.mult as i32 as i64 as u64, t.shift);
         }
         ts.wrapping_add(self.offset)
+    }
+}
+
+/// C's `ts *= double` back to an unsigned long long as x86-64 compilers do it: truncated, and
+/// a product of 2^64 or more (a high `--ts2secs` factor on a large count) becomes 0, not the
+/// largest value (what Rust's `as` would give).
+fn c_double_to_u64(p: f64) -> u64 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if p < TWO_63 {
+        p as i64 as u64
+    } else if p < 2.0 * TWO_63 {
+        ((p - TWO_63) as i64 as u64) ^ (1 << 63)
+    } else {
+        // cvttsd2si's "integer indefinite" 1 << 63, with the top bit flipped back.
+        0
     }
 }
 
@@ -191,6 +220,16 @@ mod tests {
 
     fn shift(flags: u32) -> TimeShift {
         TimeShift { peer_id: 0, flags, cpus: vec![vec![sample(845_300_000_000, 2000), sample(845_200_000_000, 1000), sample(845_400_000_000, 4000)]] }
+    }
+
+    #[test]
+    fn ts2secs_products_convert_as_c_does() {
+        assert_eq!(c_double_to_u64(12.9), 12);
+        assert_eq!(c_double_to_u64(1.5e19), 15_000_000_000_000_000_000);
+        assert_eq!(c_double_to_u64(2e19), 0);
+        let c = Clock::default().with_ts2secs(26_000_000_000);
+        assert_eq!(c.convert(26_000_000_000, 0), 1_000_000_000);
+        assert_eq!(Clock::default().with_ts2secs(1000).convert(u64::MAX / 2, 0), 0);
     }
 
     #[test]
