@@ -72,6 +72,20 @@ export interface Native {
   reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string, filters: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
+  explainOpen(
+    cursor: MergeCursor,
+    from: string,
+    to: string,
+    match: string,
+    threshold: string,
+    top: number | null,
+    guest: string,
+    pid: number | null,
+    comm: string,
+    lines: boolean,
+  ): ExplainCursor;
+  explainNext(cursor: ExplainCursor, maxRecords: number, text: boolean): string;
+  explainSummary(cursor: ExplainCursor): string;
 }
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
@@ -81,6 +95,8 @@ export type Cursor = { readonly __tracedatCursor: unique symbol };
 export type ReportCursor = { readonly __tracedatReportCursor: unique symbol };
 
 export type MergeCursor = { readonly __tracedatMergeCursor: unique symbol };
+
+export type ExplainCursor = { readonly __tracedatExplainCursor: unique symbol };
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).
 export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');

@@ -378,6 +378,41 @@ impl Report {
     /// trace_show_data for one record; true when a following record was consumed.
     #[allow(clippy::too_many_arguments)]
     fn line(&mut self, fi: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, next: Option<&[u8]>, s: &mut Vec<u8>) -> bool {
+        let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
+        let guest_self = guest == Some(fi);
+        let (File { tep, time, .. }, guest) = split_file(&mut self.files, fi, guest);
+        let line = Line { raw: self.opts.raw, time: *time, guest, guest_self };
+        line.print(tep, &mut self.stacks, Rec { data, size, ts, cpu, missed, ev, next }, s)
+    }
+}
+
+/// One record as [`Line::print`] takes it: its bytes (`size` of them its own, the rest what
+/// follows it in its page), time, CPU, the events lost before it, its event, and the next
+/// record of its buffer (for function_graph's leaf folding).
+pub struct Rec<'a> {
+    pub data: &'a [u8],
+    pub size: usize,
+    pub ts: u64,
+    pub cpu: u32,
+    pub missed: i64,
+    pub ev: Option<usize>,
+    pub next: Option<&'a [u8]>,
+}
+
+/// How a record's line prints: raw fields (`-R`) or not, its time format, and the kallsyms of
+/// the guest whose vCPU thread wrote it (`guest_self`: the file's own), for the kvm events.
+pub struct Line<'a> {
+    pub raw: bool,
+    pub time: TimeFmt,
+    pub guest: Option<&'a Funcs>,
+    pub guest_self: bool,
+}
+
+impl Line<'_> {
+    /// trace_show_data for one record of the file `tep` holds; true when `r.next` was consumed.
+    pub fn print(&self, tep: &mut Tep, stacks: &mut FuncStacks, r: Rec<'_>, s: &mut Vec<u8>) -> bool {
+        let Rec { data, size, ts, cpu, missed, ev, next } = r;
+        let (time, guest, guest_self) = (&self.time, self.guest, self.guest_self);
         if missed > 0 {
             cprintf::printf(s, b"CPU:%d [%lld EVENTS DROPPED]\n", &[C::Int(cpu as u64), C::Int(missed as u64)]);
         } else if missed < 0 {
@@ -387,9 +422,6 @@ impl Report {
             s.extend_from_slice(b"[UNKNOWN EVENT][UNKNOWN EVENT] (NULL):               [UNKNOWN EVENT]");
             return false;
         };
-        let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
-        let guest_self = guest == Some(fi);
-        let (File { tep, time, .. }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
         let comm = tep.comms.find(pid).to_vec();
         cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
@@ -410,7 +442,7 @@ impl Report {
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let ev = &mut tep.events[ei];
-        if self.opts.raw {
+        if self.raw {
             let nr = ev.nr_common;
             let (prog, fields) = ev.compiled(long_size);
             Eval { prog, fields }.fields_raw(&ctx, data, nr, s);
@@ -426,7 +458,7 @@ impl Report {
             let mut env = plugins::Env {
                 ctx: &ctx,
                 comms: &mut tep.comms,
-                stacks: &mut self.stacks,
+                stacks,
                 cpu,
                 ts,
                 time_fmt: *time,

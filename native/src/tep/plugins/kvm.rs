@@ -66,19 +66,23 @@ pub(super) fn emulate_insn(r: Rec<'_>, env: &Env<'_, '_>, out: &mut Vec<u8>) -> 
 /// `print_exit_reason`: VMX or SVM exit names by the event's `isa` field.
 fn exit_reason(r: Rec<'_>, field: &str, out: &mut Vec<u8>) -> Option<()> {
     let v = r.val(field, out)?;
-    let reason = match r.opt("isa").unwrap_or(1) {
+    out.extend_from_slice(b"reason ");
+    out.extend_from_slice(reason_name(v, r.opt("isa")).as_bytes());
+    Some(())
+}
+
+/// An exit reason as the kvm plugin names it: VMX's name (`isa` 1, or no `isa` field), SVM's
+/// (`isa` 2), `UNKNOWN (N)` for a number the table lacks, `UNKNOWN-ISA` for another `isa`.
+pub fn reason_name(v: u64, isa: Option<u64>) -> String {
+    let reason = match isa.unwrap_or(1) {
         1 => VMX.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
         2 => SVM.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
         _ => Some("UNKNOWN-ISA"),
     };
     match reason {
-        Some(r) => {
-            out.extend_from_slice(b"reason ");
-            out.extend_from_slice(r.as_bytes());
-        }
-        None => cprintf::printf(out, b"reason UNKNOWN (%llu)", &[C::Int(v)]),
+        Some(r) => r.to_string(),
+        None => format!("UNKNOWN ({v})"),
     }
-    Some(())
 }
 
 /// `add_rip_function`: ` function[+0xoffset]` of a guest rip, when the record comes from a
