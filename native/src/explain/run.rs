@@ -306,7 +306,8 @@ impl State {
     fn line(&mut self, si: usize, r: &Record<'_>, ev: Option<usize>, funcs_of: Option<usize>) -> Line {
         let input = self.sources[si].input;
         let mut s = self.sources[si].prefix.clone();
-        let time = self.times[input];
+        // Every time is the host's now: printed as the host's report prints its own.
+        let time = self.times[self.host];
         let extent = self.teps[input].extent;
         let data = r.rest.get(..r.data.len().max(extent)).unwrap_or(r.rest);
         let rec = Rec { data, size: r.data.len(), ts: r.ts, cpu: r.cpu, missed: r.missed, ev, next: None };
@@ -506,16 +507,14 @@ impl State {
                 let vcpu = f.num("vcpu_id");
                 let t = self.threads.entry(pid).or_insert_with(|| Thread::new(pid, None));
                 if t.vcpu.is_none() {
-                    if let Some(v) = vcpu.and_then(|v| u32::try_from(v).ok()).filter(|&v| v < 4096) {
-                        // The guest whose vCPU v has no known thread, when only one has none.
-                        let unknown: Vec<usize> = (0..self.guests.len()).filter(|&g| self.guests[g].thread_of(v).is_none()).collect();
+                    if let Some(v) = vcpu.and_then(|v| u32::try_from(v).ok()) {
+                        // The one guest that has a vCPU v with no known thread (another VM's
+                        // threads may run on the host too: with several candidates, none).
+                        let unknown: Vec<usize> =
+                            (0..self.guests.len()).filter(|&g| (v as usize) < self.guests[g].pids.len() && self.guests[g].thread_of(v).is_none()).collect();
                         if let [g] = unknown[..] {
                             t.vcpu = Some((g, v));
-                            let pids = &mut self.guests[g].pids;
-                            if pids.len() <= v as usize {
-                                pids.resize(v as usize + 1, -1);
-                            }
-                            pids[v as usize] = pid;
+                            self.guests[g].pids[v as usize] = pid;
                         }
                     }
                 }
