@@ -573,6 +573,9 @@ export const COMMANDS = [
   { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },
   { name: 'merge as host', module: 'dist/commands/merge.js', out: true, merge: 'host', args: (path, out) => ['merge', '--sync', 'none', path, PARTNER.guest, '-o', out] },
   { name: 'attach', module: 'dist/commands/merge.js', out: true, attach: true, args: (path, out) => ['attach', '--sync', 'none', PARTNER.host, path, '--out-dir', out] },
+  // explain over the same pairs: the text report (windows, their lines, the summary tables).
+  { name: 'explain', module: 'dist/commands/explain.js', explain: 'guest', args: (path) => ['explain', '--sync', 'none', PARTNER.host, path] },
+  { name: 'explain as host', module: 'dist/commands/explain.js', explain: 'host', args: (path) => ['explain', '--sync', 'none', path, PARTNER.guest] },
 ].filter((c) => !c.module || existsSync(join(ROOT, c.module)));
 
 /** The good half of a merge or attach case: the bundled example pair. */
@@ -600,6 +603,17 @@ export async function runInProcess(api, cmd, path, opened = api.open(path)) {
     const t = await opened;
     if (cmd.records) return records(t, cmd.salvage, path);
     if (cmd.merge || cmd.attach) return await mergeInProcess(api, cmd, t, path);
+    if (cmd.explain) {
+      // As src/commands/explain.ts prints it: part by part.
+      const partner = await api.open(cmd.explain === 'host' ? PARTNER.guest : PARTNER.host);
+      const parts = [];
+      try {
+        for (const p of api.explain(cmd.explain === 'host' ? [t, partner] : [partner, t], { sync: 'none', top: 10, lines: true }).text()) parts.push(Buffer.from(p));
+      } finally {
+        out = clip(Buffer.concat(parts));
+      }
+      return { code: 0, stdout: out, stderr: '' };
+    }
     if (cmd.out) {
       try {
         await t.convert(`${path}.out`);
@@ -732,6 +746,7 @@ export function judge(cmd, res) {
     if (cmd.out) return null;
     if (cmd.validate) return / is a valid trace-cmd file\n$/.test(res.stdout) ? null : 'dump -v did not end with its verdict';
     if (cmd.report) return /^cpus=\d+\n/.test(res.stdout) ? null : 'report output does not start with cpus=N';
+    if (cmd.explain) return /^summary: \d+ windows /m.test(res.stdout) ? null : 'explain output has no summary';
     return res.stdout.startsWith('\n Tracing meta data in file ') ? null : 'dump output does not start with the meta data title';
   }
   if (res.code === 2) {
