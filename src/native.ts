@@ -51,6 +51,9 @@ export interface Native {
   mergeOpen(sync: string): MergeCursor;
   mergeOption(cursor: MergeCursor, flag: string, value: string): void;
   mergeInput(cursor: MergeCursor, handle: Handle, path: string): void;
+  timelineOpen(cursor: MergeCursor): TimelineCursor;
+  timelineSources(cursor: TimelineCursor): string;
+  timelineNext(cursor: TimelineCursor, maxRecords: number): Buffer;
   attachRun(
     cursor: MergeCursor,
     outDir: string,
@@ -97,6 +100,8 @@ export type ReportCursor = { readonly __tracedatReportCursor: unique symbol };
 export type MergeCursor = { readonly __tracedatMergeCursor: unique symbol };
 
 export type ExplainCursor = { readonly __tracedatExplainCursor: unique symbol };
+
+export type TimelineCursor = { readonly __tracedatTimelineCursor: unique symbol };
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).
 export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');

@@ -156,8 +156,8 @@ export class TraceFile {
     return this.formatCache;
   }
 
-  /** Offset of common_pid, the same in every event (4 on every kernel seen). */
-  private get pidOffset(): number {
+  /** Offset of common_pid, the same in every event (4 on every kernel seen). @internal */
+  get pidOffset(): number {
     for (const f of this.formats()) {
       const pid = 'fields' in f ? f.fields.find((x) => x.name === 'common_pid') : undefined;
       if (pid) return pid.offset;

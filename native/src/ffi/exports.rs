@@ -459,8 +459,8 @@ fn timeline_sources(env: Env, args: &Args) -> JsResult {
     env.string(&c.timeline.json())
 }
 
-/// `timelineNext(cursor, maxRecords)` → a Buffer of records, each a u32 source index (little-
-/// endian, padded to 8) before the record as `nextBatch` encodes it; empty at the end.
+/// `timelineNext(cursor, maxRecords)` → a Buffer of records, each a u64 source index (little-
+/// endian) before the record as `nextBatch` encodes it; empty at the end.
 fn timeline_next(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<TimelineCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
