@@ -21,6 +21,9 @@ export interface ExplainOptions extends Pick<MergeOptions, 'sync' | 'guests' | '
   lines?: boolean;
 }
 
+// Times and durations are numbers: host nanoseconds since boot stay below 2^53 (104 days);
+// raw clock counts may not, and `jsonLines()` gives them exactly.
+
 export interface ExplainExit {
   /** The exit reason as trace-cmd's kvm plugin names it. */
   reason: string;
@@ -91,9 +94,9 @@ export class Explanation implements Iterable<ExplainWindow> {
     private readonly inputs: readonly TraceFile[],
   ) {}
 
-  private step(text: boolean): { done: boolean; windows?: ExplainWindow[]; text?: string } {
+  private step(mode: 'objects' | 'jsonl' | 'text'): { done: boolean; windows?: ExplainWindow[]; text?: string } {
     try {
-      const r = JSON.parse(native.explainNext(this.cursor, BATCH, text)) as { done: boolean; windows?: ExplainWindow[]; text?: string };
+      const r = JSON.parse(native.explainNext(this.cursor, BATCH, mode)) as { done: boolean; windows?: ExplainWindow[]; text?: string };
       this.done = r.done;
       return r;
     } catch (e) {
@@ -102,13 +105,22 @@ export class Explanation implements Iterable<ExplainWindow> {
   }
 
   *[Symbol.iterator](): Iterator<ExplainWindow> {
-    while (!this.done) yield* this.step(false).windows ?? [];
+    while (!this.done) yield* this.step('objects').windows ?? [];
   }
 
   /** The text report in parts: each window's block, then the summary tables. */
   *text(): Generator<string> {
+    yield* this.parts('text');
+  }
+
+  /** `--format json` in parts: one JSON object per window and line, its numbers exact (past 2^53 too). */
+  *jsonLines(): Generator<string> {
+    yield* this.parts('jsonl');
+  }
+
+  private *parts(mode: 'text' | 'jsonl'): Generator<string> {
     while (!this.done) {
-      const t = this.step(true).text ?? '';
+      const t = this.step(mode).text ?? '';
       if (t.length > 0) yield t;
     }
   }

@@ -87,7 +87,7 @@ export interface Native {
     comm: string,
     lines: boolean,
   ): ExplainCursor;
-  explainNext(cursor: ExplainCursor, maxRecords: number, text: boolean): string;
+  explainNext(cursor: ExplainCursor, maxRecords: number, mode: 'objects' | 'jsonl' | 'text'): string;
   explainSummary(cursor: ExplainCursor): string;
 }
 

@@ -85,6 +85,28 @@ function exitPairs(ls: readonly Line[], host: string, pid: number): Pair[] {
   return out;
 }
 
+/** The pairs overlapping [s, e), as `REASON START END`: they follow each other, so from the
+ * first ending after s on while they start before e. */
+function overlaps(pairs: readonly Pair[], s: bigint, e: bigint): string[] {
+  let lo = 0;
+  for (let hi = pairs.length; lo < hi; ) {
+    const mid = (lo + hi) >> 1;
+    if (pairs[mid]!.end > s) hi = mid;
+    else lo = mid + 1;
+  }
+  const out: string[] = [];
+  for (let i = lo; i < pairs.length && pairs[i]!.start < e; i++) out.push(`${pairs[i]!.reason} ${pairs[i]!.start} ${pairs[i]!.end}`);
+  return out;
+}
+
+/** The vCPU thread: the host task whose kvm_entry lines name guest functions (trace-cmd names
+ * them only for the vCPU threads of a guest it reads). */
+function vcpuThread(ls: readonly Line[]): number {
+  const named = new Set(ls.filter((l) => l.file === 'host.dat' && l.event === 'kvm_entry' && /rip 0x[0-9a-f]+ \S/.test(l.text)).map((l) => l.pid));
+  expect(named.size).toBe(1);
+  return [...named][0]!;
+}
+
 /** The checks every window passes whatever the input. */
 function sumsAddUp(w: ExplainWindow): void {
   expect(w.latency_ns).toBe(w.end_ns - w.start_ns);
@@ -119,32 +141,45 @@ describe('the public KVM pair, against trace-cmd report -t -i host -i guest', ()
   });
 
   test("each window's exits are exactly the vCPU thread's kvm_exit -> kvm_entry pairs overlapping it, and the sums add up", () => {
-    // The vCPU thread: the host task whose kvm_entry lines name guest functions (trace-cmd
-    // names them only for the vCPU threads of a guest it reads).
-    const named = new Set(listing.filter((l) => l.file === 'host.dat' && l.event === 'kvm_entry' && /rip 0x[0-9a-f]+ \S/.test(l.text)).map((l) => l.pid));
-    expect(named.size).toBe(1);
-    const [thread] = [...named];
-    const pairs = exitPairs(listing, 'host.dat', thread!);
+    const thread = vcpuThread(listing);
+    const pairs = exitPairs(listing, 'host.dat', thread);
     expect(pairs.length).toBeGreaterThan(1000);
     let withExits = 0;
     for (const w of windows) {
       expect(w.host_pid).toBe(thread);
       const s = BigInt(w.start_ns);
       const e = BigInt(w.end_ns);
-      // The pairs follow each other: the first ending after s, then on while they start before e.
-      let lo = 0;
-      for (let hi = pairs.length; lo < hi; ) {
-        const mid = (lo + hi) >> 1;
-        if (pairs[mid]!.end > s) hi = mid;
-        else lo = mid + 1;
-      }
-      const overlapping: string[] = [];
-      for (let i = lo; i < pairs.length && pairs[i]!.start < e; i++) overlapping.push(`${pairs[i]!.reason} ${pairs[i]!.start} ${pairs[i]!.end}`);
+      const overlapping = overlaps(pairs, s, e);
       expect(w.exits.map((x) => `${x.reason} ${x.start_ns} ${x.end_ns}`)).toEqual(overlapping);
       withExits += Number(overlapping.length > 0);
       sumsAddUp(w);
     }
     expect(withExits).toBeGreaterThan(100);
+  });
+
+  test('--from irq_handler_entry --to irq_handler_exit --match irq: the pairs the listing shows, their exits, the sums', async () => {
+    const open_ = new Map<string, Line>();
+    const expected: string[] = [];
+    for (const l of listing) {
+      if (l.file !== 'guest.dat' || (l.event !== 'irq_handler_entry' && l.event !== 'irq_handler_exit')) continue;
+      const irq = /^irq=(\d+) /.exec(l.text)![1]!;
+      if (l.event === 'irq_handler_entry') {
+        if (!open_.has(irq)) open_.set(irq, l);
+      } else {
+        const from = open_.get(irq);
+        open_.delete(irq);
+        if (from !== undefined) expected.push(`${from.pid} ${l.cpu} ${from.ts} ${l.ts}`);
+      }
+    }
+    expect(expected.length).toBeGreaterThan(1000);
+    const pairs = [...explain([await open(host), await open(guest)], { from: 'irq_handler_entry', to: 'irq_handler_exit', match: 'irq' })];
+    expect(pairs.map((w) => `${w.pid} ${w.vcpu} ${w.start_ns} ${w.end_ns}`)).toEqual(expected);
+    const exits = exitPairs(listing, 'host.dat', vcpuThread(listing));
+    for (const w of pairs) {
+      expect(w.kind).toBe('pair');
+      expect(w.exits.map((x) => `${x.reason} ${x.start_ns} ${x.end_ns}`)).toEqual(overlaps(exits, BigInt(w.start_ns), BigInt(w.end_ns)));
+      sumsAddUp(w);
+    }
   });
 
   test('a merged file explains as its inputs do; the CLI gives the same objects, text slowest first', async () => {
@@ -310,15 +345,12 @@ describe('a scenario with a known answer', () => {
     expect(text).toContain(`guest.dat: ${' '.repeat(10)}<idle>-0     [000]${run.timestamp}: sched_switch:`);
   });
 
-  test('--threshold, --pid and --guest focus; a pair of events matched on a field', async () => {
+  test('--threshold, --pid and --guest focus; a --from/--to pair on one CPU', async () => {
     const inputs = async () => [await open(hostPath), await open(guestPath)];
     const pid = le(wake.data).getInt32(24, true);
     expect([...explain(await inputs(), { sync: 'none', threshold: run.timestamp - wake.timestamp + 1n })]).toHaveLength(0);
     expect([...explain(await inputs(), { sync: 'none', pid: pid + 1 })]).toHaveLength(0);
     expect([...explain(await inputs(), { sync: 'none', pid, guest: 'sigmatek-core2' })]).toHaveLength(1);
-    const pair = [...explain(await inputs(), { sync: 'none', from: 'sched_waking', to: 'sched_switch', match: 'pid' })];
-    // sched_switch has no pid field: nothing closes the pair.
-    expect(pair).toHaveLength(0);
     const byCpu = [...explain(await inputs(), { sync: 'none', from: 'sched_waking', to: `sched_switch: next_pid == ${pid}` })];
     expect(byCpu.map((w) => [w.kind, w.start_ns, w.end_ns, w.exits.length])).toEqual([['pair', Number(wake.timestamp), Number(run.timestamp), 5]]);
   });

@@ -103,19 +103,6 @@ export async function explainCommand(args: string[]): Promise<number> {
   for (const f of p.inputs) traces.push(await open(f));
   const text = p.format === 'text';
   const run = explain(traces, { ...p.options, top: p.options.top ?? (text ? 10 : undefined), lines: text, cliOptions: p.perGuest });
-  if (text) {
-    for (const part of run.text()) write(Buffer.from(part));
-  } else {
-    const out: string[] = [];
-    const flush = () => {
-      if (out.length > 0) write(Buffer.from(out.join('')));
-      out.length = 0;
-    };
-    for (const w of run) {
-      out.push(JSON.stringify(w) + '\n');
-      if (out.length >= 1024) flush();
-    }
-    flush();
-  }
+  for (const part of text ? run.text() : run.jsonLines()) write(Buffer.from(part));
   return 0;
 }

@@ -521,34 +521,49 @@ fn explain_open(env: Env, args: &Args) -> JsResult {
     env.external_mut(ExplainCursor { inputs: inputs.into_iter().map(|(h, _)| h).collect(), explain })
 }
 
-/// `explainNext(cursor, maxRecords, text)` → the windows finished while reading up to
-/// `maxRecords` records: JSON `{ done, windows: [...] }`, or with `text` the text report's
-/// next part (windows, and the summary tables once done) as `{ done, text }`.
+/// `explainNext(cursor, maxRecords, mode)` → what finished while reading up to `maxRecords`
+/// records, as JSON `{ done, windows: [...] }` (mode "objects"), or `{ done, text }` with
+/// `text` one JSON object per window and line (mode "jsonl", the CLI's `--format json`: its
+/// numbers exact) or the text report's next part (mode "text": windows, and the summary tables
+/// once done).
 fn explain_next(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<ExplainCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 22);
-    let as_text = args.boolean(2)?;
+    let mode = args.string(2)?;
     let data: Vec<&[u8]> = c.inputs.iter().map(|h| h.source.bytes()).collect();
     let (windows, done) = c.explain.step(&data, max).map_err(input_error)?;
     let mut j = json::Json::new();
     j.begin_object(None);
     j.bool("done", done);
-    if as_text {
-        let units = explain::text::Units { time: c.explain.time_fmt(), ns: c.explain.nanoseconds() };
-        let mut out = String::new();
-        for w in &windows {
-            explain::text::window(w, units, &mut out);
+    match mode.as_str() {
+        "text" => {
+            let units = explain::text::Units { time: c.explain.time_fmt(), ns: c.explain.nanoseconds() };
+            let mut out = String::new();
+            for w in &windows {
+                explain::text::window(w, units, &mut out);
+            }
+            if done {
+                explain::text::summary(c.explain.summary(), c.explain.options().threshold, units, &mut out);
+            }
+            j.str("text", &out);
         }
-        if done {
-            explain::text::summary(c.explain.summary(), c.explain.options().threshold, units, &mut out);
+        "jsonl" => {
+            let mut out = String::new();
+            for w in &windows {
+                let mut one = json::Json::new();
+                w.json(&mut one);
+                out.push_str(&one.finish());
+                out.push('\n');
+            }
+            j.str("text", &out);
         }
-        j.str("text", &out);
-    } else {
-        j.begin_array(Some("windows"));
-        for w in &windows {
-            w.json(&mut j);
+        _ => {
+            j.begin_array(Some("windows"));
+            for w in &windows {
+                w.json(&mut j);
+            }
+            j.end_array();
         }
-        j.end_array();
     }
     j.end_object();
     env.string(&j.finish())
