@@ -4,11 +4,11 @@
 // bounds are those guest events, the exits are exactly the vCPU thread's kvm_exit -> kvm_entry
 // pairs overlapping it, the parts add up. A scenario built from real records has a known answer.
 import { beforeAll, describe, expect, test } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { explain, merge, open, writeTrace, type ExplainWindow } from '../src/index.js';
-import { CLI, run } from './helpers.js';
+import { CLI, ROOT, run } from './helpers.js';
 import { KVM, PUBLIC_GUEST, PUBLIC_HOST, need, recordsOf, type Rec } from './scenarios.js';
 
 /** One line of a merged `report -t`: its file, task, CPU, time in ns, event and text. */
@@ -123,6 +123,7 @@ describe('the public KVM pair, against trace-cmd report -t -i host -i guest', ()
   const host = join(dir, 'host.dat');
   const guest = join(dir, 'guest.dat');
   let listing: Line[] = [];
+  let listed = new Set<string>();
   let windows: ExplainWindow[] = [];
   beforeAll(async () => {
     await (await open(need(PUBLIC_HOST))).convert(host, { compression: 'zstd' });
@@ -130,6 +131,7 @@ describe('the public KVM pair, against trace-cmd report -t -i host -i guest', ()
     const r = await run('trace-cmd', ['report', '-t', '-i', host, '-i', guest], { timeoutMs: 120_000 });
     expect(r.status).toBe(0);
     listing = lines(r.stdout.toString('latin1'));
+    listed = new Set(r.stdout.toString('latin1').split('\n'));
     windows = [...explain([await open(host), await open(guest)])];
   }, 120_000);
 
@@ -182,6 +184,17 @@ describe('the public KVM pair, against trace-cmd report -t -i host -i guest', ()
     }
   });
 
+  test("the README's example is the CLI's output", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const command = 'tracedat explain host.dat guest.dat --comm LRTMgr-Main --top 1';
+    const at = readme.indexOf(`$ ${command}\n`);
+    expect(at).toBeGreaterThan(0);
+    const block = readme.slice(at + command.length + 3, readme.indexOf('```', at));
+    const r = await run(process.execPath, [CLI, ...command.split(' ').slice(1)], { cwd: dir });
+    expect(r.status).toBe(0);
+    expect(r.stdout.toString()).toBe(block);
+  });
+
   test('a merged file explains as its inputs do; the CLI gives the same objects, text slowest first', async () => {
     const merged = join(dir, 'merged.dat');
     await merge([await open(host), await open(guest)], merged);
@@ -198,6 +211,11 @@ describe('the public KVM pair, against trace-cmd report -t -i host -i guest', ()
     const heads = text.stdout.toString().split('\n').filter((l) => / vCPU \d+: wakeup of /.test(l));
     expect(heads.map((h) => / ([\w-]+)-(\d+): /.exec(h)!.slice(1, 3).join('-'))).toEqual(slowest.map((w) => `${w.comm}-${w.pid}`));
     expect(text.stdout.toString()).toContain(`summary: ${windows.length} windows of at least 0.000us`);
+    // Each window's merged lines are the listing's own lines, host and guest marked by file.
+    const shown = text.stdout.toString('latin1').split('\n').filter((l) => /^ {4} *(host|guest)\.dat: /.test(l)).map((l) => l.slice(4));
+    expect(shown.length).toBeGreaterThan(100);
+    expect(shown.filter((l) => !listed.has(l))).toEqual([]);
+    expect(shown.some((l) => / host\.dat: .* kvm_exit: +reason \S+ rip 0x[0-9a-f]+ \w/.test(l))).toBe(true);
   });
 });
 
