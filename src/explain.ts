@@ -78,6 +78,8 @@ export interface ExplainSummary {
   nanoseconds: boolean;
   windows: Tally;
   in_guest_ns: number;
+  /** Windows given up: open so long that what they needed was no longer kept (memory stays bounded). */
+  given_up: number;
   exits: ({ reason: string } & Tally)[];
   preempting: ({ comm: string; pid: number } & Tally)[];
 }

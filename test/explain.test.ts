@@ -43,7 +43,7 @@ interface Expected {
 }
 
 /** Wakeup windows as the listing shows them: the first sched_waking/sched_wakeup of a pid to
- * the sched_switch whose next task it is. */
+ * the sched_switch whose next task it is (given up if the task is switched out first). */
 function wakeups(ls: readonly Line[], guest: string): Expected[] {
   const open = new Map<number, bigint>();
   const out: Expected[] = [];
@@ -54,6 +54,8 @@ function wakeups(ls: readonly Line[], guest: string): Expected[] {
       const pid = Number(m![1]);
       if (!open.has(pid)) open.set(pid, l.ts);
     } else if (l.event === 'sched_switch') {
+      // A task switched out while its wakeup is open was running: no latency.
+      open.delete(Number(/^.*:(\d+) \[-?\d+\] \S+ ==> /.exec(l.text)![1]));
       const pid = Number(/==> .*:(\d+) \[-?\d+\]$/.exec(l.text)![1]);
       const start = open.get(pid);
       if (start === undefined) continue;

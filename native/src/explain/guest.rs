@@ -76,6 +76,37 @@ impl Guest {
         Some(o)
     }
 
+    /// Drops the open windows that started before `ts` (what they need is no longer kept);
+    /// how many.
+    pub fn discard_before(&mut self, ts: u64) -> usize {
+        let before = self.opens.len();
+        self.opens.retain(|_, o| o.start >= ts);
+        self.starts = self.starts.split_off(&ts);
+        before - self.opens.len()
+    }
+
+    /// The middle start of the open windows, when more than `limit` are open.
+    pub fn opens_over(&self, limit: usize) -> Option<u64> {
+        if self.opens.len() <= limit {
+            return None;
+        }
+        let mut seen = 0;
+        self.starts
+            .iter()
+            .find(|(_, &n)| {
+                seen += n;
+                seen > self.opens.len() / 2
+            })
+            .map(|(&t, _)| t)
+    }
+
+    /// The time of the middle line of the longest line history, when one holds more than
+    /// `limit` lines.
+    pub fn lines_over(&self, limit: usize) -> Option<u64> {
+        let l = self.lines.iter().find(|l| l.len() > limit)?;
+        l.get(l.len() / 2).map(|l| l.0)
+    }
+
     /// The start of the earliest open window.
     pub fn earliest(&self) -> Option<u64> {
         self.starts.keys().next().copied()
@@ -105,5 +136,38 @@ impl Guest {
                 l.pop_front();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(start: u64) -> Open {
+        Open { start, cpu: 0, pid: 1, comm: String::new(), line: None }
+    }
+
+    #[test]
+    fn open_windows_bound_what_is_kept() {
+        let mut g = Guest::new("g".into(), 1, vec![-1, 5], true, None);
+        assert_eq!((g.thread_of(0), g.thread_of(1), g.thread_of(2)), (None, Some(5), None));
+        g.open(b"a".to_vec(), open(10));
+        g.open(b"a".to_vec(), open(11));
+        g.open(b"b".to_vec(), open(20));
+        g.open(b"c".to_vec(), open(30));
+        assert_eq!(g.earliest(), Some(10));
+        assert_eq!(g.opens_over(2), Some(20));
+        assert_eq!(g.opens_over(3), None);
+        g.push_line(0, (5, 0, Vec::new()));
+        g.push_line(0, (15, 1, Vec::new()));
+        g.prune();
+        assert_eq!(g.lines_of(0, 0, 100).len(), 1);
+        assert_eq!(g.close(b"a").map(|o| o.start), Some(10));
+        assert_eq!(g.earliest(), Some(20));
+        assert_eq!(g.discard_before(25), 1);
+        assert_eq!(g.earliest(), Some(30));
+        assert!(g.is_open(b"c") && !g.is_open(b"b"));
+        g.push_line(5000, (1, 2, Vec::new()));
+        assert_eq!(g.lines_of(5000, 0, 10).len(), 0);
     }
 }

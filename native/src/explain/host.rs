@@ -172,3 +172,50 @@ pub fn irq_name(softirq: bool, number: u64, handler: &[u8]) -> String {
         format!("irq:{number} {}", String::from_utf8_lossy(handler))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vcpu_thread_out_and_back() {
+        let mut t = Thread::new(7, Some((0, 0)));
+        // Before its first kvm event the thread's state is not known: no off-CPU time.
+        t.switch_out(5, true, 9, "x".into());
+        t.switch_in(6, 0);
+        assert!(t.off_cpu.is_empty());
+        t.kvm_exit(10, 1, "HLT".into(), 0xff, None);
+        t.switch_out(12, false, 9, "stress".into());
+        t.switch_in(20, 2);
+        assert!(t.kvm_entry(25, 2));
+        assert!(!t.kvm_entry(26, 2));
+        let e = &t.exits[0];
+        assert_eq!((e.start, e.end, e.reason.as_str()), (10, Some(25), "HLT"));
+        let o = &t.off_cpu[0];
+        assert_eq!((o.start, o.end, o.preempted, o.by_pid), (12, Some(20), false, 9));
+        // An exit left open by lost events ends at the next exit.
+        t.kvm_exit(30, 2, "CPUID".into(), 1, None);
+        t.kvm_exit(40, 2, "HLT".into(), 2, None);
+        assert_eq!(t.exits.back().map(|e| (e.start, e.end)), Some((30, Some(40))));
+        t.lines.push_back((35, 1, b"x".to_vec()));
+        t.lines.push_back((41, 2, b"y".to_vec()));
+        t.prune(Some(30));
+        assert_eq!(t.exits.len(), 1);
+        assert!(t.off_cpu.is_empty());
+        // The open exit's own lines stay.
+        t.prune(None);
+        assert!(t.exits.is_empty());
+        assert_eq!(t.lines.len(), 1);
+    }
+
+    #[test]
+    fn nested_irqs_and_names() {
+        let mut c = HostCpu::default();
+        c.enter(false, irq_name(false, 33, b"eth0"), 1);
+        c.enter(true, irq_name(true, 1, b""), 2);
+        assert!(c.leave(false, 3).is_some_and(|i| i.name == "irq:33 eth0" && (i.start, i.end) == (1, 3)));
+        assert!(c.leave(true, 4).is_some_and(|i| i.name == "softirq:TIMER"));
+        assert!(c.leave(true, 5).is_none());
+        assert_eq!(irq_name(true, 99, b""), "softirq:99");
+    }
+}

@@ -37,6 +37,10 @@ pub struct Options {
     pub lines: bool,
 }
 
+/// The most exits (or lines of one CPU) kept for the windows open: past it, the oldest windows
+/// are given up.
+const MAX_HISTORY: usize = 1 << 16;
+
 /// Count, total and largest part of some cause over the windows kept.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Tally {
@@ -61,6 +65,8 @@ pub struct Summary {
     pub exits: BTreeMap<String, Tally>,
     /// By (comm, pid) of the host task that ran instead.
     pub preempting: BTreeMap<(String, i32), Tally>,
+    /// Windows given up because they stayed open too long ([`MAX_HISTORY`]).
+    pub given_up: u64,
 }
 
 impl Summary {
@@ -91,6 +97,7 @@ pub fn summary_json(s: &Summary, nanoseconds: bool) -> String {
     tally_json(&mut j, &s.windows);
     j.end_object();
     j.uint("in_guest_ns", s.in_guest);
+    j.uint("given_up", s.given_up);
     j.begin_array(Some("exits"));
     for (reason, t) in &s.exits {
         j.begin_object(None);
@@ -355,6 +362,12 @@ impl State {
                         }
                     }
                     Some(Kind::SchedSwitch) => {
+                        // A task switched out while its wakeup is open was running: it was
+                        // woken while on its CPU (or its switch in was lost), no latency.
+                        let prev = (f.num("prev_pid").unwrap_or(0) as i32).to_le_bytes();
+                        if guest.close(&prev).is_some() {
+                            guest.prune();
+                        }
                         let key = (f.num("next_pid").unwrap_or(0) as i32).to_le_bytes().to_vec();
                         closed = guest.close(&key).map(|o| (o, WindowKind::Wakeup));
                     }
@@ -385,9 +398,15 @@ impl State {
         }
         if let Some((key, pid, comm)) = opened {
             self.guests[g].open(key, Open { start: r.ts, cpu: r.cpu, pid, comm, line: line.clone() });
+            if let Some(cut) = self.guests[g].opens_over(MAX_HISTORY) {
+                self.discard(g, cut);
+            }
         }
         if let Some(l) = line {
             self.guests[g].push_line(r.cpu, l);
+            if let Some(cut) = self.guests[g].lines_over(MAX_HISTORY) {
+                self.discard(g, cut);
+            }
         }
         if let Some((o, kind)) = closed {
             self.close(g, o, kind, r);
@@ -598,8 +617,19 @@ impl State {
             self.keep(w);
         }
         let from = guest.and_then(|g| self.guests[g].earliest());
-        if let Some(t) = self.threads.get_mut(&pid) {
-            t.prune(from);
+        let Some(t) = self.threads.get_mut(&pid) else { return };
+        t.prune(from);
+        if let (Some(g), true) = (guest, t.exits.len() > MAX_HISTORY) {
+            let cut = t.exits[t.exits.len() / 2].start;
+            self.discard(g, cut);
         }
+    }
+
+    /// Windows open so long that what they need outgrew [`MAX_HISTORY`] are given up (those
+    /// of guest `g` that started before `cut`), to keep memory bounded; counted in the summary.
+    fn discard(&mut self, g: usize, cut: u64) {
+        self.summary.given_up += self.guests[g].discard_before(cut) as u64;
+        self.guests[g].prune();
+        self.prune_threads(g);
     }
 }

@@ -92,6 +92,9 @@ fn row(out: &mut String, name: &str, t: &Tally, u: Units) {
 pub fn summary(s: &Summary, threshold: u64, u: Units, out: &mut String) {
     let w = &s.windows;
     let _ = writeln!(out, "summary: {} windows of at least {}; latency total {}, max {}", w.count, u.dur(threshold), u.dur(w.total), u.dur(w.max));
+    if s.given_up > 0 {
+        let _ = writeln!(out, "  {} windows given up: open so long that what they needed was no longer kept", s.given_up);
+    }
     let exited = w.total.saturating_sub(s.in_guest);
     let _ = writeln!(
         out,
