@@ -605,14 +605,16 @@ export async function runInProcess(api, cmd, path, opened = api.open(path)) {
     if (cmd.merge || cmd.attach) return await mergeInProcess(api, cmd, t, path);
     if (cmd.explain) {
       // As src/commands/explain.ts prints it: part by part.
+      const { explainNotes } = await import(join(ROOT, 'dist', 'commands', 'explain.js'));
       const partner = await api.open(cmd.explain === 'host' ? PARTNER.guest : PARTNER.host);
       const parts = [];
+      const run = api.explain(cmd.explain === 'host' ? [t, partner] : [partner, t], { sync: 'none', top: 10, lines: true });
       try {
-        for (const p of api.explain(cmd.explain === 'host' ? [t, partner] : [partner, t], { sync: 'none', top: 10, lines: true }).text()) parts.push(Buffer.from(p));
+        for (const p of run.text()) parts.push(Buffer.from(p));
       } finally {
         out = clip(Buffer.concat(parts));
       }
-      return { code: 0, stdout: out, stderr: '' };
+      return { code: 0, stdout: out, stderr: explainNotes(run.summary()) };
     }
     if (cmd.out) {
       try {
@@ -741,12 +743,14 @@ export function judge(cmd, res) {
   if (/panicked|internal error|RUST_BACKTRACE|\n\s+at /.test(err)) return 'crash text on stderr';
   if (res.code === 0) {
     if (cmd.merge || cmd.attach) return err.split('\n').slice(0, -1).every((l) => /^tracedat: (host|guest) /.test(l)) ? null : 'merge said more than its summary';
+    if (cmd.explain && err.split('\n').slice(0, -1).some((l) => !/^tracedat: explain: /.test(l))) return 'explain said more than its notes';
+    if (cmd.explain) return /^summary: \d+ windows /m.test(res.stdout) ? null : 'explain output has no summary';
     if (err !== '') return 'exit 0 with stderr output';
     if (cmd.records) return /^(buffer \d+ ".*": \d+ records, last -?\d+\n)*$/.test(res.stdout) ? null : 'records output is not sane';
     if (cmd.out) return null;
     if (cmd.validate) return / is a valid trace-cmd file\n$/.test(res.stdout) ? null : 'dump -v did not end with its verdict';
     if (cmd.report) return /^cpus=\d+\n/.test(res.stdout) ? null : 'report output does not start with cpus=N';
-    if (cmd.explain) return /^summary: \d+ windows /m.test(res.stdout) ? null : 'explain output has no summary';
+
     return res.stdout.startsWith('\n Tracing meta data in file ') ? null : 'dump output does not start with the meta data title';
   }
   if (res.code === 2) {

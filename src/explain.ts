@@ -78,6 +78,10 @@ export interface ExplainSummary {
   nanoseconds: boolean;
   windows: Tally;
   in_guest_ns: number;
+  /** How each guest was lined up with the host, and what that found worth saying. */
+  notes: string[];
+  /** Windows on a vCPU whose host thread is not known (no host side). */
+  no_thread: number;
   /** Windows given up: open so long that what they needed was no longer kept (memory stays bounded). */
   given_up: number;
   exits: ({ reason: string } & Tally)[];

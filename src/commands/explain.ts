@@ -1,7 +1,7 @@
 // `tracedat explain INPUTS...`: guest latencies broken down by what the host did on the vCPU's
 // thread meanwhile; inputs and sync options as `tracedat merge` takes them.
 import { open } from '../trace.js';
-import { explain, type ExplainOptions } from '../explain.js';
+import { explain, type ExplainOptions, type ExplainSummary } from '../explain.js';
 import type { SyncMethod } from '../merge.js';
 import { UsageError } from '../usage.js';
 import { writeStdout as write } from './stdout.js';
@@ -90,6 +90,11 @@ function parse(args: string[]): Parsed | 'help' {
   return p;
 }
 
+/** What explain says on stderr once done: how each guest was lined up with the host. */
+export function explainNotes(s: ExplainSummary): string {
+  return s.notes.map((n) => `tracedat: explain: ${n}\n`).join('');
+}
+
 export async function explainCommand(args: string[]): Promise<number> {
   const p = parse(args);
   if (p === 'help') {
@@ -104,5 +109,6 @@ export async function explainCommand(args: string[]): Promise<number> {
   const text = p.format === 'text';
   const run = explain(traces, { ...p.options, top: p.options.top ?? (text ? 10 : undefined), lines: text, cliOptions: p.perGuest });
   for (const part of text ? run.text() : run.jsonLines()) write(Buffer.from(part));
+  process.stderr.write(explainNotes(run.summary()));
   return 0;
 }

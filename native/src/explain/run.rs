@@ -67,12 +67,15 @@ pub struct Summary {
     pub preempting: BTreeMap<(String, i32), Tally>,
     /// Windows given up because they stayed open too long ([`MAX_HISTORY`]).
     pub given_up: u64,
+    /// Windows of a vCPU whose host thread is not known (no host side).
+    pub no_thread: u64,
 }
 
 impl Summary {
     fn add(&mut self, w: &Window) {
         self.windows.add(w.latency());
         self.in_guest += w.in_guest();
+        self.no_thread += u64::from(w.host_pid < 0);
         for e in &w.exits {
             self.exits.entry(e.reason.clone()).or_default().add(w.inside(e.start, e.end));
         }
@@ -89,10 +92,16 @@ fn tally_json(j: &mut Json, t: &Tally) {
 }
 
 /// The summary for JavaScript.
-pub fn summary_json(s: &Summary, nanoseconds: bool) -> String {
+pub fn summary_json(s: &Summary, nanoseconds: bool, notes: &[String]) -> String {
     let mut j = Json::new();
     j.begin_object(None);
     j.bool("nanoseconds", nanoseconds);
+    j.begin_array(Some("notes"));
+    for n in notes {
+        j.item_str(n);
+    }
+    j.end_array();
+    j.uint("no_thread", s.no_thread);
     j.begin_object(Some("windows"));
     tally_json(&mut j, &s.windows);
     j.end_object();
@@ -273,6 +282,11 @@ impl Explain {
 
     pub fn summary(&self) -> &Summary {
         &self.state.summary
+    }
+
+    /// What lining the guests up found worth saying, per guest.
+    pub fn notes(&self) -> &[String] {
+        &self.timeline.notes
     }
 
     pub fn options(&self) -> &Options {

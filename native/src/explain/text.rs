@@ -92,6 +92,9 @@ fn row(out: &mut String, name: &str, t: &Tally, u: Units) {
 pub fn summary(s: &Summary, threshold: u64, u: Units, out: &mut String) {
     let w = &s.windows;
     let _ = writeln!(out, "summary: {} windows of at least {}; latency total {}, max {}", w.count, u.dur(threshold), u.dur(w.total), u.dur(w.max));
+    if s.no_thread > 0 {
+        let _ = writeln!(out, "  {} windows on a vCPU whose host thread is not known (no GUEST option or kvm_entry named it: give --vcpu-pids)", s.no_thread);
+    }
     if s.given_up > 0 {
         let _ = writeln!(out, "  {} windows given up: open so long that what they needed was no longer kept", s.given_up);
     }
@@ -104,12 +107,14 @@ pub fn summary(s: &Summary, threshold: u64, u: Units, out: &mut String) {
         u.dur(exited),
         Units::pct(exited, w.total)
     );
-    out.push('\n');
-    let _ = writeln!(out, "  {:<28} {:>7} {:>14} {:>14}", "exit reason", "count", "total", "max");
-    let mut exits: Vec<_> = s.exits.iter().collect();
-    exits.sort_by_key(|(n, t)| (std::cmp::Reverse(t.total), n.as_str()));
-    for (name, t) in exits {
-        row(out, name, t, u);
+    if !s.exits.is_empty() {
+        out.push('\n');
+        let _ = writeln!(out, "  {:<28} {:>7} {:>14} {:>14}", "exit reason", "count", "total", "max");
+        let mut exits: Vec<_> = s.exits.iter().collect();
+        exits.sort_by_key(|(n, t)| (std::cmp::Reverse(t.total), n.as_str()));
+        for (name, t) in exits {
+            row(out, name, t, u);
+        }
     }
     if !s.preempting.is_empty() {
         out.push('\n');

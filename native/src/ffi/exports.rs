@@ -570,10 +570,11 @@ fn explain_next(env: Env, args: &Args) -> JsResult {
 }
 
 /// `explainSummary(cursor)` → JSON of what the windows kept so far add up to: `windows`
-/// `{count, total_ns, max_ns}`, `in_guest_ns`, `exits` and `preempting` lists, `nanoseconds`.
+/// `{count, total_ns, max_ns}`, `in_guest_ns`, `exits` and `preempting` lists, `nanoseconds`,
+/// windows `given_up` and with `no_thread`, and the `notes` of lining the guests up.
 fn explain_summary(env: Env, args: &Args) -> JsResult {
     let c = args.external_mut::<ExplainCursor>(0)?;
-    env.string(&explain::run::summary_json(c.explain.summary(), c.explain.nanoseconds()))
+    env.string(&explain::run::summary_json(c.explain.summary(), c.explain.nanoseconds(), c.explain.notes()))
 }
 
 /// The file a handle maps, opened again for positional reads; None when its path now names
