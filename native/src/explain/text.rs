@@ -43,7 +43,7 @@ pub fn window(w: &Window, u: Units, out: &mut String) {
     let lat = w.latency();
     let what = match w.kind {
         crate::explain::window::WindowKind::Wakeup => "wakeup of",
-        crate::explain::window::WindowKind::Pair => "from/to of",
+        crate::explain::window::WindowKind::Pair => "--from/--to window of",
     };
     let _ = writeln!(out, "{} vCPU {}: {what} {}-{}: {} ({} -> {})", w.guest, w.vcpu, w.comm, w.pid, u.dur(lat), u.ts(w.start), u.ts(w.end));
     let exits = w.exits_ns();
