@@ -1,12 +1,15 @@
 export { open, TraceFile, DumpItem } from './trace.js';
 export type { Tables, KernelSymbol } from './trace.js';
 export { TraceError } from './errors.js';
+export type { TraceErrorCode } from './errors.js';
+export { events } from './events.js';
+export type { TraceEvent, FieldValue, EventsOptions } from './events.js';
 export { UsageError } from './usage.js';
 export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus } from './report.js';
-export type { ReportOptions, ReportFilter, ReportSync } from './report.js';
+export type { ReportOptions, ReportFilter, ReportSync, ReportSkipped, ReportFormat } from './report.js';
 export { merge, attach, timeline } from './merge.js';
 export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod, AttachOptions, AttachResult, AttachedGuest, Timeline, TimelineOptions, TimelineRecord, TimelineSource } from './merge.js';
 export { writeTrace } from './build.js';

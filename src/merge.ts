@@ -108,9 +108,9 @@ export function cursorFor(inputs: readonly TraceFile[], options: MergeOptions | 
 /** The error of a native merge or attach, in the terms of its inputs and output. */
 export function mergeFailure(inputs: readonly TraceFile[], out: string, e: unknown): unknown {
   const n = e as NativeMergeError;
-  if (n?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
+  if (n?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`, 'ERR_TRACEDAT_OUTPUT');
   if (n?.code === 'ERR_TRACEDAT_USAGE') return new UsageError(n.message ?? 'bad arguments');
-  if (n?.code === 'ERR_TRACEDAT_SYNC') return new TraceError(inputs[n.input ?? 0]!.name, 'time sync', undefined, n.message ?? 'cannot line it up with the host');
+  if (n?.code === 'ERR_TRACEDAT_SYNC') return new TraceError(inputs[n.input ?? 0]!.name, 'time sync', undefined, n.message ?? 'cannot line it up with the host', 'ERR_TRACEDAT_SYNC');
   return fromNative(inputs[n?.input ?? 0]!.name, e);
 }
 

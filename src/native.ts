@@ -39,6 +39,8 @@ export interface Native {
   ): Promise<string>;
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, filters: string, sync: string): ReportCursor;
   reportWarnings(cursor: ReportCursor): string;
+  reportSalvage(cursor: ReportCursor): void;
+  reportSkipped(cursor: ReportCursor): string;
   build(
     template: Handle,
     outPath: string,
@@ -73,6 +75,9 @@ export interface Native {
     threads: number | null,
   ): Promise<string>;
   reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string, filters: string): void;
+  /** 'json-api': JSON lines whose integers beyond 2^53 are strings `"\u0000DIGITS"`. */
+  reportFormat(cursor: ReportCursor, format: ReportFormat | 'json-api'): void;
+  reportBuffers(cursor: ReportCursor, names: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
   explainOpen(
@@ -90,6 +95,9 @@ export interface Native {
   explainNext(cursor: ExplainCursor, maxRecords: number, mode: 'objects' | 'jsonl' | 'text'): string;
   explainSummary(cursor: ExplainCursor): string;
 }
+
+/** How a report writes its records: trace-cmd's text, JSON lines, or CSV. */
+export type ReportFormat = 'text' | 'json' | 'csv';
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
 

@@ -66,23 +66,35 @@ pub(super) fn emulate_insn(r: Rec<'_>, env: &Env<'_, '_>, out: &mut Vec<u8>) -> 
 /// `print_exit_reason`: VMX or SVM exit names by the event's `isa` field.
 fn exit_reason(r: Rec<'_>, field: &str, out: &mut Vec<u8>) -> Option<()> {
     let v = r.val(field, out)?;
-    out.extend_from_slice(b"reason ");
-    out.extend_from_slice(reason_name(v, r.opt("isa")).as_bytes());
+    match exit_reason_name(r, v) {
+        Some(r) => {
+            out.extend_from_slice(b"reason ");
+            out.extend_from_slice(r.as_bytes());
+        }
+        None => cprintf::printf(out, b"reason UNKNOWN (%llu)", &[C::Int(v)]),
+    }
     Some(())
 }
 
-/// An exit reason as the kvm plugin names it: VMX's name (`isa` 1, or no `isa` field), SVM's
-/// (`isa` 2), `UNKNOWN (N)` for a number the table lacks, `UNKNOWN-ISA` for another `isa`.
-pub fn reason_name(v: u64, isa: Option<u64>) -> String {
-    let reason = match isa.unwrap_or(1) {
+/// The name `print_exit_reason` gives exit reason `v` of record `r`, by its `isa` field.
+pub(super) fn exit_reason_name(r: Rec<'_>, v: u64) -> Option<&'static str> {
+    known_reason(v, r.opt("isa"))
+}
+
+/// VMX's name of exit reason `v` (`isa` 1, or no `isa` field), SVM's (`isa` 2), `UNKNOWN-ISA`
+/// for another `isa`; None for a number the table lacks.
+fn known_reason(v: u64, isa: Option<u64>) -> Option<&'static str> {
+    match isa.unwrap_or(1) {
         1 => VMX.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
         2 => SVM.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
         _ => Some("UNKNOWN-ISA"),
-    };
-    match reason {
-        Some(r) => r.to_string(),
-        None => format!("UNKNOWN ({v})"),
     }
+}
+
+/// An exit reason as the kvm plugin prints it after `reason `: `UNKNOWN (N)` for a number the
+/// table lacks.
+pub fn reason_name(v: u64, isa: Option<u64>) -> String {
+    known_reason(v, isa).map_or_else(|| format!("UNKNOWN ({v})"), str::to_string)
 }
 
 /// `add_rip_function`: ` function[+0xoffset]` of a guest rip, when the record comes from a
