@@ -6,7 +6,7 @@ import { convertCommand, CONVERT_USAGE } from './commands/convert.js';
 import { UsageError } from './usage.js';
 import { reportCommand } from './commands/report.js';
 import { attachCommand, mergeCommand } from './commands/merge.js';
-import { explainCommand } from './commands/explain.js';
+import { explainCommand, EXPLAIN_USAGE } from './commands/explain.js';
 
 const USAGE = `usage: tracedat <command> [options]
 
@@ -36,7 +36,10 @@ async function main(argv: string[]): Promise<number> {
     case 'attach':
       return attachCommand(rest);
     case 'explain':
-      return explainCommand(rest);
+      return explainCommand(rest).catch((e: unknown) => {
+        if (e instanceof UsageError && e.usage === undefined) throw new UsageError(e.message, EXPLAIN_USAGE);
+        throw e;
+      });
     case undefined:
     case '-h':
     case '--help':

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { explain, merge, open, writeTrace, type ExplainWindow } from '../src/index.js';
 import { CLI, ROOT, run } from './helpers.js';
+import { EXPLAIN_USAGE } from '../src/commands/explain.js';
 import { KVM, PUBLIC_GUEST, PUBLIC_HOST, need, recordsOf, type Rec } from './scenarios.js';
 
 /** One line of a merged `report -t`: its file, task, CPU, time in ns, event and text. */
@@ -381,3 +382,25 @@ async function run_(args: string[]): Promise<string> {
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout.toString();
 }
+
+describe('refusals', () => {
+  test('one file that is not a merge, a lone --from, an unknown guest, a filter the guest refuses: exit 1 naming why', async () => {
+    const cases: [string[], string][] = [
+      [[need(KVM)], 'tracedat: no guest: give HOST GUEST..., or a file tracedat merge wrote\n'],
+      [[need(PUBLIC_HOST), need(PUBLIC_GUEST), '--from', 'sched_waking'], 'tracedat: explain: --from and --to go together\n'],
+      [[need(PUBLIC_HOST), need(PUBLIC_GUEST), '--guest', 'vm9'], 'tracedat: --guest vm9: no such guest (the guests are sigmatek-core2)\n'],
+      [[need(PUBLIC_HOST), need(PUBLIC_GUEST), '--threshold', '5 ms'], 'tracedat: explain: --threshold 5 ms: a duration such as 100us, 2ms or 1500 (ns)\n'],
+    ];
+    for (const [args, first] of cases) {
+      const r = await run(process.execPath, [CLI, 'explain', ...args]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.slice(0, first.length)).toBe(first);
+    }
+    const bad = await run(process.execPath, [CLI, 'explain', need(PUBLIC_HOST), need(PUBLIC_GUEST), '--from', 'sched_waking: pid ==', '--to', 'sched_switch']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.split('\n').slice(0, 2)).toEqual([
+      "tracedat: sigmatek-core2: -F 'sched_waking: pid ==': unfinished expression: an operator without its operand (event sched/sched_waking)",
+      EXPLAIN_USAGE.split('\n')[0],
+    ]);
+  });
+});
