@@ -592,6 +592,10 @@ export const COMMANDS = [
   { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },
   { name: 'merge as host', module: 'dist/commands/merge.js', out: true, merge: 'host', args: (path, out) => ['merge', '--sync', 'none', path, PARTNER.guest, '-o', out] },
   { name: 'attach', module: 'dist/commands/merge.js', out: true, attach: true, args: (path, out) => ['attach', '--sync', 'none', PARTNER.host, path, '--out-dir', out] },
+  // explain over the same pairs, --format json (the text report's lines would cost the
+  // harness most of its time and are report's own printing, fuzzed above).
+  { name: 'explain', module: 'dist/commands/explain.js', explain: 'guest', args: (path) => ['explain', '--sync', 'none', '--format', 'json', PARTNER.host, path] },
+  { name: 'explain as host', module: 'dist/commands/explain.js', explain: 'host', args: (path) => ['explain', '--sync', 'none', '--format', 'json', path, PARTNER.guest] },
 ].filter((c) => !c.module || existsSync(join(ROOT, c.module)));
 
 /** Whether every whole line of (possibly clipped) report output is a JSON object. */
@@ -633,6 +637,19 @@ export async function runInProcess(api, cmd, path, opened = api.open(path)) {
     const t = await opened;
     if (cmd.records) return records(t, cmd.salvage, path);
     if (cmd.merge || cmd.attach) return await mergeInProcess(api, cmd, t, path);
+    if (cmd.explain) {
+      // As src/commands/explain.ts prints it: part by part.
+      const { explainNotes } = await import(join(ROOT, 'dist', 'commands', 'explain.js'));
+      const partner = await api.open(cmd.explain === 'host' ? PARTNER.guest : PARTNER.host);
+      const parts = [];
+      const run = api.explain(cmd.explain === 'host' ? [t, partner] : [partner, t], { sync: 'none' });
+      try {
+        for (const p of run.jsonLines()) parts.push(Buffer.from(p));
+      } finally {
+        out = clip(Buffer.concat(parts));
+      }
+      return { code: 0, stdout: out, stderr: explainNotes(run.summary()) };
+    }
     if (cmd.out) {
       try {
         await t.convert(`${path}.out`);
@@ -766,12 +783,15 @@ export function judge(cmd, res) {
   if (/panicked|internal error|RUST_BACKTRACE|\n\s+at /.test(err)) return 'crash text on stderr';
   if (res.code === 0) {
     if (cmd.merge || cmd.attach) return err.split('\n').slice(0, -1).every((l) => /^tracedat: (host|guest) /.test(l)) ? null : 'merge said more than its summary';
+    if (cmd.explain && err.split('\n').slice(0, -1).some((l) => !/^tracedat: explain: /.test(l))) return 'explain said more than its notes';
+    if (cmd.explain) return /^(\{"guest":[^\n]*\}\n|$)/.test(res.stdout) ? null : 'explain output does not start with a window object';
     if (err !== '') return 'exit 0 with stderr output';
     if (cmd.records) return /^(buffer \d+ ".*": \d+ records, last -?\d+\n)*$/.test(res.stdout) ? null : 'records output is not sane';
     if (cmd.out) return null;
     if (cmd.validate) return / is a valid trace-cmd file\n$/.test(res.stdout) ? null : 'dump -v did not end with its verdict';
     if (cmd.report?.format === 'json') return jsonLines(res.stdout) ? null : 'report --format json printed a line that is not a JSON object';
     if (cmd.report) return /^cpus=\d+\n/.test(res.stdout) ? null : 'report output does not start with cpus=N';
+
     return res.stdout.startsWith('\n Tracing meta data in file ') ? null : 'dump output does not start with the meta data title';
   }
   if (res.code === 2) {

@@ -6,6 +6,7 @@ import { convertCommand } from './commands/convert.js';
 import { UsageError } from './usage.js';
 import { reportCommand } from './commands/report.js';
 import { attachCommand, mergeCommand } from './commands/merge.js';
+import { explainCommand, EXPLAIN_USAGE } from './commands/explain.js';
 
 const USAGE = `usage: tracedat <command> [options]
 
@@ -15,6 +16,7 @@ commands:
   report   print the events of a trace.dat, like trace-cmd report (identical output)
   merge    merge a KVM host's trace and its guests' into one trace.dat in host time
   attach   copies of a host and its guests that trace-cmd report -i host -i guest lines up
+  explain  guest latencies broken down by the host's exits, preemptions and interrupts meanwhile
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -30,6 +32,11 @@ async function main(argv: string[]): Promise<number> {
       return mergeCommand(rest);
     case 'attach':
       return attachCommand(rest);
+    case 'explain':
+      return explainCommand(rest).catch((e: unknown) => {
+        if (e instanceof UsageError && e.usage === undefined) throw new UsageError(e.message, EXPLAIN_USAGE);
+        throw e;
+      });
     case undefined:
     case '-h':
     case '--help':

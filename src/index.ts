@@ -16,3 +16,5 @@ export { merge, attach, timeline } from './merge.js';
 export type { MergeOptions, MergeResult, MergedGuest, GuestSyncOptions, SyncMethod, AttachOptions, AttachResult, AttachedGuest, Timeline, TimelineOptions, TimelineRecord, TimelineSource } from './merge.js';
 export { writeTrace } from './build.js';
 export type { BuildBuffer, BuildRecord, BuildOptions } from './build.js';
+export { explain, Explanation } from './explain.js';
+export type { ExplainOptions, ExplainWindow, ExplainExit, ExplainOffCpu, ExplainSummary } from './explain.js';

@@ -85,7 +85,7 @@ function bigints<T extends object>(o: T, keys: string[]): T {
 }
 
 /** A native merge cursor with `inputs` and the sync options of `options`. */
-function cursorFor(inputs: readonly TraceFile[], options: MergeOptions | AttachOptions): MergeCursor {
+export function cursorFor(inputs: readonly TraceFile[], options: MergeOptions | AttachOptions): MergeCursor {
   try {
     const cursor = native.mergeOpen(options.sync ?? 'auto');
     for (const [key, g] of Object.entries(options.guests ?? {})) {
@@ -106,7 +106,7 @@ function cursorFor(inputs: readonly TraceFile[], options: MergeOptions | AttachO
 }
 
 /** The error of a native merge or attach, in the terms of its inputs and output. */
-function mergeFailure(inputs: readonly TraceFile[], out: string, e: unknown): unknown {
+export function mergeFailure(inputs: readonly TraceFile[], out: string, e: unknown): unknown {
   const n = e as NativeMergeError;
   if (n?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`, 'ERR_TRACEDAT_OUTPUT');
   if (n?.code === 'ERR_TRACEDAT_USAGE') return new UsageError(n.message ?? 'bad arguments');

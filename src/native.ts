@@ -86,6 +86,20 @@ export interface Native {
   reportFiles(cursor: ReportCursor): string;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
+  explainOpen(
+    cursor: MergeCursor,
+    from: string,
+    to: string,
+    match: string,
+    threshold: string,
+    top: number | null,
+    guest: string,
+    pid: number | null,
+    comm: string,
+    lines: boolean,
+  ): ExplainCursor;
+  explainNext(cursor: ExplainCursor, maxRecords: number, mode: 'objects' | 'jsonl' | 'text'): string;
+  explainSummary(cursor: ExplainCursor): string;
 }
 
 /** How a report writes its records: trace-cmd's text, JSON lines, or CSV. */
@@ -98,6 +112,8 @@ export type Cursor = { readonly __tracedatCursor: unique symbol };
 export type ReportCursor = { readonly __tracedatReportCursor: unique symbol };
 
 export type MergeCursor = { readonly __tracedatMergeCursor: unique symbol };
+
+export type ExplainCursor = { readonly __tracedatExplainCursor: unique symbol };
 
 export type TimelineCursor = { readonly __tracedatTimelineCursor: unique symbol };
 

@@ -14,6 +14,7 @@
 //! - [`write`]: trace.dat files out: the writer, its output file, parallel compression, progress.
 //! - [`ffi`]: N-API by hand, the exported functions, mapped files.
 
+mod explain;
 mod ffi;
 mod format;
 mod merge;

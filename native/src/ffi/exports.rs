@@ -4,12 +4,13 @@
 use std::os::unix::fs::MetadataExt;
 use std::sync::Arc;
 
+use crate::explain;
 use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawValue};
 use crate::ffi::source::Source;
 use crate::format::{bytes, clib, compression, error, file, options};
 use crate::merge;
 use crate::out::record::Format;
-use crate::out::{dump, info, report, scan, tables};
+use crate::out::{dump, info, json, report, scan, tables};
 use crate::ring::{records, validate};
 use crate::tep::filter;
 use crate::time::sync::Method;
@@ -506,6 +507,105 @@ fn timeline_next(env: Env, args: &Args) -> JsResult {
     env.buffer(&out)
 }
 
+/// A running explain over a merge cursor's inputs.
+struct ExplainCursor {
+    inputs: Vec<Handle>,
+    explain: explain::run::Explain,
+}
+
+/// `explainOpen(mergeCursor, from, to, match, threshold, top, guest, pid, comm, lines)` → a
+/// cursor explaining the guests' latencies (see [`explain::run::Options`]): the inputs as one
+/// timeline (one input: a file `tracedat merge` wrote), `from`/`to`/`match`/`guest`/`comm` ""
+/// when not given, `threshold` in decimal, `top` and `pid` null when not given.
+fn explain_open(env: Env, args: &Args) -> JsResult {
+    let c = args.external_mut::<MergeCursor>(0)?;
+    let (mopts, inputs) = (c.opts.clone(), c.inputs.clone());
+    drop(c);
+    let text = |i: usize| -> Result<Option<String>, JsError> { Ok(Some(args.string(i)?).filter(|s| !s.is_empty())) };
+    let threshold = args.string(4)?;
+    let opts = explain::run::Options {
+        from: text(1)?,
+        to: text(2)?,
+        match_field: text(3)?,
+        threshold: threshold.parse().map_err(|_| JsError::usage(format!("bad threshold {threshold}")))?,
+        top: if args.is_nullish(5) { None } else { Some(args.index(5)?) },
+        guest: text(6)?,
+        pid: if args.is_nullish(7) { None } else { Some(args.number(7)? as i32) },
+        comm: text(8)?,
+        lines: args.boolean(9)?,
+    };
+    let timeline = match &inputs[..] {
+        [(h, _)] => merge::timeline::Timeline::merged_file(&h.trace, h.source.bytes())?,
+        _ => {
+            let files: Vec<Option<std::fs::File>> = inputs.iter().map(|_| None).collect();
+            merge::timeline::Timeline::new(&merge_inputs(&inputs, &files), &mopts).map_err(|e| merge_error(e, ""))?
+        }
+    };
+    let list: Vec<(&file::Trace, &[u8], &str)> = inputs.iter().map(|(h, p)| (&h.trace, h.source.bytes(), p.as_str())).collect();
+    let explain = explain::run::Explain::new(timeline, &list, opts).map_err(|e| match e {
+        explain::run::StartError::Filter(guest, e) => JsError::usage(format!("{guest}: {e}")),
+        explain::run::StartError::Usage(m) => JsError::usage(m),
+    })?;
+    drop(list);
+    env.external_mut(ExplainCursor { inputs: inputs.into_iter().map(|(h, _)| h).collect(), explain })
+}
+
+/// `explainNext(cursor, maxRecords, mode)` → what finished while reading up to `maxRecords`
+/// records, as JSON `{ done, windows: [...] }` (mode "objects"), or `{ done, text }` with
+/// `text` one JSON object per window and line (mode "jsonl", the CLI's `--format json`: its
+/// numbers exact) or the text report's next part (mode "text": windows, and the summary tables
+/// once done).
+fn explain_next(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ExplainCursor>(0)?;
+    let max = args.index(1)?.clamp(1, 1 << 22);
+    let mode = args.string(2)?;
+    let data: Vec<&[u8]> = c.inputs.iter().map(|h| h.source.bytes()).collect();
+    let (windows, done) = c.explain.step(&data, max).map_err(input_error)?;
+    let mut j = json::Json::new();
+    j.begin_object(None);
+    j.bool("done", done);
+    match mode.as_str() {
+        "text" => {
+            let units = explain::text::Units { time: c.explain.time_fmt(), ns: c.explain.nanoseconds() };
+            let mut out = String::new();
+            for w in &windows {
+                explain::text::window(w, units, &mut out);
+            }
+            if done {
+                explain::text::summary(c.explain.summary(), c.explain.options().threshold, units, &mut out);
+            }
+            j.str("text", &out);
+        }
+        "jsonl" => {
+            let mut out = String::new();
+            for w in &windows {
+                let mut one = json::Json::new();
+                w.json(&mut one);
+                out.push_str(&one.finish());
+                out.push('\n');
+            }
+            j.str("text", &out);
+        }
+        _ => {
+            j.begin_array(Some("windows"));
+            for w in &windows {
+                w.json(&mut j);
+            }
+            j.end_array();
+        }
+    }
+    j.end_object();
+    env.string(&j.finish())
+}
+
+/// `explainSummary(cursor)` → JSON of what the windows kept so far add up to: `windows`
+/// `{count, total_ns, max_ns}`, `in_guest_ns`, `exits` and `preempting` lists, `nanoseconds`,
+/// windows `given_up` and with `no_thread`, and the `notes` of lining the guests up.
+fn explain_summary(env: Env, args: &Args) -> JsResult {
+    let c = args.external_mut::<ExplainCursor>(0)?;
+    env.string(&explain::run::summary_json(c.explain.summary(), c.explain.nanoseconds(), c.explain.notes()))
+}
+
 /// The file a handle maps, opened again for positional reads; None when its path now names
 /// another file (the mapping alone is read then).
 fn reopen(h: &Opened) -> Option<std::fs::File> {
@@ -791,6 +891,9 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"timelineOpen", timeline_open),
         (c"timelineSources", timeline_sources),
         (c"timelineNext", timeline_next),
+        (c"explainOpen", explain_open),
+        (c"explainNext", explain_next),
+        (c"explainSummary", explain_summary),
         (c"skipped", skipped),
         (c"validate", validate),
         (c"reportOpen", report_open),

@@ -8,6 +8,7 @@
 
 use crate::format::error::Error;
 use crate::format::file::{BufferKind, Trace};
+use crate::merge::guests::guest_options;
 use crate::merge::kway::KWay;
 use crate::merge::plan::{plan, MergeError, MergeInput, Options};
 use crate::out::json::Json;
@@ -20,13 +21,24 @@ pub struct Source {
     /// The buffer's name as the merged file would call it: the host's as they are, a guest's
     /// top buffer by the guest's name, its instances `guest:instance`.
     pub name: String,
+    /// The guest (an index into [`Timeline::guests`]) whose records these are; None for the host's.
+    pub guest: Option<usize>,
     records: Records,
+}
+
+/// A guest of the timeline: its name and the host pid of each vCPU thread (-1 or 0 where not
+/// known).
+pub struct TimelineGuest {
+    pub name: String,
+    pub input: usize,
+    pub pids: Vec<i32>,
 }
 
 pub struct Timeline {
     pub sources: Vec<Source>,
     /// The input that is the host.
     pub host: usize,
+    pub guests: Vec<TimelineGuest>,
     order: Option<KWay>,
     /// What planning the guests' clocks found worth saying, per guest.
     pub notes: Vec<String>,
@@ -51,9 +63,12 @@ impl Timeline {
         };
         for bi in ordered(ht) {
             let records = Records::new(ht, hd, bi, None, ht.clock(hd, bi, false), false).map_err(|e| MergeError::Input(guests.host, e))?;
-            sources.push(Source { input: guests.host, buffer: bi, name: ht.buffers[bi].name.clone(), records });
+            sources.push(Source { input: guests.host, buffer: bi, name: ht.buffers[bi].name.clone(), guest: None, records });
         }
+        let mut listed = Vec::new();
         for g in &guests.guests {
+            let index = listed.len();
+            listed.push(TimelineGuest { name: g.name.clone(), input: g.input, pids: g.pids.clone() });
             let gi = &inputs[g.input];
             let (gt, gd) = (gi.trace, gi.data);
             let top_clock = gt.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone());
@@ -69,10 +84,39 @@ impl Timeline {
                 let mut records = Records::new(gt, gd, bi, None, clock, false).map_err(|e: Error| MergeError::Input(g.input, e))?;
                 records.set_guest_clock(&g.clock);
                 let name = if b.name.is_empty() { g.name.clone() } else { format!("{}:{}", g.name, b.name) };
-                sources.push(Source { input: g.input, buffer: bi, name, records });
+                sources.push(Source { input: g.input, buffer: bi, name, guest: Some(index), records });
             }
         }
-        Ok(Timeline { sources, host: guests.host, order: None, notes })
+        Ok(Timeline { sources, host: guests.host, guests: listed, order: None, notes })
+    }
+
+    /// The timeline of one file `tracedat merge` wrote: its buffers on their own clocks (the
+    /// guests' are on host time already), a guest being the buffers its GUEST option names
+    /// (`NAME`, and its instances `NAME:INSTANCE`).
+    pub fn merged_file(trace: &Trace, data: &[u8]) -> Result<Timeline, Error> {
+        let listed: Vec<TimelineGuest> = guest_options(trace, data)
+            .into_iter()
+            .filter(|g| trace.buffers.iter().any(|b| b.name == g.name))
+            .map(|g| {
+                let mut pids = vec![-1; g.vcpus.iter().map(|&(c, _)| c as usize + 1).max().unwrap_or(0).min(4096)];
+                for (c, p) in g.vcpus {
+                    if let Some(slot) = pids.get_mut(c as usize) {
+                        *slot = p;
+                    }
+                }
+                TimelineGuest { name: g.name, input: 0, pids }
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. })).collect();
+        order.sort_by_key(|&i| !trace.buffers[i].name.is_empty());
+        let mut sources = Vec::new();
+        for bi in order {
+            let name = trace.buffers[bi].name.clone();
+            let guest = listed.iter().position(|g| name == g.name || name.strip_prefix(g.name.as_str()).is_some_and(|r| r.starts_with(':')));
+            let records = Records::new(trace, data, bi, None, trace.clock(data, bi, false), false)?;
+            sources.push(Source { input: 0, buffer: bi, name, guest, records });
+        }
+        Ok(Timeline { sources, host: 0, guests: listed, order: None, notes: Vec::new() })
     }
 
     /// The next record in host time with the index of its source, or None at the end. `data`

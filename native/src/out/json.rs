@@ -119,6 +119,11 @@ impl Json {
         self.key(key);
         let _ = write!(self.out, "{v}");
     }
+    /// A 64-bit value as a JSON number, its decimal digits exact (a reader past 2^53 may round).
+    pub fn uint(&mut self, key: &str, v: u64) {
+        self.key(key);
+        let _ = write!(self.out, "{v}");
+    }
     /// A 64-bit value as a decimal string (exact in JavaScript through BigInt).
     pub fn big(&mut self, key: &str, v: u64) {
         self.key(key);

@@ -632,6 +632,55 @@ impl Report {
     /// trace_show_data for one record; true when a following record was consumed.
     #[allow(clippy::too_many_arguments)]
     fn line(&mut self, fi: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, next: Option<&[u8]>, s: &mut Vec<u8>) -> bool {
+        let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
+        let guest_self = guest == Some(fi);
+        let (File { tep, time, trace_clock, lat, .. }, guest) = split_file(&mut self.files, fi, guest);
+        let line = Line {
+            raw: self.opts.raw,
+            time: *time,
+            guest,
+            guest_self,
+            latency: self.opts.latency.then_some(&*lat),
+            ts_diff: self.opts.ts_diff.then_some((&mut self.last_ts, *trace_clock && !self.opts.nsec)),
+        };
+        line.print(tep, &mut self.stacks, Rec { data, size, ts, cpu, missed, ev, next }, s)
+    }
+}
+
+/// One record as [`Line::print`] takes it: its bytes (`size` of them its own, the rest what
+/// follows it in its page), time, CPU, the events lost before it, its event, and the next
+/// record of its buffer (for function_graph's leaf folding).
+pub struct Rec<'a> {
+    pub data: &'a [u8],
+    pub size: usize,
+    pub ts: u64,
+    pub cpu: u32,
+    pub missed: i64,
+    pub ev: Option<usize>,
+    pub next: Option<&'a [u8]>,
+}
+
+/// How a record's line prints: raw fields (`-R`) or not, its time format, the kallsyms of the
+/// guest whose vCPU thread wrote it (`guest_self`: the file's own), for the kvm events, and
+/// report's display flags.
+pub struct Line<'a> {
+    pub raw: bool,
+    pub time: TimeFmt,
+    pub guest: Option<&'a Funcs>,
+    pub guest_self: bool,
+    /// `-l`: the latency columns, read by these fields, in place of `[CPU]`.
+    pub latency: Option<&'a LatFields>,
+    /// `--ts-diff`: the previous line's time (updated) and whether times count in
+    /// microseconds (a trace clock without `-t`).
+    pub ts_diff: Option<(&'a mut u64, bool)>,
+}
+
+impl Line<'_> {
+    /// trace_show_data for one record of the file `tep` holds; true when `r.next` was consumed.
+    pub fn print(self, tep: &mut Tep, stacks: &mut FuncStacks, r: Rec<'_>, s: &mut Vec<u8>) -> bool {
+        let Rec { data, size, ts, cpu, missed, ev, next } = r;
+        let Line { raw, time, guest, guest_self, latency, ts_diff } = self;
+        let time = &time;
         if missed > 0 {
             cprintf::printf(s, b"CPU:%d [%lld EVENTS DROPPED]\n", &[C::Int(cpu as u64), C::Int(missed as u64)]);
         } else if missed < 0 {
@@ -641,14 +690,11 @@ impl Report {
             s.extend_from_slice(b"[UNKNOWN EVENT][UNKNOWN EVENT] (NULL):               [UNKNOWN EVENT]");
             return false;
         };
-        let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
-        let guest_self = guest == Some(fi);
-        let (File { tep, time, trace_clock, lat, .. }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
         let comm = tep.comms.find(pid).to_vec();
-        if self.opts.latency {
+        if let Some(lat) = latency {
             cprintf::printf(s, b"%8.8s-%-5d %3d", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
-            if self.opts.raw {
+            if raw {
                 cprintf::printf(s, b"-0x%x", &[C::Int(u64::from(lat.flags(tep.endian, data)))]);
             } else {
                 lat.write(tep.endian, data, s);
@@ -663,12 +709,12 @@ impl Report {
             time.print(ts, s);
         }
         s.push(b':');
-        if self.opts.ts_diff {
+        if let Some((last, micros)) = ts_diff {
             // trace-cmd's --ts-diff: microseconds on a trace clock unless -t, one static
             // previous time over all buffers, the difference printed as a signed number.
-            let rec_ts = if *trace_clock && !self.opts.nsec { ts.wrapping_add(500) / 1000 } else { ts };
-            let diff = if self.last_ts != 0 { format!("(+{})", rec_ts.wrapping_sub(self.last_ts) as i64) } else { String::new() };
-            self.last_ts = rec_ts;
+            let rec_ts = if micros { ts.wrapping_add(500) / 1000 } else { ts };
+            let diff = if *last != 0 { format!("(+{})", rec_ts.wrapping_sub(*last) as i64) } else { String::new() };
+            *last = rec_ts;
             s.extend_from_slice(format!(" {diff:<8}").as_bytes());
         }
         let name = tep.events[ei].name.clone();
@@ -681,7 +727,7 @@ impl Report {
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let ev = &mut tep.events[ei];
-        if self.opts.raw {
+        if raw {
             let nr = ev.nr_common;
             let (prog, fields) = ev.compiled(long_size);
             Eval { prog, fields }.fields_raw(&ctx, data, nr, s);
@@ -697,7 +743,7 @@ impl Report {
             let mut env = plugins::Env {
                 ctx: &ctx,
                 comms: &mut tep.comms,
-                stacks: &mut self.stacks,
+                stacks,
                 cpu,
                 ts,
                 time_fmt: *time,

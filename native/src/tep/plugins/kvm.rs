@@ -78,11 +78,23 @@ fn exit_reason(r: Rec<'_>, field: &str, out: &mut Vec<u8>) -> Option<()> {
 
 /// The name `print_exit_reason` gives exit reason `v` of record `r`, by its `isa` field.
 pub(super) fn exit_reason_name(r: Rec<'_>, v: u64) -> Option<&'static str> {
-    match r.opt("isa").unwrap_or(1) {
+    known_reason(v, r.opt("isa"))
+}
+
+/// VMX's name of exit reason `v` (`isa` 1, or no `isa` field), SVM's (`isa` 2), `UNKNOWN-ISA`
+/// for another `isa`; None for a number the table lacks.
+fn known_reason(v: u64, isa: Option<u64>) -> Option<&'static str> {
+    match isa.unwrap_or(1) {
         1 => VMX.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
         2 => SVM.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
         _ => Some("UNKNOWN-ISA"),
     }
+}
+
+/// An exit reason as the kvm plugin prints it after `reason `: `UNKNOWN (N)` for a number the
+/// table lacks.
+pub fn reason_name(v: u64, isa: Option<u64>) -> String {
+    known_reason(v, isa).map_or_else(|| format!("UNKNOWN ({v})"), str::to_string)
 }
 
 /// `add_rip_function`: ` function[+0xoffset]` of a guest rip, when the record comes from a

@@ -17,6 +17,7 @@ mod futex;
 mod hrtimer;
 mod kmem;
 mod kvm;
+pub use kvm::reason_name as kvm_exit_reason;
 mod sched;
 mod tlb;
 
