@@ -6,14 +6,18 @@
 // `{ at, del, ins }` applied in order to the fixture's bytes, so a failure is saved as a small
 // JSON recipe that replays from the fixture however large the fixture is.
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
+// Option ids (and v7 section ids, which are option ids), as the addon defines them.
+import { OptionId as OPT } from '../dist/index.js';
+import { fixtures as fixturesDir } from './fixtures.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const FIXTURE_DIRS = { real: join(ROOT, '..', 'shared', 'fixtures', 'real'), public: join(ROOT, '..', 'shared', 'fixtures', 'public') };
+export const FIXTURE_DIRS = { real: join(fixturesDir(), 'real'), public: join(fixturesDir(), 'public') };
 export const REGRESSIONS = join(ROOT, 'fixtures', 'fuzz-regressions');
 
 /** The one stderr line of a failure: `tracedat: FILE: SECTION, offset N: EXPECTED`. */
@@ -58,8 +62,6 @@ export function fixturePath(name) {
 }
 
 // ---- layout: where the size and count fields are ------------------------------------------
-
-const OPT = { DONE: 0, BUFFER: 3, TRACECLOCK: 4, HEADER_INFO: 16, CMDLINES: 21, BUFFER_TEXT: 22 };
 
 /**
  * The places a mutation aims at, found by walking the file with the metadata the API gives
@@ -137,7 +139,7 @@ export function layout(buf, meta) {
     if (kind === 'printk') return sized('printk size', q, 4);
     return sized('cmdlines size', q, 8);
   };
-  const KINDS = { 16: 'headers', 17: 'ftrace', 18: 'events', 19: 'kallsyms', 20: 'printk', 21: 'cmdlines' };
+  const KINDS = { [OPT.HEADER_INFO]: 'headers', [OPT.FTRACE_EVENTS]: 'ftrace', [OPT.EVENT_FORMATS]: 'events', [OPT.KALLSYMS]: 'kallsyms', [OPT.PRINTK]: 'printk', [OPT.CMDLINES]: 'cmdlines' };
   // Options: `u16 id, u32 size, payload`; v6 lists end at id 0 with no size.
   const options = (q, end, v6) => {
     let clock = false;
@@ -510,10 +512,18 @@ function bomb(codec) {
 
 const bombs = new Map();
 
-/** Recompressed data, kept across runs in the temp directory (zstd runs take a while). */
+/** This file's own text: what the cached values are made by. */
+const SELF = readFileSync(fileURLToPath(import.meta.url));
+
+/**
+ * Recompressed data, kept across runs in the temp directory (zstd runs take a while). The key
+ * is a hash of the fixture's bytes and of this file, so that a changed fixture, or another
+ * checkout's harness sharing the temp directory, never reads values made for something else.
+ */
 function cached(fixture, bytes, what, make) {
   const dir = join(tmpdir(), 'tracedat-fuzz-cache');
-  const file = join(dir, `${fixture.name.replace(/\//g, '_')}-${bytes.length}-${what}.json`);
+  const key = createHash('sha256').update(bytes).update(SELF).digest('hex').slice(0, 32);
+  const file = join(dir, `${fixture.name.replace(/\//g, '_')}-${key}-${what}.json`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')).map((v) => ({ ...v, data: Buffer.from(v.data, 'hex') }));
   } catch {
@@ -569,6 +579,7 @@ export const COMMANDS = [
   { name: 'report', argv: ['report'], module: 'dist/commands/report.js', report: {} },
   { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
   { name: 'report --salvage', argv: ['report', '--salvage'], module: 'dist/commands/report.js', report: { salvage: true }, salvage: true },
+  { name: 'report --format json', argv: ['report', '--format', 'json'], module: 'dist/commands/report.js', report: { format: 'json' } },
   // The damaged file as the guest of a good host, and as the host of a good guest (the bundled
   // pair's), with --sync none so that damage, not missing sync data, is what is judged.
   { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },
@@ -579,6 +590,20 @@ export const COMMANDS = [
   { name: 'explain', module: 'dist/commands/explain.js', explain: 'guest', args: (path) => ['explain', '--sync', 'none', '--format', 'json', PARTNER.host, path] },
   { name: 'explain as host', module: 'dist/commands/explain.js', explain: 'host', args: (path) => ['explain', '--sync', 'none', '--format', 'json', path, PARTNER.guest] },
 ].filter((c) => !c.module || existsSync(join(ROOT, c.module)));
+
+/** Whether every whole line of (possibly clipped) report output is a JSON object. */
+function jsonLines(stdout) {
+  const head = stdout.split('\n[...]\n')[0];
+  const lines = head.split('\n').slice(0, -1);
+  return lines.every((l) => {
+    try {
+      const v = JSON.parse(l);
+      return typeof v === 'object' && v !== null && 'ts' in v && 'event' in v;
+    } catch {
+      return false;
+    }
+  });
+}
 
 /** The good half of a merge or attach case: the bundled example pair. */
 export const PARTNER = { host: join(ROOT, 'fixtures', 'kvm-host.dat'), guest: join(ROOT, 'fixtures', 'kvm-guest.dat') };
@@ -757,6 +782,7 @@ export function judge(cmd, res) {
     if (cmd.records) return /^(buffer \d+ ".*": \d+ records, last -?\d+\n)*$/.test(res.stdout) ? null : 'records output is not sane';
     if (cmd.out) return null;
     if (cmd.validate) return / is a valid trace-cmd file\n$/.test(res.stdout) ? null : 'dump -v did not end with its verdict';
+    if (cmd.report?.format === 'json') return jsonLines(res.stdout) ? null : 'report --format json printed a line that is not a JSON object';
     if (cmd.report) return /^cpus=\d+\n/.test(res.stdout) ? null : 'report output does not start with cpus=N';
 
     return res.stdout.startsWith('\n Tracing meta data in file ') ? null : 'dump output does not start with the meta data title';

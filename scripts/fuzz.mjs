@@ -157,6 +157,12 @@ export async function run(opts, onFailure = () => {}) {
             stats.cases++;
             report(c, c.recipe ?? {}, [{ command: '*', how: 'worker', why: c.timedOut ? `timeout after ${opts.timeout} ms` : `worker died (${signal ?? `exit ${code}`})`, stderr: stderr.slice(-2000) }]);
             spawnAgain();
+          } else {
+            // Died before it took a case (it could not start): a failure, not a wait for ever.
+            const f = { fixture: '*', seed: opts.seed, case: -1, class: 'startup', detail: 'a worker starting', failures: [{ command: '*', how: 'worker', why: `worker died before taking a case (${signal ?? `exit ${code}`})`, stderr: stderr.slice(-2000) }] };
+            stats.failures.push(f);
+            onFailure(f);
+            resolve();
           }
         });
       };
@@ -185,11 +191,12 @@ export async function run(opts, onFailure = () => {}) {
         }
         const c = queue[next++];
         busy = c;
-        const spawn = !opts.replay.length && opts.spawnEvery > 0 && c.n % opts.spawnEvery === 0;
+        // A replayed recipe runs every command as the CLI too: its limit counts those processes.
+        const spawn = (!opts.replay.length && opts.spawnEvery > 0 && c.n % opts.spawnEvery === 0) || !!c.recipe;
         c.limit = opts.timeout * (spawn ? 1 + commands.length : 1);
         // Preparing a fixture (layout, recompressed variants) may take a while the first time.
         arm(c.limit + 120000);
-        w.send({ n: c.n, seed: c.seed, fixture: c.fixture, recipe: c.recipe, classes, commands, spawn: spawn || !!c.recipe, timeout: opts.timeout, asMb: opts.asMb });
+        w.send({ n: c.n, seed: c.seed, fixture: c.fixture, recipe: c.recipe, classes, commands, spawn, timeout: opts.timeout, asMb: opts.asMb });
       };
       start();
     });

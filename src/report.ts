@@ -1,8 +1,9 @@
 // `trace-cmd report` text, produced by the native report engine in large chunks.
+import { mkdirSync } from 'node:fs';
 import { native, type ReportFormat } from './native.js';
 
 export type { ReportFormat };
-import { fromNative } from './errors.js';
+import { fromNative, TraceError } from './errors.js';
 import type { Skipped } from './metadata.js';
 import type { TraceFile } from './trace.js';
 import { UsageError } from './usage.js';
@@ -98,11 +99,31 @@ function encodeFilters(filters: readonly ReportFilter[] | undefined): string {
  * (its GUEST options list the others' trace ids).
  */
 export function* reportChunks(traces: TraceFile | readonly TraceFile[], options: ReportOptions = {}): Generator<Buffer> {
+  yield* run(traces, options);
+}
+
+/**
+ * `report --format csv --out-dir DIR`: one CSV file per event in `dir` (made if missing), named
+ * `SYSTEM-EVENT.csv` (`-2`... for a second event of that name from another trace;
+ * `lost_events.csv`, `unknown_events.csv`), with the columns ts, source, buffer, cpu, pid, comm,
+ * flags and the event's fields (arrays as JSON). Each file is written as a temporary file and
+ * renamed when the report is complete. Returns the paths written.
+ */
+export function reportCsvFiles(traces: TraceFile | readonly TraceFile[], dir: string, options: Omit<ReportOptions, 'format' | 'chunk'> = {}): string[] {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  for (const chunk of run(traces, { ...options, format: 'csv' }, dir, (f) => files.push(...f))) void chunk;
+  return files;
+}
+
+function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, outDir?: string, onFiles?: (files: string[]) => void): Generator<Buffer> {
   const inputs = Array.isArray(traces) ? (traces as readonly TraceFile[]) : [traces as TraceFile];
   if (inputs.length === 0) throw new TypeError('report: no input trace');
   const fail = (e: unknown): unknown => {
     const n = e as { code?: string; message?: string; input?: number };
     if (n && n.code === 'ERR_TRACEDAT_USAGE') return new UsageError(n.message ?? 'bad filter');
+    const out = e as { code?: string; message?: string; path?: string };
+    if (out?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(out.path ?? outDir ?? '', 'output file', undefined, `cannot write it (${out.message ?? 'failed'})`, 'ERR_TRACEDAT_OUTPUT');
     return fromNative(inputs[n?.input ?? 0]!.name, e);
   };
   const cursor = native.reportOpen(options.raw ?? false, options.rawTimestamps ?? false, options.nanoseconds ?? false, (options.cpus ?? []).join(','), encodeFilters(options.filters), options.sync ?? 'auto');
@@ -112,6 +133,7 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
   if (options.salvage) native.reportSalvage(cursor);
   if (options.format !== undefined) native.reportFormat(cursor, options.format);
   if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));
+  if (outDir !== undefined) native.reportOutDir(cursor, outDir);
   const chunk = options.chunk ?? 1 << 20;
   for (let first = true; ; first = false) {
     let b: Buffer;
@@ -121,7 +143,11 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
       throw fail(e);
     }
     if (first && options.onWarning) for (const w of native.reportWarnings(cursor).split('\n')) if (w !== '') options.onWarning(w);
-    if (b.length === 0) return;
+    if (b.length === 0) {
+      const files = native.reportFiles(cursor);
+      onFiles?.(files === '' ? [] : files.split('\n'));
+      return;
+    }
     yield b;
     if (options.salvage && options.onSkip) for (const s of JSON.parse(native.reportSkipped(cursor)) as ReportSkipped[]) options.onSkip(s);
   }

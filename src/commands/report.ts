@@ -1,12 +1,12 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
 import { open } from '../trace.js';
-import { reportChunks, reportCpus, type ReportFilter, type ReportFormat, type ReportSkipped, type ReportSync } from '../report.js';
+import { reportChunks, reportCpus, reportCsvFiles, type ReportFilter, type ReportFormat, type ReportSkipped, type ReportSync } from '../report.js';
 
 const REPORT_SYNCS = ['auto', 'trace-cmd', 'time-shift', 'kvm', 'offset', 'none'];
 import { writeStdout as write } from './stdout.js';
 import { UsageError } from '../usage.js';
 
-export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [--format F] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event] [--salvage]
+export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [--format F [--out-dir DIR]] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event] [--salvage]
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
   --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
@@ -20,6 +20,8 @@ export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FI
                  time-shift, kvm, offset, or none (the guest's clock is the host's)
   --format F     text (default), json (one object per record and line, fields typed) or
                  csv (a header, the common columns and the fields as JSON)
+  --out-dir DIR  with --format csv: one file per event in DIR (SYSTEM-EVENT.csv: the common
+                 columns and the event's fields)
   -R             raw: every event's fields instead of its print format
   --raw-ts       ring-buffer timestamps, no clock conversion
   -t             nanosecond timestamps
@@ -53,6 +55,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   const positional: string[] = [];
   let raw = false;
   let format: ReportFormat | undefined;
+  let outDir: string | undefined;
   let rawTimestamps = false;
   let nanoseconds = false;
   let cpus: number[] | undefined;
@@ -91,6 +94,9 @@ export async function reportCommand(args: string[]): Promise<number> {
       const v = a === '--format' ? args[++i] : a.slice('--format='.length);
       if (v !== 'text' && v !== 'json' && v !== 'csv') throw new UsageError('report: --format takes text, json or csv', REPORT_USAGE);
       format = v;
+    } else if (a === '--out-dir' || a.startsWith('--out-dir=')) {
+      outDir = a === '--out-dir' ? args[++i] : a.slice('--out-dir='.length);
+      if (outDir === undefined || outDir === '') throw new UsageError('report: a directory after --out-dir', REPORT_USAGE);
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
@@ -122,6 +128,10 @@ export async function reportCommand(args: string[]): Promise<number> {
     process.stderr.write(`tracedat: report: --cpus lists the CPUs of one input\n${REPORT_USAGE}\n`);
     return 1;
   }
+  if (outDir !== undefined && format !== 'csv') {
+    process.stderr.write(`tracedat: report: --out-dir writes one CSV file per event: it goes with --format csv\n${REPORT_USAGE}\n`);
+    return 1;
+  }
   if (inputs.length === 0) inputs.push(positional[0] ?? 'trace.dat');
   const traces = [];
   for (const file of inputs) traces.push(await open(file));
@@ -138,6 +148,11 @@ export async function reportCommand(args: string[]): Promise<number> {
     damaged++;
     process.stderr.write(`tracedat: ${inputs[s.input]}: ${s.section}, offset ${s.offset}: ${s.expected}; skipped ${s.what}\n`);
   };
+  if (outDir !== undefined) {
+    const files = reportCsvFiles(traces, outDir, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, salvage, onSkip });
+    if (process.stderr.isTTY) process.stderr.write(`tracedat: report: ${files.length} files in ${outDir}\n`);
+    return damaged > 0 ? 2 : 0;
+  }
   try {
     for (const chunk of reportChunks(traces, { format, raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, salvage, onSkip, chunk: 4 << 20 })) write(chunk);
   } catch (e) {

@@ -95,6 +95,17 @@ fn info(env: Env, args: &Args) -> JsResult {
     env.string(&info::info(&h.trace, h.source.bytes()))
 }
 
+/// `constants()` → the layouts, option ids and dump items the TypeScript layer uses, as JSON.
+fn constants(env: Env, _args: &Args) -> JsResult {
+    env.string(&crate::ffi::constants::json())
+}
+
+/// `warnings(handle)` → the known writer bugs the file was read around, one line each.
+fn warnings(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&h.trace.warnings.join("\n"))
+}
+
 /// `formats(handle)` → every event format, parsed into fields, as JSON.
 fn formats(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
@@ -309,16 +320,29 @@ fn build(env: Env, args: &Args) -> JsResult {
     env.spawn(work, |env, json: String| env.string(&json))
 }
 
-/// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
-/// 0 (remove only), u32 payload size, payload; numbers little-endian.
+/// Where each field of an option edit's header sits, as TypeScript writes them (exported to it):
+/// u16 id, u8 1 (a payload follows) or 0 (remove only), u32 payload size; little-endian.
+pub mod option_edit {
+    pub const ID: usize = 0;
+    pub const PRESENT: usize = 2;
+    pub const SIZE: usize = 3;
+    /// Header bytes before the payload.
+    pub const HEADER: usize = 7;
+}
+
+/// Options to set, as TypeScript encodes them: records of an [`option_edit`] header, then the
+/// payload.
 fn set_options(b: &[u8]) -> Result<Vec<writer::OptionEdit>, JsError> {
     let mut c = bytes::Cursor::new(b, 0, bytes::Endian::Little, "options argument");
     let mut v = Vec::new();
     while !c.is_empty() {
         let bad = |e: error::Error| JsError::usage(format!("bad options argument: {e}"));
-        let id = c.u16("an option id").map_err(bad)?;
-        let present = c.u8("a payload flag").map_err(bad)? != 0;
-        let size = c.u32("a payload size").map_err(bad)? as usize;
+        let h = c.bytes(option_edit::HEADER, "an option edit (id, payload flag, size)").map_err(bad)?;
+        // Every field lies inside the header just read, so none of these reads can fail.
+        let field = |at: usize, size: usize| bytes::Endian::Little.uint_at(h, at, size).unwrap_or_default();
+        let id = field(option_edit::ID, 2) as u16;
+        let present = field(option_edit::PRESENT, 1) != 0;
+        let size = field(option_edit::SIZE, 4) as usize;
         let payload = c.bytes(size, "the payload").map_err(bad)?;
         v.push((id, present.then(|| payload.to_vec())));
     }
@@ -615,6 +639,8 @@ struct ReportCursor {
     /// Each file with its name, `--ts-offset` and own `-F` filters.
     inputs: Vec<(Handle, String, i64, Vec<filter::Spec>)>,
     report: Option<report::Report>,
+    /// The files a per-event CSV report wrote, one per line, once it is done.
+    files: String,
 }
 
 /// `reportOpen(raw, rawTs, nsec, cpus, filters, sync)` → a cursor producing report text;
@@ -637,7 +663,7 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         sync,
         ..Default::default()
     };
-    env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
+    env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None, files: String::new() })
 }
 
 /// `-F` filters as one string: each a `+` (keep what it matches) or `-` (`-v`: drop it) and
@@ -733,8 +759,42 @@ fn report_next(env: Env, args: &Args) -> JsResult {
         }
     };
     let mut out = Vec::with_capacity(min + 4096);
-    report.fill(&data, &mut out, min).map_err(input_error)?;
+    let more = report.fill(&data, &mut out, min).map_err(input_error)?;
+    if !more || out.is_empty() {
+        // One file per event: written when the report ends or a file cannot be written.
+        if let Some(done) = report.finish_files() {
+            let written = done.map_err(target_error)?;
+            c.files = written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join("\n");
+            return env.buffer(&[]);
+        }
+    }
     env.buffer(&out)
+}
+
+/// An output file of the report that could not be written.
+fn target_error(e: output::TargetError) -> JsError {
+    let (path, errno) = match &e {
+        output::TargetError::Io(p, io) => (p.display().to_string(), io.raw_os_error().unwrap_or(0)),
+        output::TargetError::IsInput(p) => (p.display().to_string(), 0),
+    };
+    JsError { code: "ERR_TRACEDAT_OUTPUT", message: e.to_string(), fields: vec![("path", Field::Str(path)), ("errno", Field::Num(errno as f64))] }
+}
+
+/// `reportOutDir(cursor, dir)`: before the first chunk, with the csv format, one file per event
+/// in `dir` (which exists) instead of one stream; `reportNext` then returns empty chunks.
+fn report_out_dir(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportOutDir after the report has started"));
+    }
+    c.opts.out_dir = Some(std::path::PathBuf::from(args.string(1)?));
+    env.undefined()
+}
+
+/// `reportFiles(cursor)` → the files a finished per-event CSV report wrote, one per line.
+fn report_files(env: Env, args: &Args) -> JsResult {
+    let c = args.external_mut::<ReportCursor>(0)?;
+    env.string(&c.files)
 }
 
 /// `reportWarnings(cursor)` → what the report's set-up found that the user should know (how
@@ -769,7 +829,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 35] = [
+    let functions: &[(&std::ffi::CStr, napi::Function)] = &[
+        (c"constants", constants),
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -789,6 +850,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"reportInput", report_input),
         (c"reportFormat", report_format),
         (c"reportBuffers", report_buffers),
+        (c"reportOutDir", report_out_dir),
+        (c"reportFiles", report_files),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
         (c"reportSalvage", report_salvage),
@@ -802,11 +865,12 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"openBytes", open_bytes),
         (c"dump", dump),
         (c"info", info),
+        (c"warnings", warnings),
         (c"records", records),
         (c"nextBatch", next_batch),
         (c"scan", scan),
     ];
-    for (name, f) in functions {
+    for &(name, f) in functions {
         if !napi::export(env, exports, name, f) {
             return std::ptr::null_mut();
         }

@@ -107,7 +107,8 @@ impl Json {
     }
     fn int_value(&mut self, v: i128) {
         if (-EXACT..=EXACT).contains(&v) {
-            let _ = write!(self.out, "{v}");
+            // (i64's formatting is the faster.)
+            let _ = write!(self.out, "{}", v as i64);
         } else if self.marked_bigints {
             let _ = write!(self.out, "\"\\u0000{v}\"");
         } else {

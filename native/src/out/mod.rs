@@ -1,3 +1,4 @@
+pub mod csv_dir;
 pub mod dump;
 pub mod info;
 pub mod json;

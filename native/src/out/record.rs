@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use crate::out::csv_dir::{EventFiles, Table};
 use crate::out::json::Json;
 use crate::tep::event::Tep;
 use crate::tep::plugins::{self, Fields, Handler};
@@ -41,6 +42,8 @@ pub struct Common<'a> {
 /// Encodes records, remembering per event of each input how its print fmt shows its fields.
 pub struct Encoder {
     format: Format,
+    /// CSV with one file per event instead of one stream.
+    pub files: Option<EventFiles>,
     views: HashMap<(usize, usize), Vec<Option<View>>>,
     header: bool,
 }
@@ -57,7 +60,7 @@ struct Head<'a> {
 
 impl Encoder {
     pub fn new(format: Format) -> Encoder {
-        Encoder { format, views: HashMap::new(), header: format == Format::Csv }
+        Encoder { format, files: None, views: HashMap::new(), header: format == Format::Csv }
     }
 
     /// The CSV header, before the first record.
@@ -69,16 +72,38 @@ impl Encoder {
 
     /// Events lost before a record: `missed` of them, or an unknown number when negative.
     pub fn lost(&mut self, c: &Common<'_>, missed: i64, out: &mut Vec<u8>) {
+        self.mark(c, Table::Lost, "lost_events", &[("count", (missed > 0).then_some(missed as i128))], out);
+    }
+
+    /// A damaged region `--salvage` stepped over: `bytes` at file offset `at`.
+    pub fn damaged(&mut self, c: &Common<'_>, bytes: u64, at: u64, out: &mut Vec<u8>) {
+        self.mark(c, Table::Damaged, "damaged", &[("bytes", Some(bytes as i128)), ("offset", Some(at as i128))], out);
+    }
+
+    /// A record of the reader's own (lost events, damage): `event` and its numbers (None: null).
+    fn mark(&mut self, c: &Common<'_>, table: Table, event: &str, fields: &[(&str, Option<i128>)], out: &mut Vec<u8>) {
+        if let Some(files) = self.files.as_mut() {
+            let mut row = common_cells(c, None, None);
+            let cells: Vec<String> = fields.iter().map(|(_, v)| v.map(|n| n.to_string()).unwrap_or_default()).collect();
+            row.extend_from_slice(cells.join(",").as_bytes());
+            row.push(b'\n');
+            let header = || {
+                let names: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+                format!("ts,source,buffer,cpu,{}\n", names.join(",")).into_bytes()
+            };
+            return files.row(table, event, header, &row);
+        }
         self.start(out);
-        let head = Head { common: c, pid: None, comm: None, system: None, event: Some("lost_events"), flags: None };
+        let head = Head { common: c, pid: None, comm: None, system: None, event: Some(event), flags: None };
         self.write(
             &head,
             out,
             Some(|j: &mut Json| {
-                if missed > 0 {
-                    j.int("count", missed as i128);
-                } else {
-                    j.null("count");
+                for (k, v) in fields {
+                    match v {
+                        Some(n) => j.int(k, *n),
+                        None => j.null(k),
+                    }
                 }
             }),
         );
@@ -90,6 +115,12 @@ impl Encoder {
     pub fn record(&mut self, c: &Common<'_>, fi: usize, tep: &mut Tep, ev: Option<usize>, data: &[u8], size: usize, comm: &[u8], out: &mut Vec<u8>) {
         self.start(out);
         let pid = tep.pid_of(data);
+        if let (Some(files), None) = (self.files.as_mut(), ev) {
+            let mut row = common_cells(c, Some(pid), Some(comm));
+            row.pop();
+            row.push(b'\n');
+            return files.row(Table::Unknown, "unknown_events", || b"ts,source,buffer,cpu,pid,comm\n".to_vec(), &row);
+        }
         let Some(ei) = ev else {
             let head = Head { common: c, pid: Some(pid), comm: Some(comm), system: None, event: None, flags: None };
             return self.write(&head, out, None::<fn(&mut Json)>);
@@ -116,6 +147,40 @@ impl Encoder {
             })
             .collect();
         let e = &tep.events[ei];
+        if let Some(files) = self.files.as_mut() {
+            let mut row = common_cells(c, Some(pid), Some(comm));
+            if let Some(f) = flags {
+                row.extend_from_slice(f.to_string().as_bytes());
+            }
+            row.push(b',');
+            for (k, (_, v)) in values.iter().enumerate() {
+                if k > 0 {
+                    row.push(b',');
+                }
+                match v {
+                    Value::Int(n) => row.extend_from_slice(n.to_string().as_bytes()),
+                    Value::Str(s) | Value::Name(s) => csv_cell(&mut row, String::from_utf8_lossy(s).as_bytes()),
+                    Value::Array(a) => {
+                        let items: Vec<String> = a.iter().map(i128::to_string).collect();
+                        csv_cell(&mut row, format!("[{}]", items.join(",")).as_bytes());
+                    }
+                }
+            }
+            if values.is_empty() {
+                row.pop();
+            }
+            row.push(b'\n');
+            let header = || {
+                let mut h = b"ts,source,buffer,cpu,pid,comm,flags".to_vec();
+                for (i, _) in &values {
+                    h.push(b',');
+                    csv_cell(&mut h, e.fields[*i].name.as_bytes());
+                }
+                h.push(b'\n');
+                h
+            };
+            return files.row(Table::Event(fi, ei), &format!("{}-{}", e.system, e.name), header, &row);
+        }
         let head = Head { common: c, pid: Some(pid), comm: Some(comm), system: Some(&e.system), event: Some(&e.name), flags };
         self.write(
             &head,
@@ -207,6 +272,25 @@ fn fields_object(j: &mut Json, key: Option<&str>, fields: Option<impl FnOnce(&mu
         (None, Some(k)) => j.null(k),
         (None, None) => j.null_item(),
     }
+}
+
+/// The common cells of a per-event CSV row, each followed by a comma: ts, source, buffer, cpu,
+/// and pid and comm where given.
+fn common_cells(c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) -> Vec<u8> {
+    let mut row = Vec::with_capacity(128);
+    row.extend_from_slice(format!("{},", c.ts).as_bytes());
+    csv_cell(&mut row, c.source.as_bytes());
+    row.push(b',');
+    csv_cell(&mut row, c.buffer.as_bytes());
+    row.extend_from_slice(format!(",{},", c.cpu).as_bytes());
+    if let Some(p) = pid {
+        row.extend_from_slice(format!("{p},").as_bytes());
+    }
+    if let Some(s) = comm {
+        csv_cell(&mut row, String::from_utf8_lossy(s).as_bytes());
+        row.push(b',');
+    }
+    row
 }
 
 /// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break.

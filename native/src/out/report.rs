@@ -20,6 +20,7 @@ use crate::format::file::{BufferKind, Trace, V6Tag};
 use crate::format::options;
 use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
+use crate::out::csv_dir::EventFiles;
 use crate::out::record::{Common, Encoder, Format};
 use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C};
@@ -30,6 +31,7 @@ use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
 use crate::time::sync::{guest_clock, time_shift, vcpu_count, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
+use crate::write::output::TargetError;
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -53,6 +55,8 @@ pub struct Options {
     pub format: Format,
     /// Only these buffers (by instance name, "" for the top one) of every input; None: all.
     pub buffers: Option<Vec<String>>,
+    /// With CSV: one file per event in this directory instead of one stream.
+    pub out_dir: Option<std::path::PathBuf>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -190,6 +194,8 @@ pub struct Report {
     failed: Option<InputError>,
     /// Records as JSON or CSV, when that is the format.
     encoder: Option<Encoder>,
+    /// The time of the last record encoded (a damage record's).
+    last_ts: u64,
 }
 
 /// The index of a file's top buffer.
@@ -337,8 +343,26 @@ impl Report {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
             _ => VcpuThreads::default(),
         };
-        let encoder = (opts.format != Format::Text).then(|| Encoder::new(opts.format));
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, skipped: Vec::new(), failed: None, encoder })
+        let encoder = (opts.format != Format::Text).then(|| {
+            let mut e = Encoder::new(opts.format);
+            e.files = opts.out_dir.clone().filter(|_| opts.format == Format::Csv).map(EventFiles::new);
+            e
+        });
+        Ok(Report {
+            files,
+            opts,
+            sources,
+            stacks: FuncStacks::default(),
+            vcpus,
+            head,
+            done,
+            order: None,
+            warnings,
+            skipped: Vec::new(),
+            failed: None,
+            encoder,
+            last_ts: 0,
+        })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
@@ -366,8 +390,13 @@ impl Report {
             let cpu = c.cpu();
             for skip in c.skipped.drain(..) {
                 if self.opts.cpus.as_ref().is_none_or(|l| l.contains(&src.start_cpu.saturating_add(cpu))) {
-                    out.extend_from_slice(&src.prefix);
-                    out.extend_from_slice(format!("CPU:{cpu} [DAMAGED: {} bytes skipped at offset {}]\n", skip.bytes, skip.at).as_bytes());
+                    if let Some(enc) = self.encoder.as_mut() {
+                        // A record of its own, at the time of the last record written before it.
+                        enc.damaged(&Common { ts: self.last_ts, source: &src.source, buffer: &src.buffer, cpu }, skip.bytes, skip.at, out);
+                    } else {
+                        out.extend_from_slice(&src.prefix);
+                        out.extend_from_slice(format!("CPU:{cpu} [DAMAGED: {} bytes skipped at offset {}]\n", skip.bytes, skip.at).as_bytes());
+                    }
                 }
                 self.skipped.push(Damaged { input: src.file, buffer: src.buffer.clone(), cpu, skip });
             }
@@ -392,7 +421,8 @@ impl Report {
                 self.markers(si, out);
             }
         }
-        while out.len() < min {
+        // (A per-event CSV file that cannot be written stops the report.)
+        while out.len() < min && self.encoder.as_ref().and_then(|e| e.files.as_ref()).is_none_or(|f| f.error.is_none()) {
             // The buffer whose next record comes first (ties: the earlier buffer).
             let Some((_, si)) = self.order.as_mut().and_then(KWay::pop) else {
                 self.done = true;
@@ -459,6 +489,12 @@ impl Report {
         Ok(())
     }
 
+    /// With one CSV file per event: renames the complete files into place (after the last
+    /// `fill`, or the first failure to write one); the paths written. None in other formats.
+    pub fn finish_files(&mut self) -> Option<std::result::Result<Vec<std::path::PathBuf>, TargetError>> {
+        self.encoder.as_mut().and_then(|e| e.files.take()).map(EventFiles::finish)
+    }
+
     /// One record as JSON or CSV (every record on its own: no function_graph leaf folding),
     /// its lost events before it as a record of their own. The handlers that teach the comm
     /// table names (sched_switch, sched_wakeup) run as for the text, after the record's comm is
@@ -466,6 +502,7 @@ impl Report {
     #[allow(clippy::too_many_arguments)]
     fn record(&mut self, fi: usize, si: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, out: &mut Vec<u8>) {
         let Some(enc) = self.encoder.as_mut() else { return };
+        self.last_ts = ts;
         let src = &self.sources[si];
         let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
         if missed != 0 {

@@ -192,6 +192,11 @@ impl Target {
         Ok((Target { path: path.to_path_buf(), tmp, committed: false }, file))
     }
 
+    /// The target's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Applies the patches and renames the complete file over the target.
     pub fn commit(mut self, file: BufWriter<File>, patches: &[(u64, Vec<u8>)]) -> Result<(), TargetError> {
         let io = |e| TargetError::Io(self.path.clone(), e);
