@@ -145,7 +145,7 @@ impl Spec {
                     self.pad(out, b"(nil)");
                 } else {
                     self.alt = true;
-                    self.number(out, b"", &digits(v, 16, false), b"0x");
+                    self.number(out, b"", Digits::new(v, 16, false).get(), b"0x");
                 }
             }
             _ => {
@@ -169,7 +169,7 @@ impl Spec {
         } else {
             b""
         };
-        self.number(out, sign, &digits(mag, 10, false), b"");
+        self.number(out, sign, Digits::new(mag, 10, false).get(), b"");
     }
 
     /// `%u`, `%x`, `%X`, `%o`: the argument's low `bits` unsigned, with `#`'s prefix.
@@ -181,23 +181,19 @@ impl Spec {
             b'x' => (16, false),
             _ => (16, true),
         };
-        let mut d = digits(v, base, upper);
+        let mut d = Digits::new(v, base, upper);
         let mut prefix: &[u8] = b"";
         if self.alt && v != 0 && base == 16 {
             prefix = if upper { b"0X" } else { b"0x" };
         }
         if self.alt && base == 8 {
-            // "#o" guarantees a leading 0, counted inside the precision.
-            let shown = if self.prec == Some(0) && v == 0 { 0 } else { d.len() };
-            if self.prec.is_none_or(|p| p <= shown) && !(shown > 0 && d[0] == b'0') {
-                d.insert(0, b'0');
-                if v == 0 {
-                    // digits() already gave "0"; keep one.
-                    d.truncate(1);
-                }
+            // "#o" guarantees a leading 0, counted inside the precision; 0 is "0" already.
+            let shown = if self.prec == Some(0) && v == 0 { 0 } else { d.get().len() };
+            if v != 0 && self.prec.is_none_or(|p| p <= shown) && d.get()[0] != b'0' {
+                d.prepend_zero();
             }
         }
-        self.number(out, b"", &d, prefix);
+        self.number(out, b"", d.get(), prefix);
     }
 
     /// `%s`: a string cut to the precision; anything else prints as `(null)`.
@@ -276,18 +272,36 @@ fn truncate(v: u64, bits: u32) -> u64 {
     }
 }
 
-fn digits(mut v: u64, base: u64, upper: bool) -> Vec<u8> {
-    let set: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
-    let mut d = Vec::with_capacity(20);
-    loop {
-        d.push(set[(v % base) as usize]);
-        v /= base;
-        if v == 0 {
-            break;
+/// The digits of `v` in `base`, on the stack: no allocation per number printed.
+struct Digits {
+    /// The digits at `buf[start..]`, with room before them for one more (`#o`'s leading 0).
+    buf: [u8; 24],
+    start: usize,
+}
+
+impl Digits {
+    fn new(mut v: u64, base: u64, upper: bool) -> Digits {
+        let set: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+        let mut d = Digits { buf: [0; 24], start: 24 };
+        loop {
+            d.start -= 1;
+            d.buf[d.start] = set[(v % base) as usize];
+            v /= base;
+            if v == 0 {
+                break d;
+            }
         }
     }
-    d.reverse();
-    d
+
+    fn get(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Puts a `0` before the digits (at most 22 octal digits of a u64 leave room for it).
+    fn prepend_zero(&mut self) {
+        self.start -= 1;
+        self.buf[self.start] = b'0';
+    }
 }
 
 /// `printf` into a new Vec.
