@@ -157,6 +157,8 @@ pub struct Report {
     order: Option<KWay>,
     /// What the user should know: how each guest was lined up, or that it could not be.
     pub warnings: Vec<String>,
+    /// The record being printed, copied out (kept between records: no allocation per record).
+    rec_data: Vec<u8>,
 }
 
 /// The index of a file's top buffer.
@@ -294,7 +296,7 @@ impl Report {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
             _ => VcpuThreads::default(),
         };
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings })
+        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, rec_data: Vec::new() })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
@@ -330,7 +332,15 @@ impl Report {
     }
 
     fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
-        let mut rec_data = Vec::new();
+        let mut rec_data = std::mem::take(&mut self.rec_data);
+        let r = self.one_with(data, si, &mut rec_data, out);
+        self.rec_data = rec_data;
+        r
+    }
+
+    /// [`Report::one`] with the scratch bytes for the record's copy.
+    fn one_with(&mut self, data: &[u8], si: usize, rec_data: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
+        rec_data.clear();
         let fi = self.sources[si].file;
         let extent = self.files[fi].tep.extent;
         let (ts, cpu, missed, size) = {
@@ -347,30 +357,30 @@ impl Report {
         };
         // trace-cmd's library filters before report's --cpu test sees the record.
         let File { tep, filters, .. } = &mut self.files[fi];
-        let ev = tep.event_of(&rec_data);
-        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu)) {
+        let ev = tep.event_of(rec_data);
+        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, rec_data, cpu)) {
             return Ok(());
         }
         let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
         if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }
-        let mut line = Vec::with_capacity(256);
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
         let mut next = None;
         if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
             next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
         }
-        line.extend_from_slice(&self.sources[si].prefix);
-        let consumed = self.line(fi, &rec_data, size, ts, cpu, missed, ev, next.as_deref(), &mut line);
+        // The line is written in place at the end of `out`.
+        let start = out.len();
+        out.extend_from_slice(&self.sources[si].prefix);
+        let consumed = self.line(fi, rec_data, size, ts, cpu, missed, ev, next.as_deref(), out);
         if consumed {
             self.sources[si].records.next_with(data, |_| ())?;
         }
-        if line.last() == Some(&b'\n') {
-            line.pop();
+        if out.len() > start && out.last() == Some(&b'\n') {
+            out.pop();
         }
-        out.extend_from_slice(&line);
         out.push(b'\n');
         Ok(())
     }
@@ -391,8 +401,7 @@ impl Report {
         let guest_self = guest == Some(fi);
         let (File { tep, time, .. }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
-        let comm = tep.comms.find(pid).to_vec();
-        cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+        cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(tep.comms.find(pid)), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
         if time.div == 0 && time.prec == 12 {
             time.print(ts, s);
         } else {
@@ -400,13 +409,11 @@ impl Report {
             time.print(ts, s);
         }
         s.push(b':');
-        let name = tep.events[ei].name.clone();
+        let name = tep.events[ei].name.as_bytes();
         s.push(b' ');
-        s.extend_from_slice(name.as_bytes());
+        s.extend_from_slice(name);
         s.extend_from_slice(b": ");
-        if name.len() < 20 {
-            s.resize(s.len() + 20 - name.len(), b' ');
-        }
+        s.resize(s.len() + 20usize.saturating_sub(name.len()), b' ');
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let ev = &mut tep.events[ei];
