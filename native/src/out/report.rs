@@ -14,7 +14,7 @@ use crate::format::options;
 use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::ring::records::Records;
-use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::cprintf::{self, Arg as C, Conv};
 use crate::tep::event::Tep;
 use crate::tep::filter::{FilterError, Filters, Spec};
 use crate::tep::lookups::Funcs;
@@ -22,6 +22,10 @@ use crate::tep::plugins::{self, FuncStacks, GraphRet, Handler};
 use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
 use crate::time::sync::{guest_clock, time_shift, vcpu_count, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
+
+/// The conversions of a line's head, `%16s-%-5d [%03d]` (comm, pid, CPU), parsed once.
+static LINE_HEAD: std::sync::LazyLock<[Conv; 3]> =
+    std::sync::LazyLock::new(|| [b"%16s".as_slice(), b"%-5d", b"%03d"].map(|f| Conv::parse(f).expect("a conversion")));
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -401,7 +405,13 @@ impl Report {
         let guest_self = guest == Some(fi);
         let (File { tep, time, .. }, guest) = split_file(&mut self.files, fi, guest);
         let pid = tep.pid_of(data);
-        cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(tep.comms.find(pid)), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+        // "%16s-%-5d [%03d]"
+        LINE_HEAD[0].print(s, C::Str(tep.comms.find(pid)));
+        s.push(b'-');
+        LINE_HEAD[1].print(s, C::Int(pid as i64 as u64));
+        s.extend_from_slice(b" [");
+        LINE_HEAD[2].print(s, C::Int(cpu as u64));
+        s.push(b']');
         if time.div == 0 && time.prec == 12 {
             time.print(ts, s);
         } else {

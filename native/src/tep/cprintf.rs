@@ -57,11 +57,41 @@ pub fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[Arg<'_>]) {
     }
 }
 
+/// One conversion parsed once, for a caller that prints the same fragment for every record:
+/// the bytes `printf` prints for that fragment, without reading it again each time.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv {
+    spec: Spec,
+    conv: u8,
+}
+
+impl Conv {
+    /// `fmt` when it is exactly one conversion taking no `*` argument (else None).
+    pub fn parse(fmt: &[u8]) -> Option<Conv> {
+        let mut i = 1;
+        let spec = Spec::parse(fmt, &mut i, &mut [].iter());
+        match (fmt.first(), fmt.get(i), fmt.get(1..i)) {
+            (Some(b'%'), Some(&conv), Some(flags)) if i + 1 == fmt.len() && !flags.contains(&b'*') => Some(Conv { spec, conv }),
+            _ => None,
+        }
+    }
+
+    /// This conversion with another width (what a `*` width would have given).
+    pub fn with_width(self, width: usize) -> Conv {
+        Conv { spec: Spec { width: width.min(MAX_PAD), ..self.spec }, ..self }
+    }
+
+    /// Prints `arg` as `printf(fmt, arg)` would.
+    pub fn print(&self, out: &mut Vec<u8>, arg: Arg<'_>) {
+        self.spec.convert(out, self.conv, &mut [arg].iter());
+    }
+}
+
 /// The arguments not consumed yet.
 type Next<'s, 'a> = std::slice::Iter<'s, Arg<'a>>;
 
 /// One conversion's flags, width, precision and length modifier.
-#[derive(Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Spec {
     left: bool,
     plus: bool,
@@ -342,6 +372,28 @@ mod tests {
         );
         assert_eq!(p("%c%c|%p|%p|100%%", &[Arg::Int(65), Arg::Int(0x142), Arg::Int(0), Arg::Int(0xffff1234)]), "AB|(nil)|0xffff1234|100%");
         assert_eq!(p("%16s-%-5d [%03d]", &[Arg::Str(b"bash"), Arg::Int(3195), Arg::Int(1)]), "            bash-3195  [001]");
+    }
+
+    #[test]
+    fn a_conversion_parsed_once_prints_as_printf() {
+        for (f, arg) in [
+            ("%16s", Arg::Str(b"bash\0x")),
+            ("%-5d", Arg::Int(-3i64 as u64)),
+            ("%03d", Arg::Int(7)),
+            ("%5llu", Arg::Int(123_456)),
+            ("%#llx", Arg::Int(255)),
+            ("%.2s", Arg::Str(b"abc")),
+        ] {
+            let mut out = Vec::new();
+            Conv::parse(f.as_bytes()).unwrap().print(&mut out, arg);
+            assert_eq!(out, sprintf(f, &[arg]), "{f}");
+        }
+        let mut out = Vec::new();
+        Conv::parse(b"%0llu").unwrap().with_width(6).print(&mut out, Arg::Int(42));
+        assert_eq!(out, sprintf("%0*llu", &[Arg::Int(6), Arg::Int(42)]));
+        for f in ["%*d", "%d ", "x%d", "%", "%.*s", "%d%d"] {
+            assert!(Conv::parse(f.as_bytes()).is_none(), "{f}");
+        }
     }
 
     #[test]
