@@ -47,16 +47,16 @@ export function* iterate(cursor: Cursor, buffer: number, bigEndian: boolean, pid
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     for (let off = 0; off < b.length; ) {
       const len = view.getUint32(off + 28, true);
-      const data = b.subarray(off + HEADER, off + HEADER + len);
-      const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const at = off + HEADER;
+      const data = b.subarray(at, at + len);
       yield {
         buffer,
         cpu: view.getUint32(off + 24, true),
         timestamp: view.getBigUint64(off, true),
         rawTimestamp: view.getBigUint64(off + 8, true),
         missedEvents: Number(view.getBigInt64(off + 16, true)),
-        eventId: len >= 2 ? dv.getUint16(0, !bigEndian) : -1,
-        pid: len >= pidOffset + 4 ? dv.getInt32(pidOffset, !bigEndian) : -1,
+        eventId: len >= 2 ? view.getUint16(at, !bigEndian) : -1,
+        pid: len >= pidOffset + 4 ? view.getInt32(at + pidOffset, !bigEndian) : -1,
         data,
       };
       off += HEADER + ((len + 7) & ~7);
