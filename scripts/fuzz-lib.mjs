@@ -568,6 +568,7 @@ export const COMMANDS = [
   { name: 'convert', argv: ['convert'], module: 'dist/commands/convert.js', out: true },
   { name: 'report', argv: ['report'], module: 'dist/commands/report.js', report: {} },
   { name: 'report -R', argv: ['report', '-R'], module: 'dist/commands/report.js', report: { raw: true } },
+  { name: 'report --salvage', argv: ['report', '--salvage'], module: 'dist/commands/report.js', report: { salvage: true }, salvage: true },
   // The damaged file as the guest of a good host, and as the host of a good guest (the bundled
   // pair's), with --sync none so that damage, not missing sync data, is what is judged.
   { name: 'merge', module: 'dist/commands/merge.js', out: true, merge: 'guest', args: (path, out) => ['merge', '--sync', 'none', PARTNER.host, path, '-o', out] },
@@ -610,14 +611,20 @@ export async function runInProcess(api, cmd, path, opened = api.open(path)) {
       return { code: 0, stdout: '', stderr: '' };
     }
     if (cmd.report) {
-      // As the CLI prints it: chunk by chunk, so that an error comes after the text before it.
+      // As the CLI prints it: chunk by chunk, so that an error comes after the text before it,
+      // and with --salvage a stderr line per region stepped over (src/commands/report.ts).
       const chunks = [];
+      const skips = [];
+      const onSkip = (s) => skips.push(`tracedat: ${path}: ${s.section}, offset ${s.offset}: ${s.expected}; skipped ${s.what}\n`);
       try {
-        for (const c of api.reportChunks(t, cmd.report)) chunks.push(c);
+        for (const c of api.reportChunks(t, { ...cmd.report, onSkip })) chunks.push(c);
+      } catch (e) {
+        if (skips.length === 0) throw e;
+        return { code: 2, stdout: clip(Buffer.concat(chunks)), stderr: skips.join('') + cliError(e).stderr };
       } finally {
         out = clip(Buffer.concat(chunks));
       }
-      return { code: 0, stdout: out, stderr: '' };
+      return { code: skips.length ? 2 : 0, stdout: out, stderr: skips.join('') };
     }
     if (cmd.validate) {
       // `dump -v` alone prints no meta data (trace-cmd's too), only its verdict.

@@ -72,7 +72,7 @@ export async function writeTrace(template: TraceFile, out: string, buffers: read
     json = await native.build(template.handle, out, version, compression, options.level ?? null, options.setOptions ? encodeOptions(options.setOptions) : null, encode(buffers));
   } catch (e) {
     const n = e as { code?: string; message?: string; path?: string };
-    if (n?.code === 'ERR_TRACEDAT_OUTPUT') throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
+    if (n?.code === 'ERR_TRACEDAT_OUTPUT') throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`, 'ERR_TRACEDAT_OUTPUT');
     if (n?.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad arguments');
     throw fromNative(template.name, e);
   }

@@ -128,7 +128,7 @@ export async function convertHandle(handle: Handle, name: string, metadata: Meta
   } catch (e) {
     const n = e as NativeOutputError;
     if (n && n.code === 'ERR_TRACEDAT_OUTPUT') {
-      throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
+      throw new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`, 'ERR_TRACEDAT_OUTPUT');
     }
     if (n && n.code === 'ERR_TRACEDAT_USAGE') throw new UsageError(n.message ?? 'bad arguments');
     throw fromNative(name, e);

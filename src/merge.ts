@@ -1,10 +1,11 @@
 // A KVM host and its guests merged into ONE trace.dat in host time (native/src/merge/plan.rs).
-import { native, type MergeCursor } from './native.js';
+import { native, type MergeCursor, type TimelineCursor } from './native.js';
 import { fromNative, TraceError } from './errors.js';
 import { UsageError } from './usage.js';
 import { isInput } from './convert.js';
 import type { Compression } from './convert.js';
 import type { TraceFile } from './trace.js';
+import { iterateTagged, type TraceRecord } from './records.js';
 
 /** How a guest's clock is lined up with the host's (`--sync`). */
 export type SyncMethod = 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
@@ -107,9 +108,9 @@ function cursorFor(inputs: readonly TraceFile[], options: MergeOptions | AttachO
 /** The error of a native merge or attach, in the terms of its inputs and output. */
 function mergeFailure(inputs: readonly TraceFile[], out: string, e: unknown): unknown {
   const n = e as NativeMergeError;
-  if (n?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`);
+  if (n?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(n.path ?? out, 'output file', undefined, `cannot write it (${n.message ?? 'failed'})`, 'ERR_TRACEDAT_OUTPUT');
   if (n?.code === 'ERR_TRACEDAT_USAGE') return new UsageError(n.message ?? 'bad arguments');
-  if (n?.code === 'ERR_TRACEDAT_SYNC') return new TraceError(inputs[n.input ?? 0]!.name, 'time sync', undefined, n.message ?? 'cannot line it up with the host');
+  if (n?.code === 'ERR_TRACEDAT_SYNC') return new TraceError(inputs[n.input ?? 0]!.name, 'time sync', undefined, n.message ?? 'cannot line it up with the host', 'ERR_TRACEDAT_SYNC');
   return fromNative(inputs[n?.input ?? 0]!.name, e);
 }
 
@@ -171,4 +172,76 @@ export async function attach(inputs: readonly TraceFile[], dir: string, options:
   } catch (e) {
     throw mergeFailure(inputs, dir, e);
   }
+}
+
+export type TimelineOptions = Pick<MergeOptions, 'sync' | 'guests' | 'cliOptions'> & {
+  /** Records per N-API call. */
+  batch?: number;
+};
+
+/** A record of the merged timeline, its time on the host's clock. */
+export interface TimelineRecord extends TraceRecord {
+  /** Index in the timeline's inputs of the file it came from. */
+  input: number;
+  /** Its buffer as the merged file names it: the host's as they are ('' the top one), a
+   * guest's top buffer by the guest's name, its instances `guest:instance`. */
+  source: string;
+  /** Whether it is one of the host's records. */
+  host: boolean;
+}
+
+export interface TimelineSource {
+  input: number;
+  /** Index of the buffer in that input's `metadata.buffers`. */
+  buffer: number;
+  name: string;
+}
+
+/** A host and its guests read as one timeline in host time, without writing a file. */
+export interface Timeline {
+  /** The index in `inputs` of the host. */
+  host: number;
+  sources: TimelineSource[];
+  /** What lined each guest up, and what could not be kept (a buffer on another clock). */
+  notes: string[];
+  /** Every record of every source, in host-time order (trace-cmd's order for equal times). */
+  records(): Generator<TimelineRecord>;
+}
+
+/**
+ * The records of a host and its guests as one timeline in host time, the guests lined up as
+ * `merge` would line them up (the same sync sources and options), read in batches from the
+ * addon's k-way merge: what `merge` would write, without the file.
+ */
+export function timeline(inputs: readonly TraceFile[], options: TimelineOptions = {}): Timeline {
+  if (inputs.length < 2) throw new UsageError('timeline: a host and at least one guest');
+  const merging = cursorFor(inputs, options);
+  let cursor: TimelineCursor;
+  try {
+    cursor = native.timelineOpen(merging);
+  } catch (e) {
+    throw mergeFailure(inputs, '', e);
+  }
+  const info = JSON.parse(native.timelineSources(cursor)) as { host: number; sources: TimelineSource[]; notes: string[] };
+  const batch = options.batch ?? 4096;
+  const tagged = info.sources.map((s) => ({ buffer: s.buffer, bigEndian: inputs[s.input]!.metadata.bigEndian, pidOffset: inputs[s.input]!.pidOffset }));
+  let started = false;
+  function* records(): Generator<TimelineRecord> {
+    if (started) throw new Error('timeline: records() reads the timeline once');
+    started = true;
+    const it = iterateTagged(() => native.timelineNext(cursor, batch), tagged);
+    for (;;) {
+      let n: IteratorResult<[number, TraceRecord]>;
+      try {
+        n = it.next();
+      } catch (e) {
+        throw fromNative(inputs[(e as NativeMergeError)?.input ?? info.host]!.name, e);
+      }
+      if (n.done) return;
+      const [si, r] = n.value;
+      const s = info.sources[si]!;
+      yield Object.assign(r, { input: s.input, source: s.name, host: s.input === info.host });
+    }
+  }
+  return { ...info, records };
 }

@@ -39,6 +39,8 @@ export interface Native {
   ): Promise<string>;
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, filters: string, sync: string): ReportCursor;
   reportWarnings(cursor: ReportCursor): string;
+  reportSalvage(cursor: ReportCursor): void;
+  reportSkipped(cursor: ReportCursor): string;
   build(
     template: Handle,
     outPath: string,
@@ -51,6 +53,9 @@ export interface Native {
   mergeOpen(sync: string): MergeCursor;
   mergeOption(cursor: MergeCursor, flag: string, value: string): void;
   mergeInput(cursor: MergeCursor, handle: Handle, path: string): void;
+  timelineOpen(cursor: MergeCursor): TimelineCursor;
+  timelineSources(cursor: TimelineCursor): string;
+  timelineNext(cursor: TimelineCursor, maxRecords: number): Buffer;
   attachRun(
     cursor: MergeCursor,
     outDir: string,
@@ -70,9 +75,15 @@ export interface Native {
     threads: number | null,
   ): Promise<string>;
   reportInput(cursor: ReportCursor, handle: Handle, name: string, tsOffset: string, filters: string): void;
+  /** 'json-api': JSON lines whose integers beyond 2^53 are strings `"\u0000DIGITS"`. */
+  reportFormat(cursor: ReportCursor, format: ReportFormat | 'json-api'): void;
+  reportBuffers(cursor: ReportCursor, names: string): void;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
 }
+
+/** How a report writes its records: trace-cmd's text, JSON lines, or CSV. */
+export type ReportFormat = 'text' | 'json' | 'csv';
 
 export type TextKind = 'headerPage' | 'headerEvent' | 'kallsyms' | 'printk' | 'cmdlines' | 'latency';
 
@@ -81,6 +92,8 @@ export type Cursor = { readonly __tracedatCursor: unique symbol };
 export type ReportCursor = { readonly __tracedatReportCursor: unique symbol };
 
 export type MergeCursor = { readonly __tracedatMergeCursor: unique symbol };
+
+export type TimelineCursor = { readonly __tracedatTimelineCursor: unique symbol };
 
 // The same relative path works from src/ (vitest) and from dist/ (compiled).
 export const native: Native = createRequire(import.meta.url)('../build/Release/tracedat_native.node');

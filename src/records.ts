@@ -20,7 +20,7 @@ export interface TraceRecord {
   data: Uint8Array;
 }
 
-/** Layout of one encoded record (native/src/records.rs `encode`). */
+/** Size of one encoded record's header (native/src/ring/records.rs `encode`). */
 const HEADER = 32;
 
 export interface RecordOptions {
@@ -38,6 +38,24 @@ export interface RecordOptions {
   onSkip?: (s: Skipped & { cpu: number }) => void;
 }
 
+/** The record encoded at `off` in a batch, and where the next one starts. */
+function decodeAt(b: Buffer, view: DataView, off: number, buffer: number, bigEndian: boolean, pidOffset: number): [TraceRecord, number] {
+  const len = view.getUint32(off + 28, true);
+  const at = off + HEADER;
+  const data = b.subarray(at, at + len);
+  const record: TraceRecord = {
+    buffer,
+    cpu: view.getUint32(off + 24, true),
+    timestamp: view.getBigUint64(off, true),
+    rawTimestamp: view.getBigUint64(off + 8, true),
+    missedEvents: Number(view.getBigInt64(off + 16, true)),
+    eventId: len >= 2 ? view.getUint16(at, !bigEndian) : -1,
+    pid: len >= pidOffset + 4 ? view.getInt32(at + pidOffset, !bigEndian) : -1,
+    data,
+  };
+  return [record, off + HEADER + ((len + 7) & ~7)];
+}
+
 /** Iterates a cursor's records. `bigEndian` and `pidOffset` decode the common fields. */
 export function* iterate(cursor: Cursor, buffer: number, bigEndian: boolean, pidOffset: number, batch: number, onSkip?: RecordOptions['onSkip']): Generator<TraceRecord> {
   for (;;) {
@@ -46,20 +64,35 @@ export function* iterate(cursor: Cursor, buffer: number, bigEndian: boolean, pid
     if (b.length === 0) return;
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     for (let off = 0; off < b.length; ) {
-      const len = view.getUint32(off + 28, true);
-      const at = off + HEADER;
-      const data = b.subarray(at, at + len);
-      yield {
-        buffer,
-        cpu: view.getUint32(off + 24, true),
-        timestamp: view.getBigUint64(off, true),
-        rawTimestamp: view.getBigUint64(off + 8, true),
-        missedEvents: Number(view.getBigInt64(off + 16, true)),
-        eventId: len >= 2 ? view.getUint16(at, !bigEndian) : -1,
-        pid: len >= pidOffset + 4 ? view.getInt32(at + pidOffset, !bigEndian) : -1,
-        data,
-      };
-      off += HEADER + ((len + 7) & ~7);
+      const [record, next] = decodeAt(b, view, off, buffer, bigEndian, pidOffset);
+      yield record;
+      off = next;
+    }
+  }
+}
+
+/** One source of a tagged batch: which buffer of which input, and how to read its common fields. */
+export interface TaggedSource {
+  buffer: number;
+  bigEndian: boolean;
+  pidOffset: number;
+}
+
+/**
+ * Iterates batches whose records each follow a u64 (little-endian) index into `sources`, as the
+ * merged timeline sends them; `next` reads the next batch (empty at the end).
+ */
+export function* iterateTagged(next: () => Buffer, sources: readonly TaggedSource[]): Generator<[number, TraceRecord]> {
+  for (;;) {
+    const b = next();
+    if (b.length === 0) return;
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    for (let off = 0; off < b.length; ) {
+      const si = Number(view.getBigUint64(off, true));
+      const s = sources[si]!;
+      const [record, after] = decodeAt(b, view, off + 8, s.buffer, s.bigEndian, s.pidOffset);
+      yield [si, record];
+      off = after;
     }
   }
 }

@@ -1,6 +1,9 @@
 // `trace-cmd report` text, produced by the native report engine in large chunks.
-import { native } from './native.js';
+import { native, type ReportFormat } from './native.js';
+
+export type { ReportFormat };
 import { fromNative } from './errors.js';
+import type { Skipped } from './metadata.js';
 import type { TraceFile } from './trace.js';
 import { UsageError } from './usage.js';
 
@@ -15,6 +18,14 @@ export type ReportFilter = string | { filter: string; exclude?: boolean };
 export type ReportSync = 'trace-cmd' | 'auto' | 'time-shift' | 'kvm' | 'offset' | 'none';
 
 export interface ReportOptions {
+  /**
+   * `--format`: 'text' (trace-cmd's), 'json' (one object per record and line: ts, source,
+   * buffer, cpu, pid, comm, system, event, flags and the typed fields; lost events as records
+   * of their own) or 'csv' (a header, then those columns with the fields as JSON).
+   */
+  format?: ReportFormat | 'json-api';
+  /** Only these buffers of every trace, by instance name ('' for the top buffer; default: all). */
+  buffers?: readonly string[];
   /** `-R`: every event's raw fields instead of its print format and plugin output. */
   raw?: boolean;
   /** `--raw-ts`: ring-buffer timestamps, no clock conversion. */
@@ -46,6 +57,26 @@ export interface ReportOptions {
   filters?: readonly ReportFilter[];
   /** `-F` after an `-i`: per trace (in the order of the traces), added to `filters` for it. */
   inputFilters?: readonly (readonly ReportFilter[] | undefined)[];
+  /**
+   * `--salvage`: step over each damaged page, chunk or CPU stream, printing
+   * `CPU:N [DAMAGED: BYTES bytes skipped at offset X]` after that CPU's last record before it,
+   * and go on. Without it the report ends at the first damage: every line before it is yielded,
+   * then the damage is thrown.
+   */
+  salvage?: boolean;
+  /** With `salvage`: told of each region stepped over, after the chunk holding its marker. */
+  onSkip?: (s: ReportSkipped) => void;
+}
+
+/** A region a salvaging report stepped over: where (`at`, `bytes`: its marker's numbers) and why. */
+export interface ReportSkipped extends Skipped {
+  /** The trace it is in (its index among the traces given). */
+  input: number;
+  /** Its buffer ("" for the top one) and CPU. */
+  buffer: string;
+  cpu: number;
+  at: number;
+  bytes: number;
 }
 
 /** Filters as the addon takes them: `+`/`-` and the text of each, NUL-separated. */
@@ -78,6 +109,9 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
   inputs.forEach((t, i) =>
     native.reportInput(cursor, t.handle, t.name, BigInt.asIntN(64, BigInt(options.tsOffsets?.[i] ?? 0)).toString(), encodeFilters(options.inputFilters?.[i])),
   );
+  if (options.salvage) native.reportSalvage(cursor);
+  if (options.format !== undefined) native.reportFormat(cursor, options.format);
+  if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));
   const chunk = options.chunk ?? 1 << 20;
   for (let first = true; ; first = false) {
     let b: Buffer;
@@ -89,6 +123,7 @@ export function* reportChunks(traces: TraceFile | readonly TraceFile[], options:
     if (first && options.onWarning) for (const w of native.reportWarnings(cursor).split('\n')) if (w !== '') options.onWarning(w);
     if (b.length === 0) return;
     yield b;
+    if (options.salvage && options.onSkip) for (const s of JSON.parse(native.reportSkipped(cursor)) as ReportSkipped[]) options.onSkip(s);
   }
 }
 

@@ -31,6 +31,14 @@ function splitZipPath(spec: string): { zip: string; member: string | undefined }
   return undefined;
 }
 
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function isFile(p: string): boolean {
   try {
     return statSync(p).isFile();
@@ -39,9 +47,23 @@ function isFile(p: string): boolean {
   }
 }
 
+/** Most member names an error about a .zip lists. */
+const MAX_LISTED = 20;
+
+/** `a, b, c` (and how many more), for errors naming what an archive holds. */
+function listNames(names: readonly string[]): string {
+  if (names.length === 0) return 'none';
+  const shown = names.slice(0, MAX_LISTED).join(', ');
+  return names.length > MAX_LISTED ? `${shown} and ${names.length - MAX_LISTED} more` : shown;
+}
+
 export async function resolveSource(spec: string): Promise<Source> {
   const z = splitZipPath(spec);
-  if (!z) return { kind: 'path', path: spec };
+  if (!z) {
+    // The addon maps what it is given; a directory would only say ENODEV there.
+    if (isDirectory(spec)) throw new TraceError(spec, 'file', undefined, 'a trace.dat file, found a directory');
+    return { kind: 'path', path: spec };
+  }
   // Loaded here, not at start-up: it costs the CLI ~0.1-0.2 s and only .zip inputs need it.
   const { default: yauzl } = await import('yauzl-promise');
   const zip = await yauzl.open(z.zip).catch((e: Error) => {
@@ -55,11 +77,15 @@ export async function resolveSource(spec: string): Promise<Source> {
     let entry;
     if (z.member !== undefined) {
       entry = entries.find((e) => e.filename === z.member);
-      if (!entry) throw new TraceError(spec, 'zip archive', undefined, `a member named ${z.member}`);
+      if (!entry) {
+        const names = entries.map((e) => e.filename);
+        throw new TraceError(spec, 'zip archive', undefined, `a member named ${z.member}; ${z.zip} holds ${listNames(names)}`);
+      }
     } else {
       const dats = entries.filter((e) => e.filename.endsWith('.dat'));
       if (dats.length !== 1) {
-        throw new TraceError(spec, 'zip archive', undefined, `exactly one .dat member (found ${dats.length}); name one as ${z.zip}:MEMBER`);
+        const held = dats.length > 0 ? `: ${listNames(dats.map((e) => e.filename))}` : `; it holds ${listNames(entries.map((e) => e.filename))}`;
+        throw new TraceError(spec, 'zip archive', undefined, `exactly one .dat member (found ${dats.length}${held}); name one as ${z.zip}:MEMBER`);
       }
       entry = dats[0]!;
     }

@@ -1,5 +1,6 @@
 // The TypeScript face of an opened trace.dat.
 import { native, type Handle, type TextKind } from './native.js';
+import { events, type EventsOptions, type TraceEvent } from './events.js';
 import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
 import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFormat, type BrokenFormat, type Skipped } from './metadata.js';
@@ -156,13 +157,22 @@ export class TraceFile {
     return this.formatCache;
   }
 
-  /** Offset of common_pid, the same in every event (4 on every kernel seen). */
-  private get pidOffset(): number {
+  /** Offset of common_pid, the same in every event (4 on every kernel seen). @internal */
+  get pidOffset(): number {
     for (const f of this.formats()) {
       const pid = 'fields' in f ? f.fields.find((x) => x.name === 'common_pid') : undefined;
       if (pid) return pid.offset;
     }
     return 4;
+  }
+
+  /**
+   * The records of every buffer merged in report's order, each with its event's system, name
+   * and decoded fields (as `report --format json` gives them), delivered from the addon in
+   * batches; `filter`, `buffers` and `cpus` select as report's -F, instances and --cpu do.
+   */
+  events(options: EventsOptions = {}): Generator<TraceEvent> {
+    return events(this, options);
   }
 
   /** The records of one buffer (default: the top one), in time order across its CPUs. */

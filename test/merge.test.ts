@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { merge, open, writeTrace, type TraceFile } from '../src/index.js';
+import { merge, open, timeline, writeTrace, type MergeOptions, type TraceFile } from '../src/index.js';
 import { oneErrorLine, run } from './helpers.js';
 import {
   FLAG_INTERPOLATE,
@@ -126,6 +126,36 @@ async function expectTruth(merged: string, truth: Buffer, sources: Record<string
   }
 }
 
+/**
+ * The API's merged timeline of `inputs` is the merged file's content without the file: per
+ * buffer the same records (time on the host's clock, CPU, event, payload after common_type,
+ * which the merge may renumber), all of them in one non-decreasing host-time order.
+ */
+async function expectTimeline(paths: readonly string[], merged: string, options: MergeOptions = {}): Promise<void> {
+  const inputs = await Promise.all(paths.map((p) => open(p)));
+  const names = inputs.map((t) => eventNames(t));
+  const tl = timeline(inputs, options);
+  const seen = new Map<string, string[]>();
+  let last = -1n;
+  let disorder = 0;
+  for (const r of tl.records()) {
+    if (r.timestamp < last) disorder++;
+    last = r.timestamp;
+    expect(r.host).toBe(r.input === tl.host);
+    if (!seen.has(r.source)) seen.set(r.source, []);
+    seen.get(r.source)!.push(`${r.cpu} ${r.timestamp} ${names[r.input]!.get(r.eventId)} ${Buffer.from(r.data.subarray(2)).toString('hex')}`);
+  }
+  expect(disorder, 'records out of host-time order').toBe(0);
+  const m = await open(merged);
+  const events = eventNames(m);
+  const want = new Map<string, string[]>();
+  m.metadata.buffers.forEach((b, i) => {
+    want.set(b.name, [...m.records(i)].map((r) => `${r.cpu} ${r.timestamp} ${events.get(r.eventId)} ${Buffer.from(r.data.subarray(2)).toString('hex')}`));
+  });
+  expect([...seen.keys()].sort()).toEqual([...want.keys()].sort());
+  for (const [name, lines] of want) expect(firstLineDifference(seen.get(name)!, lines, (x) => x), `buffer "${name}"`).toBe('');
+}
+
 const digests = new Map<string, Promise<Digest>>();
 /** The digest of an input's buffer, worked out once (several scenarios share a host). */
 function inputDigest(path: string, buffer: number): Promise<Digest> {
@@ -170,6 +200,7 @@ describe.concurrent('TIME_SHIFT (trace-cmd 3.1.6 arithmetic; 12: trace-cmd -i ho
     // The guest's tables are the host's: nothing of them is lost.
     expect(r.guests.map((g) => [g.kallsyms.dropped, g.printk.dropped, g.comms.dropped])).toEqual([[0, 0, 0]]);
     await expectTruth(out, b.truth, { '': [b.hostPath, 0], vm: [guestPath, 0] });
+    await expectTimeline([b.hostPath, guestPath], out);
     await expectTraceCmdAgrees(b.hostPath, [{ path: guestPath, name: 'vm' }], b.truth);
   }
 
@@ -374,6 +405,7 @@ describe.concurrent('TIME_SHIFT (trace-cmd 3.1.6 arithmetic; 12: trace-cmd -i ho
     ]);
     const truth = await traceCmdReport(['-t', truthPath]);
     await expectTruth(out, truth, { '': [hostPath, 0], vmA: [guestA, 0], vmB: [guestB, 0] });
+    await expectTimeline([guestB, hostPath, guestA], out);
     await expectTraceCmdAgrees(
       hostPath,
       [
@@ -453,6 +485,7 @@ describe.concurrent('kvm_write_tsc_offset: the host\'s own record of the guest c
     expect(stderr).toContain(`${f.moved.length} records`);
     expect(stderr).not.toContain('not kept');
     await expectTruth(out, f.truth, { '': [f.hostPath, 0], vm: [f.guestPath, 0] });
+    await expectTimeline([f.hostPath, f.guestPath], out);
     const explicit = tmp('kvm-merged-explicit.dat');
     await mergeCli([f.hostPath, f.guestPath, '--sync', 'kvm'], explicit);
     expect(sha(explicit)).toBe(sha(out));
@@ -546,6 +579,7 @@ describe.concurrent('kvm_write_tsc_offset: the host\'s own record of the guest c
     expect(stderr).toContain("lined up by the host's kvm_write_tsc_offset events (10 writes for 2 vCPUs)");
     expect(stderr).not.toMatch(/vCPU \d/);
     await expectTruth(out, f.truth, { '': [f.hostPath, 0], vm: [f.guestPath, 0] });
+    await expectTimeline([f.hostPath, f.guestPath], out);
   });
 
   test('8: ambiguous writes (seed 003\'s eventD): the earliest reading, a warning naming the vCPU and the writes\' host times', async () => {

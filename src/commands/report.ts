@@ -1,12 +1,12 @@
 // `tracedat report`: trace-cmd report's output for the flags below, byte for byte.
 import { open } from '../trace.js';
-import { reportChunks, reportCpus, type ReportFilter, type ReportSync } from '../report.js';
+import { reportChunks, reportCpus, type ReportFilter, type ReportFormat, type ReportSkipped, type ReportSync } from '../report.js';
 
 const REPORT_SYNCS = ['auto', 'trace-cmd', 'time-shift', 'kvm', 'offset', 'none'];
 import { writeStdout as write } from './stdout.js';
 import { UsageError } from '../usage.js';
 
-export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event]
+export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FILE] [-F FILTER] [-v] [--format F] [-R] [--raw-ts] [-t] [--cpu LIST] [--cpus] [--first-event] [--last-event] [--salvage]
   -i FILE        an input; several are merged into one timeline, each line naming its file
                  (the host first: its kvm events then name the guests' functions)
   --ts-offset N  after an -i: add N to every time of that input (a guest without sync data)
@@ -18,11 +18,16 @@ export const REPORT_USAGE = `usage: tracedat report [-i FILE [-i GUEST ...] | FI
                  guest's TIME_SHIFT as trace-cmd applies it, else the host's kvm_write_tsc_offset
                  events, else --ts-offset), trace-cmd (exactly trace-cmd's: TIME_SHIFT only),
                  time-shift, kvm, offset, or none (the guest's clock is the host's)
+  --format F     text (default), json (one object per record and line, fields typed) or
+                 csv (a header, the common columns and the fields as JSON)
   -R             raw: every event's fields instead of its print format
   --raw-ts       ring-buffer timestamps, no clock conversion
   -t             nanosecond timestamps
   --cpu LIST     only these CPUs (e.g. 0,2-3)
   --cpus         list the CPUs with data (--first-event/--last-event add their first/last time)
+  --salvage      step over damaged ring-buffer data: a line 'CPU:N [DAMAGED: BYTES bytes skipped
+                 at offset X]' in its place, one stderr line per region, exit 2 (without it the
+                 report stops at the damage, after every line before it)
 FILE may be a .zip holding one .dat, or bundle.zip:member.dat; default trace.dat`;
 
 /** trace-cmd's parse_cpulist: `a[-b]` items separated by ',' or ':'. */
@@ -47,6 +52,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   const offsets: (bigint | undefined)[] = [];
   const positional: string[] = [];
   let raw = false;
+  let format: ReportFormat | undefined;
   let rawTimestamps = false;
   let nanoseconds = false;
   let cpus: number[] | undefined;
@@ -54,6 +60,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   let first = false;
   let sync: ReportSync | undefined;
   let last = false;
+  let salvage = false;
   // trace-cmd's positional -F: before any -i for every input, after one for that input.
   const filters: ReportFilter[] = [];
   const inputFilters: ReportFilter[][] = [];
@@ -80,6 +87,10 @@ export async function reportCommand(args: string[]): Promise<number> {
     } else if (a === '-v') {
       if (exclude) throw new UsageError('report: only one -v can be used (every -F after it excludes)', REPORT_USAGE);
       exclude = true;
+    } else if (a === '--format' || a.startsWith('--format=')) {
+      const v = a === '--format' ? args[++i] : a.slice('--format='.length);
+      if (v !== 'text' && v !== 'json' && v !== 'csv') throw new UsageError('report: --format takes text, json or csv', REPORT_USAGE);
+      format = v;
     } else if (a === '-R') raw = true;
     else if (a === '--raw-ts') rawTimestamps = true;
     else if (a === '-t') nanoseconds = true;
@@ -88,6 +99,7 @@ export async function reportCommand(args: string[]): Promise<number> {
       if (v === undefined) throw new UsageError('report: a CPU list after --cpu', REPORT_USAGE);
       cpus = [...(cpus ?? []), ...parseCpuList(v)];
     } else if (a === '--cpus') showCpus = true;
+    else if (a === '--salvage') salvage = true;
     else if (a === '--first-event') {
       first = true;
       showCpus = true;
@@ -119,12 +131,19 @@ export async function reportCommand(args: string[]): Promise<number> {
   }
   // Chunks of 4 MiB: one N-API call and one write(2) each.
   const onWarning = (m: string) => process.stderr.write(`tracedat: report: ${m}\n`);
+  // With --salvage, one line per damaged region, in the form of an error, after the chunk
+  // holding its marker.
+  let damaged = 0;
+  const onSkip = (s: ReportSkipped) => {
+    damaged++;
+    process.stderr.write(`tracedat: ${inputs[s.input]}: ${s.section}, offset ${s.offset}: ${s.expected}; skipped ${s.what}\n`);
+  };
   try {
-    for (const chunk of reportChunks(traces, { raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, chunk: 4 << 20 })) write(chunk);
+    for (const chunk of reportChunks(traces, { format, raw, rawTimestamps, nanoseconds, cpus, tsOffsets: offsets, filters, inputFilters, sync, onWarning, salvage, onSkip, chunk: 4 << 20 })) write(chunk);
   } catch (e) {
     // A filter the file's events refuse.
     if (e instanceof UsageError) throw new UsageError(`report: ${e.message}`, REPORT_USAGE);
     throw e;
   }
-  return 0;
+  return damaged > 0 ? 2 : 0;
 }

@@ -8,6 +8,7 @@ use crate::ffi::napi::{self, Args, Env, Field, JsError, JsResult, RawEnv, RawVal
 use crate::ffi::source::Source;
 use crate::format::{bytes, clib, compression, error, file, options};
 use crate::merge;
+use crate::out::record::Format;
 use crate::out::{dump, info, report, scan, tables};
 use crate::ring::{records, validate};
 use crate::tep::filter;
@@ -129,15 +130,19 @@ fn parse_cpus(s: &str) -> Result<Option<Vec<u32>>, JsError> {
 }
 
 /// `nextBatch(cursor, maxRecords)` → a Buffer of encoded records (see records::encode), empty
-/// at the end.
+/// at the end. Damage ends a batch after the records before it and is the next call's error.
 fn next_batch(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<RecordCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
     let data = c.opened.source.bytes();
     let mut out = Vec::with_capacity(64 * 1024);
     for _ in 0..max {
-        if c.records.next_with(data, |r| records::encode(&mut out, &r))?.is_none() {
-            break;
+        match c.records.next_with(data, |r| records::encode(&mut out, &r)) {
+            Ok(Some(())) => {}
+            Ok(None) => break,
+            // The records before the damage go out first; the next call meets it again.
+            Err(_) if !out.is_empty() => break,
+            Err(e) => return Err(e.into()),
         }
         if out.len() >= 4 << 20 {
             break;
@@ -468,8 +473,8 @@ fn timeline_sources(env: Env, args: &Args) -> JsResult {
     env.string(&c.timeline.json())
 }
 
-/// `timelineNext(cursor, maxRecords)` → a Buffer of records, each a u32 source index (little-
-/// endian, padded to 8) before the record as `nextBatch` encodes it; empty at the end.
+/// `timelineNext(cursor, maxRecords)` → a Buffer of records, each a u64 source index (little-
+/// endian) before the record as `nextBatch` encodes it; empty at the end.
 fn timeline_next(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<TimelineCursor>(0)?;
     let max = args.index(1)?.clamp(1, 1 << 20);
@@ -534,8 +539,15 @@ fn report_open(env: Env, args: &Args) -> JsResult {
         s => Some(Method::parse(s).ok_or_else(|| JsError::usage(format!("unknown --sync '{s}' (auto, trace-cmd, time-shift, kvm, offset or none)")))?),
     };
     let cpus = parse_cpus(&args.string(3)?)?;
-    let opts =
-        report::Options { raw: args.boolean(0)?, raw_ts: args.boolean(1)?, nsec: args.boolean(2)?, cpus, filters: parse_filters(&args.string(4)?), sync };
+    let opts = report::Options {
+        raw: args.boolean(0)?,
+        raw_ts: args.boolean(1)?,
+        nsec: args.boolean(2)?,
+        cpus,
+        filters: parse_filters(&args.string(4)?),
+        sync,
+        ..Default::default()
+    };
     env.external_mut(ReportCursor { opts, inputs: Vec::new(), report: None })
 }
 
@@ -559,6 +571,53 @@ fn report_input(env: Env, args: &Args) -> JsResult {
     }
     let h = args.external::<Handle>(1)?.clone();
     c.inputs.push((h, args.string(2)?, clib::strtoll(args.string(3)?.as_bytes(), 0), parse_filters(&args.string(4)?)));
+    env.undefined()
+}
+
+/// `reportSalvage(cursor)`: before the first chunk, damaged ring-buffer data is stepped over
+/// with a marker line instead of ending the report (see `reportSkipped`).
+fn report_salvage(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportSalvage after the report has started"));
+    }
+    c.opts.salvage = true;
+    env.undefined()
+}
+
+/// `reportSkipped(cursor)` → JSON of the regions a salvaging report stepped over since the
+/// last call (see [`scan::report_skipped`]).
+fn report_skipped(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    let json = c.report.as_mut().map(|r| scan::report_skipped(&mut r.skipped)).unwrap_or_else(|| "[]".to_string());
+    env.string(&json)
+}
+
+/// `reportFormat(cursor, format)`: before the first chunk, records as `json` lines (or
+/// `json-api`, integers beyond 2^53 marked for BigInt) or `csv` instead of trace-cmd's `text`.
+fn report_format(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportFormat after the report has started"));
+    }
+    c.opts.format = match args.string(1)?.as_str() {
+        "text" => Format::Text,
+        "json" => Format::Json,
+        "json-api" => Format::JsonApi,
+        "csv" => Format::Csv,
+        f => return Err(JsError::usage(format!("unknown format '{f}' (text, json or csv)"))),
+    };
+    env.undefined()
+}
+
+/// `reportBuffers(cursor, names)`: before the first chunk, only the buffers named (instance
+/// names, "" for the top buffer), NUL-separated.
+fn report_buffers(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<ReportCursor>(0)?;
+    if c.report.is_some() {
+        return Err(JsError::usage("reportBuffers after the report has started"));
+    }
+    c.opts.buffers = Some(args.string(1)?.split('\0').map(str::to_string).collect());
     env.undefined()
 }
 
@@ -622,7 +681,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 28] = [
+    let functions: [(&std::ffi::CStr, napi::Function); 32] = [
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -637,8 +696,12 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"validate", validate),
         (c"reportOpen", report_open),
         (c"reportInput", report_input),
+        (c"reportFormat", report_format),
+        (c"reportBuffers", report_buffers),
         (c"reportNext", report_next),
         (c"reportWarnings", report_warnings),
+        (c"reportSalvage", report_salvage),
+        (c"reportSkipped", report_skipped),
         (c"reportCpus", report_cpus),
         (c"formats", formats),
         (c"scanAsync", scan_async),

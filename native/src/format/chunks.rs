@@ -79,6 +79,12 @@ impl ChunkStream {
         }
     }
 
+    /// Where the next block header is, and the bytes from there to the stream's end: what is
+    /// lost when that header is damaged.
+    pub fn rest(&self) -> (u64, u64) {
+        (self.next, self.end.saturating_sub(self.next))
+    }
+
     /// Inflates a block of this stream (from [`ChunkStream::header`]) within the stream's
     /// budget. A block that does not inflate leaves the stream at the next one.
     pub fn inflate(&mut self, file: &[u8], block: &Block, what: &str) -> Result<Vec<u8>> {

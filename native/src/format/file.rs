@@ -152,6 +152,9 @@ pub struct Trace {
     pub strings: Strings,
     pub v6: Option<V6>,
     pub buffers: Vec<Buffer>,
+    /// Known writer bugs read around, one line each, for the user to know (see
+    /// [`Trace::v6_instance_offset`]).
+    pub warnings: Vec<String>,
 }
 
 const V6_OPTIONS: &[u8; 10] = b"options  \0";
@@ -188,6 +191,7 @@ impl Trace {
             strings: Strings::default(),
             v6: None,
             buffers: Vec::new(),
+            warnings: Vec::new(),
         };
         if t.is_v7() {
             t.parse_v7(data)?;
@@ -286,10 +290,28 @@ impl Trace {
         Ok(())
     }
 
+    /// Where an instance's tags are. trace-cmd 3.1.6's `convert --file-version 6` of a
+    /// big-endian file writes the BUFFER options' offsets in the converting host's byte order
+    /// (0x101f0000000000 for 0x1f1000), after which trace-cmd loses those instances: an offset
+    /// that is not at a tag but whose bytes swapped are is read swapped, with a warning.
+    fn v6_instance_offset(&mut self, data: &[u8], b: &BufferOption) -> u64 {
+        let at_tag = |o: u64| usize::try_from(o).ok().and_then(|o| data.get(o..o.checked_add(10)?)).is_some_and(|t| t == V6_OPTIONS || t == V6_FLYRECORD);
+        let swapped = b.offset.swap_bytes();
+        if at_tag(b.offset) || !at_tag(swapped) {
+            return b.offset;
+        }
+        self.warnings.push(format!(
+            "the BUFFER option of buffer \"{}\" holds offset {:#x} in the wrong byte order (a writer bug of trace-cmd 3.1.6's convert --file-version 6); read as {:#x}",
+            b.name, b.offset, swapped
+        ));
+        swapped
+    }
+
     fn read_v6_instance(&mut self, data: &[u8], b: &BufferOption, cpus: u32, blocks: &mut usize) -> Result<Vec<(u64, u64)>> {
         let what = "v6 buffer instance";
+        let offset = self.v6_instance_offset(data, b);
         let mut c = Cursor::new(data, 0, self.endian, what);
-        c.seek(usize::try_from(b.offset).unwrap_or(usize::MAX).min(data.len() + 1), "the instance's flyrecord tag")
+        c.seek(usize::try_from(offset).unwrap_or(usize::MAX).min(data.len() + 1), "the instance's flyrecord tag")
             .map_err(|_| Error::new(what, b.offset, format!("buffer \"{}\" inside the file", b.name)))?;
         let mut tag = c.bytes(10, "the instance's tag")?;
         if tag == V6_OPTIONS {

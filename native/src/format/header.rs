@@ -25,6 +25,8 @@ pub struct InitialHeader {
     /// sizeof(long) of the recording user space (the kernel's is read from header_page).
     pub long_size: u8,
     pub page_size: u32,
+    /// File offset of the page size.
+    pub page_size_at: u64,
     /// v7: compression name and version as written ("none" and "" when uncompressed).
     pub compression: Option<(String, String)>,
     /// v7: file offset of the first options section.
@@ -51,6 +53,9 @@ impl InitialHeader {
     }
 
     pub fn parse(data: &[u8]) -> Result<InitialHeader> {
+        if data.is_empty() {
+            return Err(Error::new("initial header", 0, "a trace.dat file, found an empty file (0 bytes)"));
+        }
         // The endianness is not known until byte 12 or so; the numbers before it are bytes.
         let mut c = Cursor::new(data, 0, Endian::Little, "initial header");
         let magic = c.bytes(3, "the trace.dat magic 17 08 44")?;
@@ -72,6 +77,7 @@ impl InitialHeader {
         let long_size = c.u8("the size of a long")?;
         let mut c = Cursor::new(data, 0, endian, "initial header");
         c.seek(at as usize + text.len() + 3, "page size")?;
+        let page_size_at = c.offset();
         let page_size = c.u32("the page size")?;
         let mut compression = None;
         let mut first_options = 0;
@@ -81,7 +87,7 @@ impl InitialHeader {
             compression = Some((name, ver));
             first_options = c.u64("the offset of the first options section")?;
         }
-        Ok(InitialHeader { version_text, version, endian_flag, endian, long_size, page_size, compression, first_options, end: c.offset() })
+        Ok(InitialHeader { version_text, version, endian_flag, endian, long_size, page_size, page_size_at, compression, first_options, end: c.offset() })
     }
 }
 
@@ -96,6 +102,13 @@ fn parse_version(text: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_empty_file_is_named_so() {
+        let e = InitialHeader::parse(&[]).unwrap_err();
+        assert_eq!(e.to_string(), "initial header, offset 0: a trace.dat file, found an empty file (0 bytes)");
+        assert!(InitialHeader::parse(&[0x17]).unwrap_err().to_string().contains("the trace.dat magic 17 08 44 (3 bytes, 1 left)"));
+    }
 
     #[test]
     fn parses_v7_header() {

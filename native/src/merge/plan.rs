@@ -1,6 +1,7 @@
 //! `tracedat merge`: a KVM host's trace and its guests' as ONE trace.dat in host time.
 //!
-//! The host is the input whose GUEST options name another input's TRACEID (else the first).
+//! The host is the input whose GUEST options name another input's TRACEID, else the one (without
+//! a TIME_SHIFT) whose TRACEID another input's TIME_SHIFT names as its peer, else the first.
 //! Its buffers are copied page for page, with its options and clock. Each guest becomes
 //! buffer instances of its own, named after it (its GUEST option's name, else its UNAME
 //! nodename, else its file name): every guest record is moved onto host time by the guest's
@@ -96,14 +97,17 @@ impl From<WriteError> for MergeError {
     }
 }
 
-/// The host among `inputs`: the first whose GUEST options name another input's trace id.
+/// The host among `inputs`: the first whose GUEST options name another input's trace id, else
+/// the first without a TIME_SHIFT of its own whose trace id another input's TIME_SHIFT names as
+/// its peer (trace-cmd's agent writes both, a hand-made guest may carry only the latter), else
+/// the first.
 pub fn find_host(inputs: &[(&Trace, &[u8])]) -> usize {
     let ids: Vec<Option<u64>> = inputs.iter().map(|(t, d)| guests::trace_id(t, d)).collect();
-    inputs
-        .iter()
-        .enumerate()
-        .position(|(i, (t, d))| guest_options(t, d).iter().any(|g| ids.iter().enumerate().any(|(j, id)| j != i && *id == Some(g.trace_id))))
-        .unwrap_or(0)
+    let named_by_guest =
+        |i: usize, (t, d): &(&Trace, &[u8])| guest_options(t, d).iter().any(|g| ids.iter().enumerate().any(|(j, id)| j != i && *id == Some(g.trace_id)));
+    let peers: Vec<Option<u64>> = inputs.iter().map(|(t, d)| sync::time_shift(t, d).map(|s| s.peer_id)).collect();
+    let named_by_time_shift = |i: usize| ids[i].is_some() && peers[i].is_none() && peers.iter().enumerate().any(|(j, p)| j != i && *p == ids[i]);
+    (inputs.iter().enumerate().position(|(i, p)| named_by_guest(i, p))).or_else(|| (0..inputs.len()).position(named_by_time_shift)).unwrap_or(0)
 }
 
 /// A guest's name: its GUEST option's in the host, else its UNAME nodename, else its file name.

@@ -85,38 +85,11 @@ pub fn kallsyms(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
     (out, kept)
 }
 
-/// The leading number of a printk line (`0xffffffff81a0c1b8 : "..."`).
-fn printk_address(line: &[u8]) -> Option<u64> {
+/// The leading number of a printk line (`0xffffffff81a0c1b8 : "..."`), and the line.
+fn printk_line(line: &[u8]) -> Option<(u64, &[u8])> {
     let word = line.split(|&c| c == b' ' || c == b':').next()?;
     let word = word.strip_prefix(b"0x").unwrap_or(word);
-    u64::from_str_radix(std::str::from_utf8(word).ok()?, 16).ok()
-}
-
-/// The host's printk formats with each guest's at addresses the table does not use yet.
-pub fn printk<'a>(host: &'a [u8], guests: &[&'a [u8]]) -> (Vec<u8>, Vec<Kept>) {
-    let mut held: HashMap<u64, &[u8]> = lines(host).filter_map(|l| Some((printk_address(l)?, l))).collect();
-    let mut out = host.to_vec();
-    let mut kept = Vec::with_capacity(guests.len());
-    for g in guests {
-        let mut k = Kept::default();
-        if !out.is_empty() && !out.ends_with(b"\n") {
-            out.push(b'\n');
-        }
-        for line in lines(g) {
-            match printk_address(line).map(|a| (a, held.get(&a).copied())) {
-                Some((a, None)) => {
-                    held.insert(a, line);
-                    out.extend_from_slice(line);
-                    out.push(b'\n');
-                    k.added += 1;
-                }
-                Some((_, Some(same))) if same == line => {}
-                _ => k.dropped += 1,
-            }
-        }
-        kept.push(k);
-    }
-    (out, kept)
+    Some((u64::from_str_radix(std::str::from_utf8(word).ok()?, 16).ok()?, line))
 }
 
 /// A cmdlines line: pid and comm.
@@ -126,10 +99,21 @@ fn comm_line(line: &[u8]) -> Option<(i64, &[u8])> {
     Some((pid, &line[sp + 1..]))
 }
 
-/// The host's comms with each guest's for pids the host does not have. A guest pid the host
-/// has with the same comm is no loss; with another comm it is counted as dropped.
+/// The host's printk formats with each guest's at addresses the table does not use yet.
+pub fn printk(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
+    union_by_key(host, guests, printk_line)
+}
+
+/// The host's comms with each guest's for pids the host does not have.
 pub fn cmdlines(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
-    let mut comms: HashMap<i64, Vec<u8>> = lines(host).filter_map(comm_line).map(|(p, c)| (p, c.to_vec())).collect();
+    union_by_key(host, guests, comm_line)
+}
+
+/// A table keyed per line (`entry` gives a line's key and value): the host's lines, then each
+/// guest's whose key no earlier line holds. A guest line whose key is held with the same value
+/// is no loss; with another value, or one `entry` cannot read, it is counted as dropped.
+fn union_by_key<'a, K: std::hash::Hash + Eq>(host: &'a [u8], guests: &[&'a [u8]], entry: impl Fn(&'a [u8]) -> Option<(K, &'a [u8])>) -> (Vec<u8>, Vec<Kept>) {
+    let mut held: HashMap<K, &[u8]> = lines(host).filter_map(&entry).collect();
     let mut out = host.to_vec();
     let mut kept = Vec::with_capacity(guests.len());
     for g in guests {
@@ -138,16 +122,18 @@ pub fn cmdlines(host: &[u8], guests: &[&[u8]]) -> (Vec<u8>, Vec<Kept>) {
             out.push(b'\n');
         }
         for line in lines(g) {
-            let Some((pid, comm)) = comm_line(line) else { continue };
-            match comms.get(&pid) {
-                None => {
-                    comms.insert(pid, comm.to_vec());
-                    out.extend_from_slice(line);
-                    out.push(b'\n');
-                    k.added += 1;
-                }
-                Some(c) if c == comm => {}
-                Some(_) => k.dropped += 1,
+            match entry(line) {
+                Some((key, value)) => match held.get(&key) {
+                    None => {
+                        held.insert(key, value);
+                        out.extend_from_slice(line);
+                        out.push(b'\n');
+                        k.added += 1;
+                    }
+                    Some(&same) if same == value => {}
+                    Some(_) => k.dropped += 1,
+                },
+                None => k.dropped += 1,
             }
         }
         kept.push(k);

@@ -4,6 +4,13 @@
 //! raw fields with `-R`) — merged over the file's buffers, instances prefixed with their name.
 //! Latency-tracer files print their saved text instead.
 //!
+//! Damage in ring-buffer data ends the report as it ends a streaming reader: every record
+//! before it in the merged order is printed (the damaged CPU's last good record included, see
+//! [`Records::next_with`]), then the damage is the error. With `salvage`, each damaged region
+//! is stepped over instead, and a `CPU:N [DAMAGED: BYTES bytes skipped at offset X]` line (in
+//! the style of trace-cmd's `CPU:N [EVENTS DROPPED]`) is printed where the reader met it:
+//! after that CPU's last record before it.
+//!
 //! The event table ([`Tep`]) mirrors what libtraceevent holds per file: parsed events,
 //! kallsyms, printk formats and the comm table; the report drives it one record at a time
 //! into a byte buffer that the caller drains in large chunks.
@@ -13,7 +20,8 @@ use crate::format::file::{BufferKind, Trace, V6Tag};
 use crate::format::options;
 use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
-use crate::ring::records::Records;
+use crate::out::record::{Common, Encoder, Format};
+use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C, Conv};
 use crate::tep::event::Tep;
 use crate::tep::filter::{FilterError, Filters, Spec};
@@ -43,6 +51,12 @@ pub struct Options {
     pub sync: Option<Method>,
     /// `-F` (and `-v -F`) before any input: for every input, before its own.
     pub filters: Vec<Spec>,
+    /// `--salvage`: damaged pages, chunks and CPU data are stepped over (see the module doc).
+    pub salvage: bool,
+    /// Text, or records for scripts (JSON lines, CSV).
+    pub format: Format,
+    /// Only these buffers (by instance name, "" for the top one) of every input; None: all.
+    pub buffers: Option<Vec<String>>,
 }
 
 /// trace-cmd's TRACECMD_FL_IN_USECS for this file: times print as secs.usecs unless a clock
@@ -144,6 +158,17 @@ struct Source {
     prefix: Vec<u8>,
     /// trace-cmd's first CPU number for this buffer (CPU filters count across buffers).
     start_cpu: u32,
+    /// The input's base name and the instance's (empty for the top buffer), for records.
+    source: String,
+    buffer: String,
+}
+
+/// A region `--salvage` stepped over: in which input, buffer and CPU.
+pub struct Damaged {
+    pub input: usize,
+    pub buffer: String,
+    pub cpu: u32,
+    pub skip: Skip,
 }
 
 /// A running report over one or more files.
@@ -161,6 +186,14 @@ pub struct Report {
     order: Option<KWay>,
     /// What the user should know: how each guest was lined up, or that it could not be.
     pub warnings: Vec<String>,
+    /// With `salvage`: the regions stepped over, in the order their markers were printed
+    /// (drained by the caller).
+    pub skipped: Vec<Damaged>,
+    /// The damage that ended the report after some of its text was written: the error of the
+    /// next `fill`.
+    failed: Option<InputError>,
+    /// Records as JSON or CSV, when that is the format.
+    encoder: Option<Encoder>,
     /// The record being printed, copied out (kept between records: no allocation per record).
     rec_data: Vec<u8>,
 }
@@ -230,9 +263,10 @@ impl Report {
     pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, StartError> {
         let multi = inputs.len() > 1;
         let latency = |t: &Trace| t.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. }));
-        if multi {
+        if multi || opts.format != Format::Text {
             if let Some(i) = inputs.iter().position(|i| latency(i.trace).is_some()) {
-                return Err((i, Error::new("report", 0, "a ring-buffer trace: latency tracer text does not merge with other inputs")).into());
+                let why = if multi { "latency tracer text does not merge with other inputs" } else { "latency tracer text has no records to encode" };
+                return Err((i, Error::new("report", 0, format!("a ring-buffer trace: {why}"))).into());
             }
         }
         let mut files = Vec::with_capacity(inputs.len());
@@ -251,10 +285,12 @@ impl Report {
             let specs: Vec<Spec> = opts.filters.iter().chain(input.filters).cloned().collect();
             let filters = Filters::new(&specs, &tep).map_err(|e| StartError::Filter(fi, e))?;
             files.push(File { tep, time: TimeFmt::new(in_usecs(trace, data, opts.raw_ts), opts.nsec), filters });
-            if multi {
-                head.extend_from_slice(&name_prefix(base_name(input.name), width));
+            if opts.format == Format::Text {
+                if multi {
+                    head.extend_from_slice(&name_prefix(base_name(input.name), width));
+                }
+                head.extend_from_slice(format!("cpus={cpus}\n").as_bytes());
             }
-            head.extend_from_slice(format!("cpus={cpus}\n").as_bytes());
             if let Some(i) = latency(trace) {
                 head.extend_from_slice(&trace.latency_text(data, i).map_err(|e| (fi, e))?);
                 head.push(b'\n');
@@ -264,6 +300,9 @@ impl Report {
             let flys = (0..trace.buffers.len()).filter(|&i| matches!(trace.buffers[i].kind, BufferKind::Flyrecord { .. }));
             for i in flys {
                 let name = &trace.buffers[i].name;
+                if opts.buffers.as_ref().is_some_and(|b| !b.contains(name)) {
+                    continue;
+                }
                 if name.is_empty() {
                     tops.push((fi, i, if multi { base_name(input.name).to_string() } else { String::new() }));
                 } else {
@@ -274,7 +313,9 @@ impl Report {
         }
         let prefixed = multi || !instances.is_empty();
         tops.extend(instances);
-        let (guest_clocks, warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        let (guest_clocks, mut warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        // The writer bugs each file was read around.
+        warnings.splice(0..0, inputs.iter().flat_map(|i| i.trace.warnings.iter().map(|w| format!("{}: {w}", i.name))));
         let mut sources = Vec::with_capacity(tops.len());
         let mut start = 0u32;
         for (fi, i, name) in tops {
@@ -288,24 +329,72 @@ impl Report {
             if !opts.raw_ts {
                 clock = clock.shifted(ts_offset);
             }
-            let mut records = Records::new(trace, data, i, None, clock, false).map_err(|e| (fi, e))?;
+            let mut records = Records::new(trace, data, i, None, clock, opts.salvage).map_err(|e| (fi, e))?;
             if let Some(g) = guest {
                 records.set_guest_clock(g);
             }
             let prefix = if prefixed { name_prefix(&name, width) } else { Vec::new() };
-            sources.push(Source { file: fi, records, prefix, start_cpu: start });
+            let source = base_name(inputs[fi].name).to_string();
+            let buffer = base_name(&trace.buffers[i].name).to_string();
+            sources.push(Source { file: fi, records, prefix, start_cpu: start, source, buffer });
             start = start.saturating_add(trace.cpu_count(data));
         }
         let vcpus = match inputs.split_first() {
             Some((host, guests)) if multi => VcpuThreads::new((host.trace, host.data), guests.iter().enumerate().map(|(i, g)| (i + 1, g.trace, g.data))),
             _ => VcpuThreads::default(),
         };
-        Ok(Report { files, opts, sources, stacks: FuncStacks::default(), vcpus, head, done, order: None, warnings, rec_data: Vec::new() })
+        let encoder = (opts.format != Format::Text).then(|| Encoder::new(opts.format));
+        Ok(Report {
+            files,
+            opts,
+            sources,
+            stacks: FuncStacks::default(),
+            vcpus,
+            head,
+            done,
+            order: None,
+            warnings,
+            skipped: Vec::new(),
+            failed: None,
+            encoder,
+            rec_data: Vec::new(),
+        })
     }
 
     /// Appends the next lines to `out` until it holds at least `min` bytes or the report
     /// ends; false once everything has been written. `data` holds the inputs' bytes in order.
+    /// Damage is an error once the lines before it have been returned.
     pub fn fill(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        let start = out.len();
+        match self.fill_lines(data, out, min) {
+            Err(e) if out.len() > start => {
+                self.failed = Some(e);
+                Ok(true)
+            }
+            r => r,
+        }
+    }
+
+    /// With `salvage`: a marker line for each region source `si` stepped over since the last
+    /// call, kept in `skipped`.
+    fn markers(&mut self, si: usize, out: &mut Vec<u8>) {
+        let src = &mut self.sources[si];
+        for c in &mut src.records.cpus {
+            let cpu = c.cpu();
+            for skip in c.skipped.drain(..) {
+                if self.opts.cpus.as_ref().is_none_or(|l| l.contains(&src.start_cpu.saturating_add(cpu))) {
+                    out.extend_from_slice(&src.prefix);
+                    out.extend_from_slice(format!("CPU:{cpu} [DAMAGED: {} bytes skipped at offset {}]\n", skip.bytes, skip.at).as_bytes());
+                }
+                self.skipped.push(Damaged { input: src.file, buffer: src.buffer.clone(), cpu, skip });
+            }
+        }
+    }
+
+    fn fill_lines(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
         if !self.head.is_empty() {
             out.append(&mut self.head);
         }
@@ -319,6 +408,9 @@ impl Report {
                 let s = &mut sources[i];
                 s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.file, e))
             })?);
+            for si in 0..self.sources.len() {
+                self.markers(si, out);
+            }
         }
         while out.len() < min {
             // The buffer whose next record comes first (ties: the earlier buffer).
@@ -330,6 +422,7 @@ impl Report {
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
+            self.markers(si, out);
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
         }
         Ok(true)
@@ -369,11 +462,16 @@ impl Report {
         if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
             return Ok(());
         }
+        if self.encoder.is_some() {
+            self.record(fi, si, rec_data, size, ts, cpu, missed, ev, out);
+            return Ok(());
+        }
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
         let mut next = None;
         if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
-            next = self.sources[si].records.peek_with(data, |r| r.data.to_vec())?;
+            // Damage after this record ends the report after its line: the next call meets it.
+            next = self.sources[si].records.peek_with(data, |r| r.data.to_vec()).ok().flatten();
         }
         // The line is written in place at the end of `out`.
         let start = out.len();
@@ -387,6 +485,28 @@ impl Report {
         }
         out.push(b'\n');
         Ok(())
+    }
+
+    /// One record as JSON or CSV (every record on its own: no function_graph leaf folding),
+    /// its lost events before it as a record of their own. The handlers that teach the comm
+    /// table names (sched_switch, sched_wakeup) run as for the text, after the record's comm is
+    /// taken, so that comms are the text's.
+    #[allow(clippy::too_many_arguments)]
+    fn record(&mut self, fi: usize, si: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, out: &mut Vec<u8>) {
+        let Some(enc) = self.encoder.as_mut() else { return };
+        let src = &self.sources[si];
+        let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
+        if missed != 0 {
+            enc.lost(&common, missed, out);
+        }
+        let tep = &mut self.files[fi].tep;
+        let comm = tep.comms.find(tep.pid_of(data)).to_vec();
+        enc.record(&common, fi, tep, ev, data, size, &comm, out);
+        let teaches = ev.is_some_and(|e| matches!(self.files[fi].tep.events[e].handler, Handler::SchedSwitch | Handler::SchedWakeup));
+        if teaches && !self.opts.raw {
+            let mut text = Vec::new();
+            self.line(fi, data, size, ts, cpu, 0, ev, None, &mut text);
+        }
     }
 
     /// trace_show_data for one record; true when a following record was consumed.

@@ -1,9 +1,11 @@
 //! What reading every record finds, as JSON for the TypeScript API: `scan()` per buffer and
-//! CPU, and the regions a salvaging record cursor stepped over (`skipped()`).
+//! CPU, and the regions a salvaging record cursor or report stepped over (`skipped()`,
+//! `reportSkipped()`).
 
 use crate::format::error::Result;
 use crate::format::file::{BufferKind, Trace};
 use crate::out::json::Json;
+use crate::out::report::Damaged;
 use crate::ring::records::{Records, Skip};
 
 /// `[{name, cpus: [{cpu, count, first?, last?, firstRaw?, lastRaw?, missedMarks, missedEvents,
@@ -86,4 +88,24 @@ fn skip_fields(j: &mut Json, s: &Skip) {
     j.str("section", &s.error.section);
     j.num("offset", s.error.offset as i64);
     j.str("expected", &s.error.expected);
+}
+
+/// `[{input, buffer, cpu, what, section, offset, expected, at, bytes}]`: what a salvaging
+/// report stepped over since the last call (the list is emptied); `at` and `bytes` are the
+/// region its marker line names.
+pub fn report_skipped(list: &mut Vec<Damaged>) -> String {
+    let mut j = Json::new();
+    j.begin_array(None);
+    for d in list.drain(..) {
+        j.begin_object(None);
+        j.num("input", d.input as i64);
+        j.str("buffer", &d.buffer);
+        j.num("cpu", d.cpu as i64);
+        skip_fields(&mut j, &d.skip);
+        j.num("at", d.skip.at as i64);
+        j.num("bytes", d.skip.bytes as i64);
+        j.end_object();
+    }
+    j.end_array();
+    j.finish()
 }

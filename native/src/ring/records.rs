@@ -7,7 +7,10 @@
 //!
 //! Every page is checked whole before its first event is taken. Damage is an error, or, when
 //! the cursor salvages, the damaged page (or chunk, or the rest of the CPU's data when nothing
-//! after the damage can be located) is stepped over and kept in [`CpuCursor::skipped`].
+//! after the damage can be located) is stepped over and kept in [`CpuCursor::skipped`]. The
+//! error comes as a streaming reader's would: after every record merged before the damaged
+//! CPU's last good one, that one included (see [`Records::next_with`]), and it stays the
+//! answer to every call after it.
 
 use crate::format::bytes::Endian;
 use crate::format::error::{Error, Result};
@@ -34,6 +37,10 @@ pub struct Skip {
     /// "page", "chunk", "rest of the CPU data" or "CPU data".
     pub what: &'static str,
     pub error: Error,
+    /// The bytes stepped over: from file offset `at`, `bytes` of them (a page inside a
+    /// compressed chunk: the page's size at the chunk's offset).
+    pub at: u64,
+    pub bytes: u64,
 }
 
 pub struct CpuCursor {
@@ -67,12 +74,18 @@ impl CpuCursor {
     }
 
     /// Salvaging: keeps the damage and goes on; otherwise the damage is the error.
-    fn damaged(&mut self, what: &'static str, error: Error) -> Result<()> {
+    fn damaged(&mut self, what: &'static str, error: Error, at: u64, bytes: u64) -> Result<()> {
         if !self.salvage {
             return Err(error);
         }
-        self.skipped.push(Skip { what, error });
+        self.skipped.push(Skip { what, error, at, bytes });
         Ok(())
+    }
+
+    /// The file bytes of the current page: the page, or for a page of a compressed chunk, the
+    /// page's size at the chunk's offset.
+    fn page_region(&self) -> (u64, u64) {
+        (self.stream.current().map_or(0, |p| p.offset), self.stream.page_size() as u64)
     }
 
     /// Finds the next event, loading pages as needed. Every turn of the loop that meets
@@ -104,7 +117,8 @@ impl CpuCursor {
                     Err(e) => {
                         self.page = None;
                         let error = self.page_error(self.stream.current(), e.offset, e.expected);
-                        self.damaged("page", error)?;
+                        let (at, bytes) = self.page_region();
+                        self.damaged("page", error, at, bytes)?;
                     }
                 }
                 continue;
@@ -113,7 +127,7 @@ impl CpuCursor {
                 Ok(true) => {}
                 Ok(false) => return Ok(None),
                 Err(d) => {
-                    self.damaged(d.skipped.name(), d.error)?;
+                    self.damaged(d.skipped.name(), d.error, d.at, d.bytes)?;
                     continue;
                 }
             }
@@ -125,7 +139,8 @@ impl CpuCursor {
                 }
                 Err(e) => {
                     let error = self.page_error(self.stream.current(), e.offset, e.expected);
-                    self.damaged("page", error)?;
+                    let (at, bytes) = self.page_region();
+                    self.damaged("page", error, at, bytes)?;
                 }
             }
         }
@@ -140,6 +155,9 @@ pub struct Records {
     pub cpus: Vec<CpuCursor>,
     /// The CPUs by the reported time of their next record; built on first use.
     order: Option<KWay>,
+    /// The damage that stopped the records (without salvage): the record before it was
+    /// delivered, every call after it returns it.
+    failed: Option<Error>,
 }
 
 /// One record, borrowed from its page.
@@ -177,11 +195,12 @@ impl Records {
                     let cut = CpuData { size: there.min(d.size), ..d.clone() };
                     match CpuStream::new(file, trace.endian, trace.codec, &cut, b.page_size, &b.name) {
                         Ok(s) if trace.codec.is_none() && cut.size > 0 => {
-                            skipped.push(Skip { what: Skipped::Rest.name(), error });
+                            let (at, bytes) = (d.offset + cut.size, d.size - cut.size);
+                            skipped.push(Skip { what: Skipped::Rest.name(), error, at, bytes });
                             s
                         }
                         _ => {
-                            skipped.push(Skip { what: Skipped::Cpu.name(), error });
+                            skipped.push(Skip { what: Skipped::Cpu.name(), error, at: d.offset, bytes: d.size });
                             CpuStream::empty(d.cpu, &b.name)
                         }
                     }
@@ -190,7 +209,7 @@ impl Records {
             };
             cursors.push(CpuCursor { stream, salvage, skipped, page: None, first: false, peeked: None, count: 0, guest: None });
         }
-        Ok(Records { clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, order: None })
+        Ok(Records { clock, endian: trace.endian, long: trace.kernel_long, cpus: cursors, order: None, failed: None })
     }
 
     /// Reads a guest's records on its host's time: each CPU's times go through `guest`'s
@@ -203,10 +222,16 @@ impl Records {
     }
 
     fn order(&mut self, file: &[u8]) -> Result<&mut KWay> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
         let (endian, long, cpus, clock) = (self.endian, self.long, &mut self.cpus, &self.clock);
         match &mut self.order {
             Some(o) => Ok(o),
-            none => Ok(none.insert(KWay::build(cpus.len(), |i| Ok(cpus[i].peek(file, endian, long, clock)?.map(|p| p.ts)))?)),
+            none => match KWay::build(cpus.len(), |i| Ok(cpus[i].peek(file, endian, long, clock)?.map(|p| p.ts))) {
+                Ok(k) => Ok(none.insert(k)),
+                Err(e) => Err(self.failed.insert(e).clone()),
+            },
         }
     }
 
@@ -223,6 +248,9 @@ impl Records {
     }
 
     /// The next record in time order, or None at the end. `f` gets it while it is borrowed.
+    /// Damage met looking for the record after it (see the module doc) is the error of the
+    /// next call: a CPU's last record before its damage is delivered, and nothing after it,
+    /// since where the other CPUs' later records fall against the lost ones is unknown.
     pub fn next_with<R>(&mut self, file: &[u8], f: impl FnOnce(Record<'_>) -> R) -> Result<Option<R>> {
         let (endian, long) = (self.endian, self.long);
         let Some((_, i)) = self.order(file)?.pop() else { return Ok(None) };
@@ -233,7 +261,13 @@ impl Records {
         let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
         let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
         let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest });
-        let next = c.peek(file, endian, long, &self.clock)?.map(|n| n.ts);
+        let next = match c.peek(file, endian, long, &self.clock) {
+            Ok(n) => n.map(|n| n.ts),
+            Err(e) => {
+                self.failed = Some(e);
+                None
+            }
+        };
         self.order.get_or_insert_with(KWay::default).put_back(i, next);
         Ok(Some(r))
     }

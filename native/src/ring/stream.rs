@@ -72,6 +72,11 @@ impl Skipped {
 pub struct Damage {
     pub error: Error,
     pub skipped: Skipped,
+    /// The file bytes stepped over: from `at`, `bytes` of them (a whole chunk with its header;
+    /// to the end of the CPU's data, or of the file for compressed data, which the file's end
+    /// bounds).
+    pub at: u64,
+    pub bytes: u64,
 }
 
 /// "CPU 3 data" or "buffer \"name\" CPU 3 data", for errors.
@@ -127,7 +132,7 @@ impl CpuStream {
     pub fn advance(&mut self, file: &[u8]) -> std::result::Result<bool, Damage> {
         let ps = self.page_size as u64;
         self.current = None;
-        let damage = |what: &str, offset, expected: String, skipped| Damage { error: Error::new(what, offset, expected), skipped };
+        let damage = |what: &str, offset, expected: String, skipped, bytes| Damage { error: Error::new(what, offset, expected), skipped, at: offset, bytes };
         let at = match &mut self.pages {
             Pages::Plain { end, pos } => {
                 if *pos >= *end {
@@ -136,7 +141,7 @@ impl CpuStream {
                 if *end - *pos < ps {
                     let at = std::mem::replace(pos, *end);
                     let left = *end - at;
-                    return Err(damage(&self.what, at, format!("a whole page of {ps} bytes, the CPU data ends {left} bytes into it"), Skipped::Rest));
+                    return Err(damage(&self.what, at, format!("a whole page of {ps} bytes, the CPU data ends {left} bytes into it"), Skipped::Rest, left));
                 }
                 let at = PageAt { offset: *pos, in_chunk: None };
                 *pos += ps;
@@ -145,17 +150,19 @@ impl CpuStream {
             Pages::Chunked { chunks, chunk, chunk_offset, pos } => {
                 if *pos >= chunk.len() {
                     // A header that is not whole inside the file ends the stream.
-                    let header = chunks.header(file, &self.what).map_err(|error| Damage { error, skipped: Skipped::Rest })?;
+                    let (at, bytes) = chunks.rest();
+                    let header = chunks.header(file, &self.what).map_err(|error| Damage { error, skipped: Skipped::Rest, at, bytes })?;
                     let Some(block) = header else { return Ok(false) };
                     // From here the next chunk is known: a bad one is stepped over.
                     chunk.clear();
                     *pos = 0;
+                    let bytes = 8 + u64::from(block.compressed);
                     let pages = block.uncompressed as u64 / ps;
                     if !u64::from(block.uncompressed).is_multiple_of(ps) || !(1..=MAX_CHUNK_PAGES).contains(&pages) {
                         let found = format!("a chunk of 1 to {MAX_CHUNK_PAGES} whole {ps}-byte pages, found one of {} bytes", block.uncompressed);
-                        return Err(damage(&self.what, block.offset, found, Skipped::Chunk));
+                        return Err(damage(&self.what, block.offset, found, Skipped::Chunk, bytes));
                     }
-                    *chunk = chunks.inflate(file, &block, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk })?;
+                    *chunk = chunks.inflate(file, &block, &self.what).map_err(|error| Damage { error, skipped: Skipped::Chunk, at: block.offset, bytes })?;
                     *chunk_offset = block.offset;
                 }
                 let at = PageAt { offset: *chunk_offset, in_chunk: Some(*pos) };
@@ -186,6 +193,10 @@ impl CpuStream {
             (Pages::Chunked { chunk, .. }, Some(PageAt { in_chunk: Some(i), .. })) => chunk.get(i..).unwrap_or(&[]),
             _ => &[],
         }
+    }
+
+    pub fn page_size(&self) -> usize {
+        self.page_size
     }
 
     pub fn current(&self) -> Option<PageAt> {
@@ -225,6 +236,7 @@ mod tests {
         let bad = file.len() as u64;
         let mut c = chunk(Codec::Zstd, 2);
         c[12] ^= 0xff;
+        let bad_len = c.len() as u64;
         file.extend(c);
         file.extend(chunk(Codec::Zstd, 3));
         let d = CpuData { cpu: 0, offset: 0, size: file.len() as u64 };
@@ -232,7 +244,7 @@ mod tests {
         assert_eq!(s.advance(&file), Ok(true));
         assert_eq!(s.page(&file)[0], 1);
         let e = s.advance(&file).unwrap_err();
-        assert_eq!((e.skipped, e.error.offset), (Skipped::Chunk, bad));
+        assert_eq!((e.skipped, e.error.offset, e.at, e.bytes), (Skipped::Chunk, bad, bad, bad_len));
         assert!(s.page(&file).is_empty());
         assert_eq!(s.advance(&file), Ok(true));
         assert_eq!(s.page(&file)[0], 3);
@@ -248,6 +260,7 @@ mod tests {
         let mut s = CpuStream::new(&big, Endian::Little, Some(Codec::Zstd), &d, 4096, "x").unwrap();
         let e = s.advance(&big).unwrap_err();
         assert_eq!(e.error.to_string(), "buffer \"x\" CPU 2 data, offset 4: a chunk of 1 to 1024 whole 4096-byte pages, found one of 8192000 bytes");
+        assert_eq!((e.at, e.bytes), (4, 18));
         assert_eq!(s.advance(&big), Ok(true));
         assert_eq!(s.page(&big)[0], 4);
 
@@ -258,7 +271,8 @@ mod tests {
         let d = CpuData { cpu: 0, offset: 0, size: short.len() as u64 };
         let mut s = CpuStream::new(&short, Endian::Little, Some(Codec::Zlib), &d, 4096, "").unwrap();
         assert_eq!(s.advance(&short), Ok(true));
-        assert_eq!(s.advance(&short).unwrap_err().skipped, Skipped::Rest);
+        let e = s.advance(&short).unwrap_err();
+        assert_eq!((e.skipped, e.at, e.bytes), (Skipped::Rest, short.len() as u64 - 3, 3));
         assert_eq!(s.advance(&short), Ok(false));
 
         // Plain pages: a partial last page is the rest of the data.
@@ -268,6 +282,7 @@ mod tests {
         assert_eq!(s.advance(&plain), Ok(true));
         let e = s.advance(&plain).unwrap_err();
         assert_eq!(e.error.to_string(), "CPU 1 data, offset 4096: a whole page of 4096 bytes, the CPU data ends 100 bytes into it");
+        assert_eq!((e.at, e.bytes), (4096, 100));
         assert_eq!(s.advance(&plain), Ok(false));
     }
 }

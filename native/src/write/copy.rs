@@ -43,6 +43,17 @@ pub fn layout<'t>(trace: &'t Trace, input: Input<'t>, spec: &Spec) -> Result<Lay
     }
     // The top buffer first, as trace-cmd writes it; instances in file order.
     buffers.sort_by_key(|b| !b.name.is_empty());
+    // Pages are written at their page size, padded: a size no kernel makes is damage, not a
+    // request for hundreds of MiB of padding per page.
+    let h = &trace.header;
+    let too_large = |size: u32| size > MAX_PAGE_SIZE;
+    if too_large(h.page_size) {
+        return Err(WriteError::Input(Error::new("initial header", h.page_size_at, page_size_expected(h.page_size))));
+    }
+    if let Some(b) = buffers.iter().find(|b| too_large(b.page_size)) {
+        let at = b.section.as_ref().map_or(h.page_size_at, |s| s.offset);
+        return Err(WriteError::Input(Error::new(format!("buffer \"{}\"", b.name), at, page_size_expected(b.page_size))));
+    }
 
     let e = trace.endian;
     let mut cpus = trace.v6.as_ref().map_or(0, |v| v.cpus);
@@ -103,8 +114,15 @@ pub fn layout<'t>(trace: &'t Trace, input: Input<'t>, spec: &Spec) -> Result<Lay
     let clock_set = set.contains(&options::TRACECLOCK);
     let buffers = buffers.into_iter().map(|b| out_buffer(trace, input, b, spec)).collect();
     let meta = META.iter().map(|&id| (id, meta(trace, data, id))).collect();
-    let h = &trace.header;
     Ok(Layout { endian: e, long_size: h.long_size, page_size: h.page_size, meta, cpus, carried, extra, dropped, clock, trailer, clock_set, buffers })
+}
+
+/// The largest page size written: far above any ring-buffer sub-buffer a kernel makes (a 4 or
+/// 64 KiB page, or since Linux 6.8 `buffer_subbuf_size_kb` rounded up to a power of two pages).
+const MAX_PAGE_SIZE: u32 = 8 << 20;
+
+fn page_size_expected(found: u32) -> String {
+    format!("a page size of at most {MAX_PAGE_SIZE} bytes to write pages of, found {found}")
 }
 
 /// A buffer of the input as the output holds it: its CPUs in CPU order, `spec`'s subset.

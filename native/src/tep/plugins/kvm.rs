@@ -66,12 +66,7 @@ pub(super) fn emulate_insn(r: Rec<'_>, env: &Env<'_, '_>, out: &mut Vec<u8>) -> 
 /// `print_exit_reason`: VMX or SVM exit names by the event's `isa` field.
 fn exit_reason(r: Rec<'_>, field: &str, out: &mut Vec<u8>) -> Option<()> {
     let v = r.val(field, out)?;
-    let reason = match r.opt("isa").unwrap_or(1) {
-        1 => VMX.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
-        2 => SVM.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
-        _ => Some("UNKNOWN-ISA"),
-    };
-    match reason {
+    match exit_reason_name(r, v) {
         Some(r) => {
             out.extend_from_slice(b"reason ");
             out.extend_from_slice(r.as_bytes());
@@ -79,6 +74,15 @@ fn exit_reason(r: Rec<'_>, field: &str, out: &mut Vec<u8>) -> Option<()> {
         None => cprintf::printf(out, b"reason UNKNOWN (%llu)", &[C::Int(v)]),
     }
     Some(())
+}
+
+/// The name `print_exit_reason` gives exit reason `v` of record `r`, by its `isa` field.
+pub(super) fn exit_reason_name(r: Rec<'_>, v: u64) -> Option<&'static str> {
+    match r.opt("isa").unwrap_or(1) {
+        1 => VMX.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
+        2 => SVM.iter().find(|(_, n)| *n as i32 == v as i32).map(|(s, _)| *s),
+        _ => Some("UNKNOWN-ISA"),
+    }
 }
 
 /// `add_rip_function`: ` function[+0xoffset]` of a guest rip, when the record comes from a

@@ -145,6 +145,16 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
     handled.unwrap_or(true)
 }
 
+/// The name a handler prints for field `name` of a record instead of its number (kvm_exit's
+/// exit reason), for machine output; None where the handler prints no name.
+pub fn symbol(h: Handler, ev: &Fields<'_>, ctx: &Ctx<'_>, data: &[u8], name: &str) -> Option<&'static str> {
+    let r = Rec { ctx, ev, data };
+    match (h, name) {
+        (Handler::KvmExit, "exit_reason") => kvm::exit_reason_name(r, r.opt(name)?),
+        _ => None,
+    }
+}
+
 /// The record a handler prints, with libtraceevent's field accessors. A handler returns
 /// `Some(follow)`, true when the print fmt output follows, or None when it stopped at a
 /// missing field (the C handler's early non-zero return), after which it follows too.

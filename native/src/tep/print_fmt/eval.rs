@@ -64,9 +64,9 @@ pub struct Eval<'e> {
 /// The `%s`-like conversion a string argument is printed through, and the value of its `*`
 /// (negative: none).
 #[derive(Clone, Copy)]
-struct StrConv<'f> {
-    format: &'f [u8],
-    len_arg: i64,
+pub(super) struct StrConv<'f> {
+    pub(super) format: &'f [u8],
+    pub(super) len_arg: i64,
 }
 
 impl StrConv<'_> {
@@ -234,19 +234,15 @@ impl Eval<'_> {
             Arg::Atom(a) => put.print(out, a),
             Arg::Field { field: Some(fi), .. } => {
                 let f = &self.fields[*fi];
-                let (off, size) = (f.offset as usize, f.size as usize);
-                let len = if size != 0 { size } else { ctx.size.saturating_sub(off) };
                 if f.flags & F_ARRAY == 0 && f.size == ctx.long_size {
-                    let addr = ctx.read_host(data, off, ctx.long_size as usize);
+                    let addr = ctx.read_host(data, f.offset as usize, ctx.long_size as usize);
                     match ctx.printk.find(addr) {
                         Some(p) => out.extend_from_slice(p),
                         None => cprintf::printf(out, b"%llx", &[C::Int(addr)]),
                     }
                     return;
                 }
-                let end = off.saturating_add(len).min(data.len());
-                let s = data.get(off..end).unwrap_or(&[]);
-                put.print(out, s);
+                put.print(out, field_text(ctx, f, data));
             }
             Arg::Flags { field, delim, flags } => {
                 let val = self.num(ctx, data, *field) as i64;
@@ -254,8 +250,8 @@ impl Eval<'_> {
             }
             Arg::Symbol { field, syms } => {
                 let val = self.num(ctx, data, *field) as i64;
-                match syms.iter().find(|(v, _)| eval_flag(v) == val) {
-                    Some((_, name)) => put.print(out, name),
+                match symbol_of(syms, val) {
+                    Some(name) => put.print(out, name),
                     None => cprintf::printf(out, b"0x%llx", &[C::Int(val as u64)]),
                 }
             }
@@ -544,7 +540,7 @@ impl Eval<'_> {
     }
 
     /// The field an argument names after stripping casts; None if it is not a field.
-    fn field_of(&self, mut id: ArgId) -> Option<usize> {
+    pub(super) fn field_of(&self, mut id: ArgId) -> Option<usize> {
         loop {
             match &*self.prog.arena[id] {
                 Arg::Type { item, .. } => id = *item,
@@ -638,13 +634,8 @@ impl Eval<'_> {
     pub fn field_raw(&mut self, ctx: &Ctx<'_>, data: &[u8], fi: usize, out: &mut Vec<u8>) {
         let f = self.fields[fi].clone();
         if f.flags & F_ARRAY != 0 {
-            let (off, len) = if f.flags & F_DYNAMIC != 0 { dyn_offset(ctx, &f, data) } else { (f.offset as usize, f.size as usize) };
-            let bytes: Vec<u8> = (0..len).map(|i| data.get(off + i).copied().unwrap_or(0)).collect();
-            let printable = bytes.iter().take_while(|&&b| b != 0).all(|&b| {
-                let c = b as i8 as i32;
-                c_isprint(c) || c_isspace(c)
-            });
-            if f.flags & F_STRING != 0 && printable {
+            let (off, bytes) = array_bytes(ctx, &f, data);
+            if f.flags & F_STRING != 0 && printable(&bytes) {
                 out.extend_from_slice(cprintf::cstr(data.get(off..).unwrap_or(&[])));
             } else {
                 out.extend_from_slice(b"ARRAY[");
@@ -678,9 +669,37 @@ impl Eval<'_> {
     }
 }
 
+/// A field's bytes as `%s` reads them: its size, or for a field of size 0 (`char buf;` of
+/// old kernels' print event) the rest of the record.
+pub(super) fn field_text<'d>(ctx: &Ctx<'_>, f: &Field, data: &'d [u8]) -> &'d [u8] {
+    let (off, size) = (f.offset as usize, f.size as usize);
+    let len = if size != 0 { size } else { ctx.size.saturating_sub(off) };
+    let end = off.saturating_add(len).min(data.len());
+    data.get(off..end).unwrap_or(&[])
+}
+
+/// An array field's offset and bytes (zeros past the data), as `print_field_raw` reads them.
+pub(super) fn array_bytes(ctx: &Ctx<'_>, f: &Field, data: &[u8]) -> (usize, Vec<u8>) {
+    let (off, len) = if f.flags & F_DYNAMIC != 0 { dyn_offset(ctx, f, data) } else { (f.offset as usize, f.size as usize) };
+    (off, (0..len).map(|i| data.get(off + i).copied().unwrap_or(0)).collect())
+}
+
+/// Whether a char array prints as a string: every byte before its NUL printable or space.
+pub(super) fn printable(bytes: &[u8]) -> bool {
+    bytes.iter().take_while(|&&b| b != 0).all(|&b| {
+        let c = b as i8 as i32;
+        c_isprint(c) || c_isspace(c)
+    })
+}
+
+/// The name `__print_symbolic` gives `val`, if its table has one.
+pub(super) fn symbol_of(syms: &[(Vec<u8>, Vec<u8>)], val: i64) -> Option<&[u8]> {
+    syms.iter().find(|(v, _)| eval_flag(v) == val).map(|(_, name)| name.as_slice())
+}
+
 /// `__print_flags`: the names of the flags set in `val` joined by `delim`, then what is left
 /// in hex.
-fn print_flags(put: StrConv<'_>, mut val: i64, delim: Option<&[u8]>, flags: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
+pub(super) fn print_flags(put: StrConv<'_>, mut val: i64, delim: Option<&[u8]>, flags: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
     let mut printed = false;
     for (value, name) in flags {
         let fval = eval_flag(value);

@@ -10,9 +10,9 @@
 //!
 //! One file per stage: `fields.rs` types the event's fields, `lexer.rs` is libtraceevent's
 //! tokenizer, `parse.rs` builds the argument tree, `format.rs` splits the format string into
-//! pieces bound to arguments, `eval.rs` evaluates them against a record, and `bprint.rs` builds
-//! the program of a `bprint` record, whose format comes from the record itself. The paths
-//! other code uses are re-exported here.
+//! pieces bound to arguments, `eval.rs` evaluates them against a record, `bprint.rs` builds
+//! the program of a `bprint` record, whose format comes from the record itself, and `value.rs`
+//! types a record's fields for machine output. The paths other code uses are re-exported here.
 
 mod bprint;
 mod eval;
@@ -22,12 +22,14 @@ mod lexer;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod value;
 
 pub use bprint::bprint_program;
 pub use eval::{Ctx, Eval};
 pub use fields::{fields, Field, F_DYNAMIC, F_LONG, F_POINTER, F_RELATIVE, F_SIGNED, F_STRING};
 pub(crate) use lexer::{Lexer, Tt};
 pub use parse::{parse, Program};
+pub use value::{Value, View};
 
 /// The rest of the surface the single-file module had, kept at the same paths for the code
 /// being written against it (a filter engine reads fields and evaluates arguments too).
