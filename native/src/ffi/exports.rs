@@ -640,7 +640,10 @@ fn report_next(env: Env, args: &Args) -> JsResult {
                 // A usage error naming the file whose events refuse the filter.
                 report::StartError::Filter(i, e) => JsError::usage(format!("{}: {e}", inputs[i].name)),
             })?;
-            none.insert(started)
+            let handles: Vec<Handle> = c.inputs.iter().map(|(h, ..)| h.clone()).collect();
+            let r = none.insert(started);
+            r.pacing(move || handles.iter().for_each(|h| h.source.shed()));
+            r
         }
     };
     let mut out = Vec::with_capacity(min + 4096);

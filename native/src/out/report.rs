@@ -196,7 +196,14 @@ pub struct Report {
     encoder: Option<Encoder>,
     /// The record being printed, copied out (kept between records: no allocation per record).
     rec_data: Vec<u8>,
+    /// Called every [`PACE`] records read (the caller lets go of the input pages read so far:
+    /// a filter that keeps few records reads much input per chunk of text).
+    pace: Option<Box<dyn FnMut()>>,
+    read: u32,
 }
+
+/// Records read between two calls of a report's `pace`.
+const PACE: u32 = 1 << 16;
 
 /// The index of a file's top buffer.
 fn top_index(t: &Trace) -> usize {
@@ -358,6 +365,8 @@ impl Report {
             failed: None,
             encoder,
             rec_data: Vec::new(),
+            pace: None,
+            read: 0,
         })
     }
 
@@ -424,8 +433,19 @@ impl Report {
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
             self.markers(si, out);
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
+            self.read = self.read.wrapping_add(1);
+            if self.read % PACE == 0 {
+                if let Some(f) = &mut self.pace {
+                    f();
+                }
+            }
         }
         Ok(true)
+    }
+
+    /// Calls `f` every few thousand records read.
+    pub fn pacing(&mut self, f: impl FnMut() + 'static) {
+        self.pace = Some(Box::new(f));
     }
 
     fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
