@@ -11,9 +11,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, inflateSync } from 'node:zlib';
+// Option ids (and v7 section ids, which are option ids), as the addon defines them.
+import { OptionId as OPT } from '../dist/index.js';
+import { fixtures as fixturesDir } from './fixtures.mjs';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const FIXTURE_DIRS = { real: join(ROOT, '..', 'shared', 'fixtures', 'real'), public: join(ROOT, '..', 'shared', 'fixtures', 'public') };
+export const FIXTURE_DIRS = { real: join(fixturesDir(), 'real'), public: join(fixturesDir(), 'public') };
 export const REGRESSIONS = join(ROOT, 'fixtures', 'fuzz-regressions');
 
 /** The one stderr line of a failure: `tracedat: FILE: SECTION, offset N: EXPECTED`. */
@@ -58,8 +61,6 @@ export function fixturePath(name) {
 }
 
 // ---- layout: where the size and count fields are ------------------------------------------
-
-const OPT = { DONE: 0, BUFFER: 3, TRACECLOCK: 4, HEADER_INFO: 16, CMDLINES: 21, BUFFER_TEXT: 22 };
 
 /**
  * The places a mutation aims at, found by walking the file with the metadata the API gives
@@ -137,7 +138,7 @@ export function layout(buf, meta) {
     if (kind === 'printk') return sized('printk size', q, 4);
     return sized('cmdlines size', q, 8);
   };
-  const KINDS = { 16: 'headers', 17: 'ftrace', 18: 'events', 19: 'kallsyms', 20: 'printk', 21: 'cmdlines' };
+  const KINDS = { [OPT.HEADER_INFO]: 'headers', [OPT.FTRACE_EVENTS]: 'ftrace', [OPT.EVENT_FORMATS]: 'events', [OPT.KALLSYMS]: 'kallsyms', [OPT.PRINTK]: 'printk', [OPT.CMDLINES]: 'cmdlines' };
   // Options: `u16 id, u32 size, payload`; v6 lists end at id 0 with no size.
   const options = (q, end, v6) => {
     let clock = false;

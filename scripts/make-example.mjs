@@ -9,10 +9,11 @@
 // interleaves the two exactly as the recording had them. Run: node scripts/make-example.mjs
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { open, writeTrace } from '../dist/index.js';
+import { open, OptionId, writeTrace } from '../dist/index.js';
+import { fixtures } from './fixtures.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const t = await open(join(root, '..', 'shared', 'fixtures', 'real', 'kvm-host-vcpu-create-v7-zstd.dat'));
+const t = await open(join(fixtures(), 'real', 'kvm-host-vcpu-create-v7-zstd.dat'));
 const ids = new Map(t.formats().map((f) => [f.id, `${f.system}/${f.name}`]));
 const all = [...t.records(0, { rawTimestamps: true })].map((r) => ({ cpu: r.cpu, timestamp: r.rawTimestamp, data: Uint8Array.from(r.data), missed: r.missedEvents, event: ids.get(r.eventId) }));
 const writes = all.filter((r) => r.event === 'kvm/kvm_write_tsc_offset');
@@ -25,5 +26,5 @@ const host = window.filter((r) => !guestEvent(r));
 const guest = window.filter(guestEvent).map((r) => ({ ...r, timestamp: BigInt.asUintN(64, r.timestamp + offset) }));
 const uname = Buffer.from('Linux kvm-guest 6.18.0 x86_64\0');
 await writeTrace(t, join(root, 'fixtures', 'kvm-host.dat'), [{ name: '', clock: 'x86-tsc', records: host }]);
-await writeTrace(t, join(root, 'fixtures', 'kvm-guest.dat'), [{ name: '', clock: 'x86-tsc', records: guest }], { setOptions: [{ id: 5, payload: uname }] });
+await writeTrace(t, join(root, 'fixtures', 'kvm-guest.dat'), [{ name: '', clock: 'x86-tsc', records: guest }], { setOptions: [{ id: OptionId.UNAME, payload: uname }] });
 console.log(`host: ${host.length} records (${writes.length} kvm_write_tsc_offset); guest: ${guest.length} records, offset ${offset}`);

@@ -1,5 +1,6 @@
 // A trace.dat written from records, with a template file's metadata (native/src/write/build.rs).
 import { native } from './native.js';
+import { BUILD_RECORD } from './constants.js';
 import { fromNative, TraceError } from './errors.js';
 import { UsageError } from './usage.js';
 import { encodeOptions, isInput, type Compression, type ConvertResult } from './convert.js';
@@ -31,7 +32,7 @@ export interface BuildOptions {
   setOptions?: { id: number; payload: Uint8Array | null }[];
 }
 
-/** The addon's encoding of the buffers and their records (build.rs `parse`). */
+/** The addon's encoding of the buffers and their records (native/src/write/build.rs `parse`). */
 function encode(buffers: readonly BuildBuffer[]): Buffer {
   const parts: Buffer[] = [];
   const head = Buffer.alloc(4);
@@ -47,12 +48,12 @@ function encode(buffers: readonly BuildBuffer[]): Buffer {
   }
   buffers.forEach((b, i) => {
     for (const r of b.records) {
-      const h = Buffer.alloc(28);
-      h.writeUInt32LE(i, 0);
-      h.writeUInt32LE(r.cpu, 4);
-      h.writeBigUInt64LE(BigInt.asUintN(64, r.timestamp), 8);
-      h.writeBigInt64LE(BigInt(r.missed ?? 0), 16);
-      h.writeUInt32LE(r.data.length, 24);
+      const h = Buffer.alloc(BUILD_RECORD.header);
+      h.writeUInt32LE(i, BUILD_RECORD.buffer);
+      h.writeUInt32LE(r.cpu, BUILD_RECORD.cpu);
+      h.writeBigUInt64LE(BigInt.asUintN(64, r.timestamp), BUILD_RECORD.ts);
+      h.writeBigInt64LE(BigInt(r.missed ?? 0), BUILD_RECORD.missed);
+      h.writeUInt32LE(r.data.length, BUILD_RECORD.length);
       parts.push(h, Buffer.from(r.data.buffer, r.data.byteOffset, r.data.length));
     }
   });

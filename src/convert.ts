@@ -1,6 +1,7 @@
 // Writing a trace again, as trace.dat v6 or v7 in trace-cmd's layout (native/src/writer.rs).
 import { statSync } from 'node:fs';
 import { native, type Handle } from './native.js';
+import { OPTION_EDIT } from './constants.js';
 import { fromNative, TraceError } from './errors.js';
 import { UsageError } from './usage.js';
 import type { Metadata } from './metadata.js';
@@ -59,14 +60,14 @@ interface NativeOutputError {
   path?: string;
 }
 
-/** The addon's encoding of `setOptions` (native/src/lib.rs `set_options`). */
+/** The addon's encoding of `setOptions` (native/src/ffi/exports.rs `set_options`). */
 export function encodeOptions(list: { id: number; payload: Uint8Array | null }[]): Buffer {
   return Buffer.concat(
     list.flatMap(({ id, payload }) => {
-      const head = Buffer.alloc(7);
-      head.writeUInt16LE(id, 0);
-      head.writeUInt8(payload === null ? 0 : 1, 2);
-      head.writeUInt32LE(payload?.length ?? 0, 3);
+      const head = Buffer.alloc(OPTION_EDIT.header);
+      head.writeUInt16LE(id, OPTION_EDIT.id);
+      head.writeUInt8(payload === null ? 0 : 1, OPTION_EDIT.present);
+      head.writeUInt32LE(payload?.length ?? 0, OPTION_EDIT.size);
       return payload === null ? [head] : [head, payload];
     }),
   );

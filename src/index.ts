@@ -1,11 +1,13 @@
-export { open, TraceFile, DumpItem } from './trace.js';
+export { open, TraceFile } from './trace.js';
+export { DumpItem, OptionId } from './constants.js';
+export type { DumpItems, OptionIds } from './constants.js';
 export type { Tables, KernelSymbol } from './trace.js';
 export { TraceError } from './errors.js';
 export type { TraceErrorCode } from './errors.js';
 export { events } from './events.js';
 export type { TraceEvent, FieldValue, EventsOptions } from './events.js';
 export { UsageError } from './usage.js';
-export type { Metadata, TraceOption, OptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
+export type { Metadata, TraceBuffer, FlyrecordBuffer, LatencyBuffer, TraceOption, OptionValue, BufferOptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
 export type { TraceRecord, RecordOptions } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus } from './report.js';

@@ -8,16 +8,28 @@ export interface CpuData {
   size: number;
 }
 
-export interface Buffer {
+interface BufferCommon {
   /** "" for the top instance. */
   name: string;
   clock: string | null;
   pageSize: number;
-  kind: 'flyrecord' | 'latency';
-  cpus?: CpuData[];
-  offset?: number;
-  size?: number;
 }
+
+/** A buffer of ring-buffer pages, per CPU. */
+export interface FlyrecordBuffer extends BufferCommon {
+  kind: 'flyrecord';
+  cpus: CpuData[];
+}
+
+/** A latency-tracer buffer: its text as stored. */
+export interface LatencyBuffer extends BufferCommon {
+  kind: 'latency';
+  /** File offset and size of the text. */
+  offset: number;
+  size: number;
+}
+
+export type TraceBuffer = FlyrecordBuffer | LatencyBuffer;
 
 export interface TimeShiftSample {
   time: bigint;
@@ -26,15 +38,33 @@ export interface TimeShiftSample {
   fraction: number;
 }
 
+/** A BUFFER or BUFFER_TEXT option: where an instance's data is. */
+export interface BufferOptionValue {
+  kind: 'buffer';
+  offset: number;
+  name: string;
+  clock: string | null;
+  pageSize: number | null;
+  cpus: CpuData[];
+}
+
+/** A decoded option payload; `kind` says which shape it has. */
 export type OptionValue =
-  | string
-  | number
-  | bigint
-  | null
-  | { offset: number; name: string; clock: string | null; pageSize: number | null; cpus: CpuData[] }
-  | { peerTraceId: bigint; flags: number; cpus: TimeShiftSample[][] }
-  | { name: string; traceId: bigint; vcpus: { vcpu: number; pid: number }[] }
-  | { mult: number; shift: number; offset: bigint };
+  /** DATE, CPUSTAT, TRACECLOCK, UNAME, HOOK, OFFSET, VERSION, PROCMAPS, LAST_BOOT_INFO. */
+  | { kind: 'text'; text: string }
+  /** CPUCOUNT. */
+  | { kind: 'count'; value: number }
+  /** DONE (v7: the next options section) and the v7 section pointers. */
+  | { kind: 'offset'; value: number }
+  /** TRACEID. */
+  | { kind: 'traceId'; traceId: bigint }
+  | BufferOptionValue
+  /** TimeShift: per CPU, the samples of guest-to-host time. */
+  | { kind: 'timeShift'; peerTraceId: bigint; flags: number; cpus: TimeShiftSample[][] }
+  /** GUEST: a guest of this host, and which host task runs each of its vCPUs. */
+  | { kind: 'guest'; name: string; traceId: bigint; vcpus: { vcpu: number; pid: number }[] }
+  /** TSC2NSEC. */
+  | { kind: 'tsc2nsec'; mult: number; shift: number; offset: bigint };
 
 export interface TraceOption {
   id: number;
@@ -58,7 +88,7 @@ export interface Metadata {
   pageSize: number;
   compression: { name: string; version: string } | null;
   fileSize: number;
-  buffers: Buffer[];
+  buffers: TraceBuffer[];
   /** Byte sizes and counts of the metadata sections. */
   metadata: {
     headerPage?: number;
@@ -73,26 +103,31 @@ export interface Metadata {
   options: TraceOption[];
 }
 
+/** The 64-bit values of an option as the addon writes them: decimal strings. */
+type Wire<T> = { [K in keyof T]: T[K] extends bigint ? string : T[K] extends TimeShiftSample[][] ? Wire<TimeShiftSample>[][] : T[K] };
+
 /** Parses the addon's JSON, turning the 64-bit values it writes as strings into BigInts. */
 export function parseMetadata(json: string): Metadata {
   const m = JSON.parse(json) as Metadata;
   for (const o of m.options) {
-    if (o.id === 11 && typeof o.value === 'string') o.value = BigInt(o.value);
-    const v = o.value as Record<string, unknown> | undefined;
-    if (!v || typeof v !== 'object') continue;
-    if (o.id === 12) {
-      const ts = v as unknown as { peerTraceId: string | bigint; cpus: { time: string | bigint; offset: string | bigint; scaling: string | bigint }[][] };
-      ts.peerTraceId = BigInt(ts.peerTraceId);
-      for (const cpu of ts.cpus)
-        for (const s of cpu) {
-          s.time = BigInt(s.time);
-          s.offset = BigInt(s.offset);
-          s.scaling = BigInt(s.scaling);
-        }
-    } else if (o.id === 13) {
-      v.traceId = BigInt(v.traceId as string);
-    } else if (o.id === 14) {
-      v.offset = BigInt(v.offset as string);
+    const v = o.value as Wire<OptionValue> | undefined;
+    switch (v?.kind) {
+      case 'traceId':
+        o.value = { ...v, traceId: BigInt(v.traceId) };
+        break;
+      case 'timeShift':
+        o.value = {
+          ...v,
+          peerTraceId: BigInt(v.peerTraceId),
+          cpus: v.cpus.map((cpu) => cpu.map((s) => ({ ...s, time: BigInt(s.time), offset: BigInt(s.offset), scaling: BigInt(s.scaling) }))),
+        };
+        break;
+      case 'guest':
+        o.value = { ...v, traceId: BigInt(v.traceId) };
+        break;
+      case 'tsc2nsec':
+        o.value = { ...v, offset: BigInt(v.offset) };
+        break;
     }
   }
   return m;

@@ -11,6 +11,8 @@ export interface NativeFailure {
 }
 
 export interface Native {
+  /** JSON: the layouts, option ids and dump items of src/constants.ts. */
+  constants(): string;
   open(path: string): Handle;
   openBytes(bytes: Buffer): Handle;
   dump(handle: Handle, verbosity: number, fileName: string): { out: Buffer } & Partial<NativeFailure>;
@@ -40,6 +42,7 @@ export interface Native {
   reportOpen(raw: boolean, rawTs: boolean, nsec: boolean, cpus: string, filters: string, sync: string): ReportCursor;
   reportWarnings(cursor: ReportCursor): string;
   reportSalvage(cursor: ReportCursor): void;
+  warnings(handle: Handle): string;
   reportSkipped(cursor: ReportCursor): string;
   build(
     template: Handle,

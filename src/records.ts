@@ -1,5 +1,6 @@
 // Records streamed out of the addon in batches: one N-API call per few thousand events.
 import { native, type Cursor } from './native.js';
+import { BATCH } from './constants.js';
 import type { Skipped } from './metadata.js';
 
 export interface TraceRecord {
@@ -20,9 +21,6 @@ export interface TraceRecord {
   data: Uint8Array;
 }
 
-/** Size of one encoded record's header (native/src/ring/records.rs `encode`). */
-const HEADER = 32;
-
 export interface RecordOptions {
   /** Only these CPUs. */
   cpus?: number[];
@@ -38,22 +36,22 @@ export interface RecordOptions {
   onSkip?: (s: Skipped & { cpu: number }) => void;
 }
 
-/** The record encoded at `off` in a batch, and where the next one starts. */
+/** The record encoded at `off` in a batch (laid out as `BATCH` says), and where the next one starts. */
 function decodeAt(b: Buffer, view: DataView, off: number, buffer: number, bigEndian: boolean, pidOffset: number): [TraceRecord, number] {
-  const len = view.getUint32(off + 28, true);
-  const at = off + HEADER;
+  const len = view.getUint32(off + BATCH.length, true);
+  const at = off + BATCH.header;
   const data = b.subarray(at, at + len);
   const record: TraceRecord = {
     buffer,
-    cpu: view.getUint32(off + 24, true),
-    timestamp: view.getBigUint64(off, true),
-    rawTimestamp: view.getBigUint64(off + 8, true),
-    missedEvents: Number(view.getBigInt64(off + 16, true)),
+    cpu: view.getUint32(off + BATCH.cpu, true),
+    timestamp: view.getBigUint64(off + BATCH.ts, true),
+    rawTimestamp: view.getBigUint64(off + BATCH.rawTs, true),
+    missedEvents: Number(view.getBigInt64(off + BATCH.missed, true)),
     eventId: len >= 2 ? view.getUint16(at, !bigEndian) : -1,
     pid: len >= pidOffset + 4 ? view.getInt32(at + pidOffset, !bigEndian) : -1,
     data,
   };
-  return [record, off + HEADER + ((len + 7) & ~7)];
+  return [record, off + BATCH.header + ((len + BATCH.align - 1) & -BATCH.align)];
 }
 
 /** Iterates a cursor's records. `bigEndian` and `pidOffset` decode the common fields. */

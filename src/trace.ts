@@ -7,36 +7,23 @@ import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFor
 import { iterate, type RecordOptions, type TraceRecord } from './records.js';
 import { convertHandle, type ConvertOptions, type ConvertResult } from './convert.js';
 
-/** `trace-cmd dump` item flags (its `enum dump_items`). */
-export const DumpItem = {
-  summary: 1 << 0,
-  headPage: 1 << 1,
-  headEvent: 1 << 2,
-  ftraceEvents: 1 << 3,
-  systems: 1 << 4,
-  events: 1 << 5,
-  kallsyms: 1 << 6,
-  printk: 1 << 7,
-  cmdLines: 1 << 8,
-  options: 1 << 9,
-  flyrecord: 1 << 10,
-  clock: 1 << 11,
-  sections: 1 << 12,
-  strings: 1 << 13,
-  all: 0xffffffff,
-} as const;
-
 export class TraceFile {
   /** The name the file was opened by (a path or `bundle.zip:member`). */
   readonly name: string;
   /** @internal */
   readonly handle: Handle;
   readonly metadata: Metadata;
+  /**
+   * The known writer bugs the file was read around, one line each (e.g. trace-cmd 3.1.6's
+   * `convert --file-version 6` of a big-endian file writes instance offsets byte-swapped).
+   */
+  readonly warnings: readonly string[];
 
   private constructor(name: string, handle: Handle) {
     this.name = name;
     this.handle = handle;
     this.metadata = parseMetadata(native.info(handle));
+    this.warnings = native.warnings(handle).split('\n').filter((w) => w !== '');
   }
 
   /** Opens a trace file read-only: a path, `bundle.zip` or `bundle.zip:member.dat`. */

@@ -3,10 +3,11 @@
 import { expect, test } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { open, TraceError } from '../src/index.js';
+import { open, OptionId, TraceError } from '../src/index.js';
+import { flyrecord, optionValue as opt, PUBLIC as PUBLIC_DIR, REAL as REAL_DIR, ROOT } from './helpers.js';
 
-const REAL = join(__dirname, '..', '..', 'shared', 'fixtures', 'real');
-const PUBLIC = join(__dirname, '..', '..', 'shared', 'fixtures', 'public');
+const REAL = join(ROOT, REAL_DIR);
+const PUBLIC = join(ROOT, PUBLIC_DIR);
 const tc = (...args: string[]) => execFileSync('trace-cmd', args, { encoding: 'utf8', maxBuffer: 1 << 30 });
 
 test.each(['x86guest-wakeup-v7.dat', 'x86guest-wakeup_rt-v6.dat'])('latency text of %s is what trace-cmd report prints', async (f) => {
@@ -36,15 +37,14 @@ test('cmdlines, kallsyms and printk tables hold every line trace-cmd dumps', asy
 test('host and guest options decode to typed values (GUEST, TIME_SHIFT, TSC2NSEC, TRACEID)', async () => {
   const host = await open(join(PUBLIC, 'Masterarbeit__documentation__trace-cmd__analysis__test__trace.dat'));
   const guest = await open(join(PUBLIC, 'Masterarbeit__documentation__trace-cmd__analysis__test__trace-Salamander4.dat'));
-  const opt = (t: typeof host, id: number) => t.metadata.options.find((o) => o.id === id)?.value;
-  const g = opt(host, 13) as { name: string; traceId: bigint; vcpus: { vcpu: number; pid: number }[] };
-  expect(g).toEqual({ name: '', traceId: 0x5d2b93f358166218n, vcpus: [{ vcpu: 0, pid: 483882 }] });
-  expect(opt(guest, 11)).toBe(g.traceId);
-  const ts = opt(guest, 12) as { peerTraceId: bigint; flags: number; cpus: unknown[][] };
-  expect(ts.peerTraceId).toBe(opt(host, 11));
+  const g = opt(host, OptionId.GUEST, 'guest');
+  expect(g).toEqual({ kind: 'guest', name: '', traceId: 0x5d2b93f358166218n, vcpus: [{ vcpu: 0, pid: 483882 }] });
+  expect(opt(guest, OptionId.TRACEID, 'traceId').traceId).toBe(g.traceId);
+  const ts = opt(guest, OptionId.TIME_SHIFT, 'timeShift');
+  expect(ts.peerTraceId).toBe(opt(host, OptionId.TRACEID, 'traceId').traceId);
   expect(ts.cpus[0]!.length).toBe(2);
-  expect(opt(guest, 14)).toMatchObject({ shift: expect.any(Number), mult: expect.any(Number) });
-  expect(host.metadata.buffers[0]!.cpus!.map((c) => c.cpu)).toEqual([0, 2, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17]);
+  expect(opt(guest, OptionId.TSC2NSEC, 'tsc2nsec')).toMatchObject({ shift: expect.any(Number), mult: expect.any(Number) });
+  expect(flyrecord(host.metadata.buffers[0]).cpus.map((c) => c.cpu)).toEqual([0, 2, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17]);
 });
 
 test('open() of a missing file and of a non-trace file throw TraceError with file and place', async () => {
@@ -66,7 +66,7 @@ test('scanAsync runs off the JavaScript thread, concurrently, with the same resu
   const { writeFileSync, readFileSync, mkdtempSync } = await import('node:fs');
   const dir = mkdtempSync('/tmp/tracedat-');
   const bad = readFileSync(join(REAL, 'sched-irq-sys-v7-none.dat'));
-  const cpu0 = (await open(join(REAL, 'sched-irq-sys-v7-none.dat'))).metadata.buffers[0]!.cpus![0]!.offset;
+  const cpu0 = flyrecord((await open(join(REAL, 'sched-irq-sys-v7-none.dat'))).metadata.buffers[0]).cpus[0]!.offset;
   bad.writeUInt32LE(0xffff, cpu0 + 8 + 4096 * 3);
   writeFileSync(join(dir, 'bad.dat'), bad);
   await expect((await open(join(dir, 'bad.dat'))).scanAsync()).rejects.toThrow(/CPU 0 data, offset \d+: a commit size of at most 4080 bytes, found 65535/);

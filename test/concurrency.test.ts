@@ -3,11 +3,12 @@
 import { expect, test } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
+import { PUBLIC as PUBLIC_DIR, REAL as REAL_DIR, ROOT } from './helpers.js';
 // @ts-expect-error: plain JavaScript helper, no types
 import { digest } from './concurrency-digest.mjs';
 
-const REAL = join(__dirname, '..', '..', 'shared', 'fixtures', 'real');
-const PUBLIC = join(__dirname, '..', '..', 'shared', 'fixtures', 'public');
+const REAL = join(ROOT, REAL_DIR);
+const PUBLIC = join(ROOT, PUBLIC_DIR);
 const FILES = [
   join(REAL, 'sched-irq-sys-v6.dat'),
   join(REAL, 'instance-v7-zstd.dat'),

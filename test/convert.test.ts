@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { basename, join } from 'node:path';
-import { open, TraceError, UsageError, type TraceFile, type ConvertOptions } from '../src/index.js';
-import { CLI, EXPECTED_320, PUBLIC as PUBLIC_DIR, REAL as REAL_DIR, ROOT, ZLIB_FILES, limiter } from './helpers.js';
+import { open, OptionId, TraceError, UsageError, type TraceFile, type ConvertOptions } from '../src/index.js';
+import { CLI, EXPECTED_320, PUBLIC as PUBLIC_DIR, REAL as REAL_DIR, ROOT, ZLIB_FILES, flyrecord, limiter } from './helpers.js';
 
 const exec = promisify(execFile);
 const REAL = join(ROOT, REAL_DIR);
@@ -178,7 +178,7 @@ describe('trace-cmd compatibility of the layout', () => {
       const sizeFields: [number, number][] = [];
       for (const o of trace.metadata.options) {
         const v = o.value;
-        if (o.id !== 3 || !v || typeof v !== 'object' || !('clock' in v)) continue;
+        if (o.id !== OptionId.BUFFER || v?.kind !== 'buffer') continue;
         const entries = o.offset + 6 + 8 + Buffer.byteLength(v.name) + 1 + Buffer.byteLength(v.clock ?? '') + 1 + 8;
         v.cpus.forEach((_, k) => sizeFields.push([entries + 20 * k + 12, entries + 20 * k + 20]));
       }
@@ -277,19 +277,19 @@ describe('API', () => {
     mult.writeUInt32LE(31, 4);
     await t.convert(out, {
       setOptions: [
-        { id: 5, payload: uname },
-        { id: 2, payload: null },
-        { id: 14, payload: mult },
+        { id: OptionId.UNAME, payload: uname },
+        { id: OptionId.CPUSTAT, payload: null },
+        { id: OptionId.TSC2NSEC, payload: mult },
       ],
           });
     const m = (await open(out)).metadata;
-    expect(m.options.filter((o) => o.id === 5).map((o) => o.value)).toEqual(['Linux elsewhere 6.1 x86_64']);
-    expect(m.options.some((o) => o.id === 2)).toBe(false);
-    expect(m.options.find((o) => o.id === 14)?.value).toEqual({ mult: 1 << 30, shift: 31, offset: 0n });
+    expect(m.options.filter((o) => o.id === OptionId.UNAME).map((o) => o.value)).toEqual([{ kind: 'text', text: 'Linux elsewhere 6.1 x86_64' }]);
+    expect(m.options.some((o) => o.id === OptionId.CPUSTAT)).toBe(false);
+    expect(m.options.find((o) => o.id === OptionId.TSC2NSEC)?.value).toEqual({ kind: 'tsc2nsec', mult: 1 << 30, shift: 31, offset: 0n });
     // TSC2NSEC halves every timestamp (x86-tsc counts become ns, printed as seconds).
     const first = (await report(out)).split('\n')[1]!;
     expect(first).toMatch(/\]\s+\d+\.\d{6}: /);
-    await expect(t.convert(out, { setOptions: [{ id: 3, payload: Buffer.alloc(8) }] })).rejects.toThrow(UsageError);
+    await expect(t.convert(out, { setOptions: [{ id: OptionId.BUFFER, payload: Buffer.alloc(8) }] })).rejects.toThrow(UsageError);
   });
 
   test('refuses to write over the input, by its name or another one', async () => {
@@ -317,7 +317,7 @@ describe('API', () => {
 
   test('damaged CPU data: a TraceError naming the place, the old output untouched, no temporary file', async () => {
     const good = await open(input);
-    const zstd = good.metadata.buffers[0]!.cpus![0]!;
+    const zstd = flyrecord(good.metadata.buffers[0]).cpus[0]!;
     const bad = Buffer.from(readFileSync(input));
     bad[zstd.offset + 4 + 8] ^= 0xff; // the zstd magic of CPU 0's first chunk
     const badFile = join(dir, 'damaged.dat');

@@ -2,14 +2,19 @@
 // and the byte layout of trace.dat files (to damage them in the right places).
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DumpItem, open, TraceError } from '../src/index.js';
+import { fixtures } from '../scripts/fixtures.mjs';
+import { DumpItem, open, TraceError, type FlyrecordBuffer, type OptionValue, type TraceBuffer, type TraceFile } from '../src/index.js';
 
 /** The repository root: trace-cmd and tracedat both run here, with paths relative to it. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const REAL = '../shared/fixtures/real';
-export const PUBLIC = '../shared/fixtures/public';
+/** The shared fixtures ($TRACEDAT_FIXTURES or the nearest shared/fixtures above ROOT); a test file
+ * that finds none fails with one line saying so. */
+export const FIXTURES = fixtures();
+/** Our recordings and the third-party files, relative to ROOT. */
+export const REAL = relative(ROOT, join(FIXTURES, 'real'));
+export const PUBLIC = relative(ROOT, join(FIXTURES, 'public'));
 /** trace-cmd 3.2.0's dump outputs for the files Debian's 3.1.6 cannot read (zlib). */
 export const EXPECTED_320 = `${PUBLIC}/expected-trace-cmd-3.2.0`;
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -40,6 +45,19 @@ export type DumpFlag = (typeof DUMP_FLAGS)[number];
 
 /** The one stderr line tracedat prints for a damaged file. */
 export const ERROR_LINE = /^tracedat: .+: .+, offset \d+: .+$/;
+
+/** The first option `id` of `t`, whose value must be of `kind` (else it throws, failing the test). */
+export function optionValue<K extends OptionValue['kind']>(t: TraceFile, id: number, kind: K): Extract<OptionValue, { kind: K }> {
+  const v = t.metadata.options.find((o) => o.id === id)?.value;
+  if (v?.kind !== kind) throw new Error(`option ${id}: expected a ${kind} value, found ${v ? v.kind : 'none'}`);
+  return v as Extract<OptionValue, { kind: K }>;
+}
+
+/** The buffer as a flyrecord one; throws (failing the test) when it is missing or a latency buffer. */
+export function flyrecord(b: TraceBuffer | undefined): FlyrecordBuffer {
+  if (b?.kind !== 'flyrecord') throw new Error(`expected a flyrecord buffer, found ${b ? b.kind : 'none'}`);
+  return b;
+}
 
 /** The .dat files of a fixture directory (relative to ROOT), sorted. */
 export function dats(dir: string): string[] {

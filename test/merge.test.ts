@@ -21,8 +21,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
-import { merge, open, timeline, writeTrace, type MergeOptions, type TraceFile } from '../src/index.js';
-import { oneErrorLine, run } from './helpers.js';
+import { merge, open, OptionId, timeline, writeTrace, type MergeOptions, type TraceFile } from '../src/index.js';
+import { flyrecord, oneErrorLine, optionValue, run } from './helpers.js';
 import {
   FLAG_INTERPOLATE,
   INSTANCE,
@@ -66,8 +66,7 @@ let serial = 0;
 /** A fresh path in the scratch directory. */
 const tmp = (name: string) => join(dir, `${++serial}-${name}`);
 
-const TIME_SHIFT = 12;
-const UNAME = 5;
+const { TIME_SHIFT, UNAME } = OptionId;
 
 function once<T>(f: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
@@ -89,7 +88,7 @@ const instance = once(async () => {
   const end = [...all[0]!, ...all[1]!].reduce((m, r) => (r.timestamp < m ? r.timestamp : m), all[0]![0]!.timestamp) + 1_200_000_000n;
   const [host, guest] = all.map((recs) => recs.filter((r) => r.timestamp < end)) as [Rec[], Rec[]];
   const clock = template.metadata.buffers[0]!.clock!;
-  const traceId = template.metadata.options.find((o) => o.id === 11)!.value as bigint;
+  const traceId = optionValue(template, OptionId.TRACEID, 'traceId').traceId;
   const hostPath = tmp('host.dat');
   const truthPath = tmp('truth.dat');
   await writeTrace(template, hostPath, [{ name: '', clock, records: host }]);
@@ -284,7 +283,7 @@ describe.concurrent('TIME_SHIFT (trace-cmd 3.1.6 arithmetic; 12: trace-cmd -i ho
     const template = await open(need(path));
     const clock = template.metadata.buffers[0]!.clock!;
     const bigEndian = template.metadata.bigEndian;
-    const traceId = template.metadata.options.find((o) => o.id === 11)!.value as bigint;
+    const traceId = optionValue(template, OptionId.TRACEID, 'traceId').traceId;
     const hostPath = tmp(`${name}-host.dat`);
     await writeTrace(template, hostPath, [{ name: '', clock, records: host }]);
     const guestPath = tmp(`${name}-guest.dat`);
@@ -357,7 +356,7 @@ describe.concurrent('TIME_SHIFT (trace-cmd 3.1.6 arithmetic; 12: trace-cmd -i ho
     // The guest: a copy of the top buffer's CPU 1 as its vCPU 1, on a clock 5e6 cycles behind.
     const guest = top.filter((r) => r.cpu === 1);
     const shift: TimeShift = { flags: 0, cpus: [[s(0n, 5_000_000n)], [s(0n, 5_000_000n)]] };
-    const traceId = t.metadata.options.find((o) => o.id === 11)!.value as bigint;
+    const traceId = optionValue(t, OptionId.TRACEID, 'traceId').traceId;
     const guestPath = await guestFile(t, invertRecords(guest, (g, c) => hostSync(g, c, shift)), 'real-host-guest.dat', [{ id: TIME_SHIFT, payload: timeShiftPayload(traceId, shift) }]);
     const truthPath = tmp('real-host-truth.dat');
     const clock = t.metadata.buffers[0]!.clock!;
@@ -855,7 +854,7 @@ describe.concurrent('11: the CLI', () => {
     // (found while the output is being written).
     const badPage = tmp('bad-page-guest.dat');
     await writeTrace(b.template, badPage, [{ name: '', clock: b.clock, records: b.guest }], { compression: 'none', setOptions });
-    const cpu0 = (await open(badPage)).metadata.buffers[0]!.cpus!.find((c) => c.cpu === 0)!;
+    const cpu0 = flyrecord((await open(badPage)).metadata.buffers[0]).cpus.find((c) => c.cpu === 0)!;
     expect(cpu0.size).toBeGreaterThan(3 * 4096);
     const data = readFileSync(badPage);
     data.writeBigUInt64LE(0x7ffffffn, cpu0.offset + 2 * 4096 + 8);
@@ -863,7 +862,7 @@ describe.concurrent('11: the CLI', () => {
     // v6, whose CPU data ends the file: cut in the middle of CPU 1's.
     const cut = tmp('cut-guest.dat');
     await writeTrace(b.template, cut, [{ name: '', clock: b.clock, records: b.guest }], { version: 6, setOptions });
-    const cpu1 = (await open(cut)).metadata.buffers[0]!.cpus!.find((c) => c.cpu === 1)!;
+    const cpu1 = flyrecord((await open(cut)).metadata.buffers[0]).cpus.find((c) => c.cpu === 1)!;
     truncateSync(cut, cpu1.offset + Math.floor(cpu1.size / 2));
     for (const guest of [badPage, cut]) {
       const outDir = mkdtempSync(join(dir, 'out-'));

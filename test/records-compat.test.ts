@@ -5,11 +5,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PUBLIC as PUBLIC_DIR, REAL as REAL_DIR, ROOT } from './helpers.js';
 import { open } from '../src/index.js';
 
 const run = promisify(execFile);
-const REAL = join(__dirname, '..', '..', 'shared', 'fixtures', 'real');
-const PUBLIC = join(__dirname, '..', '..', 'shared', 'fixtures', 'public');
+const REAL = join(ROOT, REAL_DIR);
+const PUBLIC = join(ROOT, PUBLIC_DIR);
 /** Files Debian's trace-cmd cannot read (zlib); checked against stored 3.2.0 output elsewhere. */
 const ZLIB = /Masterarbeit__documentation__trace-cmd__(analysis__test__trace|LTS)/;
 

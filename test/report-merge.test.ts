@@ -13,7 +13,7 @@ import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { open, report, TraceError } from '../src/index.js';
-import { CLI, EXPECTED_320, PUBLIC, REAL, firstDifference, run as runProcess } from './helpers.js';
+import { CLI, EXPECTED_320, PUBLIC, REAL, firstDifference, flyrecord, run as runProcess } from './helpers.js';
 
 const run = promisify(execFile);
 const real = (f: string) => join(REAL, f);
@@ -126,7 +126,7 @@ describe('errors', () => {
     const bytes = readFileSync(real('sched-irq-sys-v6.dat'));
     // A page in the middle of CPU 1 with an impossible commit size.
     const meta = (await open(real('sched-irq-sys-v6.dat'))).metadata;
-    const cpu1 = meta.buffers[0]!.cpus![1]!;
+    const cpu1 = flyrecord(meta.buffers[0]).cpus[1]!;
     bytes.fill(0xff, Number(cpu1.offset) + 3 * 4096 + 8, Number(cpu1.offset) + 3 * 4096 + 16);
     writeFileSync(bad, bytes);
     const traces = [await open(real('instance-v6.dat')), await open(bad)];

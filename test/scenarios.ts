@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BuildRecord, TraceFile } from '../src/index.js';
-import { CLI, PUBLIC, REAL, ROOT, run, type Run } from './helpers.js';
+import { CLI, FIXTURES, PUBLIC, REAL, ROOT, run, type Run } from './helpers.js';
 
 const real = (f: string) => join(ROOT, REAL, f);
 const pub = (f: string) => join(ROOT, PUBLIC, f);
@@ -25,11 +25,11 @@ export const PUBLIC_HOST = pub('Masterarbeit__documentation__trace-cmd__analysis
 export const PUBLIC_GUEST = pub('Masterarbeit__documentation__trace-cmd__analysis__test__trace-Salamander4.dat');
 /** `trace-cmd report -i PUBLIC_HOST -i PUBLIC_GUEST` by trace-cmd 3.2.0 (3.1.6 cannot read zlib). */
 export const PUBLIC_REPORT = pub('expected-trace-cmd-3.2.0/hip24-host-guest.report.txt.gz');
-export const KSHARK_CHECK = join(ROOT, '../shared/tools/kshark-check.sh');
+export const KSHARK_CHECK = join(FIXTURES, '..', 'tools', 'kshark-check.sh');
 
-/** The path, or a one-line failure saying what of ../shared is missing. */
+/** The path, or a one-line failure saying what of the shared folder is missing. */
 export function need(path: string): string {
-  if (!existsSync(path)) throw new Error(`merge tests need ${path} (../shared is not there)`);
+  if (!existsSync(path)) throw new Error(`merge tests need ${path}, which is not there`);
   return path;
 }
 

@@ -10,13 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, expect, test } from 'vitest';
+import { open } from '../src/index.js';
 import { CLI, REAL, ROOT, run } from './helpers.js';
 
 const exec = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'tracedat-writer-bugs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-test('trace-cmd 3.1.6 convert --file-version 6 of a big-endian file with an instance: its BUFFER offset is read byte-swapped, with one warning', async () => {
+test('trace-cmd 3.1.6 convert --file-version 6 of a big-endian file with an instance: its BUFFER offset is read byte-swapped, with one warning, and convert writes it right', async () => {
   const original = join(ROOT, REAL, 's390x-be-v7-zstd.dat');
   const converted = join(dir, 'be-v6.dat');
   const options = (await exec('trace-cmd', ['dump', '--options', original])).stdout;
@@ -42,6 +43,17 @@ test('trace-cmd 3.1.6 convert --file-version 6 of a big-endian file with an inst
   );
   expect(ours.stdout.toString()).toContain('second:');
   expect(ours.stdout.equals(want)).toBe(true);
+
+  // The API says it once per file; convert says it and writes the offset right.
+  const warning = ours.stderr.slice(`tracedat: report: ${converted}: `.length, -1);
+  expect((await open(converted)).warnings).toEqual([warning]);
+  const again = join(dir, 'again.dat');
+  const c = await run(process.execPath, [CLI, 'convert', converted, again]);
+  expect({ status: c.status, stderr: c.stderr }).toEqual({ status: 0, stderr: `tracedat: convert: ${converted}: ${warning}\n` });
+  expect((await open(again)).warnings).toEqual([]);
+  const fixed = await run('trace-cmd', ['report', again], { timeoutMs: 60_000 });
+  expect(fixed.stderr).toBe('');
+  expect(fixed.stdout.equals(want)).toBe(true);
 });
 
 /** The 8 bytes of `v` in the other order. */

@@ -69,6 +69,7 @@ export async function convertCommand(args: string[]): Promise<number> {
     throw new UsageError(`--compression ${compression} needs --file-version 7: v6 files are never compressed`);
   }
   const trace = await open(input);
+  for (const w of trace.warnings) process.stderr.write(`tracedat: convert: ${input}: ${w}\n`);
   const tty = process.stderr.isTTY === true;
   const r = await trace.convert(output, { version, compression, level, progress: tty });
   if (tty) {

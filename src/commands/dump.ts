@@ -1,5 +1,6 @@
 // `tracedat dump`: trace-cmd dump's flags and output, byte for byte.
-import { open, DumpItem, TraceFile } from '../trace.js';
+import { open, TraceFile } from '../trace.js';
+import { DumpItem } from '../constants.js';
 import { TraceError } from '../errors.js';
 import { writeStdout } from './stdout.js';
 

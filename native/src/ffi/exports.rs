@@ -94,6 +94,17 @@ fn info(env: Env, args: &Args) -> JsResult {
     env.string(&info::info(&h.trace, h.source.bytes()))
 }
 
+/// `constants()` → the layouts, option ids and dump items the TypeScript layer uses, as JSON.
+fn constants(env: Env, _args: &Args) -> JsResult {
+    env.string(&crate::ffi::constants::json())
+}
+
+/// `warnings(handle)` → the known writer bugs the file was read around, one line each.
+fn warnings(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    env.string(&h.trace.warnings.join("\n"))
+}
+
 /// `formats(handle)` → every event format, parsed into fields, as JSON.
 fn formats(env: Env, args: &Args) -> JsResult {
     let h = args.external::<Handle>(0)?.clone();
@@ -310,16 +321,29 @@ fn build(env: Env, args: &Args) -> JsResult {
     env.spawn(work, |env, json: String| env.string(&json))
 }
 
-/// Options to set, as TypeScript encodes them: records of u16 id, u8 1 (a payload follows) or
-/// 0 (remove only), u32 payload size, payload; numbers little-endian.
+/// Where each field of an option edit's header sits, as TypeScript writes them (exported to it):
+/// u16 id, u8 1 (a payload follows) or 0 (remove only), u32 payload size; little-endian.
+pub mod option_edit {
+    pub const ID: usize = 0;
+    pub const PRESENT: usize = 2;
+    pub const SIZE: usize = 3;
+    /// Header bytes before the payload.
+    pub const HEADER: usize = 7;
+}
+
+/// Options to set, as TypeScript encodes them: records of an [`option_edit`] header, then the
+/// payload.
 fn set_options(b: &[u8]) -> Result<Vec<writer::OptionEdit>, JsError> {
     let mut c = bytes::Cursor::new(b, 0, bytes::Endian::Little, "options argument");
     let mut v = Vec::new();
     while !c.is_empty() {
         let bad = |e: error::Error| JsError::usage(format!("bad options argument: {e}"));
-        let id = c.u16("an option id").map_err(bad)?;
-        let present = c.u8("a payload flag").map_err(bad)? != 0;
-        let size = c.u32("a payload size").map_err(bad)? as usize;
+        let h = c.bytes(option_edit::HEADER, "an option edit (id, payload flag, size)").map_err(bad)?;
+        // Every field lies inside the header just read, so none of these reads can fail.
+        let field = |at: usize, size: usize| bytes::Endian::Little.uint_at(h, at, size).unwrap_or_default();
+        let id = field(option_edit::ID, 2) as u16;
+        let present = field(option_edit::PRESENT, 1) != 0;
+        let size = field(option_edit::SIZE, 4) as usize;
         let payload = c.bytes(size, "the payload").map_err(bad)?;
         v.push((id, present.then(|| payload.to_vec())));
     }
@@ -684,7 +708,8 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
     // Panics are caught at every entry point and rethrown as JS errors; keep the default hook
     // from printing a backtrace to the user's terminal as well.
     std::panic::set_hook(Box::new(|_| {}));
-    let functions: [(&std::ffi::CStr, napi::Function); 32] = [
+    let functions: &[(&std::ffi::CStr, napi::Function)] = &[
+        (c"constants", constants),
         (c"convert", convert),
         (c"build", build),
         (c"mergeOpen", merge_open),
@@ -714,11 +739,12 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"openBytes", open_bytes),
         (c"dump", dump),
         (c"info", info),
+        (c"warnings", warnings),
         (c"records", records),
         (c"nextBatch", next_batch),
         (c"scan", scan),
     ];
-    for (name, f) in functions {
+    for &(name, f) in functions {
         if !napi::export(env, exports, name, f) {
             return std::ptr::null_mut();
         }

@@ -1,3 +1,4 @@
+pub mod constants;
 pub mod exports;
 pub mod napi;
 pub mod source;

@@ -13,32 +13,44 @@
 use crate::format::bytes::{Cursor, Endian};
 use crate::format::error::Result;
 
-pub const DONE: u16 = 0;
-pub const DATE: u16 = 1;
-pub const CPUSTAT: u16 = 2;
-pub const BUFFER: u16 = 3;
-pub const TRACECLOCK: u16 = 4;
-pub const UNAME: u16 = 5;
-pub const HOOK: u16 = 6;
-pub const OFFSET: u16 = 7;
-pub const CPUCOUNT: u16 = 8;
-pub const VERSION: u16 = 9;
-pub const PROCMAPS: u16 = 10;
-pub const TRACEID: u16 = 11;
-pub const TIME_SHIFT: u16 = 12;
-pub const GUEST: u16 = 13;
-pub const TSC2NSEC: u16 = 14;
-pub const STRINGS: u16 = 15;
-pub const HEADER_INFO: u16 = 16;
-pub const FTRACE_EVENTS: u16 = 17;
-pub const EVENT_FORMATS: u16 = 18;
-pub const KALLSYMS: u16 = 19;
-pub const PRINTK: u16 = 20;
-pub const CMDLINES: u16 = 21;
-pub const BUFFER_TEXT: u16 = 22;
-pub const BTF_FILE: u16 = 23;
-pub const LAST_BOOT_INFO: u16 = 24;
-pub const MODULES_FILE: u16 = 25;
+/// Defines each option id once, and [`IDS`] naming them all (exported to TypeScript as they are
+/// spelled here).
+macro_rules! option_ids {
+    ($($name:ident = $id:expr,)*) => {
+        $(pub const $name: u16 = $id;)*
+        /// Every option id this crate knows, by its constant's name.
+        pub const IDS: &[(&str, u16)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+option_ids! {
+    DONE = 0,
+    DATE = 1,
+    CPUSTAT = 2,
+    BUFFER = 3,
+    TRACECLOCK = 4,
+    UNAME = 5,
+    HOOK = 6,
+    OFFSET = 7,
+    CPUCOUNT = 8,
+    VERSION = 9,
+    PROCMAPS = 10,
+    TRACEID = 11,
+    TIME_SHIFT = 12,
+    GUEST = 13,
+    TSC2NSEC = 14,
+    STRINGS = 15,
+    HEADER_INFO = 16,
+    FTRACE_EVENTS = 17,
+    EVENT_FORMATS = 18,
+    KALLSYMS = 19,
+    PRINTK = 20,
+    CMDLINES = 21,
+    BUFFER_TEXT = 22,
+    BTF_FILE = 23,
+    LAST_BOOT_INFO = 24,
+    MODULES_FILE = 25,
+}
 
 /// The name trace-cmd's dump prints for an option id, where it has one.
 pub fn name(id: u16) -> Option<&'static str> {

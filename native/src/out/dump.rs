@@ -21,20 +21,32 @@ use crate::format::file::{Content, Trace, V6Tag};
 use crate::format::options::{self, Tsc2Nsec};
 use crate::format::sections::SectionHeader;
 
-pub const SUMMARY: u32 = 1 << 0;
-pub const HEAD_PAGE: u32 = 1 << 1;
-pub const HEAD_EVENT: u32 = 1 << 2;
-pub const FTRACE_FORMAT: u32 = 1 << 3;
-pub const EVENT_SYSTEMS: u32 = 1 << 4;
-pub const EVENT_FORMAT: u32 = 1 << 5;
-pub const KALLSYMS: u32 = 1 << 6;
-pub const TRACE_PRINTK: u32 = 1 << 7;
-pub const CMDLINES: u32 = 1 << 8;
-pub const OPTIONS: u32 = 1 << 9;
-pub const FLYRECORD: u32 = 1 << 10;
-pub const CLOCK: u32 = 1 << 11;
-pub const SECTIONS: u32 = 1 << 12;
-pub const STRINGS: u32 = 1 << 13;
+/// Defines trace-cmd's `enum dump_items` flags once, and [`ITEMS`] naming each as the API spells
+/// it (after the `dump` option that selects it).
+macro_rules! dump_items {
+    ($($name:ident = $bit:expr => $api:literal,)*) => {
+        $(pub const $name: u32 = $bit;)*
+        /// Every item flag with its API name, and `all` (every bit, as `dump --all` sets).
+        pub const ITEMS: &[(&str, u32)] = &[$(($api, $name),)* ("all", u32::MAX)];
+    };
+}
+
+dump_items! {
+    SUMMARY = 1 << 0 => "summary",
+    HEAD_PAGE = 1 << 1 => "headPage",
+    HEAD_EVENT = 1 << 2 => "headEvent",
+    FTRACE_FORMAT = 1 << 3 => "ftraceEvents",
+    EVENT_SYSTEMS = 1 << 4 => "systems",
+    EVENT_FORMAT = 1 << 5 => "events",
+    KALLSYMS = 1 << 6 => "kallsyms",
+    TRACE_PRINTK = 1 << 7 => "printk",
+    CMDLINES = 1 << 8 => "cmdLines",
+    OPTIONS = 1 << 9 => "options",
+    FLYRECORD = 1 << 10 => "flyrecord",
+    CLOCK = 1 << 11 => "clock",
+    SECTIONS = 1 << 12 => "sections",
+    STRINGS = 1 << 13 => "strings",
+}
 
 /// trace-cmd's `TRACECMD_OPTION_MAX` in 3.1.6/3.2: section ids from here on are "unknown".
 const OPTION_MAX: u16 = 23;

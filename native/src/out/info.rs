@@ -100,6 +100,21 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A number-valued option (`kind` "count" or "offset"), or its bytes as hex when too short.
+fn number(j: &mut Json, kind: &str, v: Option<u64>, p: &[u8]) {
+    match v {
+        Some(v) => {
+            j.begin_object(Some("value"));
+            j.str("kind", kind);
+            j.num("value", v as i64);
+            j.end_object();
+        }
+        None => j.str("raw", &hex(p)),
+    }
+}
+
+/// The decoded payload as `value`, an object whose `kind` says which of its shapes it has, or
+/// `raw` (the bytes as hex) for an unknown or undecodable option.
 fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
     let e = t.endian;
     let u64_at = |b: &[u8]| b.get(..8).and_then(|b| e.uint(b));
@@ -112,26 +127,27 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
         | options::OFFSET
         | options::VERSION
         | options::PROCMAPS
-        | options::LAST_BOOT_INFO => j.str("value", &options::text(p)),
-        options::CPUCOUNT => match p.get(..4).and_then(|b| e.uint(b)) {
-            Some(v) => j.num("value", v as i64),
-            None => j.null("value"),
-        },
+        | options::LAST_BOOT_INFO => {
+            j.begin_object(Some("value"));
+            j.str("kind", "text");
+            j.str("text", &options::text(p));
+            j.end_object();
+        }
+        options::CPUCOUNT => number(j, "count", p.get(..4).and_then(|b| e.uint(b)), p),
         options::TRACEID => match u64_at(p) {
-            Some(v) => j.big("value", v),
-            None => j.null("value"),
+            Some(v) => {
+                j.begin_object(Some("value"));
+                j.str("kind", "traceId");
+                j.big("traceId", v);
+                j.end_object();
+            }
+            None => j.str("raw", &hex(p)),
         },
-        options::DONE => match u64_at(p) {
-            Some(v) => j.num("value", v as i64),
-            None => j.null("value"),
-        },
-        options::HEADER_INFO..=options::CMDLINES | options::BTF_FILE | options::MODULES_FILE => match u64_at(p) {
-            Some(v) => j.num("value", v as i64),
-            None => j.null("value"),
-        },
+        options::DONE | options::HEADER_INFO..=options::CMDLINES | options::BTF_FILE | options::MODULES_FILE => number(j, "offset", u64_at(p), p),
         options::BUFFER | options::BUFFER_TEXT => match BufferOption::parse(id, p, e, t.is_v7(), at) {
             Ok(b) => {
                 j.begin_object(Some("value"));
+                j.str("kind", "buffer");
                 j.num("offset", b.offset as i64);
                 j.str("name", &b.name);
                 j.opt_str("clock", b.clock.as_deref());
@@ -147,6 +163,7 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
         options::TIME_SHIFT => match TimeShift::parse(p, e, at) {
             Ok(ts) => {
                 j.begin_object(Some("value"));
+                j.str("kind", "timeShift");
                 j.big("peerTraceId", ts.peer_id);
                 j.num("flags", ts.flags as i64);
                 j.begin_array(Some("cpus"));
@@ -170,6 +187,7 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
         options::GUEST => match Guest::parse(p, e, at) {
             Ok(g) => {
                 j.begin_object(Some("value"));
+                j.str("kind", "guest");
                 j.str("name", &g.name);
                 j.big("traceId", g.trace_id);
                 j.begin_array(Some("vcpus"));
@@ -187,6 +205,7 @@ fn option_value(j: &mut Json, t: &Trace, id: u16, p: &[u8], at: u64) {
         options::TSC2NSEC => match Tsc2Nsec::parse(p, e, at) {
             Ok(v) => {
                 j.begin_object(Some("value"));
+                j.str("kind", "tsc2nsec");
                 j.num("mult", v.mult as i64);
                 j.num("shift", v.shift as i64);
                 j.big("offset", v.offset);

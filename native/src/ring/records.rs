@@ -273,14 +273,35 @@ impl Records {
     }
 }
 
-/// Appends a record to a batch: `u64 ts, u64 raw ts, i64 missed, u32 cpu, u32 length`, all
-/// little-endian, then the data padded to 8 bytes.
+/// Where [`encode`] puts each field of a record's header in a batch (exported to TypeScript,
+/// which reads batches with these offsets).
+pub mod batch {
+    /// u64: the reported time.
+    pub const TS: usize = 0;
+    /// u64: the ring-buffer time.
+    pub const RAW_TS: usize = 8;
+    /// i64: events lost before the record (0 none, -1 unknown).
+    pub const MISSED: usize = 16;
+    /// u32: the CPU.
+    pub const CPU: usize = 24;
+    /// u32: the data length.
+    pub const LENGTH: usize = 28;
+    /// Header bytes before the data.
+    pub const HEADER: usize = 32;
+    /// The data is padded to a multiple of this.
+    pub const ALIGN: usize = 8;
+}
+
+/// Appends a record to a batch: a [`batch::HEADER`]-byte header (fields little-endian at the
+/// offsets of [`batch`]), then the data padded to [`batch::ALIGN`] bytes.
 pub fn encode(out: &mut Vec<u8>, r: &Record<'_>) {
-    out.extend_from_slice(&r.ts.to_le_bytes());
-    out.extend_from_slice(&r.raw.to_le_bytes());
-    out.extend_from_slice(&r.missed.to_le_bytes());
-    out.extend_from_slice(&r.cpu.to_le_bytes());
-    out.extend_from_slice(&(r.data.len() as u32).to_le_bytes());
+    let mut h = [0u8; batch::HEADER];
+    h[batch::TS..batch::TS + 8].copy_from_slice(&r.ts.to_le_bytes());
+    h[batch::RAW_TS..batch::RAW_TS + 8].copy_from_slice(&r.raw.to_le_bytes());
+    h[batch::MISSED..batch::MISSED + 8].copy_from_slice(&r.missed.to_le_bytes());
+    h[batch::CPU..batch::CPU + 4].copy_from_slice(&r.cpu.to_le_bytes());
+    h[batch::LENGTH..batch::LENGTH + 4].copy_from_slice(&(r.data.len() as u32).to_le_bytes());
+    out.extend_from_slice(&h);
     out.extend_from_slice(r.data);
-    out.resize(out.len().next_multiple_of(8), 0);
+    out.resize(out.len().next_multiple_of(batch::ALIGN), 0);
 }

@@ -30,9 +30,25 @@ pub struct Built {
     cpus: Vec<(u32, Vec<Rec>)>,
 }
 
+/// Where each field of a record's header sits in the block (exported to TypeScript, which
+/// writes them there), all little-endian.
+pub mod record {
+    /// u32: the buffer's index.
+    pub const BUFFER: usize = 0;
+    /// u32: the CPU.
+    pub const CPU: usize = 4;
+    /// u64: the raw ring-buffer time.
+    pub const TS: usize = 8;
+    /// i64: events lost before the record (0, -1 or a count).
+    pub const MISSED: usize = 16;
+    /// u32: the data length.
+    pub const LENGTH: usize = 24;
+    /// Header bytes before the data.
+    pub const HEADER: usize = 28;
+}
+
 /// Parses the block: `u32 buffer count`, per buffer `u16 length + name, u16 length + clock`,
-/// then records to the end: `u32 buffer, u32 cpu, u64 ts, i64 missed (0, -1 or a count), u32
-/// length, data`, all little-endian.
+/// then records to the end: a [`record`] header, then the data; all little-endian.
 pub fn parse(block: &[u8]) -> Result<Vec<Built>> {
     let mut c = Cursor::new(block, 0, Endian::Little, "records argument");
     let n = c.u32("the buffer count")?;
@@ -46,11 +62,14 @@ pub fn parse(block: &[u8]) -> Result<Vec<Built>> {
         buffers.push(Built { name, clock, cpus: Vec::new() });
     }
     while !c.is_empty() {
-        let b = c.u32("a buffer number")? as usize;
-        let cpu = c.u32("a CPU number")?;
-        let ts = c.u64("a timestamp")?;
-        let missed = c.u64("a lost-events count")? as i64;
-        let len = c.u32("a data length")? as usize;
+        let h = c.bytes(record::HEADER, "a record header (buffer, CPU, timestamp, lost events, length)")?;
+        // Every field lies inside the header just read, so none of these reads can fail.
+        let field = |at: usize, size: usize| Endian::Little.uint_at(h, at, size).unwrap_or_default();
+        let b = field(record::BUFFER, 4) as usize;
+        let cpu = field(record::CPU, 4) as u32;
+        let ts = field(record::TS, 8);
+        let missed = field(record::MISSED, 8) as i64;
+        let len = field(record::LENGTH, 4) as usize;
         let start = c.pos();
         c.skip(len, "record data")?;
         let buffer = buffers.get_mut(b).ok_or_else(|| Error::new("records argument", start as u64, format!("a buffer number below {n}")))?;

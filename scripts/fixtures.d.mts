@@ -1,0 +1,3 @@
+export declare const FIXTURES: string | null;
+export declare const MISSING: string;
+export declare function fixtures(): string;
