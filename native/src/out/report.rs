@@ -434,7 +434,7 @@ impl Report {
             self.markers(si, out);
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
             self.read = self.read.wrapping_add(1);
-            if self.read % PACE == 0 {
+            if self.read.is_multiple_of(PACE) {
                 if let Some(f) = &mut self.pace {
                     f();
                 }
