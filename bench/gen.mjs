@@ -164,7 +164,7 @@ export async function generate(size, dir, log = (s) => process.stderr.write(`${s
     const s = await loadV6(await v6Of(path.join(real, 'sched-irq-sys-v7-zstd.dat'), srcDir));
     const repeats = Math.max(1, Math.round(size / 2 / s.bytes));
     const span = s.hi - s.lo + 1_000_000n;
-    const traceId = s.trace.metadata.options.find((o) => o.id === TRACE_ID)?.value;
+    const traceId = s.trace.metadata.options.find((o) => o.id === TRACE_ID)?.value?.traceId;
     if (typeof traceId !== 'bigint') throw new Error('bench:gen: sched-irq-sys has no trace id');
     log(`bench:gen: ${files.ts[0]} + guest: ${repeats} replays each, guest ${GUEST_AHEAD} ahead with TIME_SHIFT`);
     replay(s, `${files.ts[0]}.v6`, repeats, span);
