@@ -39,16 +39,16 @@ export interface RecordOptions {
 /** The record encoded at `off` in a batch (laid out as `BATCH` says), and where the next one starts. */
 function decodeAt(b: Buffer, view: DataView, off: number, buffer: number, bigEndian: boolean, pidOffset: number): [TraceRecord, number] {
   const len = view.getUint32(off + BATCH.length, true);
-  const data = b.subarray(off + BATCH.header, off + BATCH.header + len);
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const at = off + BATCH.header;
+  const data = b.subarray(at, at + len);
   const record: TraceRecord = {
     buffer,
     cpu: view.getUint32(off + BATCH.cpu, true),
     timestamp: view.getBigUint64(off + BATCH.ts, true),
     rawTimestamp: view.getBigUint64(off + BATCH.rawTs, true),
     missedEvents: Number(view.getBigInt64(off + BATCH.missed, true)),
-    eventId: len >= 2 ? dv.getUint16(0, !bigEndian) : -1,
-    pid: len >= pidOffset + 4 ? dv.getInt32(pidOffset, !bigEndian) : -1,
+    eventId: len >= 2 ? view.getUint16(at, !bigEndian) : -1,
+    pid: len >= pidOffset + 4 ? view.getInt32(at + pidOffset, !bigEndian) : -1,
     data,
   };
   return [record, off + BATCH.header + ((len + BATCH.align - 1) & -BATCH.align)];

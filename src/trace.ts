@@ -167,16 +167,11 @@ export class TraceFile {
     const salvage = options.salvage ?? false;
     const cursor = this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false, salvage));
     const onSkip = salvage ? (options.onSkip ?? (() => {})) : undefined;
-    const it = iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096, onSkip);
-    for (;;) {
-      let n: IteratorResult<TraceRecord>;
-      try {
-        n = it.next();
-      } catch (e) {
-        throw fromNative(this.name, e);
-      }
-      if (n.done) return;
-      yield n.value;
+    // Errors of the addon name this file (a consumer's own exceptions never come through here).
+    try {
+      yield* iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096, onSkip);
+    } catch (e) {
+      throw fromNative(this.name, e);
     }
   }
 }

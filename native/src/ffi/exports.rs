@@ -160,6 +160,7 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
             break;
         }
     }
+    c.opened.source.shed();
     env.buffer(&out)
 }
 
@@ -243,7 +244,8 @@ fn convert(env: Env, args: &Args) -> JsResult {
     let version = args.index(2)? as u32;
     let level = if args.is_nullish(4) { None } else { Some(args.number(4)?) };
     let compression = compression_spec(&args.string(3)?, level)?;
-    let mut progress = if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) };
+    let mut progress =
+        shedding(if args.is_nullish(5) { progress::Progress::none() } else { progress::Progress::to_fd(args.index(5)? as u32) }, vec![h.clone()]);
     let list = |i: usize| -> Result<Option<Vec<u32>>, JsError> {
         if args.is_nullish(i) {
             Ok(None)
@@ -421,6 +423,12 @@ fn merge_spec(args: &Args) -> Result<(writer::Spec, progress::Progress), JsError
     Ok((writer::Spec { version, compression, buffers: None, cpus: None, threads: threads(args, 6)?, options: Vec::new() }, progress))
 }
 
+/// Progress that sheds the inputs' mapped pages every 16 MB written, so that a write's RSS
+/// stays flat however large its inputs.
+fn shedding(p: progress::Progress, inputs: Vec<Handle>) -> progress::Progress {
+    p.pacing(16 << 20, move || inputs.iter().for_each(|h| h.source.shed()))
+}
+
 /// `mergeRun(cursor, outPath, fileVersion, compression, level, progressFd, threads)` → Promise
 /// of a JSON summary (merge::plan::summary_json), written on a pool thread.
 fn merge_run(env: Env, args: &Args) -> JsResult {
@@ -428,7 +436,8 @@ fn merge_run(env: Env, args: &Args) -> JsResult {
     let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
     drop(c);
     let out = args.string(1)?;
-    let (spec, mut progress) = merge_spec(args)?;
+    let (spec, progress) = merge_spec(args)?;
+    let mut progress = shedding(progress, inputs.iter().map(|(h, _)| h.clone()).collect());
     let work = move || {
         let files: Vec<Option<std::fs::File>> = inputs.iter().map(|(h, _)| reopen(h)).collect();
         let list = merge_inputs(&inputs, &files);
@@ -451,7 +460,8 @@ fn attach_run(env: Env, args: &Args) -> JsResult {
     let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
     drop(c);
     let dir = args.string(1)?;
-    let (spec, mut progress) = merge_spec(args)?;
+    let (spec, progress) = merge_spec(args)?;
+    let mut progress = shedding(progress, inputs.iter().map(|(h, _)| h.clone()).collect());
     let work = move || {
         let files: Vec<Option<std::fs::File>> = inputs.iter().map(|(h, _)| reopen(h)).collect();
         let list = merge_inputs(&inputs, &files);
@@ -504,6 +514,7 @@ fn timeline_next(env: Env, args: &Args) -> JsResult {
             break;
         }
     }
+    c.inputs.iter().for_each(|h| h.source.shed());
     env.buffer(&out)
 }
 
@@ -805,11 +816,15 @@ fn report_next(env: Env, args: &Args) -> JsResult {
                 // A usage error naming the file whose events refuse the filter.
                 report::StartError::Filter(i, e) => JsError::usage(format!("{}: {e}", inputs[i].name)),
             })?;
-            none.insert(started)
+            let handles: Vec<Handle> = c.inputs.iter().map(|(h, ..)| h.clone()).collect();
+            let r = none.insert(started);
+            r.pacing(move || handles.iter().for_each(|h| h.source.shed()));
+            r
         }
     };
     let mut out = Vec::with_capacity(min + 4096);
     let more = report.fill(&data, &mut out, min).map_err(input_error)?;
+    c.inputs.iter().for_each(|(h, ..)| h.source.shed());
     if !more || out.is_empty() {
         // One file per event: written when the report ends or a file cannot be written.
         if let Some(done) = report.finish_files() {

@@ -2,7 +2,8 @@
 //! JavaScript (a member of a .zip).
 //!
 //! Mapping keeps memory flat however large the file: pages are faulted in as the reader walks
-//! them and dropped by the kernel under pressure. `mmap` is declared by hand (two libc calls
+//! them, and [`Source::shed`], called as a pass goes on, lets go of those already read (else
+//! they stay resident, counted in the process's RSS, until the kernel is short of memory). `mmap` is declared by hand (two libc calls
 //! are not worth a crate). A file that changes size while mapped can SIGBUS on access to the
 //! lost tail; trace files are not written while read, and the reader touches only what the
 //! size it saw at open time allows.
@@ -19,6 +20,7 @@ extern "C" {
 const PROT_READ: i32 = 1;
 const MAP_PRIVATE: i32 = 2;
 const MADV_SEQUENTIAL: i32 = 2;
+const MADV_DONTNEED: i32 = 4;
 const MAP_FAILED: *mut c_void = !0usize as *mut c_void;
 
 pub enum Source {
@@ -48,6 +50,20 @@ impl Source {
         // SAFETY: advice on our own mapping; failure is harmless.
         unsafe { madvise(ptr, len, MADV_SEQUENTIAL) };
         Ok(Source::Mapped { ptr, len })
+    }
+
+    /// Drops the mapping's resident pages from this process (RSS), keeping the mapping: a pass
+    /// over a file calls it every few MB, so that its RSS stays flat however large the file.
+    /// The bytes are not lost: a private mapping never written has no pages of its own, so
+    /// MADV_DONTNEED only removes page-table entries, and the next access to a page (the few
+    /// each cursor is reading) maps it again from the page cache, unchanged. Slices into the
+    /// mapping stay valid; other threads reading it meanwhile just fault the page back in.
+    pub fn shed(&self) {
+        if let Source::Mapped { ptr, len } = *self {
+            // SAFETY: advice on our own live mapping (see above why the bytes stay the same);
+            // failure only leaves the pages resident.
+            unsafe { madvise(ptr, len, MADV_DONTNEED) };
+        }
     }
 
     pub fn bytes(&self) -> &[u8] {

@@ -24,7 +24,7 @@ use crate::out::csv_dir::EventFiles;
 use crate::out::record::{Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Records, Skip};
-use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::cprintf::{self, Arg as C, Conv};
 use crate::tep::event::Tep;
 use crate::tep::filter::{FilterError, Filters, Spec};
 use crate::tep::latency::LatFields;
@@ -34,6 +34,10 @@ use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
 use crate::time::sync::{guest_clock, time_shift, vcpu_count, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
 use crate::write::output::TargetError;
+
+/// The conversions of a line's head, `%16s-%-5d [%03d]` (comm, pid, CPU), parsed once.
+static LINE_HEAD: std::sync::LazyLock<[Conv; 3]> =
+    std::sync::LazyLock::new(|| [b"%16s".as_slice(), b"%-5d", b"%03d"].map(|f| Conv::parse(f).expect("a conversion")));
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -245,7 +249,16 @@ pub struct Report {
     encoder: Option<Encoder>,
     /// The time of the last record encoded (a damage record's).
     last_encoded_ts: u64,
+    /// The record being printed, copied out (kept between records: no allocation per record).
+    rec_data: Vec<u8>,
+    /// Called every [`PACE`] records read (the caller lets go of the input pages read so far:
+    /// a filter that keeps few records reads much input per chunk of text).
+    pace: Option<Box<dyn FnMut()>>,
+    read: u32,
 }
+
+/// Records read between two calls of a report's `pace`.
+const PACE: u32 = 1 << 16;
 
 /// The index of a file's top buffer.
 fn top_index(t: &Trace) -> usize {
@@ -462,6 +475,9 @@ impl Report {
             last_encoded_ts: 0,
             check_ts: 0,
             wakeup,
+            rec_data: Vec::new(),
+            pace: None,
+            read: 0,
         })
     }
 
@@ -537,12 +553,31 @@ impl Report {
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
             self.markers(si, out);
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
+            self.read = self.read.wrapping_add(1);
+            if self.read.is_multiple_of(PACE) {
+                if let Some(f) = &mut self.pace {
+                    f();
+                }
+            }
         }
         Ok(true)
     }
 
+    /// Calls `f` every few thousand records read.
+    pub fn pacing(&mut self, f: impl FnMut() + 'static) {
+        self.pace = Some(Box::new(f));
+    }
+
     fn one(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>) -> Result<()> {
-        let mut rec_data = Vec::new();
+        let mut rec_data = std::mem::take(&mut self.rec_data);
+        let r = self.one_with(data, si, &mut rec_data, out);
+        self.rec_data = rec_data;
+        r
+    }
+
+    /// [`Report::one`] with the scratch bytes for the record's copy.
+    fn one_with(&mut self, data: &[u8], si: usize, rec_data: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
+        rec_data.clear();
         let fi = self.sources[si].file;
         let extent = self.files[fi].tep.extent;
         let (ts, cpu, missed, size) = {
@@ -559,8 +594,8 @@ impl Report {
         };
         // trace-cmd's library filters before report's --cpu test sees the record.
         let File { tep, filters, .. } = &mut self.files[fi];
-        let ev = tep.event_of(&rec_data);
-        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, &rec_data, cpu)) {
+        let ev = tep.event_of(rec_data);
+        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, rec_data, cpu)) {
             return Ok(());
         }
         let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
@@ -573,10 +608,9 @@ impl Report {
         }
         self.check_ts = ts;
         if self.encoder.is_some() {
-            self.record(fi, si, &rec_data, size, ts, cpu, missed, ev, out);
+            self.record(fi, si, rec_data, size, ts, cpu, missed, ev, out);
             return Ok(());
         }
-        let mut line = Vec::with_capacity(256);
         // The next record, for function_graph's leaf folding.
         let tep = &self.files[fi].tep;
         let mut next = None;
@@ -584,18 +618,19 @@ impl Report {
             // Damage after this record ends the report after its line: the next call meets it.
             next = self.sources[si].records.peek_with(data, |r| r.data.to_vec()).ok().flatten();
         }
-        line.extend_from_slice(&self.sources[si].prefix);
-        let consumed = self.line(fi, &rec_data, size, ts, cpu, missed, ev, next.as_deref(), &mut line);
+        // The line is written in place at the end of `out`.
+        let start = out.len();
+        out.extend_from_slice(&self.sources[si].prefix);
+        let consumed = self.line(fi, rec_data, size, ts, cpu, missed, ev, next.as_deref(), out);
         if consumed {
             self.sources[si].records.next_with(data, |_| ())?;
         }
-        if line.last() == Some(&b'\n') {
-            line.pop();
+        if out.len() > start && out.last() == Some(&b'\n') {
+            out.pop();
         }
         if let (Some(w), Some(e)) = (self.wakeup.as_mut(), ev) {
-            w.record(self.files[fi].tep.events[e].id, &rec_data, ts, &mut line);
+            w.record(self.files[fi].tep.events[e].id, rec_data, ts, out);
         }
-        out.extend_from_slice(&line);
         out.push(b'\n');
         Ok(())
     }
@@ -691,16 +726,22 @@ impl Line<'_> {
             return false;
         };
         let pid = tep.pid_of(data);
-        let comm = tep.comms.find(pid).to_vec();
+        let comm = tep.comms.find(pid);
         if let Some(lat) = latency {
-            cprintf::printf(s, b"%8.8s-%-5d %3d", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+            cprintf::printf(s, b"%8.8s-%-5d %3d", &[C::Str(comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
             if raw {
                 cprintf::printf(s, b"-0x%x", &[C::Int(u64::from(lat.flags(tep.endian, data)))]);
             } else {
                 lat.write(tep.endian, data, s);
             }
         } else {
-            cprintf::printf(s, b"%16s-%-5d [%03d]", &[C::Str(&comm), C::Int(pid as i64 as u64), C::Int(cpu as u64)]);
+            // "%16s-%-5d [%03d]"
+            LINE_HEAD[0].print(s, C::Str(comm));
+            s.push(b'-');
+            LINE_HEAD[1].print(s, C::Int(pid as i64 as u64));
+            s.extend_from_slice(b" [");
+            LINE_HEAD[2].print(s, C::Int(cpu as u64));
+            s.push(b']');
         }
         if time.div == 0 && time.prec == 12 {
             time.print(ts, s);
@@ -717,13 +758,11 @@ impl Line<'_> {
             *last = rec_ts;
             s.extend_from_slice(format!(" {diff:<8}").as_bytes());
         }
-        let name = tep.events[ei].name.clone();
+        let name = tep.events[ei].name.as_bytes();
         s.push(b' ');
-        s.extend_from_slice(name.as_bytes());
+        s.extend_from_slice(name);
         s.extend_from_slice(b": ");
-        if name.len() < 20 {
-            s.resize(s.len() + 20 - name.len(), b' ');
-        }
+        s.resize(s.len() + 20usize.saturating_sub(name.len()), b' ');
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let ev = &mut tep.events[ei];

@@ -57,11 +57,41 @@ pub fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[Arg<'_>]) {
     }
 }
 
+/// One conversion parsed once, for a caller that prints the same fragment for every record:
+/// the bytes `printf` prints for that fragment, without reading it again each time.
+#[derive(Clone, Copy, Debug)]
+pub struct Conv {
+    spec: Spec,
+    conv: u8,
+}
+
+impl Conv {
+    /// `fmt` when it is exactly one conversion taking no `*` argument (else None).
+    pub fn parse(fmt: &[u8]) -> Option<Conv> {
+        let mut i = 1;
+        let spec = Spec::parse(fmt, &mut i, &mut [].iter());
+        match (fmt.first(), fmt.get(i), fmt.get(1..i)) {
+            (Some(b'%'), Some(&conv), Some(flags)) if i + 1 == fmt.len() && !flags.contains(&b'*') => Some(Conv { spec, conv }),
+            _ => None,
+        }
+    }
+
+    /// This conversion with another width (what a `*` width would have given).
+    pub fn with_width(self, width: usize) -> Conv {
+        Conv { spec: Spec { width: width.min(MAX_PAD), ..self.spec }, ..self }
+    }
+
+    /// Prints `arg` as `printf(fmt, arg)` would.
+    pub fn print(&self, out: &mut Vec<u8>, arg: Arg<'_>) {
+        self.spec.convert(out, self.conv, &mut [arg].iter());
+    }
+}
+
 /// The arguments not consumed yet.
 type Next<'s, 'a> = std::slice::Iter<'s, Arg<'a>>;
 
 /// One conversion's flags, width, precision and length modifier.
-#[derive(Default)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Spec {
     left: bool,
     plus: bool,
@@ -145,7 +175,7 @@ impl Spec {
                     self.pad(out, b"(nil)");
                 } else {
                     self.alt = true;
-                    self.number(out, b"", &digits(v, 16, false), b"0x");
+                    self.number(out, b"", Digits::new(v, 16, false).get(), b"0x");
                 }
             }
             _ => {
@@ -169,7 +199,7 @@ impl Spec {
         } else {
             b""
         };
-        self.number(out, sign, &digits(mag, 10, false), b"");
+        self.number(out, sign, Digits::new(mag, 10, false).get(), b"");
     }
 
     /// `%u`, `%x`, `%X`, `%o`: the argument's low `bits` unsigned, with `#`'s prefix.
@@ -181,23 +211,19 @@ impl Spec {
             b'x' => (16, false),
             _ => (16, true),
         };
-        let mut d = digits(v, base, upper);
+        let mut d = Digits::new(v, base, upper);
         let mut prefix: &[u8] = b"";
         if self.alt && v != 0 && base == 16 {
             prefix = if upper { b"0X" } else { b"0x" };
         }
         if self.alt && base == 8 {
-            // "#o" guarantees a leading 0, counted inside the precision.
-            let shown = if self.prec == Some(0) && v == 0 { 0 } else { d.len() };
-            if self.prec.is_none_or(|p| p <= shown) && !(shown > 0 && d[0] == b'0') {
-                d.insert(0, b'0');
-                if v == 0 {
-                    // digits() already gave "0"; keep one.
-                    d.truncate(1);
-                }
+            // "#o" guarantees a leading 0, counted inside the precision; 0 is "0" already.
+            let shown = if self.prec == Some(0) && v == 0 { 0 } else { d.get().len() };
+            if v != 0 && self.prec.is_none_or(|p| p <= shown) && d.get()[0] != b'0' {
+                d.prepend_zero();
             }
         }
-        self.number(out, b"", &d, prefix);
+        self.number(out, b"", d.get(), prefix);
     }
 
     /// `%s`: a string cut to the precision; anything else prints as `(null)`.
@@ -276,18 +302,36 @@ fn truncate(v: u64, bits: u32) -> u64 {
     }
 }
 
-fn digits(mut v: u64, base: u64, upper: bool) -> Vec<u8> {
-    let set: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
-    let mut d = Vec::with_capacity(20);
-    loop {
-        d.push(set[(v % base) as usize]);
-        v /= base;
-        if v == 0 {
-            break;
+/// The digits of `v` in `base`, on the stack: no allocation per number printed.
+struct Digits {
+    /// The digits at `buf[start..]`, with room before them for one more (`#o`'s leading 0).
+    buf: [u8; 24],
+    start: usize,
+}
+
+impl Digits {
+    fn new(mut v: u64, base: u64, upper: bool) -> Digits {
+        let set: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+        let mut d = Digits { buf: [0; 24], start: 24 };
+        loop {
+            d.start -= 1;
+            d.buf[d.start] = set[(v % base) as usize];
+            v /= base;
+            if v == 0 {
+                break d;
+            }
         }
     }
-    d.reverse();
-    d
+
+    fn get(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// Puts a `0` before the digits (at most 22 octal digits of a u64 leave room for it).
+    fn prepend_zero(&mut self) {
+        self.start -= 1;
+        self.buf[self.start] = b'0';
+    }
 }
 
 /// `printf` into a new Vec.
@@ -328,6 +372,28 @@ mod tests {
         );
         assert_eq!(p("%c%c|%p|%p|100%%", &[Arg::Int(65), Arg::Int(0x142), Arg::Int(0), Arg::Int(0xffff1234)]), "AB|(nil)|0xffff1234|100%");
         assert_eq!(p("%16s-%-5d [%03d]", &[Arg::Str(b"bash"), Arg::Int(3195), Arg::Int(1)]), "            bash-3195  [001]");
+    }
+
+    #[test]
+    fn a_conversion_parsed_once_prints_as_printf() {
+        for (f, arg) in [
+            ("%16s", Arg::Str(b"bash\0x")),
+            ("%-5d", Arg::Int(-3i64 as u64)),
+            ("%03d", Arg::Int(7)),
+            ("%5llu", Arg::Int(123_456)),
+            ("%#llx", Arg::Int(255)),
+            ("%.2s", Arg::Str(b"abc")),
+        ] {
+            let mut out = Vec::new();
+            Conv::parse(f.as_bytes()).unwrap().print(&mut out, arg);
+            assert_eq!(out, sprintf(f, &[arg]), "{f}");
+        }
+        let mut out = Vec::new();
+        Conv::parse(b"%0llu").unwrap().with_width(6).print(&mut out, Arg::Int(42));
+        assert_eq!(out, sprintf("%0*llu", &[Arg::Int(6), Arg::Int(42)]));
+        for f in ["%*d", "%d ", "x%d", "%", "%.*s", "%d%d"] {
+            assert!(Conv::parse(f.as_bytes()).is_none(), "{f}");
+        }
     }
 
     #[test]

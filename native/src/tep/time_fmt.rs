@@ -1,6 +1,10 @@
 //! How report prints a timestamp: libtraceevent's `print_event_time`.
 
-use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::cprintf::{Arg as C, Conv};
+use std::sync::LazyLock;
+
+/// `%5llu`, `%0llu` (given the precision as its width, as `%0*llu`), `%12llu`, parsed once.
+static CONVS: LazyLock<[Conv; 3]> = LazyLock::new(|| [b"%5llu".as_slice(), b"%0llu", b"%12llu"].map(|f| Conv::parse(f).expect("a conversion")));
 
 /// How timestamps print: `%5llu.%0Nllu` after rounding to `div`, or a bare `%12llu`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,9 +35,12 @@ impl TimeFmt {
         }
         if p10 > 1 {
             let p = p10 as u64;
-            cprintf::printf(out, b"%5llu.%0*llu", &[C::Int(t / p), C::Int(self.prec as u64), C::Int(t % p)]);
+            // "%5llu.%0*llu"
+            CONVS[0].print(out, C::Int(t / p));
+            out.push(b'.');
+            CONVS[1].with_width(self.prec as usize).print(out, C::Int(t % p));
         } else {
-            cprintf::printf(out, b"%12llu", &[C::Int(t)]);
+            CONVS[2].print(out, C::Int(t));
         }
     }
 }

@@ -17,12 +17,26 @@ pub struct Progress {
     done: u64,
     last: Option<Instant>,
     drawn: bool,
+    pace: Option<Pace>,
+}
+
+/// A call made after every `every` bytes of work: the caller's way to let go of what the
+/// write has read so far (the mapped input's pages, see `ffi::source::Source::shed`).
+struct Pace {
+    every: u64,
+    since: u64,
+    f: Box<dyn FnMut() + Send>,
 }
 
 impl Progress {
     /// No output.
     pub fn none() -> Progress {
-        Progress { out: None, total: 0, done: 0, last: None, drawn: false }
+        Progress { out: None, total: 0, done: 0, last: None, drawn: false, pace: None }
+    }
+
+    /// Also calls `f` after every `every` bytes of work.
+    pub fn pacing(self, every: u64, f: impl FnMut() + Send + 'static) -> Progress {
+        Progress { pace: Some(Pace { every, since: 0, f: Box::new(f) }), ..self }
     }
 
     /// Writes to file descriptor `fd` (a terminal).
@@ -40,6 +54,13 @@ impl Progress {
 
     pub fn advance(&mut self, n: u64) {
         self.done += n;
+        if let Some(p) = &mut self.pace {
+            p.since += n;
+            if p.since >= p.every {
+                p.since = 0;
+                (p.f)();
+            }
+        }
         let Some(last) = self.last else { return };
         if self.out.is_none() || last.elapsed() < EVERY {
             return;
@@ -77,6 +98,20 @@ mod tests {
     use super::*;
     use std::io::Read;
     use std::os::fd::AsRawFd;
+
+    #[test]
+    fn paces_every_n_bytes() {
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let c = calls.clone();
+        let mut p = Progress::none().pacing(100, move || {
+            c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        p.start(1000);
+        for _ in 0..25 {
+            p.advance(10);
+        }
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 2);
+    }
 
     #[test]
     fn draws_at_most_every_200_ms_and_clears_the_line() {

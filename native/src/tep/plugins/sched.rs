@@ -2,8 +2,19 @@
 //! and `sched_wakeup(_new)`, both teaching the comm table the pids they name.
 
 use super::{Env, Rec};
-use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::cprintf::{self, Arg as C, Conv};
 use crate::tep::print_fmt::Field;
+use std::sync::LazyLock;
+
+/// `%lld`, `%d`, `%03llu`: the handlers' conversions, parsed once (their text is pushed).
+static CONVS: LazyLock<[Conv; 3]> = LazyLock::new(|| [b"%lld".as_slice(), b"%d", b"%03llu"].map(|f| Conv::parse(f).expect("a conversion")));
+
+/// `text` then `arg` through `CONVS[conv]` then `after`: printf of "text%convafter".
+fn put(out: &mut Vec<u8>, text: &[u8], conv: usize, arg: u64, after: &[u8]) {
+    out.extend_from_slice(text);
+    CONVS[conv].print(out, C::Int(arg));
+    out.extend_from_slice(after);
+}
 
 /// `sched_switch_handler`.
 pub(super) fn switch(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Option<bool> {
@@ -12,9 +23,9 @@ pub(super) fn switch(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Op
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    cprintf::printf(out, b"%lld ", &[C::Int(pid)]);
+    put(out, b"", 0, pid, b" ");
     if let Some(p) = r.val("prev_prio", out) {
-        cprintf::printf(out, b"[%d] ", &[C::Int(p)]);
+        put(out, b"[", 1, p, b"] ");
     }
     if let Some(state) = r.val("prev_state", out) {
         write_state(out, state);
@@ -25,9 +36,9 @@ pub(super) fn switch(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Op
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    cprintf::printf(out, b"%lld", &[C::Int(pid)]);
+    put(out, b"", 0, pid, b"");
     if let Some(p) = r.val("next_prio", out) {
-        cprintf::printf(out, b" [%d]", &[C::Int(p)]);
+        put(out, b" [", 1, p, b"]");
     }
     Some(false)
 }
@@ -39,15 +50,15 @@ pub(super) fn wakeup(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Op
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    cprintf::printf(out, b"%lld", &[C::Int(pid)]);
+    put(out, b"", 0, pid, b"");
     if let Some(p) = r.val("prio", out) {
-        cprintf::printf(out, b" [%lld]", &[C::Int(p)]);
+        put(out, b" [", 0, p, b"]");
     }
     if let Some(s) = r.opt("success") {
-        cprintf::printf(out, b" success=%lld", &[C::Int(s)]);
+        put(out, b" success=", 0, s, b"");
     }
     if let Some(c) = r.opt("target_cpu") {
-        cprintf::printf(out, b" CPU:%03llu", &[C::Int(c)]);
+        put(out, b" CPU:", 2, c, b"");
     }
     Some(false)
 }
