@@ -182,8 +182,11 @@ async function main() {
   }
   if (only.includes('explain')) {
     if (hasCommand('explain')) {
-      const r = await rounds({ 'trace-cmd': tc(['report', single]), 'tracedat CLI': ours(['explain', single]) });
-      row('explain', 'explain (vs trace-cmd report text)', [single], events, r, 'trace-cmd');
+      // The KVM pair: its host has the vCPU threads' kvm_exit/kvm_entry, its guest the wakeups.
+      const files = set.kvm.map((b) => `${b}-none.dat`);
+      const n = await count(files);
+      const r = await rounds({ 'trace-cmd': tc(['report', '-i', files[0], '-i', files[1]]), 'tracedat CLI': ours(['explain', files[0], files[1]]) });
+      row('explain', 'explain (KVM pair, vs trace-cmd report -i host -i guest)', files, n, r, 'trace-cmd', 'trace-cmd side: the merged listing a person would read to find the same answer');
     } else console.log('explain: not in this build (tracedat explain --help fails), skipped');
   }
   if (only.includes('decode')) {
@@ -212,7 +215,7 @@ function results(load0, load1, elapsed) {
   lines.push('# Benchmark results', '');
   lines.push(`Written by \`npm run bench -- --size ${sizeText}\` (bench/run.cjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${elapsed.toFixed(0)} s.`);
   lines.push('', `Machine: ${machine()}. Load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')}.`);
-  lines.push('', 'The machine is shared (several agents building and testing on 2 cores while this ran): absolute times swing with the load. Every side of a case ran in the same rounds, interleaved, and each figure is the median of', `${runs} runs, so the **ratios** (trace-cmd's wall time over tracedat's, above 1: tracedat is faster) are the figures to read; rerun on a quiet machine for absolute speed: \`npm run bench -- --size 2G\` for the 2 GB figures.`);
+  lines.push('', 'Absolute times swing with the machine\'s load (the load averages above). Every side of a case ran in the same rounds, interleaved, and each figure is the median of', `${runs} runs, so the **ratios** (trace-cmd's wall time over tracedat's, above 1: tracedat is faster) are the figures to read; rerun on a quiet machine for absolute speed: \`npm run bench -- --size 2G\` for the 2 GB figures.`);
   lines.push('', 'Inputs (bench/gen.mjs): the pages of real recordings replayed with monotonic times; `single` is sched-irq-sys (sched, irq, syscalls, timer on 2 CPUs), the pairs are a TIME_SHIFT host+guest and the bundled KVM host+guest (guest lined up by the host\'s kvm_write_tsc_offset events).');
   lines.push('"CLI" is a whole `node dist/cli.js` process (start-up included, like trace-cmd\'s); "API" is the library in a process of its own, timed around the work (open included, node start-up not). RSS is the peak resident set of the process (`/usr/bin/time` %M).');
   lines.push('', '## Summary (for the README)', '');

@@ -423,6 +423,11 @@ fn merge_spec(args: &Args) -> Result<(writer::Spec, progress::Progress), JsError
     Ok((writer::Spec { version, compression, buffers: None, cpus: None, threads: threads(args, 6)?, options: Vec::new() }, progress))
 }
 
+/// Lets go of the mapped pages of `inputs` read so far (see [`source::Source::shed`]).
+fn shed(inputs: &[(Handle, String)]) {
+    inputs.iter().for_each(|(h, _)| h.source.shed());
+}
+
 /// Progress that sheds the inputs' mapped pages every 16 MB written, so that a write's RSS
 /// stays flat however large its inputs.
 fn shedding(p: progress::Progress, inputs: Vec<Handle>) -> progress::Progress {
@@ -488,7 +493,7 @@ fn timeline_open(env: Env, args: &Args) -> JsResult {
     drop(c);
     let files: Vec<Option<std::fs::File>> = inputs.iter().map(|_| None).collect();
     let list = merge_inputs(&inputs, &files);
-    let timeline = merge::timeline::Timeline::new(&list, &opts).map_err(|e| merge_error(e, ""))?;
+    let timeline = merge::timeline::Timeline::new(&list, &opts, &mut || shed(&inputs)).map_err(|e| merge_error(e, ""))?;
     env.external_mut(TimelineCursor { inputs: inputs.into_iter().map(|(h, _)| h).collect(), timeline })
 }
 
@@ -549,7 +554,7 @@ fn explain_open(env: Env, args: &Args) -> JsResult {
         [(h, _)] => merge::timeline::Timeline::merged_file(&h.trace, h.source.bytes())?,
         _ => {
             let files: Vec<Option<std::fs::File>> = inputs.iter().map(|_| None).collect();
-            merge::timeline::Timeline::new(&merge_inputs(&inputs, &files), &mopts).map_err(|e| merge_error(e, ""))?
+            merge::timeline::Timeline::new(&merge_inputs(&inputs, &files), &mopts, &mut || shed(&inputs)).map_err(|e| merge_error(e, ""))?
         }
     };
     let list: Vec<(&file::Trace, &[u8], &str)> = inputs.iter().map(|(h, p)| (&h.trace, h.source.bytes(), p.as_str())).collect();
@@ -811,7 +816,7 @@ fn report_next(env: Env, args: &Args) -> JsResult {
                     ts2secs,
                 })
                 .collect();
-            let started = report::Report::new(&inputs, c.opts.clone()).map_err(|e| match e {
+            let started = report::Report::new(&inputs, c.opts.clone(), &mut || c.inputs.iter().for_each(|(h, ..)| h.source.shed())).map_err(|e| match e {
                 report::StartError::Input(e) => input_error(e),
                 // A usage error naming the file whose events refuse the filter.
                 report::StartError::Filter(i, e) => JsError::usage(format!("{}: {e}", inputs[i].name)),

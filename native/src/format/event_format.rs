@@ -436,6 +436,14 @@ fn parse_decl<'a>(decl: &'a str, at: usize, cx: &Ctx) -> Result<(&'a str, &'a st
     Ok((type_name, name, array))
 }
 
+/// The four common fields every event of a modern kernel starts with, as a format file spells
+/// them: the start of the formats tests make.
+#[cfg(test)]
+pub const TEST_COMMON_FIELDS: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
+    \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
+    \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
+    \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n";
+
 #[cfg(test)]
 mod tests {
     use super::*;

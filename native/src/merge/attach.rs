@@ -89,7 +89,7 @@ fn steps(guest: &Trace, data: &[u8], cpu: u32, clock: &GuestClock) -> crate::for
 
 /// Writes the copies into `dir`, named as the inputs: all of them, or none.
 pub fn attach(inputs: &[MergeInput<'_>], opts: &Options, dir: &Path, spec: &Spec, progress: &mut Progress) -> Result<(String, Vec<Attached>), MergeError> {
-    let Guests { host: hi, guests: planned, options: host_guests, host_tsc2nsec } = plan(inputs, opts, "attach")?;
+    let Guests { host: hi, guests: planned, options: host_guests, host_tsc2nsec } = plan(inputs, opts, "attach", &mut || progress.pace_now())?;
     let name_of = |i: usize| inputs[i].path.rsplit('/').next().unwrap_or(inputs[i].path).to_string();
     let mut names: Vec<String> = (0..inputs.len()).map(name_of).collect();
     names.sort();

@@ -167,8 +167,9 @@ impl Planned {
 }
 
 /// Finds the host, names the guests and lines up their clocks (`what` names the command in
-/// errors).
-pub fn plan(inputs: &[MergeInput<'_>], opts: &Options, what: &str) -> Result<Guests, MergeError> {
+/// errors; `pace` is called as the host's records are read for its kvm writes, see
+/// [`crate::time::kvm::tsc_writes`]).
+pub fn plan(inputs: &[MergeInput<'_>], opts: &Options, what: &str, pace: &mut dyn FnMut()) -> Result<Guests, MergeError> {
     if inputs.len() < 2 {
         return Err(MergeError::Usage(format!("a host and at least one guest to {what}")));
     }
@@ -188,7 +189,7 @@ pub fn plan(inputs: &[MergeInput<'_>], opts: &Options, what: &str) -> Result<Gue
     let mut names: Vec<String> = ht.buffers.iter().map(|b| b.name.clone()).collect();
     let needs_writes = opts.method != Method::None && guest_inputs.iter().any(|&i| sync::time_shift(inputs[i].trace, inputs[i].data).is_none());
     let writes =
-        if needs_writes || opts.method == Method::Kvm { HostWrites::find(ht, hd).map_err(|e| MergeError::Input(hi, e))? } else { HostWrites::default() };
+        if needs_writes || opts.method == Method::Kvm { HostWrites::find(ht, hd, pace).map_err(|e| MergeError::Input(hi, e))? } else { HostWrites::default() };
     let host_tsc2nsec = ht
         .option_payload(hd, options::TSC2NSEC)
         .filter(|(o, _)| o.size >= 16)
@@ -235,7 +236,7 @@ pub fn plan(inputs: &[MergeInput<'_>], opts: &Options, what: &str) -> Result<Gue
 
 /// Merges `inputs` into `out` as `spec` says (version, compression, threads) and `opts` (sync).
 pub fn merge(inputs: &[MergeInput<'_>], opts: &Options, out: &Path, spec: &Spec, progress: &mut Progress) -> Result<Vec<GuestSummary>, MergeError> {
-    let Guests { host: hi, guests: planned, .. } = plan(inputs, opts, "merge")?;
+    let Guests { host: hi, guests: planned, .. } = plan(inputs, opts, "merge", &mut || progress.pace_now())?;
     let host = &inputs[hi];
     let (ht, hd) = (host.trace, host.data);
 

@@ -46,8 +46,8 @@ pub struct Timeline {
 
 impl Timeline {
     /// The timeline of `inputs`, guests lined up as `opts` says (as `merge` would).
-    pub fn new(inputs: &[MergeInput<'_>], opts: &Options) -> Result<Timeline, MergeError> {
-        let guests = plan(inputs, opts, "read as one timeline")?;
+    pub fn new(inputs: &[MergeInput<'_>], opts: &Options, pace: &mut dyn FnMut()) -> Result<Timeline, MergeError> {
+        let guests = plan(inputs, opts, "read as one timeline", pace)?;
         let host = &inputs[guests.host];
         let (ht, hd) = (host.trace, host.data);
         let top = ht.buffers.iter().position(|b| b.name.is_empty()).unwrap_or(0);

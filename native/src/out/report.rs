@@ -274,10 +274,10 @@ fn same_clock(t: &Trace, i: usize) -> bool {
 /// trace-cmd does; None where trace-cmd's own way applies: its TIME_SHIFT, or a `--ts-offset`.
 /// With `sync` None (trace-cmd's way) nothing is looked up. A guest with no source at all
 /// keeps its own clock, with a warning.
-fn guest_clocks(inputs: &[Input<'_>], sync: Option<Method>) -> std::result::Result<(Vec<Option<GuestClock>>, Vec<String>), InputError> {
+fn guest_clocks(inputs: &[Input<'_>], sync: Option<Method>, pace: &mut dyn FnMut()) -> std::result::Result<(Vec<Option<GuestClock>>, Vec<String>), InputError> {
     let (Some(method), Some(host)) = (sync, inputs.first()) else { return Ok((Vec::new(), Vec::new())) };
     let needs_writes = inputs[1..].iter().any(|g| time_shift(g.trace, g.data).is_none() || method == Method::Kvm);
-    let writes = if needs_writes { HostWrites::find(host.trace, host.data).map_err(|e| (0, e))? } else { HostWrites::default() };
+    let writes = if needs_writes { HostWrites::find(host.trace, host.data, pace).map_err(|e| (0, e))? } else { HostWrites::default() };
     let options = guest_options(host.trace, host.data);
     let mut clocks = vec![None];
     let mut warnings = Vec::new();
@@ -322,7 +322,7 @@ impl Report {
     /// argument order, then each file's instances. With one input, lines carry a prefix only
     /// when the file has instances (the top buffer's is blank); with several, every line and
     /// every `cpus=` line carries its file's (or instance's) name.
-    pub fn new(inputs: &[Input<'_>], opts: Options) -> std::result::Result<Report, StartError> {
+    pub fn new(inputs: &[Input<'_>], opts: Options, pace: &mut dyn FnMut()) -> std::result::Result<Report, StartError> {
         let multi = inputs.len() > 1;
         let latency = |t: &Trace| t.buffers.iter().position(|b| matches!(b.kind, BufferKind::Latency { .. }));
         if multi || opts.format != Format::Text {
@@ -400,7 +400,7 @@ impl Report {
         }
         let prefixed = multi || !instances.is_empty();
         tops.extend(instances);
-        let (guest_clocks, mut warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync)? } else { (Vec::new(), Vec::new()) };
+        let (guest_clocks, mut warnings) = if multi && !opts.raw_ts { guest_clocks(inputs, opts.sync, pace)? } else { (Vec::new(), Vec::new()) };
         // The writer bugs each file was read around.
         warnings.splice(0..0, inputs.iter().flat_map(|i| i.trace.warnings.iter().map(|w| format!("{}: {w}", i.name))));
         let mut sources = Vec::with_capacity(tops.len());

@@ -152,10 +152,7 @@ impl Wakeup {
 mod tests {
     use super::*;
 
-    const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
-        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
-        \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
-        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n";
+    use crate::format::event_format::TEST_COMMON_FIELDS as COMMON;
 
     fn tep() -> Tep {
         let wakeup =

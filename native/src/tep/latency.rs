@@ -99,10 +99,7 @@ impl LatFields {
 mod tests {
     use super::*;
 
-    const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
-        \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
-        \tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
-        \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n";
+    use crate::format::event_format::TEST_COMMON_FIELDS as COMMON;
 
     fn tep(extra_common: &str) -> Tep {
         let text = format!("name: e\nID: 7\nformat:\n{COMMON}{extra_common}\n\tfield:int x;\toffset:12;\tsize:4;\tsigned:1;\n\nprint fmt: \"x=%d\", REC->x\n");

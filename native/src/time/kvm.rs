@@ -87,9 +87,14 @@ impl Layout {
     }
 }
 
+/// Records read between calls of the `pace` of [`tsc_writes`].
+const PACE: u32 = 1 << 16;
+
 /// Every `kvm_write_tsc_offset` in the flyrecord buffers of `trace` whose clock is the TSC, in
-/// host-time order; and the names of buffers that had to be left out for another clock.
-pub fn tsc_writes(trace: &Trace, data: &[u8]) -> Result<(Vec<TscWrite>, Vec<String>)> {
+/// host-time order; and the names of buffers that had to be left out for another clock. The
+/// whole host is read: `pace` is called every [`PACE`] records (the caller lets go of the pages
+/// read so far, so that memory stays flat however large the host).
+pub fn tsc_writes(trace: &Trace, data: &[u8], pace: &mut dyn FnMut()) -> Result<(Vec<TscWrite>, Vec<String>)> {
     let Some(layout) = Layout::find(trace, data) else { return Ok((Vec::new(), Vec::new())) };
     let mut writes = Vec::new();
     let mut other_clock = Vec::new();
@@ -99,8 +104,14 @@ pub fn tsc_writes(trace: &Trace, data: &[u8]) -> Result<(Vec<TscWrite>, Vec<Stri
         }
         let mut found = Vec::new();
         let mut r = Records::new(trace, data, i, None, Clock::default(), false)?;
+        let mut read = 0u32;
         while let Some(w) = r.next_with(data, |rec| layout.read(trace.endian, rec.data, rec.raw))? {
             found.extend(w);
+            read += 1;
+            if read == PACE {
+                read = 0;
+                pace();
+            }
         }
         if !found.is_empty() && !is_tsc_clock(b.clock.as_deref()) {
             other_clock.push(if b.name.is_empty() { "the top buffer".to_string() } else { format!("buffer \"{}\"", b.name) });

@@ -197,8 +197,9 @@ pub struct HostWrites {
 }
 
 impl HostWrites {
-    pub fn find(host: &Trace, data: &[u8]) -> crate::format::error::Result<HostWrites> {
-        let (writes, other_clock) = kvm::tsc_writes(host, data)?;
+    /// The writes of `host` (`pace`: see [`kvm::tsc_writes`]).
+    pub fn find(host: &Trace, data: &[u8], pace: &mut dyn FnMut()) -> crate::format::error::Result<HostWrites> {
+        let (writes, other_clock) = kvm::tsc_writes(host, data, pace)?;
         Ok(HostWrites { writes, other_clock })
     }
 }

@@ -52,6 +52,15 @@ impl Progress {
         self.last = Some(Instant::now());
     }
 
+    /// Calls the pacing function now: after a pass that read much and wrote nothing (the
+    /// host's `kvm_write_tsc_offset` events are found by reading all of its records).
+    pub fn pace_now(&mut self) {
+        if let Some(p) = &mut self.pace {
+            p.since = 0;
+            (p.f)();
+        }
+    }
+
     pub fn advance(&mut self, n: u64) {
         self.done += n;
         if let Some(p) = &mut self.pace {
