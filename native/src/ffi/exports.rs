@@ -484,6 +484,13 @@ struct TimelineCursor {
     timeline: merge::timeline::Timeline,
 }
 
+/// A merge cursor's inputs as one timeline in host time, read from their mappings (letting go
+/// of the pages read while the host's kvm writes are looked for).
+fn timeline_of(inputs: &[(Handle, String)], opts: &merge::plan::Options) -> Result<merge::timeline::Timeline, JsError> {
+    let files: Vec<Option<std::fs::File>> = inputs.iter().map(|_| None).collect();
+    merge::timeline::Timeline::new(&merge_inputs(inputs, &files), opts, &mut || shed(inputs)).map_err(|e| merge_error(e, ""))
+}
+
 /// `timelineOpen(mergeCursor)` → a cursor over the inputs' records as one timeline in host
 /// time (guests lined up by the merge cursor's sync options); `timelineSources` says what its
 /// sources are, `timelineNext` reads it.
@@ -491,9 +498,7 @@ fn timeline_open(env: Env, args: &Args) -> JsResult {
     let c = args.external_mut::<MergeCursor>(0)?;
     let (opts, inputs) = (c.opts.clone(), c.inputs.clone());
     drop(c);
-    let files: Vec<Option<std::fs::File>> = inputs.iter().map(|_| None).collect();
-    let list = merge_inputs(&inputs, &files);
-    let timeline = merge::timeline::Timeline::new(&list, &opts, &mut || shed(&inputs)).map_err(|e| merge_error(e, ""))?;
+    let timeline = timeline_of(&inputs, &opts)?;
     env.external_mut(TimelineCursor { inputs: inputs.into_iter().map(|(h, _)| h).collect(), timeline })
 }
 
@@ -552,10 +557,7 @@ fn explain_open(env: Env, args: &Args) -> JsResult {
     };
     let timeline = match &inputs[..] {
         [(h, _)] => merge::timeline::Timeline::merged_file(&h.trace, h.source.bytes())?,
-        _ => {
-            let files: Vec<Option<std::fs::File>> = inputs.iter().map(|_| None).collect();
-            merge::timeline::Timeline::new(&merge_inputs(&inputs, &files), &mopts, &mut || shed(&inputs)).map_err(|e| merge_error(e, ""))?
-        }
+        _ => timeline_of(&inputs, &mopts)?,
     };
     let list: Vec<(&file::Trace, &[u8], &str)> = inputs.iter().map(|(h, p)| (&h.trace, h.source.bytes(), p.as_str())).collect();
     let explain = explain::run::Explain::new(timeline, &list, opts).map_err(|e| match e {
