@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { explain, merge, open, writeTrace, type ExplainWindow } from '../src/index.js';
-import { CLI, ROOT, run } from './helpers.js';
+import { CLI, ROOT, run, traceCmdReport } from './helpers.js';
 import { EXPLAIN_USAGE } from '../src/commands/explain.js';
 import { KVM, PUBLIC_GUEST, PUBLIC_HOST, need, recordsOf, type Rec } from './scenarios.js';
 
@@ -382,6 +382,29 @@ async function run_(args: string[]): Promise<string> {
   if (r.status !== 0) throw new Error(r.stderr);
   return r.stdout.toString();
 }
+
+describe('the bundled KVM pair: no kvm_entry, no GUEST option, only the kvm_write_tsc_offset events', () => {
+  test("each vCPU's host thread is the one that wrote its TSC offset (read from trace-cmd's report of the host); a merge's GUEST option names them", async () => {
+    const host = join(ROOT, 'fixtures', 'kvm-host.dat');
+    const guest = join(ROOT, 'fixtures', 'kvm-guest.dat');
+    const r = await traceCmdReport([host]);
+    const writers = new Map<number, Set<number>>();
+    for (const m of r.stdout.toString('latin1').matchAll(/^ *\S.*-(\d+) +\[\d+\] *[\d.]+: kvm_write_tsc_offset: +vcpu=(\d+) /gm)) {
+      const vcpu = Number(m[2]);
+      writers.set(vcpu, (writers.get(vcpu) ?? new Set()).add(Number(m[1])));
+    }
+    expect([...writers.keys()].sort()).toEqual([0, 1]);
+    const thread = new Map([...writers].map(([v, pids]) => [v, [...pids]]));
+    for (const pids of thread.values()) expect(pids.length).toBe(1);
+    const windows = [...explain([await open(host), await open(guest)])];
+    expect(windows.length).toBeGreaterThan(0);
+    for (const w of windows) expect(w.host_pid).toBe(thread.get(w.vcpu)![0]);
+    const merged = join(mkdtempSync(join(tmpdir(), 'tracedat-explain-')), 'merged.dat');
+    await merge([await open(host), await open(guest)], merged);
+    const option = (await open(merged)).metadata.options.find((o) => o.value.kind === 'guest');
+    expect(option?.value.kind === 'guest' && option.value.vcpus).toEqual([0, 1].map((vcpu) => ({ vcpu, pid: thread.get(vcpu)![0] })));
+  });
+});
 
 describe('refusals', () => {
   test('one file that is not a merge, a lone --from, an unknown guest, a filter the guest refuses: exit 1 naming why', async () => {

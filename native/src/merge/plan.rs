@@ -221,7 +221,11 @@ pub fn plan(inputs: &[MergeInput<'_>], opts: &Options, what: &str, pace: &mut dy
         let clock = sync::guest_clock(&writes, g.trace, g.data, vcpus, known_pids.as_deref(), opts.method, &manual)
             .map_err(|NoSource(why)| MergeError::NoSync { guest: gi, why })?;
         guessing += usize::from(known_pids.is_none() && matches!(clock.source, sync::Source::Kvm { .. }));
-        let pids = known_pids.unwrap_or_else(|| vec![-1; vcpus as usize]);
+        let pids = known_pids.unwrap_or_else(|| {
+            let mut learned = clock.threads.clone().unwrap_or_default();
+            learned.resize(vcpus as usize, -1);
+            learned
+        });
         let id = trace_id.unwrap_or_else(|| fnv1a(base.as_bytes()));
         planned.push(Planned { input: gi, name, clock, pids, trace_id: id });
     }

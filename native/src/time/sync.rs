@@ -166,6 +166,10 @@ pub struct GuestClock {
     pub ts_offset: i64,
     /// Things the user should know (a vCPU without writes of its own, ...).
     pub notes: Vec<String>,
+    /// The guest's vCPU threads on the host (vCPU number to pid, -1 where unknown) that the
+    /// host's writes named when no pids were given (`only_vm`): the merge's GUEST option and
+    /// explain's vCPU threads come from them then.
+    pub threads: Option<Vec<i32>>,
 }
 
 impl GuestClock {
@@ -234,7 +238,8 @@ pub fn guest_clock(
         let map = TimeShiftMap::new(shift.as_ref()?);
         (0..vcpus).find_map(|c| map.scaling(c))
     });
-    let kvm = |notes: &mut Vec<String>| -> Option<(Vec<VcpuClock>, Source)> {
+    let mut threads = None;
+    let mut kvm = |notes: &mut Vec<String>| -> Option<(Vec<VcpuClock>, Source)> {
         let vm = match pids {
             Some(p) => Some(p.to_vec()),
             None => kvm::only_vm(&host.writes).map(|pairs| {
@@ -250,6 +255,9 @@ pub fn guest_clock(
         let writes: usize = per.iter().map(Vec::len).sum();
         if writes == 0 {
             return None;
+        }
+        if pids.is_none() {
+            threads = Some(vm);
         }
         let clocks = per
             .iter()
@@ -306,7 +314,7 @@ pub fn guest_clock(
     if !host.other_clock.is_empty() && matches!(source, Source::Kvm { .. }) {
         notes.push(format!("kvm_write_tsc_offset events of {} were left out: not on a TSC clock", host.other_clock.join(", ")));
     }
-    Ok(GuestClock { source, vcpus, ts_offset: manual.ts_offset, notes })
+    Ok(GuestClock { source, vcpus, ts_offset: manual.ts_offset, notes, threads })
 }
 
 fn no_source(host: &HostWrites, has_shift: bool, has_pids: bool, method: Method) -> String {
