@@ -401,8 +401,8 @@ describe('the bundled KVM pair: no kvm_entry, no GUEST option, only the kvm_writ
     for (const w of windows) expect(w.host_pid).toBe(thread.get(w.vcpu)![0]);
     const merged = join(mkdtempSync(join(tmpdir(), 'tracedat-explain-')), 'merged.dat');
     await merge([await open(host), await open(guest)], merged);
-    const option = (await open(merged)).metadata.options.find((o) => o.value.kind === 'guest');
-    expect(option?.value.kind === 'guest' && option.value.vcpus).toEqual([0, 1].map((vcpu) => ({ vcpu, pid: thread.get(vcpu)![0] })));
+    const option = (await open(merged)).metadata.options.find((o) => o.value?.kind === 'guest');
+    expect(option?.value?.kind === 'guest' && option.value.vcpus).toEqual([0, 1].map((vcpu) => ({ vcpu, pid: thread.get(vcpu)![0] })));
   });
 });
 
