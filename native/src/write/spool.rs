@@ -14,9 +14,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 /// Bytes per write.
-pub const BLOCK: usize = 1 << 20;
+pub const BLOCK: usize = 1 << 19;
 /// Blocks alive at once (one being filled, the others queued or being written).
-const BLOCKS: usize = 4;
+const BLOCKS: usize = 3;
 
 pub struct Spool {
     /// Full blocks to the writing thread (None once finished).
