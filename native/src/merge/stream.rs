@@ -1,6 +1,7 @@
 //! One guest CPU stream moved onto host time: its records read in stream order, each time
 //! mapped by the guest's clock of that vCPU, the event id rewritten when the file it goes to has
-//! other ids, and written into new pages one page at a time.
+//! other ids; a page whose records all move by one amount is copied with a new header time,
+//! any other has its records written into new pages (see [`GuestStream`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
