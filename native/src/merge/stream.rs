@@ -1,17 +1,19 @@
 //! One guest CPU stream moved onto host time: its records read in stream order, each time
 //! mapped by the guest's clock of that vCPU, the event id rewritten when the file it goes to has
-//! other ids, and written into new pages one page at a time.
+//! other ids; a page whose records all move by one amount is copied with a new header time,
+//! any other has its records written into new pages (see [`GuestStream`]).
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use crate::format::bytes::Endian;
-use crate::format::error::Result;
+use crate::format::error::{Error, Result};
 use crate::format::file::{BufferKind, CpuData, Trace};
 use crate::merge::events::IdMap;
-use crate::ring::page::Missed;
+use crate::ring::page::{Missed, Page, PageError};
 use crate::ring::page_writer::PageWriter;
-use crate::ring::records::Records;
+use crate::ring::stream::{CpuStream, PageAt};
 use crate::time::sync::{GuestClock, VcpuClock};
 use crate::time::timesync::Clock;
 use crate::write::layout::{MakePage, OutBuffer, OutCpu, OutData, PageSource};
@@ -32,15 +34,31 @@ pub struct Tally {
 }
 
 /// One guest CPU stream being moved onto host time.
+///
+/// Page by page: each record's host time comes from the vCPU's clock in stream order. Where
+/// the page can keep its encoding (same page size and kernel long as the output, and every
+/// record moved by the same amount: a TIME_SHIFT of one sample, a stretch between two kvm
+/// writes), it is copied whole with the new time in its header, its deltas as they are, and
+/// its event ids rewritten in place; the copy is read back to check that every record says
+/// the time it must. Any other page has its records written into new pages one by one
+/// ([`PageWriter`]). Readers see the same records at the same times either way.
 pub struct GuestStream<'a> {
-    pub records: Records,
+    pub stream: CpuStream,
     pub data: &'a [u8],
+    /// The guest's byte order and kernel long (its pages' layout).
+    pub endian: Endian,
+    pub long: u8,
     pub clock: GuestClock,
     pub vcpu: VcpuClock,
     /// The merged file's event ids (None: the guest's own, kept).
     pub ids: Option<IdMap>,
-    pub endian: Endian,
     pub pages: PageWriter,
+    /// Pages can be copied: the output's page size and kernel long are the guest's.
+    pub same_layout: bool,
+    /// Pages made and not yet handed out, in stream order.
+    pub out: VecDeque<Vec<u8>>,
+    /// The records of the current page.
+    pub recs: Vec<Rec>,
     pub scratch: Vec<u8>,
     pub tally: Rc<RefCell<Tally>>,
     /// The host's conversion, for the reported times.
@@ -51,42 +69,80 @@ pub struct GuestStream<'a> {
 impl<'a> GuestStream<'a> {
     /// The next page of the stream.
     pub fn next_page(&mut self) -> Result<Option<Vec<u8>>> {
-        while !self.done {
-            let scratch = &mut self.scratch;
-            let got = self.records.next_with(self.data, |r| {
-                scratch.clear();
-                scratch.extend_from_slice(r.data);
-                (r.raw, r.missed, r.cpu)
-            })?;
-            let Some((raw, missed, cpu)) = got else {
+        while self.out.is_empty() && !self.done {
+            if !self.stream.advance(self.data).map_err(|d| d.error)? {
                 self.done = true;
+                self.out.extend(self.pages.finish());
                 let notes: Vec<String> = self.vcpu.notes().iter().map(|n| n.to_string()).collect();
                 self.tally.borrow_mut().notes.extend(notes);
                 break;
-            };
-            let host = self.clock.host(&mut self.vcpu, raw);
-            let known = self.ids.as_ref().is_none_or(|ids| ids.rewrite(self.endian, &mut self.scratch));
-            let missed = Missed::from_i64(missed);
-            let mut s = self.tally.borrow_mut();
-            match self.pages.push(host, &self.scratch, missed) {
-                Ok(page) => {
-                    s.records += 1;
-                    s.unknown_events += u64::from(!known);
-                    let shown = self.reported.convert(host, cpu);
-                    if s.first.is_none_or(|(f, _)| host < f) {
-                        s.first = Some((host, shown));
-                    }
-                    if s.last.is_none_or(|(l, _)| host > l) {
-                        s.last = Some((host, shown));
-                    }
-                    if page.is_some() {
-                        return Ok(page);
-                    }
+            }
+            self.page()?;
+        }
+        Ok(self.out.pop_front())
+    }
+
+    /// Moves the current page of the stream: copied, or its records written anew.
+    fn page(&mut self) -> Result<()> {
+        let bytes = self.stream.page(self.data);
+        let page = Page::new(bytes, self.endian, self.long).and_then(|p| p.check(bytes).map(|_| p));
+        let page = page.map_err(|e| page_error(&self.stream, e))?;
+        // Every record's host time, in stream order (the vCPU clock is stateful).
+        self.recs.clear();
+        let mut walk = page.clone();
+        let base = bytes.as_ptr() as usize;
+        while let Some(ev) = walk.next_event(bytes).map_err(|e| page_error(&self.stream, e))? {
+            let host = self.clock.host(&mut self.vcpu, ev.ts);
+            self.recs.push(Rec { raw: ev.ts, host, start: ev.data.as_ptr() as usize - base, len: ev.data.len() });
+        }
+        let Some(&Rec { raw, host, .. }) = self.recs.first() else { return Ok(()) };
+        if self.same_layout {
+            let mut copy = bytes.to_vec();
+            let header = page_ts(bytes, self.endian).wrapping_add(host.wrapping_sub(raw));
+            if let Some(h) = copy.get_mut(..8) {
+                h.copy_from_slice(&self.endian.put_u64(header));
+            }
+            if self.reads_back(&copy) {
+                for r in &self.recs {
+                    let known = match (&self.ids, copy.get_mut(r.start..r.start + r.len)) {
+                        (Some(ids), Some(data)) => ids.rewrite(self.endian, data),
+                        _ => true,
+                    };
+                    count(&self.tally, &self.reported, r.host, known, self.stream.cpu);
                 }
-                Err(_) => s.too_large += 1,
+                self.out.extend(self.pages.finish());
+                self.out.push_back(copy);
+                return Ok(());
             }
         }
-        Ok(self.pages.finish())
+        let bytes = self.stream.page(self.data);
+        for (i, r) in self.recs.iter().enumerate() {
+            let missed = if i == 0 { page.missed } else { Missed::None };
+            self.scratch.clear();
+            self.scratch.extend_from_slice(bytes.get(r.start..r.start + r.len).unwrap_or_default());
+            let known = self.ids.as_ref().is_none_or(|ids| ids.rewrite(self.endian, &mut self.scratch));
+            match self.pages.push(r.host, &self.scratch, missed) {
+                Ok(closed) => {
+                    self.out.extend(closed);
+                    count(&self.tally, &self.reported, r.host, known, self.stream.cpu);
+                }
+                Err(_) => self.tally.borrow_mut().too_large += 1,
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a page copy with its new header time has every record at its host time, and
+    /// the same records (a TIME_STAMP record, for one, does not move with the header).
+    fn reads_back(&self, copy: &[u8]) -> bool {
+        let Ok(mut read) = Page::new(copy, self.endian, self.long) else { return false };
+        let mut recs = self.recs.iter();
+        while let Ok(Some(ev)) = read.next_event(copy) {
+            if recs.next().is_none_or(|r| r.host != ev.ts) {
+                return false;
+            }
+        }
+        recs.next().is_none()
     }
 
     /// The stream as a page source; damage marks `input` as the one that failed.
@@ -96,6 +152,42 @@ impl<'a> GuestStream<'a> {
                 failed.set(Some(input));
             })
         })
+    }
+}
+
+/// Counts a record written at host time `host`.
+fn count(tally: &RefCell<Tally>, reported: &Clock, host: u64, known: bool, cpu: u32) {
+    let mut s = tally.borrow_mut();
+    s.records += 1;
+    s.unknown_events += u64::from(!known);
+    if s.first.is_none_or(|(f, _)| host < f) {
+        s.first = Some((host, reported.convert(host, cpu)));
+    }
+    if s.last.is_none_or(|(l, _)| host > l) {
+        s.last = Some((host, reported.convert(host, cpu)));
+    }
+}
+
+/// A record of the page being moved: its guest and host times and where its data is.
+#[derive(Clone, Copy, Debug)]
+pub struct Rec {
+    raw: u64,
+    host: u64,
+    start: usize,
+    len: usize,
+}
+
+/// A page's header time.
+fn page_ts(page: &[u8], endian: Endian) -> u64 {
+    page.get(..8).and_then(|b| endian.uint(b)).unwrap_or(0)
+}
+
+/// A damaged page as reading the guest's records reports it ([`crate::ring::records`]).
+fn page_error(stream: &CpuStream, e: PageError) -> Error {
+    match stream.current() {
+        Some(PageAt { offset, in_chunk: None }) => Error::new(stream.what.clone(), offset + e.offset as u64, e.expected),
+        Some(p @ PageAt { in_chunk: Some(_), .. }) => Error::new(format!("{}, {} (byte {} of the page)", stream.what, p, e.offset), p.offset, e.expected),
+        None => Error::new(stream.what.clone(), 0, e.expected),
     }
 }
 
@@ -124,7 +216,7 @@ pub struct Target {
 pub fn guest_buffers<'a>(guest: &'a Trace, data: &'a [u8], clock: &GuestClock, t: &Target) -> Result<Vec<OutBuffer<'a>>> {
     let top_clock = guest.buffers.iter().find(|b| b.name.is_empty()).and_then(|b| b.clock.clone());
     let mut out = Vec::new();
-    for (bi, b) in guest.buffers.iter().enumerate() {
+    for b in &guest.buffers {
         let BufferKind::Flyrecord { cpus } = &b.kind else { continue };
         if !b.name.is_empty() && b.clock != top_clock {
             t.tally.borrow_mut().notes.push(format!(
@@ -143,15 +235,20 @@ pub fn guest_buffers<'a>(guest: &'a Trace, data: &'a [u8], clock: &GuestClock, t
         list.sort_by_key(|d| d.cpu);
         let mut out_cpus = Vec::with_capacity(list.len());
         for d in list {
-            let records = Records::new(guest, data, bi, Some(&[d.cpu]), Clock::default(), false)?;
+            // What reading the guest's records would meet first: its data cannot be located.
+            let stream = CpuStream::new(data, guest.endian, guest.codec, d, b.page_size, &b.name)?;
             let stream = GuestStream {
-                records,
+                stream,
                 data,
+                endian: guest.endian,
+                long: guest.kernel_long,
                 clock: clock.clone(),
                 vcpu: clock.vcpu(d.cpu),
                 ids: t.ids.clone(),
-                endian: t.endian,
                 pages: PageWriter::new(t.endian, t.long, t.page_size),
+                same_layout: guest.endian == t.endian && guest.kernel_long == t.long && b.page_size == t.page_size,
+                out: VecDeque::new(),
+                recs: Vec::new(),
                 scratch: Vec::new(),
                 tally: t.tally.clone(),
                 reported: t.reported.clone(),

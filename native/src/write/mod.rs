@@ -4,4 +4,5 @@ pub mod layout;
 pub mod output;
 pub mod pipeline;
 pub mod progress;
+pub mod spool;
 pub mod writer;

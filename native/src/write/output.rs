@@ -2,7 +2,7 @@
 //! are only known later (section sizes, options-chain links, v6 CPU tables) are patched at the
 //! end, and a temporary file that becomes the target only once it is complete.
 //!
-//! The stream is strictly sequential (a `BufWriter` over the file) so that large CPU data can be
+//! The stream is strictly sequential (a [`Spool`] over the file) so that large CPU data can be
 //! written straight from the mapped input; patches are a handful of small positional writes
 //! (`pwrite`) after the last byte. The temporary file lives next to the target
 //! (`<dir>/.<name>.tmp-<pid>`) so that the final `rename` stays on one file system and is atomic:
@@ -14,6 +14,7 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::format::bytes::Endian;
+use crate::write::spool::Spool;
 
 /// A number written as a placeholder, to be set once its value is known.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,9 +199,9 @@ impl Target {
     }
 
     /// Applies the patches and renames the complete file over the target.
-    pub fn commit(mut self, file: BufWriter<File>, patches: &[(u64, Vec<u8>)]) -> Result<(), TargetError> {
+    pub fn commit(mut self, file: impl Finish, patches: &[(u64, Vec<u8>)]) -> Result<(), TargetError> {
         let io = |e| TargetError::Io(self.path.clone(), e);
-        let file = file.into_inner().map_err(|e| io(e.into_error()))?;
+        let file = file.finish().map_err(io)?;
         for (at, b) in patches {
             file.write_all_at(b, *at).map_err(io)?;
         }
@@ -208,6 +209,23 @@ impl Target {
         std::fs::rename(&self.tmp, &self.path).map_err(|e| TargetError::Io(self.path.clone(), e))?;
         self.committed = true;
         Ok(())
+    }
+}
+
+/// A writer over the target's file that gives the file back once every byte is written.
+pub trait Finish {
+    fn finish(self) -> io::Result<File>;
+}
+
+impl Finish for BufWriter<File> {
+    fn finish(self) -> io::Result<File> {
+        self.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+impl Finish for Spool {
+    fn finish(self) -> io::Result<File> {
+        Spool::finish(self)
     }
 }
 

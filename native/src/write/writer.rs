@@ -38,7 +38,7 @@
 //! unknown to the input is written as "local" rather than the converting machine's clock.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::format::bytes::Endian;
@@ -55,6 +55,7 @@ use crate::write::layout::{Layout, OutBuffer, OutCpu, OutData, PageSource};
 use crate::write::output::{Out, Slot, Target, TargetError};
 use crate::write::pipeline::{self, Packed, Raw, Stop};
 use crate::write::progress::Progress;
+use crate::write::spool::Spool;
 
 /// Pages per compressed chunk (trace-cmd's PAGES_IN_CHUNK).
 pub const CHUNK_PAGES: usize = 10;
@@ -199,7 +200,7 @@ pub fn write_file(
 /// of `inputs` (device, inode) is ever written over.
 pub fn write_layout_file(layout: Layout<'_>, inputs: &[Option<(u64, u64)>], path: &Path, spec: &Spec, progress: &mut Progress) -> Result<Summary> {
     let (target, out) = Target::create(path, inputs).map_err(WriteError::Target)?;
-    let mut o = Out::new(BufWriter::with_capacity(1 << 20, out), layout.endian);
+    let mut o = Out::new(Spool::new(out).map_err(WriteError::Output)?, layout.endian);
     let summary = write_layout(layout, spec, &mut o, progress)?;
     let (file, patches) = o.finish()?;
     target.commit(file, &patches).map_err(WriteError::Target)?;
