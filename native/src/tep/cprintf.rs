@@ -49,12 +49,28 @@ pub fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[Arg<'_>]) {
             continue;
         }
         i += 1;
-        let spec = Spec::parse(fmt, &mut i, &mut next);
+        let (mut spec, stars) = Spec::parse(fmt, &mut i);
+        // A `*` takes the next argument, the width's before the precision's.
+        if stars.width {
+            spec.star_width(next.next().map_or(0, Arg::int));
+        }
+        if stars.prec {
+            spec.star_prec(next.next().map_or(0, Arg::int));
+        }
         // A format ending inside a conversion prints nothing more.
         let Some(&conv) = fmt.get(i) else { break };
         i += 1;
-        spec.convert(out, conv, &mut next);
+        // `%%` and unknown conversions take no argument.
+        let arg = if matches!(conv, b'd' | b'i' | b'u' | b'x' | b'X' | b'o' | b'c' | b's' | b'p') { next.next() } else { None };
+        spec.convert(out, conv, arg);
     }
+}
+
+/// Which of a conversion's width and precision are `*` (read from the arguments).
+#[derive(Clone, Copy, Debug, Default)]
+struct Stars {
+    width: bool,
+    prec: bool,
 }
 
 /// One conversion parsed once, for a caller that prints the same fragment for every record:
@@ -63,17 +79,54 @@ pub fn printf(out: &mut Vec<u8>, fmt: &[u8], args: &[Arg<'_>]) {
 pub struct Conv {
     spec: Spec,
     conv: u8,
+    /// A `*` width or precision (at most one), taken from the argument before the value.
+    star: Option<Star>,
+    plain: Plain,
+}
+
+/// A conversion whose flags leave only digits or text padded to the width (most of a trace's):
+/// printed without printf's general path, with the same bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plain {
+    No,
+    /// `%d`/`%i` without `+`, ` ` or a precision.
+    Signed,
+    /// `%u` without a precision.
+    Unsigned,
+    /// `%x` without `#` or a precision.
+    Hex,
+    /// `%s` without a precision.
+    Str,
+}
+
+/// Which part of a conversion a `*` gives.
+#[derive(Clone, Copy, Debug)]
+enum Star {
+    Width,
+    Prec,
 }
 
 impl Conv {
-    /// `fmt` when it is exactly one conversion taking no `*` argument (else None).
+    /// `fmt` when it is exactly one conversion with at most one `*` (else None).
     pub fn parse(fmt: &[u8]) -> Option<Conv> {
         let mut i = 1;
-        let spec = Spec::parse(fmt, &mut i, &mut [].iter());
-        match (fmt.first(), fmt.get(i), fmt.get(1..i)) {
-            (Some(b'%'), Some(&conv), Some(flags)) if i + 1 == fmt.len() && !flags.contains(&b'*') => Some(Conv { spec, conv }),
-            _ => None,
-        }
+        let (spec, stars) = Spec::parse(fmt, &mut i);
+        let star = match (stars.width, stars.prec) {
+            (false, false) => None,
+            (true, false) => Some(Star::Width),
+            (false, true) => Some(Star::Prec),
+            (true, true) => return None,
+        };
+        let &conv = fmt.get(i).filter(|_| fmt.first() == Some(&b'%') && i + 1 == fmt.len())?;
+        let plain = match conv {
+            _ if star.is_some() || spec.prec.is_some() => Plain::No,
+            b'd' | b'i' if !spec.plus && !spec.space => Plain::Signed,
+            b'u' => Plain::Unsigned,
+            b'x' if !spec.alt => Plain::Hex,
+            b's' => Plain::Str,
+            _ => Plain::No,
+        };
+        Some(Conv { spec, conv, star, plain })
     }
 
     /// This conversion with another width (what a `*` width would have given).
@@ -83,12 +136,66 @@ impl Conv {
 
     /// Prints `arg` as `printf(fmt, arg)` would.
     pub fn print(&self, out: &mut Vec<u8>, arg: Arg<'_>) {
-        self.spec.convert(out, self.conv, &mut [arg].iter());
+        let spec = &self.spec;
+        match (self.plain, arg) {
+            (Plain::Signed, Arg::Int(v)) => {
+                let v = sign_extend(v, spec.bits);
+                self.padded(out, v < 0, v.unsigned_abs(), false);
+            }
+            (Plain::Unsigned, Arg::Int(v)) => self.padded(out, false, truncate(v, spec.bits), false),
+            (Plain::Hex, Arg::Int(v)) => self.padded(out, false, truncate(v, spec.bits), true),
+            (Plain::Str, Arg::Str(s)) => spec.pad(out, cstr(s)),
+            _ => match self.star {
+                None => spec.convert(out, self.conv, Some(&arg)),
+                // The `*` takes the argument and the conversion finds none.
+                Some(_) => self.print_star(out, arg.int(), None),
+            },
+        }
+    }
+
+    /// A plain number: its `-` if `neg`, then `v` in decimal or hex, padded to the width with
+    /// spaces (after it with `-`) or zeros (`0`, after the sign), as [`Spec::number`] pads it.
+    fn padded(&self, out: &mut Vec<u8>, neg: bool, v: u64, hex: bool) {
+        let n = if hex { hex_len(v) } else { dec_len(v) };
+        let fill = self.spec.width.saturating_sub(n + usize::from(neg));
+        let (left, zero) = (self.spec.left, self.spec.zero);
+        if fill > 0 && !left && !zero {
+            repeat(out, b' ', fill);
+        }
+        if neg {
+            out.push(b'-');
+        }
+        if fill > 0 && !left && zero {
+            repeat(out, b'0', fill);
+        }
+        // Room for any u64 (a copy of constant size), then the digits written into it.
+        let at = out.len();
+        out.extend_from_slice(&[0; 20]);
+        if let Some(d) = out.get_mut(at..at + n) {
+            if hex {
+                hex_into(d, v);
+            } else {
+                dec_into(d, v);
+            }
+        }
+        out.truncate(at + n);
+        if fill > 0 && left {
+            repeat(out, b' ', fill);
+        }
+    }
+
+    /// Prints `arg` as `printf(fmt, star, arg)` would (`star`, an int, given to the `*`).
+    pub fn print_star(&self, out: &mut Vec<u8>, star: u64, arg: Option<Arg<'_>>) {
+        let mut spec = self.spec;
+        match self.star {
+            Some(Star::Width) => spec.star_width(star),
+            Some(Star::Prec) => spec.star_prec(star),
+            // No `*`: printf converts the first argument and ignores the rest.
+            None => return spec.convert(out, self.conv, Some(&Arg::Int(star))),
+        }
+        spec.convert(out, self.conv, arg.as_ref());
     }
 }
-
-/// The arguments not consumed yet.
-type Next<'s, 'a> = std::slice::Iter<'s, Arg<'a>>;
 
 /// One conversion's flags, width, precision and length modifier.
 #[derive(Clone, Copy, Debug, Default)]
@@ -105,10 +212,11 @@ struct Spec {
 }
 
 impl Spec {
-    /// Reads what follows a `%` up to the conversion character, at `fmt[*i]` on return; a `*`
-    /// width or precision takes the next argument.
-    fn parse(fmt: &[u8], i: &mut usize, next: &mut Next<'_, '_>) -> Spec {
+    /// Reads what follows a `%` up to the conversion character, at `fmt[*i]` on return; which
+    /// of the width and precision are `*` comes with it (see [`Spec::star_width`]).
+    fn parse(fmt: &[u8], i: &mut usize) -> (Spec, Stars) {
         let mut spec = Spec { bits: 32, ..Spec::default() };
+        let mut stars = Stars::default();
         while let Some(&f) = fmt.get(*i) {
             match f {
                 b'-' => spec.left = true,
@@ -123,21 +231,15 @@ impl Spec {
         }
         if fmt.get(*i) == Some(&b'*') {
             *i += 1;
-            let w = next.next().map_or(0, Arg::int) as i32;
-            if w < 0 {
-                spec.left = true;
-            }
-            spec.width = w.unsigned_abs() as usize;
+            stars.width = true;
         } else {
-            spec.width = decimal(fmt, i);
+            spec.width = decimal(fmt, i).min(MAX_PAD);
         }
-        spec.width = spec.width.min(MAX_PAD);
         if fmt.get(*i) == Some(&b'.') {
             *i += 1;
             if fmt.get(*i) == Some(&b'*') {
                 *i += 1;
-                let p = next.next().map_or(0, Arg::int) as i32;
-                spec.prec = (p >= 0).then_some(p as usize);
+                stars.prec = true;
             } else {
                 spec.prec = Some(decimal(fmt, i));
             }
@@ -154,22 +256,35 @@ impl Spec {
             }
             *i += 1;
         }
-        spec
+        (spec, stars)
     }
 
-    /// Prints conversion `conv` of the next argument.
-    fn convert(mut self, out: &mut Vec<u8>, conv: u8, next: &mut Next<'_, '_>) {
+    /// A `*` width given `w` (an int): negative means `-` and its magnitude.
+    fn star_width(&mut self, w: u64) {
+        let w = w as i32;
+        if w < 0 {
+            self.left = true;
+        }
+        self.width = (w.unsigned_abs() as usize).min(MAX_PAD);
+    }
+
+    /// A `*` precision given `p` (an int): negative means none.
+    fn star_prec(&mut self, p: u64) {
+        let p = p as i32;
+        self.prec = (p >= 0).then_some(p as usize);
+    }
+
+    /// Prints conversion `conv` of `arg` (None: missing, read as 0 or NULL).
+    fn convert(mut self, out: &mut Vec<u8>, conv: u8, arg: Option<&Arg<'_>>) {
+        let int = || arg.map_or(0, Arg::int);
         match conv {
             b'%' => out.push(b'%'),
-            b'd' | b'i' => self.signed(out, next.next().map_or(0, Arg::int)),
-            b'u' | b'x' | b'X' | b'o' => self.unsigned(out, conv, next.next().map_or(0, Arg::int)),
-            b'c' => {
-                let b = [next.next().map_or(0, Arg::int) as u8];
-                self.pad(out, &b);
-            }
-            b's' => self.string(out, next.next()),
+            b'd' | b'i' => self.signed(out, int()),
+            b'u' | b'x' | b'X' | b'o' => self.unsigned(out, conv, int()),
+            b'c' => self.pad(out, &[int() as u8]),
+            b's' => self.string(out, arg),
             b'p' => {
-                let v = next.next().map_or(0, Arg::int);
+                let v = int();
                 if v == 0 {
                     self.prec = None;
                     self.pad(out, b"(nil)");
@@ -242,17 +357,22 @@ impl Spec {
     /// Text padded with spaces to the width, on the left unless `-`.
     fn pad(&self, out: &mut Vec<u8>, s: &[u8]) {
         let fill = self.width.saturating_sub(s.len());
-        if !self.left {
-            out.resize(out.len() + fill, b' ');
+        if fill > 0 && !self.left {
+            repeat(out, b' ', fill);
         }
         out.extend_from_slice(s);
-        if self.left {
-            out.resize(out.len() + fill, b' ');
+        if fill > 0 && self.left {
+            repeat(out, b' ', fill);
         }
     }
 
     /// A number: sign or prefix, precision zeros, digits, padded to the width.
     fn number(&self, out: &mut Vec<u8>, sign: &[u8], d: &[u8], prefix: &[u8]) {
+        // Most numbers of a trace: nothing but the digits.
+        if self.prec.is_none() && sign.is_empty() && prefix.is_empty() && self.width <= d.len() {
+            out.extend_from_slice(d);
+            return;
+        }
         let d: &[u8] = if self.prec == Some(0) && d == b"0" { b"" } else { d };
         let zeros = self.prec.map_or(0, |p| p.saturating_sub(d.len()).min(MAX_PAD));
         let body = sign.len() + prefix.len() + zeros + d.len();
@@ -309,18 +429,42 @@ struct Digits {
     start: usize,
 }
 
+/// "00" to "99": decimal digits two at a time (a division by 100 for two digits).
+const PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut i = 0;
+    while i < 100 {
+        t[2 * i] = b'0' + (i / 10) as u8;
+        t[2 * i + 1] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    t
+};
+
 impl Digits {
+    /// `v` in base 10, 16 or 8 (any other base reads as 8).
     fn new(mut v: u64, base: u64, upper: bool) -> Digits {
-        let set: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+        if base == 10 {
+            return Digits::dec(v);
+        }
         let mut d = Digits { buf: [0; 24], start: 24 };
+        let set: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+        let (shift, mask) = if base == 16 { (4, 15) } else { (3, 7) };
         loop {
             d.start -= 1;
-            d.buf[d.start] = set[(v % base) as usize];
-            v /= base;
+            d.buf[d.start] = set[(v & mask) as usize];
+            v >>= shift;
             if v == 0 {
                 break d;
             }
         }
+    }
+
+    /// `v` in decimal.
+    fn dec(v: u64) -> Digits {
+        let mut d = Digits { buf: [0; 24], start: 24 - dec_len(v) };
+        dec_into(&mut d.buf[d.start..], v);
+        d
     }
 
     fn get(&self) -> &[u8] {
@@ -331,6 +475,65 @@ impl Digits {
     fn prepend_zero(&mut self) {
         self.start -= 1;
         self.buf[self.start] = b'0';
+    }
+}
+
+/// `n` copies of `byte` (a copy of constant size for the short runs of padding).
+fn repeat(out: &mut Vec<u8>, byte: u8, n: usize) {
+    if n <= 16 {
+        let at = out.len();
+        out.extend_from_slice(&[byte; 16]);
+        out.truncate(at + n);
+    } else {
+        out.resize(out.len() + n, byte);
+    }
+}
+
+/// How many decimal digits `v` has.
+fn dec_len(v: u64) -> usize {
+    v.checked_ilog10().map_or(1, |l| l as usize + 1)
+}
+
+/// How many hex digits `v` has.
+fn hex_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(4)
+}
+
+/// `v` in decimal into all of `d` (`dec_len(v)` bytes), four digits per division by a
+/// constant (which the compiler turns into a multiplication) and two per table lookup.
+fn dec_into(d: &mut [u8], mut v: u64) {
+    let mut i = d.len();
+    let pair = |d: &mut [u8], i: &mut usize, p: usize| {
+        if let (Some(j), Some(two)) = (i.checked_sub(2), PAIRS.get(2 * p..2 * p + 2)) {
+            if let Some(at) = d.get_mut(j..j + 2) {
+                at.copy_from_slice(two);
+            }
+            *i = j;
+        }
+    };
+    while v >= 10_000 {
+        let r = (v % 10_000) as usize;
+        v /= 10_000;
+        pair(d, &mut i, r % 100);
+        pair(d, &mut i, r / 100);
+    }
+    let mut v = v as usize;
+    if v >= 100 {
+        pair(d, &mut i, v % 100);
+        v /= 100;
+    }
+    if v >= 10 {
+        pair(d, &mut i, v);
+    } else if let Some(first) = d.first_mut() {
+        *first = b'0' + v as u8;
+    }
+}
+
+/// `v` in lowercase hex into all of `d` (`hex_len(v)` bytes).
+fn hex_into(d: &mut [u8], mut v: u64) {
+    for c in d.iter_mut().rev() {
+        *c = b"0123456789abcdef"[(v & 15) as usize];
+        v >>= 4;
     }
 }
 
@@ -362,6 +565,12 @@ mod tests {
         assert_eq!(p("%hhx %hd %hhd", &[n(0x1ff), n(0x18000), n(0xff)]), "ff -32768 -1");
         assert_eq!(p("%*d|%-*d|%.*d", &[n(4), n(1), n(3), n(2), n(3), n(9)]), "   1|2  |009");
         assert_eq!(p("%#08x|%08.3x", &[n(255), n(255)]), "0x0000ff|     0ff");
+        // `%%` and an unknown conversion take no argument.
+        assert_eq!(p("%d%%%y%d", &[n(1), n(2)]), "1%%y2");
+        for v in [0u64, 7, 9, 10, 42, 99, 100, 101, 999, 1000, 12345, 4294967295, 10_000_000_000_000_000_000, u64::MAX] {
+            assert_eq!(p("%llu", &[Arg::Int(v)]), v.to_string());
+            assert_eq!(p("%llx|%llo", &[Arg::Int(v), Arg::Int(v)]), format!("{v:x}|{v:o}"));
+        }
     }
 
     #[test]
@@ -388,10 +597,44 @@ mod tests {
             Conv::parse(f.as_bytes()).unwrap().print(&mut out, arg);
             assert_eq!(out, sprintf(f, &[arg]), "{f}");
         }
+        // The plain shortcuts (and their neighbours that take printf's path) against printf.
+        let ints = [0i64, 1, -1, 7, 42, -42, 99, 100, 123_456, -123_456, 4_294_967_295, i64::MIN, i64::MAX];
+        for f in [
+            "%d", "%5d", "%-5d", "%05d", "%-05d", "%+d", "% 5d", "%.3d", "%03llu", "%lld", "%-8lld", "%hd", "%hhu", "%hhd", "%x", "%08x", "%-8x", "%#x", "%lx",
+            "%llx", "%u", "%5u", "%lu", "%o", "%X", "%c", "%p",
+        ] {
+            let c = Conv::parse(f.as_bytes()).unwrap();
+            for v in ints {
+                let mut out = Vec::new();
+                c.print(&mut out, Arg::Int(v as u64));
+                assert_eq!(out, sprintf(f, &[Arg::Int(v as u64)]), "{f} {v}");
+            }
+            let mut out = Vec::new();
+            c.print(&mut out, Arg::Str(b"x"));
+            assert_eq!(out, sprintf(f, &[Arg::Str(b"x")]), "{f} with a string");
+        }
+        for f in ["%s", "%16s", "%-16s", "%05s", "%.3s", "%d"] {
+            for v in [&b""[..], b"bash", b"kworker/0:1-events", b"a\0b"] {
+                let mut out = Vec::new();
+                Conv::parse(f.as_bytes()).unwrap().print(&mut out, Arg::Str(v));
+                assert_eq!(out, sprintf(f, &[Arg::Str(v)]), "{f}");
+            }
+        }
         let mut out = Vec::new();
         Conv::parse(b"%0llu").unwrap().with_width(6).print(&mut out, Arg::Int(42));
         assert_eq!(out, sprintf("%0*llu", &[Arg::Int(6), Arg::Int(42)]));
-        for f in ["%*d", "%d ", "x%d", "%", "%.*s", "%d%d"] {
+        for (f, star, arg) in
+            [("%*d", 4, Arg::Int(1)), ("%-*d", -3i64 as u64, Arg::Int(2)), ("%.*s", 3, Arg::Str(b"world")), ("%.*d", -1i64 as u64, Arg::Int(5))]
+        {
+            let mut out = Vec::new();
+            Conv::parse(f.as_bytes()).unwrap().print_star(&mut out, star, Some(arg));
+            assert_eq!(out, sprintf(f, &[Arg::Int(star), arg]), "{f}");
+        }
+        // As printf given one argument: the `*` takes it.
+        let mut out = Vec::new();
+        Conv::parse(b"%*d").unwrap().print(&mut out, Arg::Int(3));
+        assert_eq!(out, sprintf("%*d", &[Arg::Int(3)]));
+        for f in ["%*.*d", "%d ", "x%d", "%", "%d%d"] {
             assert!(Conv::parse(f.as_bytes()).is_none(), "{f}");
         }
     }

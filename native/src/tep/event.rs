@@ -46,7 +46,7 @@ pub struct Tep {
     pub printk: Printk,
     pub comms: Comms,
     pub events: Vec<Event>,
-    by_id: HashMap<u64, usize>,
+    by_id: ById,
     /// (offset, size) of common_type and common_pid, from the first event parsed.
     common_type: (usize, usize),
     common_pid: (usize, usize),
@@ -68,7 +68,7 @@ impl Tep {
             printk: Printk::parse(text(options::PRINTK)),
             comms: Comms::parse(text(options::CMDLINES)),
             events: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: ById::default(),
             common_type: (0, 2),
             common_pid: (4, 4),
             extent: 0,
@@ -111,7 +111,7 @@ impl Tep {
         };
         let end = ev.fields.iter().map(|f| f.offset as usize + f.size as usize).max().unwrap_or(0);
         self.extent = self.extent.max(end);
-        self.by_id.entry(ev.id).or_insert(self.events.len());
+        self.by_id.insert(ev.id, self.events.len());
         self.events.push(ev);
     }
 
@@ -126,7 +126,7 @@ impl Tep {
             printk: Printk::default(),
             comms: Comms::parse(cmdlines),
             events: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: ById::default(),
             common_type: (0, 2),
             common_pid: (4, 4),
             extent: 0,
@@ -147,12 +147,50 @@ impl Tep {
     pub fn event_of(&self, data: &[u8]) -> Option<usize> {
         let (o, s) = self.common_type;
         let id = self.endian.uint_at(data, o, s).unwrap_or(0);
-        self.by_id.get(&id).copied()
+        self.by_id.get(id)
     }
 
     /// The record's common_pid, 0 when the record is too short (as tep_read_number reads it).
     pub fn pid_of(&self, data: &[u8]) -> i32 {
         let (o, s) = self.common_pid;
         self.endian.uint_at(data, o, s).unwrap_or(0) as i32
+    }
+}
+
+/// Event indexes by id, looked up once per record: ids are small (a 2-byte common_type), so a
+/// table indexed by id answers without hashing; an id past [`ById::DENSE`] goes to a map.
+#[derive(Default)]
+struct ById {
+    /// Index + 1 by id (0: no event).
+    dense: Vec<u32>,
+    sparse: HashMap<u64, usize>,
+}
+
+impl ById {
+    const DENSE: u64 = 1 << 16;
+
+    /// Adds `id` -> `index` unless the id has one (the first event parsed of an id wins).
+    fn insert(&mut self, id: u64, index: usize) {
+        match u32::try_from(index + 1) {
+            Ok(slot) if id < Self::DENSE => {
+                let i = id as usize;
+                if self.dense.len() <= i {
+                    self.dense.resize(i + 1, 0);
+                }
+                if self.dense[i] == 0 {
+                    self.dense[i] = slot;
+                }
+            }
+            _ => {
+                self.sparse.entry(id).or_insert(index);
+            }
+        }
+    }
+
+    fn get(&self, id: u64) -> Option<usize> {
+        match usize::try_from(id).ok().and_then(|i| self.dense.get(i)) {
+            Some(&slot) if slot != 0 => Some(slot as usize - 1),
+            _ => self.sparse.get(&id).copied(),
+        }
     }
 }

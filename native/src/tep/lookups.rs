@@ -96,16 +96,66 @@ impl Printk {
 }
 
 /// Saved command lines, with plugins adding to them while printing (tep_register_comm).
+///
+/// Every line looks its pid up and every sched_switch registers two: a pid below
+/// [`Comms::DENSE`] is answered from a table indexed by pid instead of a binary search, except
+/// the pids the saved cmdlines list more than once, where which entry glibc's bsearch lands on
+/// depends on the table's layout (registering only adds pids not there yet, so no other pid
+/// ever has two entries).
 #[derive(Default)]
 pub struct Comms {
-    /// Sorted by pid (stable: equal pids in reverse file order).
-    map: Vec<(i32, Vec<u8>)>,
+    /// (pid, index in `names`), sorted by pid (stable: equal pids in reverse file order).
+    map: Vec<(i32, u32)>,
+    names: Vec<Vec<u8>>,
+    /// For each pid below DENSE up to the largest seen: index in `names` + 1, 0 for a pid not
+    /// in the table, [`Comms::SEVERAL`] for one listed more than once.
+    by_pid: Vec<u32>,
 }
 
 impl Comms {
+    /// Pids below this are looked up by index (a table of 4 bytes per pid up to the largest).
+    const DENSE: usize = 1 << 18;
+    const SEVERAL: u32 = u32::MAX;
+
     /// The comms of a saved cmdlines text (see [`symbols::cmdlines`]).
     pub fn parse(text: &[u8]) -> Comms {
-        Comms { map: tep_order(symbols::cmdlines(text).map(|(pid, comm)| (pid, comm.to_vec())).collect()) }
+        let list = tep_order(symbols::cmdlines(text).map(|(pid, comm)| (pid, comm.to_vec())).collect());
+        let mut c = Comms::default();
+        for (pid, name) in list {
+            let slot = c.slot(pid);
+            c.map.push((pid, c.names.len() as u32));
+            c.names.push(name);
+            if let Some(i) = slot {
+                c.by_pid[i] = if c.by_pid[i] == 0 { c.names.len() as u32 } else { Comms::SEVERAL };
+            }
+        }
+        c
+    }
+
+    /// The index of `pid` in `by_pid`, grown to hold it; None for a pid looked up by search.
+    fn slot(&mut self, pid: i32) -> Option<usize> {
+        let i = usize::try_from(pid).ok().filter(|&i| i < Comms::DENSE)?;
+        if self.by_pid.len() <= i {
+            self.by_pid.resize(i + 1, 0);
+        }
+        Some(i)
+    }
+
+    /// The comm glibc's bsearch finds for `pid`.
+    fn lookup(&self, pid: i32) -> Option<&[u8]> {
+        match usize::try_from(pid).ok().filter(|&i| i < Comms::DENSE) {
+            Some(i) => match self.by_pid.get(i).copied().unwrap_or(0) {
+                0 => None,
+                Comms::SEVERAL => self.search(pid),
+                n => self.names.get(n as usize - 1).map(Vec::as_slice),
+            },
+            None => self.search(pid),
+        }
+    }
+
+    fn search(&self, pid: i32) -> Option<&[u8]> {
+        let m = &self.map;
+        bsearch(m.len(), |i| pid.cmp(&m[i].0)).and_then(|i| self.names.get(m[i].1 as usize)).map(Vec::as_slice)
     }
 
     /// find_cmdline: "<idle>" for pid 0, "<...>" when unknown.
@@ -113,19 +163,20 @@ impl Comms {
         if pid == 0 {
             return b"<idle>";
         }
-        lookup(&self.map, pid).unwrap_or(b"<...>")
+        self.lookup(pid).unwrap_or(b"<...>")
     }
 
     /// tep_register_comm after the table is built: adds pid → comm unless the pid is known.
     pub fn register(&mut self, comm: &[u8], pid: i32) {
-        if pid == 0 {
-            return;
-        }
-        if lookup(&self.map, pid).is_some() {
+        if pid == 0 || self.lookup(pid).is_some() {
             return;
         }
         let at = self.map.partition_point(|c| c.0 < pid);
-        self.map.insert(at, (pid, comm.to_vec()));
+        self.map.insert(at, (pid, self.names.len() as u32));
+        self.names.push(comm.to_vec());
+        if let Some(i) = self.slot(pid) {
+            self.by_pid[i] = self.names.len() as u32;
+        }
     }
 }
 
@@ -173,5 +224,24 @@ mod tests {
         c.register(b"new", 99);
         c.register(b"other", 12);
         assert_eq!((c.find(99), c.find(12)), (&b"new"[..], &b"bash"[..]));
+        // Past the table by pid, and negative: searched.
+        c.register(b"big", 1 << 20);
+        c.register(b"neg", -5);
+        assert_eq!((c.find(1 << 20), c.find(-5), c.find(-6)), (&b"big"[..], &b"neg"[..], &b"<...>"[..]));
+    }
+
+    #[test]
+    fn a_pid_saved_twice_is_the_one_bsearch_finds() {
+        // Reverse file order, stably sorted: [(5, "b"), (5, "a"), (7, "c")]; bsearch probes
+        // index 1 first. Each pid registered moves the probes, as in libtraceevent.
+        let mut c = Comms::parse(b"5 a\n5 b\n7 c\n");
+        let bsearch_of = |c: &Comms, pid: i32| c.search(pid).map(<[u8]>::to_vec);
+        assert_eq!(c.find(5), b"a");
+        for (pid, comm) in [(3, &b"x"[..]), (4, b"y"), (2, b"z")] {
+            c.register(comm, pid);
+            assert_eq!(Some(c.find(5).to_vec()), bsearch_of(&c, 5));
+            assert_eq!(c.find(pid), comm);
+        }
+        assert_eq!(c.find(5), b"b");
     }
 }

@@ -9,7 +9,7 @@ use super::format::PieceKind;
 use super::lexer::{c_isprint, c_isspace};
 use super::parse::{eval_type_str, Arg, ArgId, Helper, Program};
 use crate::format::bytes::Endian;
-use crate::tep::cprintf::{self, Arg as C};
+use crate::tep::cprintf::{self, Arg as C, Conv};
 use crate::tep::lookups::{strtoull, Funcs, Printk};
 
 /// What evaluation needs besides the record: the file's number layout and the symbol tables.
@@ -61,20 +61,26 @@ pub struct Eval<'e> {
     pub fields: &'e mut [Field],
 }
 
-/// The `%s`-like conversion a string argument is printed through, and the value of its `*`
-/// (negative: none).
+/// The `%s`-like conversion a string argument is printed through, parsed once when it can be,
+/// and the value of its `*` (negative: none).
 #[derive(Clone, Copy)]
 pub(super) struct StrConv<'f> {
     pub(super) format: &'f [u8],
+    pub(super) conv: Option<&'f Conv>,
     pub(super) len_arg: i64,
 }
 
 impl StrConv<'_> {
+    /// A plain `%s`.
+    pub(super) const PLAIN: StrConv<'static> = StrConv { format: b"%s", conv: None, len_arg: -1 };
+
     fn print(self, out: &mut Vec<u8>, s: &[u8]) {
-        if self.len_arg >= 0 {
-            cprintf::printf(out, self.format, &[C::Int(self.len_arg as u64), C::Str(s)]);
-        } else {
-            cprintf::printf(out, self.format, &[C::Str(s)]);
+        match (self.conv, self.len_arg >= 0) {
+            (Some(c), true) => c.print_star(out, self.len_arg as u64, Some(C::Str(s))),
+            (Some(c), false) => c.print(out, C::Str(s)),
+            (None, true) => cprintf::printf(out, self.format, &[C::Int(self.len_arg as u64), C::Str(s)]),
+            (None, false) if self.format == b"%s" => out.extend_from_slice(cprintf::cstr(s)),
+            (None, false) => cprintf::printf(out, self.format, &[C::Str(s)]),
         }
     }
 }
@@ -203,7 +209,7 @@ impl Eval<'_> {
         for (i, a) in args.iter().enumerate() {
             if func.string_arg(i) {
                 let mut s = Vec::new();
-                self.string(ctx, data, b"%s", -1, Some(*a), &mut s);
+                self.string(ctx, data, StrConv::PLAIN, Some(*a), &mut s);
                 vals.push(0);
             } else {
                 vals.push(self.num(ctx, data, Some(*a)));
@@ -226,9 +232,8 @@ impl Eval<'_> {
     }
 
     /// `print_str_arg`: an argument printed through a `%s`-like format.
-    pub fn string(&mut self, ctx: &Ctx<'_>, data: &[u8], format: &[u8], len_arg: i64, id: Option<ArgId>, out: &mut Vec<u8>) {
+    pub(super) fn string(&mut self, ctx: &Ctx<'_>, data: &[u8], put: StrConv<'_>, id: Option<ArgId>, out: &mut Vec<u8>) {
         let Some(id) = id else { return };
-        let put = StrConv { format, len_arg };
         let arg = Rc::clone(&self.prog.arena[id]);
         match &*arg {
             Arg::Atom(a) => put.print(out, a),
@@ -286,7 +291,7 @@ impl Eval<'_> {
                 }
                 let v = self.num(ctx, data, *left);
                 let Some(Arg::Op { left: a, right: b, .. }) = right.map(|r| Arg::clone(&self.prog.arena[r])) else { return };
-                self.string(ctx, data, format, len_arg, if v != 0 { a } else { b }, out);
+                self.string(ctx, data, put, if v != 0 { a } else { b }, out);
             }
             Arg::Func { .. } => {
                 self.call(ctx, data, id, out);
@@ -358,16 +363,22 @@ impl Eval<'_> {
                     1 | 2 => v,
                     _ => return,
                 };
-                match len_arg {
-                    Some(l) => cprintf::printf(out, &p.format, &[C::Int(l as u64), C::Int(v)]),
-                    None => cprintf::printf(out, &p.format, &[C::Int(v)]),
+                match (&p.conv, len_arg) {
+                    (Some(c), Some(l)) => c.print_star(out, l as u64, Some(C::Int(v))),
+                    (Some(c), None) => c.print(out, C::Int(v)),
+                    (None, Some(l)) => cprintf::printf(out, &p.format, &[C::Int(l as u64), C::Int(v)]),
+                    (None, None) => cprintf::printf(out, &p.format, &[C::Int(v)]),
                 }
             }
             PieceKind::Pointer => self.pointer(ctx, data, &p.format, len_arg.unwrap_or(1), p.arg, out),
             PieceKind::String => {
-                let mut s = Vec::new();
-                self.string(ctx, data, &p.format, len_arg.unwrap_or(-1), p.arg, &mut s);
-                out.extend_from_slice(cprintf::cstr(&s));
+                // The piece's text ends at its first NUL (written in place, then cut).
+                let start = out.len();
+                let put = StrConv { format: &p.format, conv: p.conv.as_ref(), len_arg: len_arg.unwrap_or(-1) };
+                self.string(ctx, data, put, p.arg, out);
+                if let Some(n) = out.get(start..).and_then(|s| s.iter().position(|&b| b == 0)) {
+                    out.truncate(start + n);
+                }
             }
         }
     }
@@ -693,16 +704,16 @@ pub(super) fn printable(bytes: &[u8]) -> bool {
 }
 
 /// The name `__print_symbolic` gives `val`, if its table has one.
-pub(super) fn symbol_of(syms: &[(Vec<u8>, Vec<u8>)], val: i64) -> Option<&[u8]> {
-    syms.iter().find(|(v, _)| eval_flag(v) == val).map(|(_, name)| name.as_slice())
+pub(super) fn symbol_of(syms: &[(i64, Vec<u8>)], val: i64) -> Option<&[u8]> {
+    syms.iter().find(|(v, _)| *v == val).map(|(_, name)| name.as_slice())
 }
 
 /// `__print_flags`: the names of the flags set in `val` joined by `delim`, then what is left
 /// in hex.
-pub(super) fn print_flags(put: StrConv<'_>, mut val: i64, delim: Option<&[u8]>, flags: &[(Vec<u8>, Vec<u8>)], out: &mut Vec<u8>) {
+pub(super) fn print_flags(put: StrConv<'_>, mut val: i64, delim: Option<&[u8]>, flags: &[(i64, Vec<u8>)], out: &mut Vec<u8>) {
     let mut printed = false;
     for (value, name) in flags {
-        let fval = eval_flag(value);
+        let fval = *value;
         if val == 0 && fval < 0 {
             put.print(out, name);
             break;
@@ -726,28 +737,6 @@ pub(super) fn print_flags(put: StrConv<'_>, mut val: i64, delim: Option<&[u8]>, 
         }
         cprintf::printf(out, b"0x%llx", &[C::Int(val as u64)]);
     }
-}
-
-/// `eval_flag`: a flag table value; a few softirq/hrtimer names are known.
-fn eval_flag(flag: &[u8]) -> i64 {
-    if flag.first().is_some_and(|c| c.is_ascii_digit()) {
-        return strtoull(flag, 0) as i64;
-    }
-    const NAMES: [(&[u8], i64); 12] = [
-        (b"HI_SOFTIRQ", 0),
-        (b"TIMER_SOFTIRQ", 1),
-        (b"NET_TX_SOFTIRQ", 2),
-        (b"NET_RX_SOFTIRQ", 3),
-        (b"BLOCK_SOFTIRQ", 4),
-        (b"IRQ_POLL_SOFTIRQ", 5),
-        (b"TASKLET_SOFTIRQ", 6),
-        (b"SCHED_SOFTIRQ", 7),
-        (b"HRTIMER_SOFTIRQ", 8),
-        (b"RCU_SOFTIRQ", 9),
-        (b"HRTIMER_NORESTART", 0),
-        (b"HRTIMER_RESTART", 1),
-    ];
-    NAMES.iter().find(|(n, _)| *n == flag).map_or(-1, |(_, v)| *v)
 }
 
 /// `print_bitmask_to_seq`: hex, most significant byte first, a comma every 32 bits.

@@ -3,6 +3,7 @@
 //! format fragment libtraceevent later hands to printf.
 
 use super::parse::ArgId;
+use crate::tep::cprintf::Conv;
 
 /// One piece of the print format: literal text or a conversion with its argument.
 #[derive(Clone, Debug)]
@@ -15,6 +16,16 @@ pub struct Piece {
     pub len_arg: Option<ArgId>,
     /// The length modifier: -2 `hh`, -1 `h`, 0 none, 1 `l`, 2 `ll`.
     pub ls: i32,
+    /// An integer or `%s` conversion's format parsed once, when it is a single conversion
+    /// (else it goes through printf each time).
+    pub conv: Option<Conv>,
+}
+
+impl Piece {
+    fn new(kind: PieceKind, format: Vec<u8>, arg: Option<ArgId>, len_arg: Option<ArgId>, ls: i32) -> Piece {
+        let conv = if matches!(kind, PieceKind::Digit | PieceKind::String) { Conv::parse(&format) } else { None };
+        Piece { kind, format, arg, len_arg, ls, conv }
+    }
 }
 
 /// What a piece prints: text, or an integer, `%p` or `%s` conversion.
@@ -84,7 +95,7 @@ fn parse_arg_string(out: &mut Vec<Piece>, f: &[u8]) -> usize {
         ret += 1;
         i += 1;
     }
-    out.push(Piece { kind: PieceKind::Text, format: s, arg: None, len_arg: None, ls: 0 });
+    out.push(Piece::new(PieceKind::Text, s, None, None, 0));
     ret
 }
 
@@ -188,7 +199,7 @@ fn parse_arg_format(out: &mut Vec<Piece>, f: &[u8], arg: &mut Option<ArgId>, res
                 i += res;
                 ret += res;
                 let format = spec(i + 1, failed, 31);
-                out.push(Piece { kind: PieceKind::Pointer, format, arg: Some(a), len_arg, ls });
+                out.push(Piece::new(PieceKind::Pointer, format, Some(a), len_arg, ls));
                 *arg = rest.next();
                 return ret + 1;
             }
@@ -201,7 +212,7 @@ fn parse_arg_format(out: &mut Vec<Piece>, f: &[u8], arg: &mut Option<ArgId>, res
                 if !(-2..=2).contains(&ls) {
                     *failed = true;
                 }
-                out.push(Piece { kind: PieceKind::Digit, format, arg: Some(a), len_arg, ls });
+                out.push(Piece::new(PieceKind::Digit, format, Some(a), len_arg, ls));
                 *arg = rest.next();
                 return ret + 1;
             }
@@ -211,12 +222,12 @@ fn parse_arg_format(out: &mut Vec<Piece>, f: &[u8], arg: &mut Option<ArgId>, res
                     return ret;
                 };
                 let format = spec(i + 1, failed, 31);
-                out.push(Piece { kind: PieceKind::String, format, arg: Some(a), len_arg, ls: 0 });
+                out.push(Piece::new(PieceKind::String, format, Some(a), len_arg, 0));
                 *arg = rest.next();
                 return ret + 1;
             }
             c => {
-                out.push(Piece { kind: PieceKind::Text, format: vec![b'>', c, b'<'], arg: None, len_arg: None, ls: 0 });
+                out.push(Piece::new(PieceKind::Text, vec![b'>', c, b'<'], None, None, 0));
                 return ret + 1;
             }
         }

@@ -57,11 +57,11 @@ pub enum Arg {
     Flags {
         field: Option<ArgId>,
         delim: Option<Vec<u8>>,
-        flags: Vec<(Vec<u8>, Vec<u8>)>,
+        flags: Table,
     },
     Symbol {
         field: Option<ArgId>,
-        syms: Vec<(Vec<u8>, Vec<u8>)>,
+        syms: Table,
     },
     Hex {
         field: Option<ArgId>,
@@ -169,8 +169,9 @@ pub fn parse(text: &[u8], fields: &[Field], nr_common: usize, long_size: u32, ft
 /// What a failed parse step returns (libtraceevent's TEP_EVENT_ERROR).
 type P<T> = Result<T, ()>;
 
-/// A `__print_flags`/`__print_symbolic` table: (value, name) as written.
-type Table = Vec<(Vec<u8>, Vec<u8>)>;
+/// A `__print_flags`/`__print_symbolic` table: (value, name), each value as `eval_flag` reads
+/// what was written (once here, not for every record printed).
+pub type Table = Vec<(i64, Vec<u8>)>;
 
 struct Parser<'a> {
     lx: Lexer,
@@ -469,7 +470,7 @@ impl<'a> Parser<'a> {
                 return Err(());
             }
             let name = arg_eval(&self.arena, a).ok_or(())?;
-            list.push((value, name));
+            list.push((eval_flag(&value), name));
             t = self.lx.token_item();
             if !tok_is(&t, Tt::Delim, b",") {
                 break;
@@ -802,6 +803,28 @@ pub(super) fn eval_type_str(val: u64, ty: &[u8], pointer: bool) -> u64 {
         b"int" => val & 0xffff_ffff,
         _ => val,
     }
+}
+
+/// `eval_flag`: a flag table value; a few softirq/hrtimer names are known.
+fn eval_flag(flag: &[u8]) -> i64 {
+    if flag.first().is_some_and(|c| c.is_ascii_digit()) {
+        return strtoull(flag, 0) as i64;
+    }
+    const NAMES: [(&[u8], i64); 12] = [
+        (b"HI_SOFTIRQ", 0),
+        (b"TIMER_SOFTIRQ", 1),
+        (b"NET_TX_SOFTIRQ", 2),
+        (b"NET_RX_SOFTIRQ", 3),
+        (b"BLOCK_SOFTIRQ", 4),
+        (b"IRQ_POLL_SOFTIRQ", 5),
+        (b"TASKLET_SOFTIRQ", 6),
+        (b"SCHED_SOFTIRQ", 7),
+        (b"HRTIMER_SOFTIRQ", 8),
+        (b"RCU_SOFTIRQ", 9),
+        (b"HRTIMER_NORESTART", 0),
+        (b"HRTIMER_RESTART", 1),
+    ];
+    NAMES.iter().find(|(n, _)| *n == flag).map_or(-1, |(_, v)| *v)
 }
 
 /// `arg_num_eval`, for values inside __print_flags/__print_symbolic tables.

@@ -109,7 +109,7 @@ impl Eval<'_> {
             Arg::Flags { field, delim, flags } => {
                 let val = self.num(ctx, data, *field) as i64;
                 let mut out = Vec::new();
-                print_flags(StrConv { format: b"%s", len_arg: -1 }, val, delim.as_deref(), flags, &mut out);
+                print_flags(StrConv::PLAIN, val, delim.as_deref(), flags, &mut out);
                 // A remainder no flag names prints in hex: the value stays a number.
                 (!out.is_empty() && !out.windows(2).any(|w| w == b"0x")).then_some(out)
             }
