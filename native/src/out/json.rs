@@ -11,30 +11,17 @@ const EXACT: i128 = 1 << 53;
 pub struct Json {
     /// Only valid UTF-8 is ever written.
     out: Vec<u8>,
-    /// Integers beyond 2^53 as `"\u0000DIGITS"`: a string no trace text can be (their strings
-    /// end at a NUL), which the TypeScript layer turns into a BigInt.
-    pub marked_bigints: bool,
     /// Whether the current container needs a comma before its next member.
     comma: Vec<bool>,
 }
 
 impl Json {
     pub fn new() -> Json {
-        Json::over(Vec::new())
-    }
-
-    /// A writer appending to `out` (records into a report's output block).
-    pub fn over(out: Vec<u8>) -> Json {
-        Json { out, marked_bigints: false, comma: Vec::new() }
+        Json { out: Vec::new(), comma: Vec::new() }
     }
 
     pub fn finish(self) -> String {
         String::from_utf8_lossy(&self.out).into_owned()
-    }
-
-    /// The bytes written, after what `over` was given.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.out
     }
 
     fn sep(&mut self) {
@@ -91,43 +78,21 @@ impl Json {
             None => self.null(key),
         }
     }
-    /// Bytes as a string (invalid UTF-8 as U+FFFD).
-    pub fn bytes(&mut self, key: &str, v: &[u8]) {
-        self.key(key);
-        string_into(&mut self.out, &String::from_utf8_lossy(v));
-    }
-    /// An integer: a number when exact in JavaScript, else a decimal string.
-    pub fn int(&mut self, key: &str, v: i128) {
-        self.key(key);
-        self.int_value(v);
-    }
-    pub fn item_int(&mut self, v: i128) {
-        self.sep();
-        self.int_value(v);
-    }
-    fn int_value(&mut self, v: i128) {
-        if (-EXACT..=EXACT).contains(&v) {
-            // (i64's formatting is the faster.)
-            let _ = write!(self.out, "{}", v as i64);
-        } else if self.marked_bigints {
-            let _ = write!(self.out, "\"\\u0000{v}\"");
-        } else {
-            let _ = write!(self.out, "\"{v}\"");
-        }
-    }
     pub fn num(&mut self, key: &str, v: i64) {
         self.key(key);
-        let _ = write!(self.out, "{v}");
+        i64_into(&mut self.out, v);
     }
     /// A 64-bit value as a JSON number, its decimal digits exact (a reader past 2^53 may round).
     pub fn uint(&mut self, key: &str, v: u64) {
         self.key(key);
-        let _ = write!(self.out, "{v}");
+        u64_into(&mut self.out, v);
     }
     /// A 64-bit value as a decimal string (exact in JavaScript through BigInt).
     pub fn big(&mut self, key: &str, v: u64) {
         self.key(key);
-        let _ = write!(self.out, "\"{v}\"");
+        self.out.push(b'"');
+        u64_into(&mut self.out, v);
+        self.out.push(b'"');
     }
     pub fn bool(&mut self, key: &str, v: bool) {
         self.key(key);
@@ -137,13 +102,9 @@ impl Json {
         self.key(key);
         self.out.extend_from_slice(b"null");
     }
-    pub fn null_item(&mut self) {
-        self.sep();
-        self.out.extend_from_slice(b"null");
-    }
     pub fn item_num(&mut self, v: i64) {
         self.sep();
-        let _ = write!(self.out, "{v}");
+        i64_into(&mut self.out, v);
     }
     pub fn item_str(&mut self, v: &str) {
         self.sep();
@@ -151,26 +112,105 @@ impl Json {
     }
 }
 
-/// `s` as a JSON string literal.
+/// `s` as a JSON string literal: runs of bytes that need no escape copied whole (report
+/// `--format json` writes gigabytes of strings, almost all plain ASCII).
 pub fn string_into(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
     out.push(b'"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(bytes.get(run..i).unwrap_or_default());
+        run = i.saturating_add(1);
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+                out.push(HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0'));
             }
-            c => {
-                let mut b = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+        }
+    }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
+    out.push(b'"');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Bytes as a JSON string literal, invalid UTF-8 as U+FFFD (checked once: the copy that
+/// replaces it is only made for bytes that need it).
+pub fn bytes_into(out: &mut Vec<u8>, v: &[u8]) {
+    match std::str::from_utf8(v) {
+        Ok(s) => string_into(out, s),
+        Err(_) => string_into(out, &String::from_utf8_lossy(v)),
+    }
+}
+
+/// An integer: a number when exact in JavaScript, else a decimal string; `marked`, as
+/// `"\u0000DIGITS"`: a string no trace text can be (their strings end at a NUL), which the
+/// TypeScript layer turns into a BigInt.
+pub fn int_into(out: &mut Vec<u8>, v: i128, marked: bool) {
+    if (-EXACT..=EXACT).contains(&v) {
+        i64_into(out, v as i64);
+        return;
+    }
+    out.extend_from_slice(if marked { b"\"\\u0000" } else { b"\"" });
+    match u64::try_from(v.unsigned_abs()) {
+        Ok(m) => {
+            if v < 0 {
+                out.push(b'-');
             }
+            u64_into(out, m);
+        }
+        Err(_) => {
+            let _ = write!(out, "{v}");
         }
     }
     out.push(b'"');
 }
+
+/// `v` in decimal, as `{}` formats it (without core::fmt: it is the hot loop's cost).
+pub fn i64_into(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    u64_into(out, v.unsigned_abs());
+}
+
+/// `v` in decimal, two digits at a time from the right.
+pub fn u64_into(out: &mut Vec<u8>, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    while v >= 100 {
+        let pair = usize::try_from(v % 100).unwrap_or_default() * 2;
+        v /= 100;
+        at = at.saturating_sub(2);
+        if let (Some(d), Some(p)) = (buf.get_mut(at..at.saturating_add(2)), PAIRS.get(pair..pair.saturating_add(2))) {
+            d.copy_from_slice(p);
+        }
+    }
+    if v >= 10 {
+        let pair = usize::try_from(v).unwrap_or_default() * 2;
+        at = at.saturating_sub(2);
+        if let (Some(d), Some(p)) = (buf.get_mut(at..at.saturating_add(2)), PAIRS.get(pair..pair.saturating_add(2))) {
+            d.copy_from_slice(p);
+        }
+    } else {
+        at = at.saturating_sub(1);
+        if let Some(d) = buf.get_mut(at) {
+            *d = b'0' + v as u8;
+        }
+    }
+    out.extend_from_slice(buf.get(at..).unwrap_or_default());
+}
+
+/// "00" to "99".
+const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
 #[cfg(test)]
 mod tests {
@@ -186,10 +226,70 @@ mod tests {
         j.item_num(-2);
         j.end_array();
         j.big("c", u64::MAX);
-        j.int("d", 1 << 53);
-        j.int("e", -(1 << 53) - 1);
-        j.bytes("f", b"\xffz");
+        j.uint("d", 1 << 53);
         j.end_object();
-        assert_eq!(j.finish(), r#"{"a":"x\"\n\u0001","b":[1,-2],"c":"18446744073709551615","d":9007199254740992,"e":"-9007199254740993","f":"�z"}"#);
+        assert_eq!(j.finish(), r#"{"a":"x\"\n\u0001","b":[1,-2],"c":"18446744073709551615","d":9007199254740992}"#);
+        let mut out = Vec::new();
+        int_into(&mut out, 1 << 53, false);
+        out.push(b',');
+        int_into(&mut out, -(1 << 53) - 1, false);
+        out.push(b',');
+        bytes_into(&mut out, b"\xffz");
+        assert_eq!(String::from_utf8(out).unwrap(), "9007199254740992,\"-9007199254740993\",\"\u{fffd}z\"");
+    }
+
+    /// The escapes of the char-by-char writer this one replaced (`{:04x}` for the other
+    /// controls), whatever else the string holds.
+    fn slow(s: &str) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for ch in s.chars() {
+            match ch {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+                c => out.extend_from_slice(c.to_string().as_bytes()),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    #[test]
+    fn escapes_as_before() {
+        let all: String = (0u8..0x80).map(char::from).collect();
+        for s in ["", "plain", "\r\n\t\"\\", "\u{7f}\u{1f}x", "é€😀\u{0}", &all, "tail\\"] {
+            let mut out = Vec::new();
+            string_into(&mut out, s);
+            assert_eq!(out, slow(s), "{s:?}");
+        }
+        let mut out = Vec::new();
+        bytes_into(&mut out, b"a\xff\xe2\x82b\n");
+        assert_eq!(out, slow(&String::from_utf8_lossy(b"a\xff\xe2\x82b\n")));
+    }
+
+    #[test]
+    fn integers_as_display() {
+        for v in [0u64, 1, 9, 10, 99, 100, 101, 999, 1000, 12345, 1 << 53, u64::MAX / 10, u64::MAX - 1, u64::MAX] {
+            let mut out = Vec::new();
+            u64_into(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
+        }
+        for v in [0i64, -1, -10, -99, 100, i64::MIN, i64::MAX] {
+            let mut out = Vec::new();
+            i64_into(&mut out, v);
+            assert_eq!(out, v.to_string().into_bytes());
+        }
+        for (v, marked, want) in [
+            (-(1i128 << 53), false, "-9007199254740992"),
+            (u64::MAX as i128, true, "\"\\u000018446744073709551615\""),
+            (i64::MIN as i128, false, "\"-9223372036854775808\""),
+            (i128::MIN, false, "\"-170141183460469231731687303715884105728\""),
+        ] {
+            let mut out = Vec::new();
+            int_into(&mut out, v, marked);
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
     }
 }

@@ -3,12 +3,14 @@
 //! the same order, times as its clock converts them, comms as its comm table holds them when
 //! the text line would be printed, fields as `-R` reads them (see [`Value`]) with the names
 //! trace-cmd's plugins and `__print_symbolic` give their values.
-
-use std::collections::HashMap;
+//!
+//! Lines are written straight into the output: what every record of an event repeats (its
+//! keys, system and name) is encoded once per event of each input, values borrow the record's
+//! bytes, and nothing is allocated per record.
 
 use crate::out::csv_dir::{EventFiles, Table};
-use crate::out::json::Json;
-use crate::tep::event::Tep;
+use crate::out::json::{bytes_into, i64_into, int_into, string_into, u64_into};
+use crate::tep::event::{Event, Tep};
 use crate::tep::plugins::{self, Fields, Handler};
 use crate::tep::print_fmt::{Ctx, Eval, Value, View};
 
@@ -20,7 +22,8 @@ pub enum Format {
     Text,
     /// One JSON object per line.
     Json,
-    /// JSON lines for the events API: integers beyond 2^53 marked (see [`Json::marked_bigints`]).
+    /// JSON lines for the events API: integers beyond 2^53 marked (see
+    /// [`crate::out::json::Json::marked_bigints`]).
     JsonApi,
     /// CSV: a header, then per record the common columns and a JSON column of its fields.
     Csv,
@@ -39,28 +42,83 @@ pub struct Common<'a> {
     pub cpu: u32,
 }
 
-/// Encodes records, remembering per event of each input how its print fmt shows its fields.
+/// Encodes records, remembering per event of each input what its lines repeat.
 pub struct Encoder {
     format: Format,
     /// CSV with one file per event instead of one stream.
     pub files: Option<EventFiles>,
-    views: HashMap<(usize, usize), Vec<Option<View>>>,
+    /// By input, then event: made at the event's first record.
+    events: Vec<Vec<Option<EventKeys>>>,
     header: bool,
+    /// The names a handler gives the fields of the record being written (kvm_exit's reason).
+    plugin: Vec<Option<&'static str>>,
+    /// A CSV row's fields object, before it is quoted as its last cell.
+    cell: Vec<u8>,
+    /// A row of a per-event CSV file.
+    row: Vec<u8>,
 }
 
-/// One record's parts other than its fields.
-struct Head<'a> {
-    common: &'a Common<'a>,
-    pid: Option<i32>,
-    comm: Option<&'a [u8]>,
-    system: Option<&'a str>,
-    event: Option<&'a str>,
-    flags: Option<u64>,
+/// What every record of one event writes alike, encoded at its first.
+struct EventKeys {
+    /// How the print fmt shows each field (see [`Eval::views`]).
+    views: Vec<Option<View>>,
+    /// `common_flags` among the fields.
+    flags: Option<usize>,
+    /// `,"system":"S","event":"E","flags":`, the JSON members between comm and flags.
+    json_head: Vec<u8>,
+    /// `S,E,`: the CSV cells between comm and flags.
+    csv_head: Vec<u8>,
+    /// Per own field (the fields from `nr_common` on), its JSON key and colon, the first
+    /// without a comma before it.
+    keys: Vec<Vec<u8>>,
+    /// The name of its per-event CSV file, before [`EventFiles`] makes it a file name.
+    file: String,
+    /// The header of its per-event CSV file.
+    file_header: Vec<u8>,
+}
+
+impl EventKeys {
+    fn new(e: &mut Event, long_size: u32) -> EventKeys {
+        let nr = e.nr_common;
+        let mut json_head = b",\"system\":".to_vec();
+        string_into(&mut json_head, &e.system);
+        json_head.extend_from_slice(b",\"event\":");
+        string_into(&mut json_head, &e.name);
+        json_head.extend_from_slice(b",\"flags\":");
+        let mut csv_head = Vec::new();
+        for s in [&e.system, &e.name] {
+            csv_cell(&mut csv_head, s.as_bytes());
+            csv_head.push(b',');
+        }
+        let keys = e
+            .fields
+            .iter()
+            .skip(nr)
+            .enumerate()
+            .map(|(k, f)| {
+                let mut key = if k > 0 { b",".to_vec() } else { Vec::new() };
+                string_into(&mut key, &f.name);
+                key.push(b':');
+                key
+            })
+            .collect();
+        let mut file_header = b"ts,source,buffer,cpu,pid,comm,flags".to_vec();
+        for f in e.fields.iter().skip(nr) {
+            file_header.push(b',');
+            csv_cell(&mut file_header, f.name.as_bytes());
+        }
+        file_header.push(b'\n');
+        let flags = e.fields.iter().take(nr).position(|f| f.name == "common_flags");
+        let file = format!("{}-{}", e.system, e.name);
+        let (prog, fields) = e.compiled(long_size);
+        let views = Eval { prog, fields }.views();
+        EventKeys { views, flags, json_head, csv_head, keys, file, file_header }
+    }
 }
 
 impl Encoder {
     pub fn new(format: Format) -> Encoder {
-        Encoder { format, files: None, views: HashMap::new(), header: format == Format::Csv }
+        Encoder { format, files: None, events: Vec::new(), header: format == Format::Csv, plugin: Vec::new(), cell: Vec::new(), row: Vec::new() }
     }
 
     /// The CSV header, before the first record.
@@ -83,214 +141,296 @@ impl Encoder {
     /// A record of the reader's own (lost events, damage): `event` and its numbers (None: null).
     fn mark(&mut self, c: &Common<'_>, table: Table, event: &str, fields: &[(&str, Option<i128>)], out: &mut Vec<u8>) {
         if let Some(files) = self.files.as_mut() {
-            let mut row = common_cells(c, None, None);
-            let cells: Vec<String> = fields.iter().map(|(_, v)| v.map(|n| n.to_string()).unwrap_or_default()).collect();
-            row.extend_from_slice(cells.join(",").as_bytes());
+            let row = &mut self.row;
+            row.clear();
+            common_cells(row, c, None, None);
+            for (k, (_, v)) in fields.iter().enumerate() {
+                if k > 0 {
+                    row.push(b',');
+                }
+                if let Some(n) = v {
+                    decimal_into(row, *n);
+                }
+            }
             row.push(b'\n');
             let header = || {
                 let names: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
                 format!("ts,source,buffer,cpu,{}\n", names.join(",")).into_bytes()
             };
-            return files.row(table, event, header, &row);
+            return files.row(table, event, header, row);
         }
         self.start(out);
-        let head = Head { common: c, pid: None, comm: None, system: None, event: Some(event), flags: None };
-        self.write(
-            &head,
-            out,
-            Some(|j: &mut Json| {
-                for (k, v) in fields {
-                    match v {
-                        Some(n) => j.int(k, *n),
-                        None => j.null(k),
-                    }
-                }
-            }),
-        );
+        let (csv, marked) = (self.format == Format::Csv, self.format == Format::JsonApi);
+        if csv {
+            csv_common(out, c, None, None);
+            out.extend_from_slice(b",,");
+            csv_cell(out, event.as_bytes());
+            out.extend_from_slice(b",,");
+        } else {
+            json_common(out, c, None, None, marked);
+            out.extend_from_slice(b",\"system\":null,\"event\":");
+            string_into(out, event);
+            out.extend_from_slice(b",\"flags\":null,\"fields\":");
+        }
+        let obj = if csv {
+            self.cell.clear();
+            &mut self.cell
+        } else {
+            &mut *out
+        };
+        obj.push(b'{');
+        for (k, (name, v)) in fields.iter().enumerate() {
+            if k > 0 {
+                obj.push(b',');
+            }
+            string_into(obj, name);
+            obj.push(b':');
+            match v {
+                Some(n) => int_into(obj, *n, marked),
+                None => obj.extend_from_slice(b"null"),
+            }
+        }
+        obj.push(b'}');
+        end_line(out, csv.then_some(&self.cell));
     }
 
-    /// A record of input `fi` whose event is `ev` (None: an id no format declares); `comm` is
-    /// its task's name as the text line would print it.
+    /// A record of input `fi` whose event is `ev` (None: an id no format declares). Its comm
+    /// is its task's name as the text line would print it.
     #[allow(clippy::too_many_arguments)]
-    pub fn record(&mut self, c: &Common<'_>, fi: usize, tep: &mut Tep, ev: Option<usize>, data: &[u8], size: usize, comm: &[u8], out: &mut Vec<u8>) {
+    pub fn record(&mut self, c: &Common<'_>, fi: usize, tep: &mut Tep, ev: Option<usize>, data: &[u8], size: usize, out: &mut Vec<u8>) {
         self.start(out);
         let pid = tep.pid_of(data);
-        if let (Some(files), None) = (self.files.as_mut(), ev) {
-            let mut row = common_cells(c, Some(pid), Some(comm));
-            row.pop();
-            row.push(b'\n');
-            return files.row(Table::Unknown, "unknown_events", || b"ts,source,buffer,cpu,pid,comm\n".to_vec(), &row);
-        }
+        let comm = tep.comms.find(pid);
+        let (csv, marked) = (self.format == Format::Csv, self.format == Format::JsonApi);
         let Some(ei) = ev else {
-            let head = Head { common: c, pid: Some(pid), comm: Some(comm), system: None, event: None, flags: None };
-            return self.write(&head, out, None::<fn(&mut Json)>);
+            if let Some(files) = self.files.as_mut() {
+                let row = &mut self.row;
+                row.clear();
+                common_cells(row, c, Some(pid), Some(comm));
+                row.pop();
+                row.push(b'\n');
+                return files.row(Table::Unknown, "unknown_events", || b"ts,source,buffer,cpu,pid,comm\n".to_vec(), row);
+            }
+            if csv {
+                csv_common(out, c, Some(pid), Some(comm));
+                out.extend_from_slice(b",,,,null");
+            } else {
+                json_common(out, c, Some(pid), Some(comm), marked);
+                out.extend_from_slice(b",\"system\":null,\"event\":null,\"flags\":null,\"fields\":null}");
+            }
+            out.push(b'\n');
+            return;
         };
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
-        let e = &mut tep.events[ei];
-        let flags = e.fields.iter().take(e.nr_common).find(|f| f.name == "common_flags").map(|f| ctx.read(data, f.offset as usize, f.size as usize));
+        let Some(e) = tep.events.get_mut(ei) else { return };
         let nr = e.nr_common;
         // The names a plugin prints instead of numbers, before the fields are lent to Eval.
-        let plugin: Vec<Option<&'static str>> = if e.handler == Handler::None {
-            Vec::new()
-        } else {
+        self.plugin.clear();
+        if e.handler != Handler::None {
             let fields = Fields { all: &e.fields, nr_common: nr };
-            e.fields.iter().map(|f| plugins::symbol(e.handler, &fields, &ctx, data, &f.name)).collect()
-        };
+            self.plugin.extend(e.fields.iter().map(|f| plugins::symbol(e.handler, &fields, &ctx, data, &f.name)));
+        }
+        if self.events.len() <= fi {
+            self.events.resize_with(fi.saturating_add(1), Vec::new);
+        }
+        let Some(by_event) = self.events.get_mut(fi) else { return };
+        if by_event.len() <= ei {
+            by_event.resize_with(ei.saturating_add(1), || None);
+        }
+        let Some(slot) = by_event.get_mut(ei) else { return };
+        let keys = slot.get_or_insert_with(|| EventKeys::new(e, long_size));
+        let flags = keys.flags.and_then(|i| e.fields.get(i)).map(|f| ctx.read(data, f.offset as usize, f.size as usize));
         let (prog, fields) = e.compiled(long_size);
         let mut eval = Eval { prog, fields };
-        let views = self.views.entry((fi, ei)).or_insert_with(|| eval.views());
-        let values: Vec<(usize, Value)> = (nr..eval.fields.len())
-            .map(|i| match plugin.get(i).copied().flatten() {
-                Some(name) => (i, Value::Name(name.as_bytes().to_vec())),
-                None => (i, eval.value(&ctx, data, i, views.get(i).copied().flatten())),
-            })
-            .collect();
-        let e = &tep.events[ei];
+        let end = nr.saturating_add(keys.keys.len());
+        let plugin = |i: usize| self.plugin.get(i).copied().flatten();
+        let view = |i: usize| keys.views.get(i).copied().flatten();
         if let Some(files) = self.files.as_mut() {
-            let mut row = common_cells(c, Some(pid), Some(comm));
+            let row = &mut self.row;
+            row.clear();
+            common_cells(row, c, Some(pid), Some(comm));
             if let Some(f) = flags {
-                row.extend_from_slice(f.to_string().as_bytes());
+                u64_into(row, f);
             }
             row.push(b',');
-            for (k, (_, v)) in values.iter().enumerate() {
-                if k > 0 {
+            for i in nr..end {
+                if i > nr {
                     row.push(b',');
                 }
-                match v {
-                    Value::Int(n) => row.extend_from_slice(n.to_string().as_bytes()),
-                    Value::Str(s) | Value::Name(s) => csv_cell(&mut row, String::from_utf8_lossy(s).as_bytes()),
+                if let Some(name) = plugin(i) {
+                    text_cell(row, name.as_bytes());
+                    continue;
+                }
+                match eval.value(&ctx, data, i, view(i)) {
+                    Value::Int(n) => decimal_into(row, n),
+                    Value::Str(s) => text_cell(row, s),
+                    Value::Name(s) => text_cell(row, &s),
                     Value::Array(a) => {
-                        let items: Vec<String> = a.iter().map(i128::to_string).collect();
-                        csv_cell(&mut row, format!("[{}]", items.join(",")).as_bytes());
+                        let cell = &mut self.cell;
+                        cell.clear();
+                        cell.push(b'[');
+                        for (k, n) in a.iter().enumerate() {
+                            if k > 0 {
+                                cell.push(b',');
+                            }
+                            decimal_into(cell, *n);
+                        }
+                        cell.push(b']');
+                        csv_cell(row, cell);
                     }
                 }
             }
-            if values.is_empty() {
+            if end == nr {
                 row.pop();
             }
             row.push(b'\n');
-            let header = || {
-                let mut h = b"ts,source,buffer,cpu,pid,comm,flags".to_vec();
-                for (i, _) in &values {
-                    h.push(b',');
-                    csv_cell(&mut h, e.fields[*i].name.as_bytes());
-                }
-                h.push(b'\n');
-                h
-            };
-            return files.row(Table::Event(fi, ei), &format!("{}-{}", e.system, e.name), header, &row);
+            return files.row(Table::Event(fi, ei), &keys.file, || keys.file_header.clone(), row);
         }
-        let head = Head { common: c, pid: Some(pid), comm: Some(comm), system: Some(&e.system), event: Some(&e.name), flags };
-        self.write(
-            &head,
-            out,
-            Some(|j: &mut Json| {
-                for (i, v) in &values {
-                    let name = &e.fields[*i].name;
-                    match v {
-                        Value::Int(n) => j.int(name, *n),
-                        Value::Str(s) | Value::Name(s) => j.bytes(name, s),
-                        Value::Array(a) => {
-                            j.begin_array(Some(name));
-                            for n in a {
-                                j.item_int(*n);
-                            }
-                            j.end_array();
-                        }
-                    }
-                }
-            }),
-        );
-    }
-
-    /// The record's line: a JSON object, or a CSV row whose last column is the `fields` object
-    /// (whose members `fields` writes; None: null).
-    fn write(&self, h: &Head<'_>, out: &mut Vec<u8>, fields: Option<impl FnOnce(&mut Json)>) {
-        let c = h.common;
-        match self.format {
-            Format::Json | Format::JsonApi | Format::Text => {
-                let mut j = Json::over(std::mem::take(out));
-                j.marked_bigints = self.format == Format::JsonApi;
-                j.begin_object(None);
-                j.int("ts", c.ts as i128);
-                j.str("source", c.source);
-                j.str("buffer", c.buffer);
-                j.num("cpu", c.cpu as i64);
-                match h.pid {
-                    Some(p) => j.num("pid", p as i64),
-                    None => j.null("pid"),
-                }
-                match h.comm {
-                    Some(s) => j.bytes("comm", s),
-                    None => j.null("comm"),
-                }
-                j.opt_str("system", h.system);
-                j.opt_str("event", h.event);
-                match h.flags {
-                    Some(f) => j.int("flags", f as i128),
-                    None => j.null("flags"),
-                }
-                fields_object(&mut j, Some("fields"), fields);
-                j.end_object();
-                *out = j.into_bytes();
+        if csv {
+            csv_common(out, c, Some(pid), Some(comm));
+            out.push(b',');
+            out.extend_from_slice(&keys.csv_head);
+            if let Some(f) = flags {
+                u64_into(out, f);
             }
-            Format::Csv => {
-                let text = |v: Option<String>| v.unwrap_or_default();
-                let cells = [
-                    c.ts.to_string(),
-                    c.source.to_string(),
-                    c.buffer.to_string(),
-                    c.cpu.to_string(),
-                    text(h.pid.map(|p| p.to_string())),
-                    text(h.comm.map(|s| String::from_utf8_lossy(s).into_owned())),
-                    text(h.system.map(str::to_string)),
-                    text(h.event.map(str::to_string)),
-                    text(h.flags.map(|f| f.to_string())),
-                ];
-                for cell in &cells {
-                    csv_cell(out, cell.as_bytes());
-                    out.push(b',');
-                }
-                let mut j = Json::new();
-                fields_object(&mut j, None, fields);
-                csv_cell(out, &j.into_bytes());
+            out.push(b',');
+        } else {
+            json_common(out, c, Some(pid), Some(comm), marked);
+            out.extend_from_slice(&keys.json_head);
+            match flags {
+                Some(f) => int_into(out, f as i128, marked),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"fields\":");
+        }
+        let obj = if csv {
+            self.cell.clear();
+            &mut self.cell
+        } else {
+            &mut *out
+        };
+        obj.push(b'{');
+        for (key, i) in keys.keys.iter().zip(nr..) {
+            obj.extend_from_slice(key);
+            if let Some(name) = plugin(i) {
+                bytes_into(obj, name.as_bytes());
+                continue;
+            }
+            match eval.value(&ctx, data, i, view(i)) {
+                Value::Int(n) => int_into(obj, n, marked),
+                Value::Str(s) => bytes_into(obj, s),
+                Value::Name(s) => bytes_into(obj, &s),
+                Value::Array(a) => json_array(obj, &a, marked),
             }
         }
-        out.push(b'\n');
+        obj.push(b'}');
+        end_line(out, csv.then_some(&self.cell));
     }
 }
 
-/// The fields object (`null` without fields) under `key`.
-fn fields_object(j: &mut Json, key: Option<&str>, fields: Option<impl FnOnce(&mut Json)>) {
-    match (fields, key) {
-        (Some(f), _) => {
-            j.begin_object(key);
-            f(j);
-            j.end_object();
-        }
-        (None, Some(k)) => j.null(k),
-        (None, None) => j.null_item(),
+/// Ends a line whose fields object was written: JSON's closing brace, or for CSV the object
+/// (`cell`) as the last cell.
+fn end_line(out: &mut Vec<u8>, cell: Option<&Vec<u8>>) {
+    match cell {
+        Some(cell) => csv_cell(out, cell),
+        None => out.push(b'}'),
+    }
+    out.push(b'\n');
+}
+
+/// A line's JSON members up to comm (pid and comm null where not given).
+fn json_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>, marked: bool) {
+    out.extend_from_slice(b"{\"ts\":");
+    int_into(out, c.ts as i128, marked);
+    out.extend_from_slice(b",\"source\":");
+    string_into(out, c.source);
+    out.extend_from_slice(b",\"buffer\":");
+    string_into(out, c.buffer);
+    out.extend_from_slice(b",\"cpu\":");
+    u64_into(out, u64::from(c.cpu));
+    out.extend_from_slice(b",\"pid\":");
+    match pid {
+        Some(p) => i64_into(out, i64::from(p)),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b",\"comm\":");
+    match comm {
+        Some(s) => bytes_into(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A CSV stream row's cells up to comm, without the comma after it (pid and comm empty where
+/// not given).
+fn csv_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) {
+    u64_into(out, c.ts);
+    out.push(b',');
+    csv_cell(out, c.source.as_bytes());
+    out.push(b',');
+    csv_cell(out, c.buffer.as_bytes());
+    out.push(b',');
+    u64_into(out, u64::from(c.cpu));
+    out.push(b',');
+    if let Some(p) = pid {
+        i64_into(out, i64::from(p));
+    }
+    out.push(b',');
+    if let Some(s) = comm {
+        text_cell(out, s);
     }
 }
 
 /// The common cells of a per-event CSV row, each followed by a comma: ts, source, buffer, cpu,
 /// and pid and comm where given.
-fn common_cells(c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) -> Vec<u8> {
-    let mut row = Vec::with_capacity(128);
-    row.extend_from_slice(format!("{},", c.ts).as_bytes());
-    csv_cell(&mut row, c.source.as_bytes());
+fn common_cells(row: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) {
+    u64_into(row, c.ts);
     row.push(b',');
-    csv_cell(&mut row, c.buffer.as_bytes());
-    row.extend_from_slice(format!(",{},", c.cpu).as_bytes());
+    csv_cell(row, c.source.as_bytes());
+    row.push(b',');
+    csv_cell(row, c.buffer.as_bytes());
+    row.push(b',');
+    u64_into(row, u64::from(c.cpu));
+    row.push(b',');
     if let Some(p) = pid {
-        row.extend_from_slice(format!("{p},").as_bytes());
-    }
-    if let Some(s) = comm {
-        csv_cell(&mut row, String::from_utf8_lossy(s).as_bytes());
+        i64_into(row, i64::from(p));
         row.push(b',');
     }
-    row
+    if let Some(s) = comm {
+        text_cell(row, s);
+        row.push(b',');
+    }
+}
+
+/// A JSON array of integers.
+fn json_array(out: &mut Vec<u8>, a: &[i128], marked: bool) {
+    out.push(b'[');
+    for (k, n) in a.iter().enumerate() {
+        if k > 0 {
+            out.push(b',');
+        }
+        int_into(out, *n, marked);
+    }
+    out.push(b']');
+}
+
+/// An integer in decimal.
+fn decimal_into(out: &mut Vec<u8>, n: i128) {
+    match i64::try_from(n) {
+        Ok(v) => i64_into(out, v),
+        Err(_) => match u64::try_from(n) {
+            Ok(v) => u64_into(out, v),
+            Err(_) => out.extend_from_slice(n.to_string().as_bytes()),
+        },
+    }
+}
+
+/// Bytes as a CSV cell, invalid UTF-8 as U+FFFD.
+fn text_cell(out: &mut Vec<u8>, s: &[u8]) {
+    match std::str::from_utf8(s) {
+        Ok(_) => csv_cell(out, s),
+        Err(_) => csv_cell(out, String::from_utf8_lossy(s).as_bytes()),
+    }
 }
 
 /// One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break.

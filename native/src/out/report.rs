@@ -655,8 +655,7 @@ impl Report {
             enc.lost(&common, missed, out);
         }
         let tep = &mut self.files[fi].tep;
-        let comm = tep.comms.find(tep.pid_of(data)).to_vec();
-        enc.record(&common, fi, tep, ev, data, size, &comm, out);
+        enc.record(&common, fi, tep, ev, data, size, out);
         let teaches = ev.is_some_and(|e| matches!(self.files[fi].tep.events[e].handler, Handler::SchedSwitch | Handler::SchedWakeup));
         if teaches && !self.opts.raw {
             let mut text = Vec::new();

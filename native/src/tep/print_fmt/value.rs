@@ -4,20 +4,20 @@
 //! print fmt shows through `__print_symbolic` or `__print_flags` by the name it shows, and a
 //! field of size 0 that its `%s` prints as that text.
 
-use super::eval::{array_bytes, field_text, print_flags, printable, symbol_of, StrConv};
-use super::fields::{F_ARRAY, F_SIGNED, F_STRING};
+use super::eval::{array_bytes, dyn_offset, field_text, print_flags, printable, symbol_of, StrConv};
+use super::fields::{F_ARRAY, F_DYNAMIC, F_SIGNED, F_STRING};
 use super::format::PieceKind;
 use super::parse::{Arg, ArgId};
 use super::{Ctx, Eval};
 use crate::tep::cprintf;
 
-/// One field's value.
+/// One field's value (its text borrowed from the record: no copy per record).
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Value<'d> {
     /// An integer, signed fields sign-extended from their size.
     Int(i128),
     /// A printable char array up to its NUL (or the text of a field of size 0).
-    Str(Vec<u8>),
+    Str(&'d [u8]),
     /// Any other array: its elements when they are 1, 2, 4 or 8 bytes wide, else its bytes.
     Array(Vec<i128>),
     /// The name a symbol table gives the field's value (or `__print_flags`' names of its bits).
@@ -68,15 +68,19 @@ impl Eval<'_> {
 
     /// Field `fi` of a record, shown as `view` (from [`Eval::views`]) says: a value a table
     /// does not name stays a number.
-    pub fn value(&mut self, ctx: &Ctx<'_>, data: &[u8], fi: usize, view: Option<View>) -> Value {
-        let f = self.fields[fi].clone();
+    pub fn value<'d>(&mut self, ctx: &Ctx<'_>, data: &'d [u8], fi: usize, view: Option<View>) -> Value<'d> {
+        let f = &self.fields[fi];
+        let (size, signed) = (f.size, f.flags & F_SIGNED != 0);
         if f.flags & F_ARRAY != 0 {
-            let (off, bytes) = array_bytes(ctx, &f, data);
-            if f.flags & F_STRING != 0 && printable(&bytes) {
-                return Value::Str(cprintf::cstr(data.get(off..).unwrap_or(&[])).to_vec());
+            if f.flags & F_STRING != 0 {
+                // (array_bytes' zeros past the data end the string as the data's end does.)
+                let (off, len) = if f.flags & F_DYNAMIC != 0 { dyn_offset(ctx, f, data) } else { (f.offset as usize, f.size as usize) };
+                if printable(data.get(off..off.saturating_add(len).min(data.len())).unwrap_or(&[])) {
+                    return Value::Str(cprintf::cstr(data.get(off..).unwrap_or(&[])));
+                }
             }
+            let (_, bytes) = array_bytes(ctx, f, data);
             let es = f.elementsize as usize;
-            let signed = f.flags & F_SIGNED != 0;
             return Value::Array(if matches!(es, 1 | 2 | 4 | 8) && bytes.len() % es == 0 {
                 bytes.chunks(es).map(|c| int(ctx.read(c, 0, es), es as u32, signed)).collect()
             } else {
@@ -86,7 +90,7 @@ impl Eval<'_> {
         let v = ctx.read(data, f.offset as usize, f.size as usize);
         match view {
             // No bytes of its own: the text from its offset on.
-            Some(View::Text) => return Value::Str(cprintf::cstr(field_text(ctx, &f, data)).to_vec()),
+            Some(View::Text) => return Value::Str(cprintf::cstr(field_text(ctx, f, data))),
             Some(View::Named(id)) => {
                 if let Some(name) = self.name(ctx, data, id) {
                     return Value::Name(name);
@@ -94,7 +98,7 @@ impl Eval<'_> {
             }
             None => {}
         }
-        Value::Int(int(v, f.size, f.flags & F_SIGNED != 0))
+        Value::Int(int(v, size, signed))
     }
 
     /// What a symbol argument prints for the record, when it names the value: a symbol's name,
