@@ -70,7 +70,7 @@ test('batches() meets damage as records() does: after the same records, or salva
   const path = join(mkdtempSync('/tmp/tracedat-'), 'bad.dat');
   writeFileSync(path, bad);
   const t = await open(path);
-  const drain = (it: Iterable<unknown>, out: unknown[]) => {
+  const drain = <T>(it: Iterable<T>, out: T[]) => {
     try {
       for (const x of it) out.push(x);
     } catch (e) {
@@ -78,7 +78,7 @@ test('batches() meets damage as records() does: after the same records, or salva
     }
     return undefined;
   };
-  const records: string[] = [];
+  const records: TraceRecord[] = [];
   const e1 = drain(t.records(0), records);
   const batches: string[] = [];
   const e2 = drain(
@@ -89,7 +89,8 @@ test('batches() meets damage as records() does: after the same records, or salva
   );
   expect(e1).toBeInstanceOf(TraceError);
   expect(e2).toEqual(e1);
-  expect(batches).toEqual((records as TraceRecord[]).map(line));
+  expect(records.length).toBeGreaterThan(0);
+  expect(batches).toEqual(records.map(line));
   const skips: [unknown[], unknown[]] = [[], []];
   const salvaged = viaRecords(t, 0, { salvage: true, onSkip: (s) => skips[0].push(s) });
   expect(viaBatches(t, 0, { salvage: true, onSkip: (s) => skips[1].push(s) })).toEqual(salvaged);
