@@ -111,15 +111,26 @@ async function main() {
   const set = await generate(parseSize(sizeText), dataDir);
   const single = `${set.single}-none.dat`;
   const { open } = await import('../dist/index.js');
+  // The record count, and the decode row's checksum as the record iterator gives it.
   const count = async (files) => {
     let n = 0;
+    let sum = 0n;
+    let ids = 0;
+    let len = 0;
     for (const f of files) {
       const t = await open(f);
-      for (let b = 0; b < t.metadata.buffers.length; b++) for (const _ of t.records(b, { batch: 65536 })) n++;
+      for (let b = 0; b < t.metadata.buffers.length; b++) {
+        for (const r of t.records(b, { batch: 65536 })) {
+          n++;
+          sum += r.timestamp;
+          ids += r.eventId;
+          len += r.data.length;
+        }
+      }
     }
-    return n;
+    return { n, check: `${sum}:${ids}:${len}` };
   };
-  const events = await count([single]);
+  const { n: events, check } = await count([single]);
   const load0 = os.loadavg();
   const t0 = Date.now();
   const tc = (args) => () => measure('trace-cmd', args);
@@ -166,7 +177,7 @@ async function main() {
       [set.kvm, 'KVM pair, kvm_write_tsc_offset'],
     ]) {
       const files = pair.map((b) => `${b}-none.dat`);
-      const n = await count(files);
+      const { n } = await count(files);
       for (const compression of ['none', 'zstd']) {
         const r = await rounds(
           {
@@ -184,14 +195,15 @@ async function main() {
     if (hasCommand('explain')) {
       // The KVM pair: its host has the vCPU threads' kvm_exit/kvm_entry, its guest the wakeups.
       const files = set.kvm.map((b) => `${b}-none.dat`);
-      const n = await count(files);
+      const { n } = await count(files);
       const r = await rounds({ 'trace-cmd': tc(['report', '-i', files[0], '-i', files[1]]), 'tracedat CLI': ours(['explain', files[0], files[1]]) });
       row('explain', 'explain (KVM pair, vs trace-cmd report -i host -i guest)', files, n, r, 'trace-cmd', 'trace-cmd side: the merged listing a person would read to find the same answer');
     } else console.log('explain: not in this build (tracedat explain --help fails), skipped');
   }
   if (only.includes('decode')) {
     const r = await rounds({ cat: () => measure('cat', [single]), 'tracedat API': api(['decode', single]) });
-    if (r['tracedat API'].info.records !== events) throw new Error(`decode: ${r['tracedat API'].info.records} records, expected ${events}`);
+    const got = r['tracedat API'].info;
+    if (got.records !== events || got.check !== check) throw new Error(`decode: ${got.records} records, check ${got.check}; the record iterator gives ${events}, ${check}`);
     row('decode', 'decode only (API) vs cat', [single], events, r, 'cat');
   }
   clean();

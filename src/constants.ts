@@ -13,6 +13,11 @@ export interface BatchLayout {
   align: number;
 }
 
+/** The columns of a `fillBatch` batch (see src/records.ts), in their order, to their element sizes. */
+export type BatchColumns = Readonly<
+  Record<'timestamp' | 'rawTimestamp' | 'missedEvents' | 'timestampHigh' | 'timestampLow' | 'cpu' | 'eventId' | 'pid' | 'length' | 'offset', number>
+>;
+
 /** Byte offsets in one record header of `build`'s block, then the header size. */
 export interface BuildRecordLayout {
   buffer: number;
@@ -88,6 +93,7 @@ export type DumpItems = Readonly<
 
 interface Constants {
   batch: BatchLayout;
+  batchColumns: BatchColumns;
   buildRecord: BuildRecordLayout;
   optionEdit: OptionEditLayout;
   optionIds: OptionIds;
@@ -97,7 +103,7 @@ interface Constants {
 const constants = JSON.parse(native.constants()) as Constants;
 for (const group of Object.values(constants)) Object.freeze(group);
 
-export const { batch: BATCH, buildRecord: BUILD_RECORD, optionEdit: OPTION_EDIT } = constants;
+export const { batch: BATCH, batchColumns: BATCH_COLUMNS, buildRecord: BUILD_RECORD, optionEdit: OPTION_EDIT } = constants;
 
 /** Option ids, for `setOptions` and for reading `metadata.options`. */
 export const OptionId: OptionIds = constants.optionIds;

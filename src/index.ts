@@ -8,7 +8,7 @@ export { events } from './events.js';
 export type { TraceEvent, FieldValue, EventsOptions } from './events.js';
 export { UsageError } from './usage.js';
 export type { Metadata, TraceBuffer, FlyrecordBuffer, LatencyBuffer, TraceOption, OptionValue, BufferOptionValue, CpuData, TimeShiftSample, BufferScan, CpuScan, EventFormat, FormatField, BrokenFormat } from './metadata.js';
-export type { TraceRecord, RecordOptions } from './records.js';
+export type { TraceRecord, RecordOptions, RecordBatch } from './records.js';
 export type { ConvertOptions, ConvertResult, ConvertedCpu, Compression } from './convert.js';
 export { report, reportChunks, reportCpus, reportCsvFiles } from './report.js';
 export type { ReportOptions, ReportFilter, ReportSync, ReportSkipped, ReportFormat, ReportDisplay } from './report.js';

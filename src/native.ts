@@ -19,6 +19,8 @@ export interface Native {
   info(handle: Handle): string;
   records(handle: Handle, buffer: number, cpus: string, raw: boolean, salvage: boolean): Cursor;
   nextBatch(cursor: Cursor, maxRecords: number): Buffer;
+  /** Writes up to `capacity` records into `columns` (laid out as `BATCH_COLUMNS` says, then data): how many. */
+  fillBatch(cursor: Cursor, columns: Uint8Array, capacity: number, pidOffset: number): number;
   skipped(cursor: Cursor): string;
   scan(handle: Handle, salvage: boolean): string;
   scanAsync(handle: Handle, salvage: boolean): Promise<string>;

@@ -1,10 +1,11 @@
 // The TypeScript face of an opened trace.dat.
-import { native, type Handle, type TextKind } from './native.js';
+import { native, type Cursor, type Handle, type TextKind } from './native.js';
+import { UsageError } from './usage.js';
 import { events, type EventsOptions, type TraceEvent } from './events.js';
 import { fromNative, TraceError } from './errors.js';
 import { resolveSource } from './source.js';
 import { parseMetadata, parseScan, type Metadata, type BufferScan, type EventFormat, type BrokenFormat, type Skipped } from './metadata.js';
-import { iterate, type RecordOptions, type TraceRecord } from './records.js';
+import { iterate, iterateBatches, type RecordBatch, type RecordOptions, type TraceRecord } from './records.js';
 import { convertHandle, type ConvertOptions, type ConvertResult } from './convert.js';
 
 export class TraceFile {
@@ -164,15 +165,37 @@ export class TraceFile {
 
   /** The records of one buffer (default: the top one), in time order across its CPUs. */
   *records(buffer = 0, options: RecordOptions = {}): Generator<TraceRecord> {
-    const salvage = options.salvage ?? false;
-    const cursor = this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false, salvage));
-    const onSkip = salvage ? (options.onSkip ?? (() => {})) : undefined;
+    const cursor = this.cursor(buffer, options);
+    const onSkip = options.salvage ? (options.onSkip ?? (() => {})) : undefined;
     // Errors of the addon name this file (a consumer's own exceptions never come through here).
     try {
       yield* iterate(cursor, buffer, this.metadata.bigEndian, this.pidOffset, options.batch ?? 4096, onSkip);
     } catch (e) {
       throw fromNative(this.name, e);
     }
+  }
+
+  /**
+   * The records `records(buffer, options)` gives, in the same order, as columns of up to
+   * `options.batch` (default 65536) records each: for passes over every record that should
+   * cost no object per record (see `RecordBatch`). Each batch is overwritten by the next.
+   */
+  *batches(buffer = 0, options: RecordOptions = {}): Generator<RecordBatch> {
+    const capacity = options.batch ?? 65536;
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 1 << 20) throw new UsageError(`batch: a whole number of records from 1 to ${1 << 20}, not ${capacity}`);
+    const cursor = this.cursor(buffer, options);
+    const onSkip = options.salvage ? (options.onSkip ?? (() => {})) : undefined;
+    const pageSize = Math.max(this.metadata.pageSize, this.metadata.buffers[buffer]?.pageSize ?? 0);
+    try {
+      yield* iterateBatches(cursor, buffer, this.pidOffset, capacity, pageSize, onSkip);
+    } catch (e) {
+      throw fromNative(this.name, e);
+    }
+  }
+
+  /** A record cursor over `buffer` as `options` select. */
+  private cursor(buffer: number, options: RecordOptions): Cursor {
+    return this.call(() => native.records(this.handle, buffer, (options.cpus ?? []).join(','), options.rawTimestamps ?? false, options.salvage ?? false));
   }
 }
 

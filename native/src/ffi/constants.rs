@@ -7,15 +7,17 @@ use crate::ffi::exports::option_edit;
 use crate::format::options;
 use crate::out::dump;
 use crate::out::json::Json;
+use crate::ring::columns;
 use crate::ring::records::batch;
 use crate::write::build::record;
 
-/// The constants as JSON: `{batch, buildRecord, optionEdit, optionIds, dumpItems}`, each an
-/// object of names to numbers.
+/// The constants as JSON: `{batch, batchColumns, buildRecord, optionEdit, optionIds,
+/// dumpItems}`, each an object of names to numbers (`batchColumns`: the element sizes of
+/// `fillBatch`'s columns, in their order).
 pub fn json() -> String {
     let mut j = Json::new();
     j.begin_object(None);
-    let layouts: [(&str, &[(&str, usize)]); 3] = [
+    let layouts: [(&str, &[(&str, usize)]); 4] = [
         (
             "batch",
             &[
@@ -28,6 +30,7 @@ pub fn json() -> String {
                 ("align", batch::ALIGN),
             ],
         ),
+        ("batchColumns", &columns::COLUMNS),
         (
             "buildRecord",
             &[

@@ -11,7 +11,7 @@ use crate::format::{bytes, clib, compression, error, file, options};
 use crate::merge;
 use crate::out::record::Format;
 use crate::out::{dump, info, json, report, scan, tables};
-use crate::ring::{records, validate};
+use crate::ring::{columns, records, validate};
 use crate::tep::filter;
 use crate::time::sync::Method;
 use crate::write::{self, output, progress, writer};
@@ -162,6 +162,21 @@ fn next_batch(env: Env, args: &Args) -> JsResult {
     }
     c.opened.source.shed();
     env.buffer(&out)
+}
+
+/// `fillBatch(cursor, columns, capacity, pidOffset)` → how many records (at most `capacity`,
+/// 0 at the end) were written into `columns`, a Buffer or typed array laid out as
+/// [`columns`](crate::ring::columns) says, reused from batch to batch. Damage ends a batch
+/// after the records before it and is the next call's error.
+fn fill_batch(env: Env, args: &Args) -> JsResult {
+    let c = &mut *args.external_mut::<RecordCursor>(0)?;
+    let buf = args.buffer_mut(1)?;
+    let capacity = args.index(2)?;
+    let pid_offset = args.index(3)?;
+    let data = c.opened.source.bytes();
+    let n = columns::fill(&mut c.records, data, buf, capacity, c.opened.trace.endian, pid_offset)?;
+    c.opened.source.shed();
+    env.number(n as f64)
 }
 
 /// `skipped(cursor)` → JSON of what a salvaging cursor stepped over since the last call (see
@@ -941,6 +956,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"warnings", warnings),
         (c"records", records),
         (c"nextBatch", next_batch),
+        (c"fillBatch", fill_batch),
         (c"scan", scan),
     ];
     for &(name, f) in functions {

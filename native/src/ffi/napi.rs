@@ -12,7 +12,7 @@
 //! objects and keeps the handle private).
 
 use std::any::Any;
-use std::cell::{RefCell, RefMut};
+use std::cell::{Cell, RefCell, RefMut};
 use std::ffi::{c_char, c_int, c_void};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -331,6 +331,10 @@ pub struct Args {
     env: Env,
     values: [RawValue; 12],
     len: usize,
+    /// Whether [`Args::buffer`] has lent out an argument's bytes for reading in this call.
+    read: Cell<bool>,
+    /// Whether [`Args::buffer_mut`] has lent out an argument's bytes for writing in this call.
+    lent: Cell<bool>,
 }
 
 impl Args {
@@ -394,21 +398,59 @@ impl Args {
         Ok(b)
     }
 
-    /// Borrows a Buffer argument. The slice lives as long as the call, during which JavaScript
-    /// cannot run and so cannot detach or resize the Buffer.
-    pub fn buffer(&self, i: usize) -> Result<&[u8], JsError> {
+    /// The bytes of a Buffer (or any typed array) argument: start and length, null when empty.
+    fn bytes_of(&self, i: usize) -> Result<(*mut u8, usize), JsError> {
         let v = self.get(i)?;
         let mut data: *mut c_void = ptr::null_mut();
         let mut len = 0usize;
-        // SAFETY: node reports the Buffer's backing store; it stays valid for this call.
+        // SAFETY: node reports the view's backing store; it stays valid for this call.
         if unsafe { napi_get_buffer_info(self.env.0, v, &mut data, &mut len) } != OK {
             return Err(JsError::usage(format!("argument {i} must be a Buffer")));
         }
-        if len == 0 || data.is_null() {
+        Ok(if len == 0 || data.is_null() { (ptr::null_mut(), 0) } else { (data.cast::<u8>(), len) })
+    }
+
+    /// Borrows a Buffer argument. The slice lives as long as the call, during which JavaScript
+    /// cannot run and so cannot detach or resize the Buffer.
+    pub fn buffer(&self, i: usize) -> Result<&[u8], JsError> {
+        if self.lent.get() {
+            return Err(JsError::usage("a Buffer argument read after one was lent for writing"));
+        }
+        self.read.set(true);
+        let (data, len) = self.bytes_of(i)?;
+        if data.is_null() {
             return Ok(&[]);
         }
-        // SAFETY: data points at len initialized bytes (see above).
-        Ok(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len) })
+        // SAFETY: data points at len initialized bytes (see above), which no `buffer_mut`
+        // borrow of this call can alias: after one, this method refuses.
+        Ok(unsafe { std::slice::from_raw_parts(data, len) })
+    }
+
+    /// Borrows exclusively the bytes of a Buffer (or typed array) argument, for the addon to
+    /// write in place: what lets a batch reuse one JavaScript allocation. Once per call, before
+    /// any [`Args::buffer`], and only when no other argument views any of the same bytes.
+    #[allow(clippy::mut_from_ref)]
+    pub fn buffer_mut(&self, i: usize) -> Result<&mut [u8], JsError> {
+        if self.read.get() || self.lent.replace(true) {
+            return Err(JsError::usage("a Buffer lent for writing after another was lent"));
+        }
+        let (data, len) = self.bytes_of(i)?;
+        if data.is_null() {
+            return Ok(&mut []);
+        }
+        let (start, end) = (data as usize, data as usize + len);
+        for j in (0..self.len.min(self.values.len())).filter(|&j| j != i) {
+            if let Ok((d, l)) = self.bytes_of(j) {
+                if !d.is_null() && (d as usize) < end && start < d as usize + l {
+                    return Err(JsError::usage(format!("arguments {i} and {j} share bytes")));
+                }
+            }
+        }
+        // SAFETY: data points at len initialized bytes that stay valid for the call (see
+        // `bytes_of`); no other argument views them (checked above), and no other Buffer borrow
+        // of this call exists before it (`read`, `lent`) or can be taken after it (`buffer`
+        // refuses), so this is the one reference to them until the call returns.
+        Ok(unsafe { std::slice::from_raw_parts_mut(data, len) })
     }
 
     /// Borrows the Rust value inside an external made by [`Env::external`], checking its type.
@@ -453,7 +495,7 @@ unsafe extern "C" fn trampoline(env: RawEnv, info: RawInfo) -> RawValue {
     // SAFETY: `data` is the `Function` pointer stored by `export`, a plain fn item address.
     let f: Function = unsafe { std::mem::transmute::<*mut c_void, Function>(data) };
     let env = Env(env);
-    let args = Args { env, values, len };
+    let args = Args { env, values, len, read: Cell::new(false), lent: Cell::new(false) };
     match catch_unwind(AssertUnwindSafe(|| f(env, &args))) {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => {

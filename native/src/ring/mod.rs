@@ -1,3 +1,4 @@
+pub mod columns;
 pub mod page;
 pub mod page_writer;
 pub mod records;

@@ -221,6 +221,11 @@ impl Records {
         }
     }
 
+    /// The largest page of any CPU: no record's data is longer.
+    pub fn max_page_size(&self) -> usize {
+        self.cpus.iter().map(|c| c.stream.page_size()).max().unwrap_or(0)
+    }
+
     fn order(&mut self, file: &[u8]) -> Result<&mut KWay> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
