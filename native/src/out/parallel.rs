@@ -176,7 +176,8 @@ impl Drop for Parallel {
 /// The formatting thread: chunks' lines until the report stops it.
 fn work(setup: Setup, todo: &Receiver<Chunk>, done: &Sender<Chunk>) -> Carry {
     let Setup { files, vcpus, flags, sources } = setup;
-    let files = files.iter().map(|(texts, time, trace_clock, lat)| File { tep: Tep::from_texts(texts), time: *time, trace_clock: *trace_clock, lat: *lat }).collect();
+    let files =
+        files.iter().map(|(texts, time, trace_clock, lat)| File { tep: Tep::from_texts(texts), time: *time, trace_clock: *trace_clock, lat: *lat }).collect();
     let mut p = Printer { files, stacks: FuncStacks::default(), vcpus, flags, last_ts: 0 };
     while let Ok(mut c) = todo.recv() {
         let mut start = 0;
