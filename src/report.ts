@@ -91,6 +91,19 @@ export interface ReportOptions {
   salvage?: boolean;
   /** With `salvage`: told of each region stepped over, after the chunk holding its marker. */
   onSkip?: (s: ReportSkipped) => void;
+  /**
+   * Text lines formatted on a second thread while the records are read (the output is the
+   * same); default: when the traces are large (8 MiB in all), or as the environment's
+   * `TRACEDAT_PARALLEL` says (`0`: never, `1`: always). JSON, CSV, `-w` and `salvage` are
+   * always formatted in order on one thread.
+   */
+  parallel?: boolean;
+}
+
+/** `TRACEDAT_PARALLEL`: `0` or `1`, else undefined (by the traces' size). */
+function parallelDefault(): boolean | undefined {
+  const v = process.env['TRACEDAT_PARALLEL'];
+  return v === '0' ? false : v === '1' ? true : undefined;
 }
 
 /** A region a salvaging report stepped over: where (`at`, `bytes`: its marker's numbers) and why. */
@@ -162,6 +175,8 @@ function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, 
     const own = hz(options.inputTs2secs?.[i]);
     if (own !== undefined) native.reportOption(cursor, 'ts2secs', own);
   });
+  const parallel = options.parallel ?? parallelDefault();
+  if (parallel !== undefined) native.reportOption(cursor, 'parallel', parallel ? 'on' : 'off');
   if (options.salvage) native.reportSalvage(cursor);
   if (options.format !== undefined) native.reportFormat(cursor, options.format);
   if (options.buffers !== undefined) native.reportBuffers(cursor, options.buffers.join('\0'));

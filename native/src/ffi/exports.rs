@@ -728,7 +728,8 @@ fn report_input(env: Env, args: &Args) -> JsResult {
 /// `reportOption(cursor, name, value)`: one of report's display flags, before the first chunk:
 /// `ts-diff`, `latency` (-l), `wakeup` (-w), `ts-check`, `align-ts`, `nodate` (value ignored),
 /// `only` (value `stat`, `uname` or `version`), `ts2secs` (value HZ in decimal: for every
-/// input before any `reportInput`, for the last input added after one).
+/// input before any `reportInput`, for the last input added after one), `parallel` (`on` or
+/// `off`: lines formatted on a second thread or not, whatever the inputs' size).
 fn report_option(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<ReportCursor>(0)?;
     if c.report.is_some() {
@@ -743,6 +744,13 @@ fn report_option(env: Env, args: &Args) -> JsResult {
         "ts-check" => o.ts_check = true,
         "align-ts" => o.align_ts = true,
         "nodate" => o.nodate = true,
+        "parallel" => {
+            o.parallel = match value.as_str() {
+                "on" => Some(true),
+                "off" => Some(false),
+                v => return Err(JsError::usage(format!("reportOption parallel: on or off, not '{v}'"))),
+            }
+        }
         "only" => {
             o.only = match value.as_str() {
                 "stat" => report::Only::Stat,

@@ -2,6 +2,7 @@ pub mod csv_dir;
 pub mod dump;
 pub mod info;
 pub mod json;
+pub mod parallel;
 pub mod record;
 pub mod report;
 pub mod scan;

@@ -21,11 +21,12 @@ use crate::format::options;
 use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::out::csv_dir::EventFiles;
+use crate::out::parallel::{self, Parallel};
 use crate::out::record::{Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C, Conv};
-use crate::tep::event::Tep;
+use crate::tep::event::{Tep, TepTexts};
 use crate::tep::filter::{FilterError, Filters, Spec};
 use crate::tep::latency::LatFields;
 use crate::tep::lookups::Funcs;
@@ -79,6 +80,8 @@ pub struct Options {
     pub buffers: Option<Vec<String>>,
     /// With CSV: one file per event in this directory instead of one stream.
     pub out_dir: Option<std::path::PathBuf>,
+    /// Lines formatted on a second thread (see [`parallel`]); None: when the inputs are large.
+    pub parallel: Option<bool>,
 }
 
 /// What report prints instead of the records (trace-cmd: --version wins over --uname, which
@@ -185,17 +188,39 @@ impl From<InputError> for StartError {
     }
 }
 
-/// What trace-cmd keeps per input file: its event table and how its times print.
-struct File {
-    tep: Tep,
-    time: TimeFmt,
-    /// Its `-F` filters (for all its buffers), None without any.
-    filters: Option<Filters>,
+/// What trace-cmd keeps per input file to print its lines: its event table and how its times
+/// print.
+pub(crate) struct File {
+    pub tep: Tep,
+    pub time: TimeFmt,
     /// trace-cmd's use_trace_clock: a TRACECLOCK option and no `--ts2secs` (`--ts-diff` then
     /// counts microseconds unless `-t`).
-    trace_clock: bool,
+    pub trace_clock: bool,
     /// Where its latency columns are (`-l`).
-    lat: LatFields,
+    pub lat: LatFields,
+}
+
+/// report's display flags that change how a line prints.
+#[derive(Clone, Copy)]
+pub(crate) struct Flags {
+    pub raw: bool,
+    pub nsec: bool,
+    pub latency: bool,
+    pub ts_diff: bool,
+}
+
+/// Everything a line reads and changes besides its record: every input's event table (whose
+/// comm table the sched handlers teach), the function plugin's stacks, the vCPU threads and
+/// `--ts-diff`'s previous time. The sequential report prints with its own; a parallel one
+/// with another built on the formatting thread (see [`parallel`]).
+pub(crate) struct Printer {
+    pub files: Vec<File>,
+    pub stacks: FuncStacks,
+    /// The vCPU threads of the host (the first input) and the guest input each one runs.
+    pub vcpus: VcpuThreads,
+    pub flags: Flags,
+    /// `--ts-diff`: the previous line's time (0 before the first, as trace-cmd's).
+    pub last_ts: u64,
 }
 
 /// A buffer being read (a trace-cmd handle): its records and how its lines are prefixed.
@@ -220,12 +245,11 @@ pub struct Damaged {
 
 /// A running report over one or more files.
 pub struct Report {
-    files: Vec<File>,
+    printer: Printer,
+    /// Each input's `-F` filters (for all its buffers), None without any.
+    filters: Vec<Option<Filters>>,
     opts: Options,
     sources: Vec<Source>,
-    stacks: FuncStacks,
-    /// The vCPU threads of the host (the first input) and the guest input each one runs.
-    vcpus: VcpuThreads,
     /// Text still to print before records (the `cpus=` lines, or a whole latency trace).
     head: Vec<u8>,
     done: bool,
@@ -233,8 +257,6 @@ pub struct Report {
     order: Option<KWay>,
     /// What the user should know: how each guest was lined up, or that it could not be.
     pub warnings: Vec<String>,
-    /// `--ts-diff`: the previous line's time (0 before the first, as trace-cmd's).
-    last_ts: u64,
     /// `--ts-check`: the previous record's time.
     check_ts: u64,
     /// `-w`: the wakeup latencies measured.
@@ -255,6 +277,12 @@ pub struct Report {
     /// a filter that keeps few records reads much input per chunk of text).
     pace: Option<Box<dyn FnMut()>>,
     read: u32,
+    /// What a formatting thread needs, when the lines are to print on one (started by the
+    /// first `fill`), and the thread once started.
+    setup: Option<parallel::Setup>,
+    parallel: Option<Parallel>,
+    /// The text of the lines that only teach the comm table (kept between records).
+    scratch: Vec<u8>,
 }
 
 /// Records read between two calls of a report's `pace`.
@@ -332,6 +360,7 @@ impl Report {
             }
         }
         let mut files = Vec::with_capacity(inputs.len());
+        let mut filters_of = Vec::with_capacity(inputs.len());
         let mut head = Vec::new();
         let mut done = false;
         // trace-cmd's handles, (file, buffer index, name): every file's top buffer, then the
@@ -351,7 +380,8 @@ impl Report {
             let usecs = in_usecs_ts2secs(trace, data, opts.raw_ts, ts2secs);
             let trace_clock = !ts2secs && trace.options.iter().any(|o| o.id == options::TRACECLOCK);
             let lat = LatFields::new(&tep);
-            files.push(File { tep, time: TimeFmt::new(usecs, opts.nsec), filters, trace_clock, lat });
+            files.push(File { tep, time: TimeFmt::new(usecs, opts.nsec), trace_clock, lat });
+            filters_of.push(filters);
             if opts.format == Format::Text {
                 if multi {
                     head.extend_from_slice(&name_prefix(base_name(input.name), width));
@@ -458,12 +488,22 @@ impl Report {
             e.files = opts.out_dir.clone().filter(|_| opts.format == Format::Csv).map(EventFiles::new);
             e
         });
+        let flags = Flags { raw: opts.raw, nsec: opts.nsec, latency: opts.latency, ts_diff: opts.ts_diff };
+        // Lines whose printing depends only on the records before them in order: not -w's
+        // (which appends to them), the encoders' or salvage's markers.
+        let big = inputs.iter().map(|i| i.data.len()).sum::<usize>() >= parallel::MIN_INPUT;
+        let threads = opts.parallel.unwrap_or(big) && !done && opts.format == Format::Text && !opts.wakeup && !opts.salvage;
+        let setup = threads.then(|| parallel::Setup {
+            files: inputs.iter().zip(&files).map(|(i, f)| (TepTexts::of(i.trace, i.data), f.time, f.trace_clock, f.lat)).collect(),
+            vcpus: vcpus.clone(),
+            flags,
+            sources: sources.iter().map(|s| (s.file, s.prefix.clone())).collect(),
+        });
         Ok(Report {
-            files,
+            printer: Printer { files, stacks: FuncStacks::default(), vcpus, flags, last_ts: 0 },
+            filters: filters_of,
             opts,
             sources,
-            stacks: FuncStacks::default(),
-            vcpus,
             head,
             done,
             order: None,
@@ -471,13 +511,15 @@ impl Report {
             skipped: Vec::new(),
             failed: None,
             encoder,
-            last_ts: 0,
             last_encoded_ts: 0,
             check_ts: 0,
             wakeup,
             rec_data: Vec::new(),
             pace: None,
             read: 0,
+            setup,
+            parallel: None,
+            scratch: Vec::new(),
         })
     }
 
@@ -526,6 +568,22 @@ impl Report {
         if self.done {
             return Ok(false);
         }
+        let r = self.records(data, out, min);
+        if matches!(r, Ok(true)) {
+            return r;
+        }
+        // The end, or damage: the lines still formatting on the thread come first.
+        self.stop_parallel(out);
+        r?;
+        self.done = true;
+        if let Some(w) = &self.wakeup {
+            w.summary(out);
+        }
+        Ok(false)
+    }
+
+    /// Lines of records until `out` holds `min` bytes (true) or the records end (false).
+    fn records(&mut self, data: &[&[u8]], out: &mut Vec<u8>, min: usize) -> std::result::Result<bool, InputError> {
         if self.order.is_none() {
             let sources = &mut self.sources;
             let bytes = |s: &Source| data.get(s.file).copied().unwrap_or(&[]);
@@ -536,17 +594,12 @@ impl Report {
             for si in 0..self.sources.len() {
                 self.markers(si, out);
             }
+            self.parallel = self.setup.take().and_then(Parallel::start);
         }
         // (A per-event CSV file that cannot be written stops the report.)
         while out.len() < min && self.encoder.as_ref().and_then(|e| e.files.as_ref()).is_none_or(|f| f.error.is_none()) {
             // The buffer whose next record comes first (ties: the earlier buffer).
-            let Some((_, si)) = self.order.as_mut().and_then(KWay::pop) else {
-                self.done = true;
-                if let Some(w) = &self.wakeup {
-                    w.summary(out);
-                }
-                return Ok(false);
-            };
+            let Some((_, si)) = self.order.as_mut().and_then(KWay::pop) else { return Ok(false) };
             let fi = self.sources[si].file;
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
@@ -561,6 +614,18 @@ impl Report {
             }
         }
         Ok(true)
+    }
+
+    /// Ends the formatting thread, if one runs: its lines are appended to `out`, and what it
+    /// learned (comms, function stacks, `--ts-diff`'s time) is this printer's from here on.
+    fn stop_parallel(&mut self, out: &mut Vec<u8>) {
+        let Some(p) = self.parallel.take() else { return };
+        let carry = p.finish(out);
+        for (f, comms) in self.printer.files.iter_mut().zip(carry.comms) {
+            f.tep.comms = comms;
+        }
+        self.printer.stacks = carry.stacks;
+        self.printer.last_ts = carry.last_ts;
     }
 
     /// Calls `f` every few thousand records read.
@@ -578,58 +643,98 @@ impl Report {
     /// [`Report::one`] with the scratch bytes for the record's copy.
     fn one_with(&mut self, data: &[u8], si: usize, rec_data: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<()> {
         rec_data.clear();
-        let fi = self.sources[si].file;
-        let extent = self.files[fi].tep.extent;
-        let (ts, cpu, missed, size) = {
-            let src = &mut self.sources[si];
-            let Some(r) = src.records.next_with(data, |r| {
-                // Fields past the record's end are read from what follows it, as in C.
-                rec_data.extend_from_slice(r.rest.get(..r.data.len().max(extent)).unwrap_or(r.rest));
-                (r.ts, r.cpu, r.missed, r.data.len())
-            })?
-            else {
-                return Ok(());
-            };
-            r
+        let taken = match self.parallel.take() {
+            Some(mut par) => {
+                let queued = self.queue(&mut par, data, si, rec_data, out);
+                self.parallel = Some(par);
+                let Some(t) = queued? else { return Ok(()) };
+                // A function_graph entry, which looks at the record after it: in order here.
+                self.stop_parallel(out);
+                t
+            }
+            None => match self.take(data, si, rec_data)? {
+                Some(t) => t,
+                None => return Ok(()),
+            },
         };
-        // trace-cmd's library filters before report's --cpu test sees the record.
-        let File { tep, filters, .. } = &mut self.files[fi];
-        let ev = tep.event_of(rec_data);
-        if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, rec_data, cpu)) {
-            return Ok(());
-        }
+        self.print(data, si, rec_data, taken, out)
+    }
+
+    /// The next record of source `si` when it is to print, its bytes appended to `buf` (taken
+    /// off again when it is not): trace-cmd's library filters before report's --cpu test, then
+    /// `--ts-check`'s warning.
+    fn take(&mut self, data: &[u8], si: usize, buf: &mut Vec<u8>) -> Result<Option<Taken>> {
+        let start = buf.len();
+        let fi = self.sources[si].file;
+        let extent = self.printer.files[fi].tep.extent;
+        let read = self.sources[si].records.next_with(data, |r| {
+            // Fields past the record's end are read from what follows it, as in C.
+            buf.extend_from_slice(r.rest.get(..r.data.len().max(extent)).unwrap_or(r.rest));
+            (r.ts, r.cpu, r.missed, r.data.len())
+        })?;
+        let Some((ts, cpu, missed, size)) = read else { return Ok(None) };
+        let rec = buf.get(start..).unwrap_or(&[]);
+        let tep = &self.printer.files[fi].tep;
+        let ev = tep.event_of(rec);
         let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
-        if self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
-            return Ok(());
+        if self.filters[fi].as_mut().is_some_and(|f| !f.keep(tep, ev, rec, cpu)) || self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
+            buf.truncate(start);
+            return Ok(None);
         }
         if self.opts.ts_check && self.check_ts > ts {
             let (last, d) = (self.check_ts as i64, self.check_ts.wrapping_sub(ts) as i64);
             self.warnings.push(format!("WARNING: Record on cpu {cpu} went backwards: {last} to {} delta: -{d}", ts as i64));
         }
         self.check_ts = ts;
+        Ok(Some(Taken { ts, cpu, missed, size, ev }))
+    }
+
+    /// With a formatting thread: the next record of source `si` into the chunk being filled,
+    /// or, for a function_graph entry, its bytes into `rec_data` and itself returned, to print
+    /// here once the thread has stopped.
+    fn queue(&mut self, par: &mut Parallel, data: &[u8], si: usize, rec_data: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<Option<Taken>> {
+        let bytes = par.bytes();
+        let start = bytes.len();
+        let Some(t) = self.take(data, si, bytes)? else { return Ok(None) };
+        let fi = self.sources[si].file;
+        let handler = t.ev.map(|e| self.printer.files[fi].tep.events[e].handler);
+        if self.opts.raw {
+            // (-R runs no handler.)
+        } else if handler == Some(Handler::FgraphEntry) {
+            rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
+            bytes.truncate(start);
+            return Ok(Some(t));
+        } else if self.filters[fi].is_some() && matches!(handler, Some(Handler::SchedSwitch | Handler::SchedWakeup)) {
+            // The filters here may test comms: this table learns them as the thread's does.
+            let rec = Rec { data: bytes.get(start..).unwrap_or(&[]), size: t.size, ts: t.ts, cpu: t.cpu, missed: 0, ev: t.ev, next: None };
+            self.scratch.clear();
+            self.printer.line(fi, rec, &mut self.scratch);
+        }
+        par.push(si, t, out);
+        Ok(None)
+    }
+
+    /// A record taken, printed in order: as JSON or CSV, or as its line (with -w's latency).
+    fn print(&mut self, data: &[u8], si: usize, rec: &[u8], t: Taken, out: &mut Vec<u8>) -> Result<()> {
+        let Taken { ts, cpu, missed, size, ev } = t;
+        let fi = self.sources[si].file;
         if self.encoder.is_some() {
-            self.record(fi, si, rec_data, size, ts, cpu, missed, ev, out);
+            self.record(fi, si, rec, size, ts, cpu, missed, ev, out);
             return Ok(());
         }
         // The next record, for function_graph's leaf folding.
-        let tep = &self.files[fi].tep;
+        let tep = &self.printer.files[fi].tep;
         let mut next = None;
         if !self.opts.raw && ev.is_some_and(|e| tep.events[e].handler == Handler::FgraphEntry) {
             // Damage after this record ends the report after its line: the next call meets it.
             next = self.sources[si].records.peek_with(data, |r| r.data.to_vec()).ok().flatten();
         }
-        // The line is written in place at the end of `out`.
-        let start = out.len();
-        out.extend_from_slice(&self.sources[si].prefix);
-        let consumed = self.line(fi, rec_data, size, ts, cpu, missed, ev, next.as_deref(), out);
-        if consumed {
+        let r = Rec { data: rec, size, ts, cpu, missed, ev, next: next.as_deref() };
+        if self.printer.put(&self.sources[si].prefix, fi, r, out) {
             self.sources[si].records.next_with(data, |_| ())?;
         }
-        if out.len() > start && out.last() == Some(&b'\n') {
-            out.pop();
-        }
         if let (Some(w), Some(e)) = (self.wakeup.as_mut(), ev) {
-            w.record(self.files[fi].tep.events[e].id, rec_data, ts, out);
+            w.record(self.printer.files[fi].tep.events[e].id, rec, ts, out);
         }
         out.push(b'\n');
         Ok(())
@@ -654,30 +759,55 @@ impl Report {
         if missed != 0 {
             enc.lost(&common, missed, out);
         }
-        let tep = &mut self.files[fi].tep;
+        let tep = &mut self.printer.files[fi].tep;
         enc.record(&common, fi, tep, ev, data, size, out);
-        let teaches = ev.is_some_and(|e| matches!(self.files[fi].tep.events[e].handler, Handler::SchedSwitch | Handler::SchedWakeup));
+        let teaches = ev.is_some_and(|e| matches!(self.printer.files[fi].tep.events[e].handler, Handler::SchedSwitch | Handler::SchedWakeup));
         if teaches && !self.opts.raw {
             let mut text = Vec::new();
-            self.line(fi, data, size, ts, cpu, 0, ev, None, &mut text);
+            self.printer.line(fi, Rec { data, size, ts, cpu, missed: 0, ev, next: None }, &mut text);
         }
     }
+}
 
-    /// trace_show_data for one record; true when a following record was consumed.
-    #[allow(clippy::too_many_arguments)]
-    fn line(&mut self, fi: usize, data: &[u8], size: usize, ts: u64, cpu: u32, missed: i64, ev: Option<usize>, next: Option<&[u8]>, s: &mut Vec<u8>) -> bool {
-        let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(data));
+/// A record read and kept by the filters: its time, CPU, the events lost before it, its size
+/// and event.
+#[derive(Clone, Copy)]
+pub(crate) struct Taken {
+    pub ts: u64,
+    pub cpu: u32,
+    pub missed: i64,
+    pub size: usize,
+    pub ev: Option<usize>,
+}
+
+impl Printer {
+    /// trace_show_data for one record of input `fi`; true when a following record was consumed.
+    fn line(&mut self, fi: usize, r: Rec<'_>, s: &mut Vec<u8>) -> bool {
+        let guest = self.vcpus.guest_of(self.files[fi].tep.pid_of(r.data));
         let guest_self = guest == Some(fi);
-        let (File { tep, time, trace_clock, lat, .. }, guest) = split_file(&mut self.files, fi, guest);
+        let (File { tep, time, trace_clock, lat }, guest) = split_file(&mut self.files, fi, guest);
+        let Flags { raw, nsec, latency, ts_diff } = self.flags;
         let line = Line {
-            raw: self.opts.raw,
+            raw,
             time: *time,
             guest,
             guest_self,
-            latency: self.opts.latency.then_some(&*lat),
-            ts_diff: self.opts.ts_diff.then_some((&mut self.last_ts, *trace_clock && !self.opts.nsec)),
+            latency: latency.then_some(&*lat),
+            ts_diff: ts_diff.then_some((&mut self.last_ts, *trace_clock && !nsec)),
         };
-        line.print(tep, &mut self.stacks, Rec { data, size, ts, cpu, missed, ev, next }, s)
+        line.print(tep, &mut self.stacks, r, s)
+    }
+
+    /// A record's line at the end of `out` after `prefix`, without its newline; true when a
+    /// following record (`r.next`) was consumed.
+    pub fn put(&mut self, prefix: &[u8], fi: usize, r: Rec<'_>, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        out.extend_from_slice(prefix);
+        let consumed = self.line(fi, r, out);
+        if out.len() > start && out.last() == Some(&b'\n') {
+            out.pop();
+        }
+        consumed
     }
 }
 

@@ -54,26 +54,58 @@ pub struct Tep {
     pub extent: usize,
 }
 
+/// The texts a file's event table is read from (kallsyms, printk formats, saved comms and the
+/// event formats), copied out of the file: to build the same table on another thread (a table
+/// is not `Send`: its compiled programs share their parts through `Rc`).
+pub struct TepTexts {
+    endian: Endian,
+    long_size: u32,
+    kallsyms: Vec<u8>,
+    printk: Vec<u8>,
+    cmdlines: Vec<u8>,
+    events: Vec<(String, Vec<u8>)>,
+}
+
+impl TepTexts {
+    pub fn of(trace: &Trace, data: &[u8]) -> TepTexts {
+        let [kallsyms, printk, cmdlines] = lookup_texts(trace, data).map(<[u8]>::to_vec);
+        let events = trace.event_texts(data).into_iter().map(|(system, text)| (system, text.to_vec())).collect();
+        TepTexts { endian: trace.endian, long_size: trace.kernel_long as u32, kallsyms, printk, cmdlines, events }
+    }
+}
+
+/// A file's kallsyms, printk formats and saved comms (empty when it has none).
+fn lookup_texts<'a>(trace: &'a Trace, data: &'a [u8]) -> [&'a [u8]; 3] {
+    [options::KALLSYMS, options::PRINTK, options::CMDLINES].map(|id| match trace.content(id) {
+        Some(Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x)) => trace.bytes(data, x),
+        _ => &[],
+    })
+}
+
 impl Tep {
     pub fn load(trace: &Trace, data: &[u8]) -> Tep {
-        let text = |id| match trace.content(id) {
-            Some(Content::Kallsyms(x) | Content::Printk(x) | Content::Cmdlines(x)) => trace.bytes(data, x),
-            _ => &[],
-        };
-        let long_size = trace.kernel_long as u32;
+        Tep::build(trace.endian, trace.kernel_long as u32, lookup_texts(trace, data), trace.event_texts(data))
+    }
+
+    /// The table [`Tep::load`] builds from the file the texts were copied from.
+    pub fn from_texts(t: &TepTexts) -> Tep {
+        let events = t.events.iter().map(|(system, text)| (system.clone(), text.as_slice()));
+        Tep::build(t.endian, t.long_size, [&t.kallsyms, &t.printk, &t.cmdlines], events)
+    }
+
+    fn build<'a>(endian: Endian, long_size: u32, [kallsyms, printk, cmdlines]: [&[u8]; 3], texts: impl IntoIterator<Item = (String, &'a [u8])>) -> Tep {
         let mut tep = Tep {
-            endian: trace.endian,
+            endian,
             long_size,
-            funcs: Funcs::parse(text(options::KALLSYMS)),
-            printk: Printk::parse(text(options::PRINTK)),
-            comms: Comms::parse(text(options::CMDLINES)),
+            funcs: Funcs::parse(kallsyms),
+            printk: Printk::parse(printk),
+            comms: Comms::parse(cmdlines),
             events: Vec::new(),
             by_id: ById::default(),
             common_type: (0, 2),
             common_pid: (4, 4),
             extent: 0,
         };
-        let texts = trace.event_texts(data);
         // A plugin's handler is registered by name and goes to the first event of that name
         // parsed (libtraceevent's find_event_handle consumes it): in a file holding two events
         // of one name (a host and a guest merged), the second prints by its print fmt.
