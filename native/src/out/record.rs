@@ -361,9 +361,8 @@ fn json_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option
     }
 }
 
-/// A CSV stream row's cells up to comm, without the comma after it (pid and comm empty where
-/// not given).
-fn csv_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) {
+/// The cells every CSV row starts with, each followed by a comma: ts, source, buffer, cpu.
+fn where_cells(out: &mut Vec<u8>, c: &Common<'_>) {
     u64_into(out, c.ts);
     out.push(b',');
     csv_cell(out, c.source.as_bytes());
@@ -372,6 +371,12 @@ fn csv_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<
     out.push(b',');
     u64_into(out, u64::from(c.cpu));
     out.push(b',');
+}
+
+/// A CSV stream row's cells up to comm, without the comma after it (pid and comm empty where
+/// not given).
+fn csv_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) {
+    where_cells(out, c);
     if let Some(p) = pid {
         i64_into(out, i64::from(p));
     }
@@ -384,14 +389,7 @@ fn csv_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<
 /// The common cells of a per-event CSV row, each followed by a comma: ts, source, buffer, cpu,
 /// and pid and comm where given.
 fn common_cells(row: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>) {
-    u64_into(row, c.ts);
-    row.push(b',');
-    csv_cell(row, c.source.as_bytes());
-    row.push(b',');
-    csv_cell(row, c.buffer.as_bytes());
-    row.push(b',');
-    u64_into(row, u64::from(c.cpu));
-    row.push(b',');
+    where_cells(row, c);
     if let Some(p) = pid {
         i64_into(row, i64::from(p));
         row.push(b',');
