@@ -29,28 +29,55 @@ pub struct Events {
 pub struct IdMap {
     /// Where `common_type` sits in the guest's records (offset, size).
     common_type: (usize, usize),
-    map: HashMap<u64, u64>,
+    /// The merged id of each guest id below [`DENSE_IDS`], indexed by it: one load per record.
+    dense: Vec<Option<u64>>,
+    /// Any guest id above, sorted (a wider common_type could carry one; no kernel has it).
+    wide: Vec<(u64, u64)>,
     /// Guest events that took the host's id / got a new one.
     pub shared: usize,
     pub added: usize,
 }
 
+/// Guest ids the dense table covers: all a 2-byte common_type (every kernel's) can hold, so
+/// a hostile `ID:` line costs a sorted entry, never a large table.
+const DENSE_IDS: u64 = 1 << 16;
+
 impl IdMap {
+    /// Files `guest`'s merged id; the first one filed for an id stays.
+    fn insert(&mut self, guest: u64, merged: u64) {
+        if guest < DENSE_IDS {
+            let i = guest as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i].get_or_insert(merged);
+        } else if let Err(at) = self.wide.binary_search_by_key(&guest, |&(g, _)| g) {
+            self.wide.insert(at, (guest, merged));
+        }
+    }
+
+    /// The merged id of a guest id, if the guest has a format for it.
+    fn get(&self, guest: u64) -> Option<u64> {
+        match usize::try_from(guest).ok().filter(|_| guest < DENSE_IDS) {
+            Some(i) => self.dense.get(i).copied().flatten(),
+            None => self.wide.binary_search_by_key(&guest, |&(g, _)| g).ok().map(|at| self.wide[at].1),
+        }
+    }
+
     /// Rewrites the event id of a guest record; false when the guest has no format for it (the
     /// record is left as it is).
     pub fn rewrite(&self, endian: Endian, rec: &mut [u8]) -> bool {
         let (o, s) = self.common_type;
         let Some(field) = o.checked_add(s).and_then(|end| rec.get_mut(o..end)) else { return false };
         let Some(id) = endian.uint(field) else { return false };
-        let Some(&new) = self.map.get(&id) else { return false };
+        let Some(new) = self.get(id) else { return false };
         if new != id {
-            let bytes = match s {
-                2 => endian.put_u16(new as u16).to_vec(),
-                4 => endian.put_u32(new as u32).to_vec(),
-                8 => endian.put_u64(new).to_vec(),
+            match s {
+                2 => field.copy_from_slice(&endian.put_u16(new as u16)),
+                4 => field.copy_from_slice(&endian.put_u32(new as u32)),
+                8 => field.copy_from_slice(&endian.put_u64(new)),
                 _ => return false,
-            };
-            field.copy_from_slice(&bytes);
+            }
         }
         true
     }
@@ -125,7 +152,7 @@ pub fn union(host: (&Trace, &[u8]), guests: &[(&Trace, &[u8])]) -> Result<(Event
         for f in gf {
             let key = (f.system.clone(), f.name.clone(), without_id(f.text).join(&b'\n'));
             if let Some(&id) = known.get(&key) {
-                map.map.entry(f.id).or_insert(id);
+                map.insert(f.id, id);
                 map.shared += 1;
                 continue;
             }
@@ -142,7 +169,7 @@ pub fn union(host: (&Trace, &[u8]), guests: &[(&Trace, &[u8])]) -> Result<(Event
             let id = next;
             used.insert(id);
             known.insert(key, id);
-            map.map.entry(f.id).or_insert(id);
+            map.insert(f.id, id);
             map.added += 1;
             let text = with_id(f.text, id);
             if f.system == "ftrace" {
@@ -195,7 +222,10 @@ mod tests {
 
     #[test]
     fn records_get_the_merged_id() {
-        let map = IdMap { common_type: (0, 2), map: [(12, 900), (5, 5)].into_iter().collect(), shared: 1, added: 1 };
+        let mut map = IdMap { common_type: (0, 2), ..IdMap::default() };
+        for (guest, merged) in [(12, 900), (5, 5), (70_000, 901), (12, 5)] {
+            map.insert(guest, merged);
+        }
         let mut rec = [12, 0, 1, 2];
         assert!(map.rewrite(Endian::Little, &mut rec));
         assert_eq!(rec, [0x84, 0x03, 1, 2]);
@@ -204,5 +234,6 @@ mod tests {
         assert_eq!(rec, [0, 5, 1, 2]);
         assert!(!map.rewrite(Endian::Little, &mut [7, 0, 0, 0]), "no format for id 7");
         assert!(!map.rewrite(Endian::Little, &mut [7]), "too short");
+        assert_eq!((map.get(70_000), map.get(70_001)), (Some(901), None), "ids above the table");
     }
 }

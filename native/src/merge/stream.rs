@@ -36,11 +36,10 @@ pub struct Tally {
 /// One guest CPU stream being moved onto host time.
 ///
 /// Page by page: each record's host time comes from the vCPU's clock in stream order. Where
-/// the page can keep its encoding (same page size and kernel long as the output, and every
-/// record moved by the same amount: a TIME_SHIFT of one sample, a stretch between two kvm
-/// writes), it is copied whole with the new time in its header, its deltas as they are, and
-/// its event ids rewritten in place; the copy is read back to check that every record says
-/// the time it must. Any other page has its records written into new pages one by one
+/// the page can keep its encoding (same page size and kernel long as the output, every record
+/// moved by the same amount: a TIME_SHIFT of one sample, a stretch between two kvm writes; no
+/// TIME_STAMP record, whose absolute time would not move), it is copied whole with the new
+/// time in its header, its deltas as they are, and its event ids rewritten in place. Any other page has its records written into new pages one by one
 /// ([`PageWriter`]). Readers see the same records at the same times either way.
 pub struct GuestStream<'a> {
     pub stream: CpuStream,
@@ -85,64 +84,52 @@ impl<'a> GuestStream<'a> {
     /// Moves the current page of the stream: copied, or its records written anew.
     fn page(&mut self) -> Result<()> {
         let bytes = self.stream.page(self.data);
-        let page = Page::new(bytes, self.endian, self.long).and_then(|p| p.check(bytes).map(|_| p));
-        let page = page.map_err(|e| page_error(&self.stream, e))?;
-        // Every record's host time, in stream order (the vCPU clock is stateful).
+        let mut walk = Page::new(bytes, self.endian, self.long).map_err(|e| page_error(&self.stream, e))?;
+        let missed = walk.missed;
+        // Every record's host time, in stream order (the vCPU clock is stateful). Any damage
+        // fails the merge here, before a record of the page is written.
         self.recs.clear();
-        let mut walk = page.clone();
         let base = bytes.as_ptr() as usize;
         while let Some(ev) = walk.next_event(bytes).map_err(|e| page_error(&self.stream, e))? {
             let host = self.clock.host(&mut self.vcpu, ev.ts);
             self.recs.push(Rec { raw: ev.ts, host, start: ev.data.as_ptr() as usize - base, len: ev.data.len() });
         }
         let Some(&Rec { raw, host, .. }) = self.recs.first() else { return Ok(()) };
-        if self.same_layout {
+        let mut tally = PageTally::default();
+        // One shift for every record and no TIME_STAMP record: each time read from the copy is
+        // its header time plus the same deltas, so moving the header moves every record by it.
+        let shift = host.wrapping_sub(raw);
+        if self.same_layout && !walk.stamped() && self.recs.iter().all(|r| r.host.wrapping_sub(r.raw) == shift) {
             let mut copy = bytes.to_vec();
-            let header = page_ts(bytes, self.endian).wrapping_add(host.wrapping_sub(raw));
             if let Some(h) = copy.get_mut(..8) {
-                h.copy_from_slice(&self.endian.put_u64(header));
+                h.copy_from_slice(&self.endian.put_u64(page_ts(bytes, self.endian).wrapping_add(shift)));
             }
-            if self.reads_back(&copy) {
-                for r in &self.recs {
-                    let known = match (&self.ids, copy.get_mut(r.start..r.start + r.len)) {
-                        (Some(ids), Some(data)) => ids.rewrite(self.endian, data),
-                        _ => true,
-                    };
-                    count(&self.tally, &self.reported, r.host, known, self.stream.cpu);
+            for r in &self.recs {
+                let known = match (&self.ids, copy.get_mut(r.start..r.start + r.len)) {
+                    (Some(ids), Some(data)) => ids.rewrite(self.endian, data),
+                    _ => true,
+                };
+                tally.add(r.host, known);
+            }
+            self.out.extend(self.pages.finish());
+            self.out.push_back(copy);
+        } else {
+            for (i, r) in self.recs.iter().enumerate() {
+                let missed = if i == 0 { missed } else { Missed::None };
+                self.scratch.clear();
+                self.scratch.extend_from_slice(bytes.get(r.start..r.start + r.len).unwrap_or_default());
+                let known = self.ids.as_ref().is_none_or(|ids| ids.rewrite(self.endian, &mut self.scratch));
+                match self.pages.push(r.host, &self.scratch, missed) {
+                    Ok(closed) => {
+                        self.out.extend(closed);
+                        tally.add(r.host, known);
+                    }
+                    Err(_) => tally.too_large += 1,
                 }
-                self.out.extend(self.pages.finish());
-                self.out.push_back(copy);
-                return Ok(());
             }
         }
-        let bytes = self.stream.page(self.data);
-        for (i, r) in self.recs.iter().enumerate() {
-            let missed = if i == 0 { page.missed } else { Missed::None };
-            self.scratch.clear();
-            self.scratch.extend_from_slice(bytes.get(r.start..r.start + r.len).unwrap_or_default());
-            let known = self.ids.as_ref().is_none_or(|ids| ids.rewrite(self.endian, &mut self.scratch));
-            match self.pages.push(r.host, &self.scratch, missed) {
-                Ok(closed) => {
-                    self.out.extend(closed);
-                    count(&self.tally, &self.reported, r.host, known, self.stream.cpu);
-                }
-                Err(_) => self.tally.borrow_mut().too_large += 1,
-            }
-        }
+        tally.into(&mut self.tally.borrow_mut(), &self.reported, self.stream.cpu);
         Ok(())
-    }
-
-    /// Whether a page copy with its new header time has every record at its host time, and
-    /// the same records (a TIME_STAMP record, for one, does not move with the header).
-    fn reads_back(&self, copy: &[u8]) -> bool {
-        let Ok(mut read) = Page::new(copy, self.endian, self.long) else { return false };
-        let mut recs = self.recs.iter();
-        while let Ok(Some(ev)) = read.next_event(copy) {
-            if recs.next().is_none_or(|r| r.host != ev.ts) {
-                return false;
-            }
-        }
-        recs.next().is_none()
     }
 
     /// The stream as a page source; damage marks `input` as the one that failed.
@@ -155,16 +142,34 @@ impl<'a> GuestStream<'a> {
     }
 }
 
-/// Counts a record written at host time `host`.
-fn count(tally: &RefCell<Tally>, reported: &Clock, host: u64, known: bool, cpu: u32) {
-    let mut s = tally.borrow_mut();
-    s.records += 1;
-    s.unknown_events += u64::from(!known);
-    if s.first.is_none_or(|(f, _)| host < f) {
-        s.first = Some((host, reported.convert(host, cpu)));
+/// What one page wrote, added to the guest's [`Tally`] once per page.
+#[derive(Default)]
+struct PageTally {
+    records: u64,
+    unknown_events: u64,
+    too_large: u64,
+    /// Least and greatest host time written.
+    span: Option<(u64, u64)>,
+}
+
+impl PageTally {
+    fn add(&mut self, host: u64, known: bool) {
+        self.records += 1;
+        self.unknown_events += u64::from(!known);
+        self.span = Some(self.span.map_or((host, host), |(lo, hi)| (lo.min(host), hi.max(host))));
     }
-    if s.last.is_none_or(|(l, _)| host > l) {
-        s.last = Some((host, reported.convert(host, cpu)));
+
+    fn into(self, t: &mut Tally, reported: &Clock, cpu: u32) {
+        t.records += self.records;
+        t.unknown_events += self.unknown_events;
+        t.too_large += self.too_large;
+        let Some((lo, hi)) = self.span else { return };
+        if t.first.is_none_or(|(f, _)| lo < f) {
+            t.first = Some((lo, reported.convert(lo, cpu)));
+        }
+        if t.last.is_none_or(|(l, _)| hi > l) {
+            t.last = Some((hi, reported.convert(hi, cpu)));
+        }
     }
 }
 

@@ -90,6 +90,8 @@ pub struct Page {
     next: usize,
     ts: u64,
     pub missed: Missed,
+    /// A TIME_STAMP record was read: the times from it on do not follow the header's.
+    stamped: bool,
 }
 
 impl Page {
@@ -112,7 +114,7 @@ impl Page {
         } else {
             Missed::Unknown
         };
-        Ok(Page { endian, end, next: start, ts, missed })
+        Ok(Page { endian, end, next: start, ts, missed, stamped: false })
     }
 
     /// Walks the whole page from here without consuming it: the count of data events, or the
@@ -160,6 +162,7 @@ impl Page {
                 TYPE_TIME_STAMP => {
                     let high = self.word(page, body)? as u64;
                     self.ts = ((high << TS_SHIFT) + delta as u64) | (self.ts & TS_MSB);
+                    self.stamped = true;
                     self.next = body + 4;
                 }
                 0 => {
@@ -183,6 +186,12 @@ impl Page {
             }
         }
         Ok(None)
+    }
+
+    /// Whether a TIME_STAMP record was read so far. Until one is, every time is the header's
+    /// time plus deltas: moving the header moves each time read by the same amount.
+    pub fn stamped(&self) -> bool {
+        self.stamped
     }
 
     /// `from + len`, checked to stay inside the committed data.
