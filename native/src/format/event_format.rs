@@ -112,15 +112,7 @@ pub fn parse<'a>(system: &'a str, text: &'a [u8]) -> Result<EventFormat<'a>> {
     let mut cx = Ctx { section: format!("event format {system}") };
     let text = utf8(text, &cx)?;
     let mut lines = Lines { text, pos: 0 };
-
-    let (name, at) = keyword_line(&mut lines, "name", &cx)?;
-    if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
-        return Err(cx.err(at, format!("an event name of one word after `name:` (found {})", found(name))));
-    }
-    cx.section = format!("event format {system}/{name}");
-
-    let (id, at) = keyword_line(&mut lines, "ID", &cx)?;
-    let id = decimal(id).ok_or_else(|| cx.err(at, format!("a decimal event ID below 2^32 (found {})", found(id))))?;
+    let (name, id) = head(&mut lines, system, &mut cx)?;
 
     let (rest, at) = keyword_line(&mut lines, "format", &cx)?;
     if !rest.is_empty() {
@@ -153,6 +145,26 @@ pub fn parse<'a>(system: &'a str, text: &'a [u8]) -> Result<EventFormat<'a>> {
     s.skip_ws();
     let print_fmt = text.get(s.offset()..).unwrap_or("").trim_end();
     Ok(EventFormat { system, name, id, common, fields, print_fmt })
+}
+
+/// The name and ID of an event format text, read from its first two lines alone: for
+/// matching formats across files without parsing their fields.
+pub fn identity<'a>(system: &str, text: &'a [u8]) -> Result<(&'a str, u32)> {
+    let mut cx = Ctx { section: format!("event format {system}") };
+    let text = utf8(text, &cx)?;
+    head(&mut Lines { text, pos: 0 }, system, &mut cx)
+}
+
+/// The `name:` and `ID:` lines; from the name on, errors name the event.
+fn head<'a>(lines: &mut Lines<'a>, system: &str, cx: &mut Ctx) -> Result<(&'a str, u32)> {
+    let (name, at) = keyword_line(lines, "name", cx)?;
+    if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
+        return Err(cx.err(at, format!("an event name of one word after `name:` (found {})", found(name))));
+    }
+    cx.section = format!("event format {system}/{name}");
+    let (id, at) = keyword_line(lines, "ID", cx)?;
+    let id = decimal(id).ok_or_else(|| cx.err(at, format!("a decimal event ID below 2^32 (found {})", found(id))))?;
+    Ok((name, id))
 }
 
 /// Parses the `header_page` text. Fields other than timestamp, commit, overwrite and data are

@@ -89,24 +89,31 @@ struct Format<'a> {
     name: String,
     id: u64,
     text: &'a [u8],
-    common_type: Option<(usize, usize)>,
 }
 
+/// The formats of a file whose name and ID can be read (the fields are not needed to match a
+/// format across files: its text is compared whole).
 fn formats<'a>(trace: &'a Trace, data: &'a [u8]) -> Vec<Format<'a>> {
     trace
         .event_texts(data)
         .into_iter()
         .filter_map(|(system, text)| {
-            let f = event_format::parse(&system, text).ok()?;
-            let common_type = f.common.iter().find(|x| x.name == "common_type").map(|x| (x.offset as usize, x.size as usize));
-            Some(Format { name: f.name.to_string(), id: f.id as u64, common_type, system, text })
+            let (name, id) = event_format::identity(&system, text).ok()?;
+            Some(Format { name: name.to_string(), id: id.into(), system, text })
         })
         .collect()
 }
 
-/// The text without its `ID:` line, for comparing formats across files.
-fn without_id(text: &[u8]) -> Vec<&[u8]> {
-    text.split(|&c| c == b'\n').filter(|l| !l.starts_with(b"ID:")).collect()
+/// Where `common_type` sits in a file's records (offset, size), from its first format that
+/// parses (every format of a kernel has the same common fields).
+fn common_type(formats: &[Format<'_>]) -> Option<(usize, usize)> {
+    let f = formats.iter().find_map(|f| event_format::parse(&f.system, f.text).ok())?;
+    f.common.iter().find(|x| x.name == "common_type").map(|x| (x.offset as usize, x.size as usize))
+}
+
+/// The lines of a format text but its `ID:` line, for comparing formats across files.
+fn without_id(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&c| c == b'\n').filter(|l| !l.starts_with(b"ID:"))
 }
 
 /// The text with its `ID:` line saying `id`.
@@ -126,7 +133,7 @@ fn with_id(text: &[u8], id: u64) -> Vec<u8> {
 }
 
 /// The host's formats as they are, with each guest's differing ones added.
-pub fn union(host: (&Trace, &[u8]), guests: &[(&Trace, &[u8])]) -> Result<(Events, Vec<IdMap>)> {
+pub fn union<'d>(host: (&'d Trace, &'d [u8]), guests: &[(&'d Trace, &'d [u8])]) -> Result<(Events, Vec<IdMap>)> {
     let mut events = Events::default();
     let (ht, hd) = host;
     if let Some(Content::Ftrace(list)) = ht.content(options::FTRACE_EVENTS) {
@@ -135,23 +142,25 @@ pub fn union(host: (&Trace, &[u8]), guests: &[(&Trace, &[u8])]) -> Result<(Event
     if let Some(Content::Events(systems)) = ht.content(options::EVENT_FORMATS) {
         events.systems = systems.iter().map(|s| (s.name.clone(), s.events.iter().map(|t| ht.bytes(hd, t).to_vec()).collect())).collect();
     }
-    let host_formats = formats(ht, hd);
-    let mut known: HashMap<(String, String, Vec<u8>), u64> = HashMap::new();
+    // Each (system, name): the texts filed so far and their merged ids.
+    let mut known: HashMap<(String, String), Vec<(&[u8], u64)>> = HashMap::new();
     let mut used: HashSet<u64> = HashSet::new();
-    for f in &host_formats {
-        known.entry((f.system.clone(), f.name.clone(), without_id(f.text).join(&b'\n'))).or_insert(f.id);
+    for f in formats(ht, hd) {
+        let texts = known.entry((f.system, f.name)).or_default();
+        if !texts.iter().any(|&(t, _)| without_id(t).eq(without_id(f.text))) {
+            texts.push((f.text, f.id));
+        }
         used.insert(f.id);
     }
     let mut next = used.iter().max().map_or(1, |m| m + 1);
     let mut maps = Vec::with_capacity(guests.len());
     for &(gt, gd) in guests {
-        let mut map = IdMap { common_type: (0, 2), ..IdMap::default() };
         let gf = formats(gt, gd);
-        map.common_type = gf.first().and_then(|f| f.common_type).unwrap_or((0, 2));
+        let mut map = IdMap { common_type: common_type(&gf).unwrap_or((0, 2)), ..IdMap::default() };
         let width = map.common_type.1;
         for f in gf {
-            let key = (f.system.clone(), f.name.clone(), without_id(f.text).join(&b'\n'));
-            if let Some(&id) = known.get(&key) {
+            let texts = known.entry((f.system.clone(), f.name.clone())).or_default();
+            if let Some(&(_, id)) = texts.iter().find(|&&(t, _)| without_id(t).eq(without_id(f.text))) {
                 map.insert(f.id, id);
                 map.shared += 1;
                 continue;
@@ -168,7 +177,7 @@ pub fn union(host: (&Trace, &[u8]), guests: &[(&Trace, &[u8])]) -> Result<(Event
             }
             let id = next;
             used.insert(id);
-            known.insert(key, id);
+            texts.push((f.text, id));
             map.insert(f.id, id);
             map.added += 1;
             let text = with_id(f.text, id);
@@ -216,7 +225,7 @@ mod tests {
     #[test]
     fn id_lines_are_compared_away_and_rewritten() {
         let t = b"name: x\nID: 12\nformat:\n\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n";
-        assert_eq!(without_id(t), without_id(&with_id(t, 900)));
+        assert!(without_id(t).eq(without_id(&with_id(t, 900))));
         assert!(with_id(t, 900).windows(8).any(|w| w == b"ID: 900\n"));
     }
 
