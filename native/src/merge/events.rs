@@ -132,6 +132,9 @@ fn with_id(text: &[u8], id: u64) -> Vec<u8> {
     out
 }
 
+/// The texts filed under one (system, name) so far, each with its merged id.
+type Filed<'d> = Vec<(&'d [u8], u64)>;
+
 /// The host's formats as they are, with each guest's differing ones added.
 pub fn union<'d>(host: (&'d Trace, &'d [u8]), guests: &[(&'d Trace, &'d [u8])]) -> Result<(Events, Vec<IdMap>)> {
     let mut events = Events::default();
@@ -142,8 +145,7 @@ pub fn union<'d>(host: (&'d Trace, &'d [u8]), guests: &[(&'d Trace, &'d [u8])]) 
     if let Some(Content::Events(systems)) = ht.content(options::EVENT_FORMATS) {
         events.systems = systems.iter().map(|s| (s.name.clone(), s.events.iter().map(|t| ht.bytes(hd, t).to_vec()).collect())).collect();
     }
-    // Each (system, name): the texts filed so far and their merged ids.
-    let mut known: HashMap<(String, String), Vec<(&[u8], u64)>> = HashMap::new();
+    let mut known: HashMap<(String, String), Filed<'d>> = HashMap::new();
     let mut used: HashSet<u64> = HashSet::new();
     for f in formats(ht, hd) {
         let texts = known.entry((f.system, f.name)).or_default();
