@@ -594,6 +594,7 @@ fn explain_next(env: Env, args: &Args) -> JsResult {
     let mode = args.string(2)?;
     let data: Vec<&[u8]> = c.inputs.iter().map(|h| h.source.bytes()).collect();
     let (windows, done) = c.explain.step(&data, max).map_err(input_error)?;
+    c.inputs.iter().for_each(|h| h.source.shed());
     let mut j = json::Json::new();
     j.begin_object(None);
     j.bool("done", done);
