@@ -7,7 +7,8 @@
 // host+guest pair, a KVM host+guest pair with kvm_write_tsc_offset events; v7 uncompressed and
 // zstd), made on first use under bench/data/ (gitignored).
 //
-// Each case runs trace-cmd, the tracedat CLI (a node process: start-up included, like trace-cmd's)
+// Each case runs trace-cmd, the tracedat CLI (dist/cli.js run as the installed bin runs, through
+// its #! line: sh, then node; start-up included, like trace-cmd's)
 // and the API (bench/api.mjs in a process of its own: the time of the work alone, measured
 // inside it) RUNS times, interleaved (trace-cmd, CLI, API, trace-cmd, ...) so that a change of
 // load hits all three alike; each figure is the median of the runs. Wall time from spawn to
@@ -134,7 +135,8 @@ async function main() {
   const load0 = os.loadavg();
   const t0 = Date.now();
   const tc = (args) => () => measure('trace-cmd', args);
-  const ours = (args) => () => measure(process.execPath, [cli, ...args]);
+  // What the kernel does for the bin's `#!/bin/sh` (npm links and marks it executable on install).
+  const ours = (args) => () => measure('/bin/sh', [cli, ...args]);
   const api = (args) => () => measureApi(args);
 
   if (only.includes('report')) {
@@ -229,7 +231,7 @@ function results(load0, load1, elapsed) {
   lines.push('', `Machine: ${machine()}. Load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')}.`);
   lines.push('', 'Absolute times swing with the machine\'s load (the load averages above). Every side of a case ran in the same rounds, interleaved, and each figure is the median of', `${runs} runs, so the **ratios** (trace-cmd's wall time over tracedat's, above 1: tracedat is faster) are the figures to read; rerun on a quiet machine for absolute speed: \`npm run bench -- --size 2G\` for the 2 GB figures.`);
   lines.push('', 'Inputs (bench/gen.mjs): the pages of real recordings replayed with monotonic times; `single` is sched-irq-sys (sched, irq, syscalls, timer on 2 CPUs), the pairs are a TIME_SHIFT host+guest and the bundled KVM host+guest (guest lined up by the host\'s kvm_write_tsc_offset events).');
-  lines.push('"CLI" is a whole `node dist/cli.js` process (start-up included, like trace-cmd\'s); "API" is the library in a process of its own, timed around the work (open included, node start-up not). RSS is the peak resident set of the process (`/usr/bin/time` %M).');
+  lines.push('"CLI" is a whole `tracedat` process, dist/cli.js run through its #! line as the installed bin is (start-up included, like trace-cmd\'s); "API" is the library in a process of its own, timed around the work (open included, node start-up not). RSS is the peak resident set of the process (`/usr/bin/time` %M).');
   lines.push('', '## Summary (for the README)', '');
   lines.push('| operation | input | trace-cmd | tracedat CLI | ratio | tracedat peak RSS |', '|---|---|---|---|---|---|');
   for (const r of rows) {

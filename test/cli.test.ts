@@ -1,7 +1,7 @@
 // The CLI as a process in a pipeline: a reader that goes away (`tracedat report ... | head`)
 // stops it quietly with the status of a C tool killed by SIGPIPE, as trace-cmd is.
 import { expect, test } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { run } from './helpers.js';
 import { join } from 'node:path';
 import { CLI, REAL, ROOT } from './helpers.js';
@@ -44,4 +44,18 @@ test.each([
   expect(r.status).toBe(1);
   expect(r.stderr.split('\n').slice(0, 2)).toEqual([line, expect.stringMatching(/^usage: tracedat report /)]);
   expect(r.stdout.length).toBe(0);
+});
+
+// Run as a program (its #! line: sh), the CLI starts node without NODE_EXTRA_CA_CERTS, whose
+// certificates node would otherwise read before anything runs; a bundle it cannot read makes
+// node warn on stderr, so the warning shows whether the variable reached node.
+test('as a program, the CLI starts node without NODE_EXTRA_CA_CERTS', () => {
+  const env = { ...process.env, NODE_EXTRA_CA_CERTS: join(ROOT, 'no-such-bundle.pem') };
+  const file = join(REAL, 'instance-v6.dat');
+  const direct = spawnSync(process.execPath, [CLI, 'report', file], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 28 });
+  expect(direct.stderr).toMatch(/Ignoring extra certs from .*no-such-bundle\.pem/);
+  const program = spawnSync('/bin/sh', [CLI, 'report', file], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 1 << 28 });
+  expect([program.status, program.stderr]).toEqual([0, '']);
+  expect(program.stdout).toBe(direct.stdout);
+  expect(program.stdout.length).toBeGreaterThan(1000);
 });
