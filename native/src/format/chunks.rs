@@ -18,6 +18,9 @@ use crate::format::bytes::{Cursor, Endian};
 use crate::format::compression::{Block, Budget, Codec, MAX_RATIO};
 use crate::format::error::{Error, Result};
 
+/// How much of the file [`ChunkStream::raw_left`] walks between two calls of its `pace`.
+pub const PACE_BYTES: u64 = 4 << 20;
+
 /// The blocks of one chunk stream, read in order.
 #[derive(Clone, Debug)]
 pub struct ChunkStream {
@@ -98,12 +101,19 @@ impl ChunkStream {
     }
 
     /// What the blocks still to be read inflate to, by their headers (nothing is inflated):
-    /// the first damaged header is the error reading them would meet.
-    pub fn raw_left(&self, file: &[u8], what: &str) -> Result<u64> {
+    /// the first damaged header is the error reading them would meet. The walk touches a
+    /// page of nearly every chunk: `pace` is called every [`PACE_BYTES`] of file it steps
+    /// over, for its caller to let go of the mapped pages read (see `ffi::source`).
+    pub fn raw_left(&self, file: &[u8], what: &str, pace: &mut dyn FnMut()) -> Result<u64> {
         let mut walk = self.clone();
         let mut total = 0u64;
+        let mut paced = walk.next;
         while let Some(block) = walk.header(file, what)? {
             total += u64::from(block.uncompressed);
+            if walk.next.saturating_sub(paced) >= PACE_BYTES {
+                paced = walk.next;
+                pace();
+            }
         }
         Ok(total)
     }
@@ -142,9 +152,9 @@ mod tests {
     fn walks_sizes_and_inflates() {
         let f = stream(10, &[1, 2, 3]);
         let mut s = ChunkStream::open(&f, 10, None, Codec::Zstd, Endian::Little, "t").unwrap();
-        assert_eq!(s.raw_left(&f, "t"), Ok(3 * 4096));
+        assert_eq!(s.raw_left(&f, "t", &mut || {}), Ok(3 * 4096));
         assert_eq!(s.next_chunk(&f, "t").unwrap().unwrap()[0], 1);
-        assert_eq!(s.raw_left(&f, "t"), Ok(2 * 4096), "what is left");
+        assert_eq!(s.raw_left(&f, "t", &mut || {}), Ok(2 * 4096), "what is left");
         let b = s.header(&f, "t").unwrap().unwrap();
         assert_eq!(s.inflate(&f, &b, "t").unwrap()[0], 2);
         assert!(s.next_chunk(&f, "t").unwrap().is_some());
@@ -155,6 +165,21 @@ mod tests {
         assert_eq!(s.check_size(used - 4, "t"), Ok(()));
         let e = s.check_size(used - 5, "t").unwrap_err();
         assert_eq!((e.offset, e.expected), (10, format!("chunks within the {} bytes the BUFFER option declares, found 3 chunks taking {used}", used - 5)));
+    }
+
+    #[test]
+    fn a_long_walk_paces() {
+        // 100 blocks of 64 KiB (headers only are read: their bytes need not inflate).
+        let mut f = 100u32.to_le_bytes().to_vec();
+        for _ in 0..100 {
+            f.extend_from_slice(&65536u32.to_le_bytes());
+            f.extend_from_slice(&4096u32.to_le_bytes());
+            f.resize(f.len() + 65536, 0);
+        }
+        let s = ChunkStream::open(&f, 0, None, Codec::Zstd, Endian::Little, "t").unwrap();
+        let mut paced = 0;
+        assert_eq!(s.raw_left(&f, "t", &mut || paced += 1), Ok(100 * 4096));
+        assert_eq!(paced, (f.len() as u64 / PACE_BYTES) as usize, "once every {PACE_BYTES} bytes walked");
     }
 
     #[test]
@@ -170,7 +195,7 @@ mod tests {
         // A section too short for its blocks: the header whose data runs past it ends the stream.
         let mut s = ChunkStream::open(&f, 0, Some(f.len() as u64 - 1), Codec::Zstd, Endian::Little, "t").unwrap();
         assert!(s.header(&f, "t").unwrap().is_some());
-        let e = s.raw_left(&f, "t").unwrap_err();
+        let e = s.raw_left(&f, "t", &mut || {}).unwrap_err();
         assert!(e.expected.starts_with("compressed block data ("), "{e}");
         assert_eq!(s.header(&f, "t"), Err(e));
         assert_eq!(s.header(&f, "t"), Ok(None));

@@ -699,11 +699,12 @@ impl<'a> LatencyPieces<'a> {
         }
     }
 
-    /// The bytes of text still to come, from the chunk headers when compressed.
-    pub fn raw_left(&self) -> Result<u64> {
+    /// The bytes of text still to come, from the chunk headers when compressed (`pace`: see
+    /// [`ChunkStream::raw_left`]).
+    pub fn raw_left(&self, pace: &mut dyn FnMut()) -> Result<u64> {
         match &self.pieces {
             Pieces::Plain(p) => Ok(p.map_or(0, |p| p.len() as u64)),
-            Pieces::Chunked(chunks) => chunks.raw_left(self.data, &self.what),
+            Pieces::Chunked(chunks) => chunks.raw_left(self.data, &self.what, pace),
         }
     }
 }

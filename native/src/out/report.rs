@@ -398,7 +398,7 @@ impl Report {
                 Only::Records => {}
                 Only::Stat => {
                     head.extend_from_slice(STAT_HEAD);
-                    head.extend_from_slice(&stat::stat(trace, data).map_err(|e| (fi, e))?);
+                    head.extend_from_slice(&stat::stat(trace, data, pace).map_err(|e| (fi, e))?);
                     continue;
                 }
                 Only::Uname => {

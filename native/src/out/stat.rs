@@ -28,8 +28,9 @@ pub fn recorded(trace: &Trace, data: &[u8], id: u16) -> Vec<u8> {
 /// `--stat`: the CPUSTAT options (each one's last byte made a newline, as trace-cmd does),
 /// then where each CPU's data of the top buffer is. For compressed data that is where trace-cmd
 /// places it once inflated: one CPU after another from the file's page size, each rounded up to
-/// a page, and its inflated size.
-pub fn stat(trace: &Trace, data: &[u8]) -> Result<Vec<u8>> {
+/// a page, and its inflated size (the chunk headers walked for it call `pace`, see
+/// [`ChunkStream::raw_left`]).
+pub fn stat(trace: &Trace, data: &[u8], pace: &mut dyn FnMut()) -> Result<Vec<u8>> {
     let mut stats = Vec::new();
     for o in trace.options.iter().filter(|o| o.id == options::CPUSTAT) {
         let p = trace.bytes(data, &o.payload);
@@ -65,7 +66,7 @@ pub fn stat(trace: &Trace, data: &[u8]) -> Result<Vec<u8>> {
         let (offset, size) = match compressed {
             Some(codec) if file_size > 0 => {
                 let what = format!("CPU {i} data");
-                let size = ChunkStream::open(data, file_offset, None, codec, trace.endian, &what)?.raw_left(data, &what)?;
+                let size = ChunkStream::open(data, file_offset, None, codec, trace.endian, &what)?.raw_left(data, &what, pace)?;
                 let at = next;
                 next = next.saturating_add(size).saturating_add(page - 1) & !(page - 1);
                 (at, size)

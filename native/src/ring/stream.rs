@@ -204,12 +204,13 @@ impl CpuStream {
     }
 
     /// The uncompressed bytes of the pages still to come (all of them before the first
-    /// `advance`), from the chunk headers when compressed; an error is the first damaged
-    /// header, which reading the stream would meet too.
-    pub fn raw_left(&self, file: &[u8]) -> Result<u64> {
+    /// `advance`), from the chunk headers when compressed (`pace`: see
+    /// [`ChunkStream::raw_left`]); an error is the first damaged header, which reading the
+    /// stream would meet too.
+    pub fn raw_left(&self, file: &[u8], pace: &mut dyn FnMut()) -> Result<u64> {
         match &self.pages {
             Pages::Plain { end, pos } => Ok(end.saturating_sub(*pos)),
-            Pages::Chunked { chunks, chunk, pos, .. } => Ok(chunks.raw_left(file, &self.what)? + chunk.len().saturating_sub(*pos) as u64),
+            Pages::Chunked { chunks, chunk, pos, .. } => Ok(chunks.raw_left(file, &self.what, pace)? + chunk.len().saturating_sub(*pos) as u64),
         }
     }
 }

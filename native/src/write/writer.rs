@@ -518,8 +518,11 @@ impl<'t> Writer<'t, '_> {
     // ---- ring-buffer data, both versions ----------------------------------------------------
 
     /// Uncompressed bytes of all the data to write, for progress. Compressed streams are sized
-    /// by their chunk headers; a damaged one is the error copying it would meet, met first.
-    fn raw_total(&self) -> Result<u64> {
+    /// by their chunk headers (the walk paces as writing does); a damaged one is the error
+    /// copying it would meet, met first.
+    fn raw_total(&mut self) -> Result<u64> {
+        let progress = &mut *self.progress;
+        let pace = &mut || progress.pace_now();
         let mut total = 0;
         for b in &self.layout.buffers {
             match &b.data {
@@ -528,13 +531,13 @@ impl<'t> Writer<'t, '_> {
                         total += match &c.pages {
                             PageSource::Copy { trace, input, buffer, data } => {
                                 CpuStream::new(input.data, trace.endian, input_codec(trace, buffer), data, buffer.page_size, &buffer.name)?
-                                    .raw_left(input.data)?
+                                    .raw_left(input.data, pace)?
                             }
                             PageSource::Made { estimate, .. } => *estimate,
                         };
                     }
                 }
-                OutData::Latency { trace, input, index } => total += trace.latency_pieces(input.data, *index)?.raw_left()?,
+                OutData::Latency { trace, input, index } => total += trace.latency_pieces(input.data, *index)?.raw_left(pace)?,
             }
         }
         Ok(total)
