@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- --size 64M] [--runs 3] [--only report,merge,...] [--no-write]`: tracedat
 // against trace-cmd 3.1.6 on the same inputs in the same run, and bench/RESULTS.md written
-// from it. `--no-trace-cmd --results MEMORY.md` runs tracedat's sides alone (peak RSS on a
-// large input, without trace-cmd's minutes), into another file.
+// from it.
 //
 // Inputs: bench/gen.mjs's set of SIZE (replayed real pages: a single recording, a TIME_SHIFT
 // host+guest pair, a KVM host+guest pair with kvm_write_tsc_offset events; v7 uncompressed and
@@ -35,8 +34,6 @@ const opt = (name, dflt) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] 
 const sizeText = opt('--size', '64M');
 const runs = Number(opt('--runs', '3'));
 const only = opt('--only', 'report,dump,convert,merge,explain,decode').split(',');
-const noTraceCmd = argv.includes('--no-trace-cmd');
-const resultsFile = path.resolve(__dirname, opt('--results', 'RESULTS.md'));
 const dataDir = path.join(__dirname, 'data', `gen-${sizeText}`);
 const scratch = path.join(__dirname, 'data', 'out');
 /** A regex on every record's task name: about 1% of the records of the set pass. */
@@ -72,8 +69,7 @@ async function measureApi(args) {
 }
 
 /** Medians over RUNS interleaved rounds of each of `sides` ({name: () => Promise<measure>}). */
-async function rounds(all, after = () => {}) {
-  const sides = Object.fromEntries(Object.entries(all).filter(([k]) => !(noTraceCmd && k === 'trace-cmd')));
+async function rounds(sides, after = () => {}) {
   const got = Object.fromEntries(Object.keys(sides).map((k) => [k, []]));
   for (let i = 0; i < runs; i++) {
     for (const [k, f] of Object.entries(sides)) {
@@ -97,8 +93,7 @@ const hasCommand = (cmd) => spawnSync(process.execPath, [cli, cmd, '--help'], { 
 
 const rows = [];
 /** Records a case: `base` the reference side, the others compared with it. */
-function row(group, name, inputs, events, result, wanted, note = '') {
-  const base = result[wanted] ? wanted : 'tracedat CLI';
+function row(group, name, inputs, events, result, base, note = '') {
   const bytes = sizeOf(inputs);
   const r = { group, name, inputs: inputs.map((f) => path.basename(f)), bytes, events, base, sides: result, note };
   rows.push(r);
@@ -216,8 +211,8 @@ async function main() {
   clean();
   const elapsed = (Date.now() - t0) / 1000;
   if (!argv.includes('--no-write')) {
-    fs.writeFileSync(resultsFile, results(load0, os.loadavg(), elapsed));
-    console.log(`\n${path.relative(root, resultsFile)} written (${elapsed.toFixed(0)} s)`);
+    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), results(load0, os.loadavg(), elapsed));
+    console.log(`\nbench/RESULTS.md written (${elapsed.toFixed(0)} s)`);
   }
 }
 
@@ -232,9 +227,9 @@ const mib = (kb) => (kb / 1024).toFixed(0);
 function results(load0, load1, elapsed) {
   const lines = [];
   lines.push('# Benchmark results', '');
-  lines.push(`Written by \`npm run bench -- ${argv.filter((a) => a !== '--no-write').join(' ')}\` (bench/run.cjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${elapsed.toFixed(0)} s.`);
+  lines.push(`Written by \`npm run bench -- --size ${sizeText}\` (bench/run.cjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${elapsed.toFixed(0)} s.`);
   lines.push('', `Machine: ${machine()}. Load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')}.`);
-  lines.push('', 'Absolute times swing with the machine\'s load (the load averages above). Every side of a case ran in the same rounds, interleaved, and each figure is the median of', `${runs} run${runs === 1 ? "" : "s"}, so the **ratios** (trace-cmd's wall time over tracedat's, above 1: tracedat is faster) are the figures to read; rerun on a quiet machine for absolute speed: \`npm run bench -- --size 2G\` for the 2 GB figures.`);
+  lines.push('', 'Absolute times swing with the machine\'s load (the load averages above). Every side of a case ran in the same rounds, interleaved, and each figure is the median of', `${runs} runs, so the **ratios** (trace-cmd's wall time over tracedat's, above 1: tracedat is faster) are the figures to read; rerun on a quiet machine for absolute speed: \`npm run bench -- --size 2G\` for the 2 GB figures.`);
   lines.push('', 'Inputs (bench/gen.mjs): the pages of real recordings replayed with monotonic times; `single` is sched-irq-sys (sched, irq, syscalls, timer on 2 CPUs), the pairs are a TIME_SHIFT host+guest and the bundled KVM host+guest (guest lined up by the host\'s kvm_write_tsc_offset events).');
   lines.push('"CLI" is a whole `tracedat` process, dist/cli.js run through its #! line as the installed bin is (start-up included, like trace-cmd\'s); "API" is the library in a process of its own, timed around the work (open included, node start-up not). RSS is the peak resident set of the process (`/usr/bin/time` %M).');
   lines.push('', '## Summary (for the README)', '');
