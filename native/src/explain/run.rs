@@ -37,6 +37,9 @@ pub struct Options {
     pub lines: bool,
 }
 
+/// Bytes a gathered line is given room for after its prefix (most report lines are shorter).
+const LINE_ROOM: usize = 160;
+
 /// The most exits (or lines of one CPU) kept for the windows open: past it, the oldest windows
 /// are given up.
 const MAX_HISTORY: usize = 1 << 16;
@@ -326,7 +329,10 @@ impl State {
     /// The report line of a record (`funcs_of`: the guest whose kallsyms name kvm rips).
     fn line(&mut self, si: usize, r: &Record<'_>, ev: Option<usize>, funcs_of: Option<usize>) -> Line {
         let input = self.sources[si].input;
-        let mut s = self.sources[si].prefix.clone();
+        // One allocation: room for the prefix and a report line of common length.
+        let prefix = &self.sources[si].prefix;
+        let mut s = Vec::with_capacity(prefix.len() + LINE_ROOM);
+        s.extend_from_slice(prefix);
         // Every time is the host's now: printed as the host's report prints its own.
         let time = self.times[self.host];
         let extent = self.teps[input].extent;
