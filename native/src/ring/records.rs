@@ -90,7 +90,9 @@ impl CpuCursor {
     }
 
     /// Finds the next event, loading pages as needed. Every turn of the loop that meets
-    /// damage has moved the stream past it, so the loop ends.
+    /// damage has moved the stream past it, so the loop ends. Inlined: taking the next event
+    /// of a decoded page is the per-record step of every pass; loading a page is not.
+    #[inline(always)]
     fn peek(&mut self, file: &[u8], endian: Endian, long: u8, clock: &Clock) -> Result<Option<Peeked>> {
         if let Some(p) = self.peeked {
             return Ok(Some(p));
@@ -104,30 +106,40 @@ impl CpuCursor {
                 self.peeked = Some(p);
                 return Ok(Some(p));
             }
-            match self.stream.advance(file) {
-                Ok(true) => {}
-                Ok(false) => return Ok(None),
-                Err(d) => {
-                    self.damaged(d.skipped.name(), d.error, d.at, d.bytes)?;
-                    continue;
-                }
-            }
-            let bytes = self.stream.page(file);
-            self.next = 0;
-            let events = &mut self.events;
-            match Page::new(bytes, endian, long).and_then(|p| {
-                let missed = p.missed;
-                p.events_into(bytes, events).map(|()| missed)
-            }) {
-                Ok(missed) => self.missed = missed,
-                Err(e) => {
-                    self.events.clear();
-                    let error = self.page_error(self.stream.current(), e.offset, e.expected);
-                    let (at, bytes) = self.page_region();
-                    self.damaged("page", error, at, bytes)?;
-                }
+            if !self.load(file, endian, long)? {
+                return Ok(None);
             }
         }
+    }
+
+    /// Steps to the next page and decodes it into `events` (none when it is damaged and
+    /// salvaged): false at the end of the stream.
+    #[inline(never)]
+    fn load(&mut self, file: &[u8], endian: Endian, long: u8) -> Result<bool> {
+        match self.stream.advance(file) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(d) => {
+                self.damaged(d.skipped.name(), d.error, d.at, d.bytes)?;
+                return Ok(true);
+            }
+        }
+        let bytes = self.stream.page(file);
+        self.next = 0;
+        let events = &mut self.events;
+        match Page::new(bytes, endian, long).and_then(|p| {
+            let missed = p.missed;
+            p.events_into(bytes, events).map(|()| missed)
+        }) {
+            Ok(missed) => self.missed = missed,
+            Err(e) => {
+                self.events.clear();
+                let error = self.page_error(self.stream.current(), e.offset, e.expected);
+                let (at, bytes) = self.page_region();
+                self.damaged("page", error, at, bytes)?;
+            }
+        }
+        Ok(true)
     }
 }
 
