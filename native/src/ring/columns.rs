@@ -78,34 +78,30 @@ pub fn fill(records: &mut Records, file: &[u8], buf: &mut [u8], capacity: usize,
     let data = &mut *b.data;
     let mut used = 0usize;
     let mut n = 0usize;
-    while n < capacity && data.len() - used >= room {
-        let step = records.next_with(file, |r| {
-            put(ts, n, r.ts.to_ne_bytes());
-            put(raw, n, r.raw.to_ne_bytes());
-            put(missed, n, (r.missed as f64).to_ne_bytes());
-            put(high, n, ((r.ts >> 32) as u32).to_ne_bytes());
-            put(low, n, (r.ts as u32).to_ne_bytes());
-            put(cpu, n, r.cpu.to_ne_bytes());
-            let event = r.data.get(..2).map_or(-1, |d| i32::from(endian.u16([d[0], d[1]])));
-            put(id, n, event.to_ne_bytes());
-            let p = r.data.get(pid_offset..pid_offset + 4).map_or(-1, |d| endian.u32([d[0], d[1], d[2], d[3]]) as i32);
-            put(pid, n, p.to_ne_bytes());
-            let len = r.data.len();
-            put(length, n, (len as u32).to_ne_bytes());
-            put(offset, n, (used as u32).to_ne_bytes());
-            if let Some(d) = data.get_mut(used..used + len) {
-                d.copy_from_slice(r.data);
-            }
-            used += len;
-        });
-        match step {
-            Ok(Some(())) => n += 1,
-            Ok(None) => break,
-            Err(_) if n > 0 => break,
-            Err(e) => return Err(e),
-        }
+    if capacity == 0 {
+        return Ok(0);
     }
-    Ok(n)
+    records.take_while(file, |r| {
+        put(ts, n, r.ts.to_ne_bytes());
+        put(raw, n, r.raw.to_ne_bytes());
+        put(missed, n, (r.missed as f64).to_ne_bytes());
+        put(high, n, ((r.ts >> 32) as u32).to_ne_bytes());
+        put(low, n, (r.ts as u32).to_ne_bytes());
+        put(cpu, n, r.cpu.to_ne_bytes());
+        let event = r.data.get(..2).map_or(-1, |d| i32::from(endian.u16([d[0], d[1]])));
+        put(id, n, event.to_ne_bytes());
+        let p = r.data.get(pid_offset..pid_offset + 4).map_or(-1, |d| endian.u32([d[0], d[1], d[2], d[3]]) as i32);
+        put(pid, n, p.to_ne_bytes());
+        let len = r.data.len();
+        put(length, n, (len as u32).to_ne_bytes());
+        put(offset, n, (used as u32).to_ne_bytes());
+        if let Some(d) = data.get_mut(used..used + len) {
+            d.copy_from_slice(r.data);
+        }
+        used += len;
+        n += 1;
+        n < capacity && data.len() - used >= room
+    })
 }
 
 #[cfg(test)]

@@ -78,6 +78,14 @@ pub struct Event<'a> {
     pub offset: usize,
 }
 
+/// A data event decoded by [`Page::events_into`]: its raw time and its data's place in the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub ts: u64,
+    pub start: u32,
+    pub len: u32,
+}
+
 /// The reading state of one page. It holds no reference to the page: the caller passes the
 /// same bytes to every call, so a cursor can be kept between N-API calls without borrowing.
 #[derive(Clone, Debug)]
@@ -127,6 +135,42 @@ impl Page {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// Walks the rest of the page once, checking it and decoding it: every data event's time
+    /// and place goes into `out` (cleared first), or the first damage is the error. A page is
+    /// read whole before any of its events is handed out, so a damaged page yields an error
+    /// (or, when salvaging, is skipped whole), never part of its events; and the records are
+    /// then taken from `out`, the page's structure not walked a second time.
+    pub fn events_into(mut self, page: &[u8], out: &mut Vec<Slot>) -> Result<(), PageError> {
+        out.clear();
+        let base = page.as_ptr() as usize;
+        // The committed data (`new` checked that it is inside the page).
+        let data = page.get(..self.end).unwrap_or_default();
+        loop {
+            // The common event, a data event whose length is in its type (1..28 words) and that
+            // ends inside the committed data, is taken here with one bounds check; anything else
+            // (lengths in a word, time records, padding, damage) goes through `next_event`, which
+            // gives the same result from the same state and names the damage.
+            if let Some(&[a, b, c, d]) = data.get(self.next..self.next + 4) {
+                let header = self.endian.u32([a, b, c, d]);
+                let (type_len, delta) = match self.endian {
+                    Endian::Little => (header & 0x1f, header >> 5),
+                    Endian::Big => (header >> 27, header & ((1 << TS_SHIFT) - 1)),
+                };
+                let body = self.next + 4;
+                let end = body + type_len as usize * 4;
+                if (1..TYPE_PADDING).contains(&type_len) && end <= self.end {
+                    self.ts = self.ts.wrapping_add(delta as u64);
+                    self.next = end;
+                    // A page is at most 2^27 bytes and a half (commit mask): offsets fit in u32.
+                    out.push(Slot { ts: self.ts, start: body as u32, len: type_len * 4 });
+                    continue;
+                }
+            }
+            let Some(e) = self.next_event(page)? else { return Ok(()) };
+            out.push(Slot { ts: e.ts, start: (e.data.as_ptr() as usize - base) as u32, len: e.data.len() as u32 });
+        }
     }
 
     fn word(&self, page: &[u8], at: usize) -> Result<u32, PageError> {
@@ -229,6 +273,11 @@ pub(crate) mod tests {
         while let Some(e) = pg.next_event(p).unwrap() {
             v.push((e.ts, e.data.to_vec()));
         }
+        // The one-pass decoding (its fast path and its fallback) gives the same events.
+        let mut slots = Vec::new();
+        Page::new(p, Endian::Little, 8).unwrap().events_into(p, &mut slots).unwrap();
+        let got: Vec<_> = slots.iter().map(|s| (s.ts, p[s.start as usize..(s.start + s.len) as usize].to_vec())).collect();
+        assert_eq!(got, v);
         v
     }
 
@@ -286,9 +335,11 @@ pub(crate) mod tests {
         // A check walks the whole page: damage after good events is found before any is read.
         let p = page(0, 0, &[(1, 0, &[7]), (1, 0, &[8]), (5, 0, &[1])], 4096);
         let pg = Page::new(&p, Endian::Little, 8).unwrap();
-        assert_eq!(pg.check(&p).unwrap_err().offset, 32);
+        let mut slots = Vec::new();
+        assert_eq!(pg.events_into(&p, &mut slots).unwrap_err().offset, 32);
         let p = page(0, 0, &[(1, 0, &[7]), (29, 0, &[8, 0]), (1, 0, &[8])], 4096);
-        assert_eq!(Page::new(&p, Endian::Little, 8).unwrap().check(&p), Ok(2));
+        assert_eq!(Page::new(&p, Endian::Little, 8).unwrap().events_into(&p, &mut slots), Ok(()));
+        assert_eq!(slots, [Slot { ts: 0, start: 20, len: 4 }, Slot { ts: 0, start: 40, len: 4 }]);
     }
 
     #[test]
@@ -303,5 +354,19 @@ pub(crate) mod tests {
         let e = pg.next_event(&p).unwrap().unwrap();
         assert_eq!(e.ts, 109);
         assert_eq!(e.data, 0xdead_beefu32.to_be_bytes());
+        let mut slots = Vec::new();
+        Page::new(&p, Endian::Big, 4).unwrap().events_into(&p, &mut slots).unwrap();
+        assert_eq!(slots, [Slot { ts: 109, start: 16, len: 4 }]);
+    }
+
+    #[test]
+    fn an_event_past_the_commit_is_the_same_error_in_one_pass() {
+        // type_len 3 (12 bytes) with only 8 committed after the header: not the fast path's.
+        let p = page(0, 0, &[(1, 0, &[7]), (3, 0, &[1, 2])], 4096);
+        let mut walk = Page::new(&p, Endian::Little, 8).unwrap();
+        walk.next_event(&p).unwrap();
+        let want = walk.next_event(&p).unwrap_err();
+        let mut slots = Vec::new();
+        assert_eq!(Page::new(&p, Endian::Little, 8).unwrap().events_into(&p, &mut slots), Err(want));
     }
 }

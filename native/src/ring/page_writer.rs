@@ -157,12 +157,13 @@ mod tests {
     fn read(pages: &[Vec<u8>], endian: Endian, long: u8) -> Vec<(u64, Vec<u8>, Missed)> {
         let mut out = Vec::new();
         for p in pages {
-            let mut page = Page::new(p, endian, long).unwrap();
-            page.check(p).unwrap();
-            let mut first = true;
-            while let Some(e) = page.next_event(p).unwrap() {
-                out.push((e.ts, e.data.to_vec(), if first { page.missed } else { Missed::None }));
-                first = false;
+            let page = Page::new(p, endian, long).unwrap();
+            let missed = page.missed;
+            let mut slots = Vec::new();
+            page.events_into(p, &mut slots).unwrap();
+            for (i, e) in slots.iter().enumerate() {
+                let data = p[e.start as usize..(e.start + e.len) as usize].to_vec();
+                out.push((e.ts, data, if i == 0 { missed } else { Missed::None }));
             }
         }
         out
