@@ -125,18 +125,6 @@ impl Page {
         Ok(Page { endian, end, next: start, ts, missed, stamped: false })
     }
 
-    /// Walks the whole page from here without consuming it: the count of data events, or the
-    /// first damage. A page is checked before any of its events is handed out, so a damaged
-    /// page yields an error (or, when salvaging, is skipped whole), never part of its events.
-    pub fn check(&self, page: &[u8]) -> Result<usize, PageError> {
-        let mut walk = self.clone();
-        let mut n = 0;
-        while walk.next_event(page)?.is_some() {
-            n += 1;
-        }
-        Ok(n)
-    }
-
     /// Walks the rest of the page once, checking it and decoding it: every data event's time
     /// and place goes into `out` (cleared first), or the first damage is the error. A page is
     /// read whole before any of its events is handed out, so a damaged page yields an error
