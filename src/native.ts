@@ -27,6 +27,7 @@ export interface Native {
   text(handle: Handle, which: TextKind, buffer: number): Buffer;
   tables(handle: Handle): string;
   formats(handle: Handle): string;
+  commonOffset(handle: Handle, name: string): number | undefined;
   /** Throws the first damage found in the CPU data (what `dump -v` checks beyond metadata). */
   validate(handle: Handle): void;
   convert(

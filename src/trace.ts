@@ -145,13 +145,12 @@ export class TraceFile {
     return this.formatCache;
   }
 
+  private pidAt?: number;
+
   /** Offset of common_pid, the same in every event (4 on every kernel seen). @internal */
   get pidOffset(): number {
-    for (const f of this.formats()) {
-      const pid = 'fields' in f ? f.fields.find((x) => x.name === 'common_pid') : undefined;
-      if (pid) return pid.offset;
-    }
-    return 4;
+    this.pidAt ??= this.call(() => native.commonOffset(this.handle, 'common_pid')) ?? 4;
+    return this.pidAt;
   }
 
   /**

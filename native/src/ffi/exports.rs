@@ -112,6 +112,16 @@ fn formats(env: Env, args: &Args) -> JsResult {
     env.string(&info::formats(&h.trace, h.source.bytes()))
 }
 
+/// `commonOffset(handle, name)` → the offset of a common field in the file's records
+/// ([`file::Trace::common_field`]), undefined when no format has it.
+fn common_offset(env: Env, args: &Args) -> JsResult {
+    let h = args.external::<Handle>(0)?.clone();
+    match h.trace.common_field(h.source.bytes(), &args.string(1)?) {
+        Some((offset, _)) => env.number(offset.into()),
+        None => env.undefined(),
+    }
+}
+
 /// A record cursor: the file it reads and its per-CPU state.
 struct RecordCursor {
     opened: Handle,
@@ -955,6 +965,7 @@ pub unsafe extern "C" fn napi_register_module_v1(env: RawEnv, exports: RawValue)
         (c"reportSkipped", report_skipped),
         (c"reportCpus", report_cpus),
         (c"formats", formats),
+        (c"commonOffset", common_offset),
         (c"scanAsync", scan_async),
         (c"text", text),
         (c"tables", tables),

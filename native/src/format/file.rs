@@ -508,6 +508,16 @@ impl Trace {
         texts
     }
 
+    /// Where a common field (`common_pid`, `common_type`, ...) sits in this file's records as
+    /// (offset, size), from the first event format that parses and has it: every event of a
+    /// kernel starts with the same common fields, so one format answers for all.
+    pub fn common_field(&self, data: &[u8], name: &str) -> Option<(u32, u32)> {
+        self.event_texts(data).into_iter().find_map(|(system, text)| {
+            let f = crate::format::event_format::parse(&system, text).ok()?;
+            f.common.iter().find(|c| c.name == name).map(|c| (c.offset, c.size))
+        })
+    }
+
     /// The last metadata content of a kind (trace-cmd keeps the last pointer it saw).
     pub fn content(&self, option: u16) -> Option<&Content> {
         self.meta.iter().rev().find(|m| m.option == option).map(|m| &m.content)

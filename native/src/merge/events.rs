@@ -104,13 +104,6 @@ fn formats<'a>(trace: &'a Trace, data: &'a [u8]) -> Vec<Format<'a>> {
         .collect()
 }
 
-/// Where `common_type` sits in a file's records (offset, size), from its first format that
-/// parses (every format of a kernel has the same common fields).
-fn common_type(formats: &[Format<'_>]) -> Option<(usize, usize)> {
-    let f = formats.iter().find_map(|f| event_format::parse(&f.system, f.text).ok())?;
-    f.common.iter().find(|x| x.name == "common_type").map(|x| (x.offset as usize, x.size as usize))
-}
-
 /// The lines of a format text but its `ID:` line, for comparing formats across files.
 fn without_id(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&c| c == b'\n').filter(|l| !l.starts_with(b"ID:"))
@@ -158,7 +151,8 @@ pub fn union<'d>(host: (&'d Trace, &'d [u8]), guests: &[(&'d Trace, &'d [u8])]) 
     let mut maps = Vec::with_capacity(guests.len());
     for &(gt, gd) in guests {
         let gf = formats(gt, gd);
-        let mut map = IdMap { common_type: common_type(&gf).unwrap_or((0, 2)), ..IdMap::default() };
+        let common_type = gt.common_field(gd, "common_type").map_or((0, 2), |(o, s)| (o as usize, s as usize));
+        let mut map = IdMap { common_type, ..IdMap::default() };
         let width = map.common_type.1;
         for f in gf {
             let texts = known.entry((f.system.clone(), f.name.clone())).or_default();
