@@ -329,6 +329,20 @@ impl Encoder {
     }
 }
 
+/// What printing a record's line would teach the comm table (a sched_switch's or
+/// sched_wakeup's comms, see [`plugins::teach`]), learned without the line: for records that
+/// are encoded, or that a reader only filters, in a report whose lines run the handlers (not
+/// `-R`).
+pub fn teach_comms(tep: &mut Tep, ev: Option<usize>, data: &[u8], size: usize) {
+    let Some(e) = ev.and_then(|e| tep.events.get(e)) else { return };
+    if !matches!(e.handler, Handler::SchedSwitch | Handler::SchedWakeup) {
+        return;
+    }
+    let (endian, long_size) = tep.ctx();
+    let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
+    plugins::teach(e.handler, &Fields { all: &e.fields, nr_common: e.nr_common }, &ctx, data, &mut tep.comms);
+}
+
 /// Ends a line whose fields object was written: JSON's closing brace, or for CSV the object
 /// (`cell`) as the last cell.
 fn end_line(out: &mut Vec<u8>, cell: Option<&Vec<u8>>) {
