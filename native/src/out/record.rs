@@ -204,6 +204,31 @@ impl Encoder {
         end_line(out, csv.then_some(&self.cell));
     }
 
+    /// A record as the report encodes it: the events lost before it as a record of their own,
+    /// the record, then what its line would have taught the comm table (`teach`: the handlers
+    /// run, not `-R`), so that later records' comms are the text's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &mut self,
+        c: &Common<'_>,
+        fi: usize,
+        tep: &mut Tep,
+        ev: Option<usize>,
+        data: &[u8],
+        size: usize,
+        missed: i64,
+        teach: bool,
+        out: &mut Vec<u8>,
+    ) {
+        if missed != 0 {
+            self.lost(c, missed, out);
+        }
+        self.record(c, fi, tep, ev, data, size, out);
+        if teach {
+            teach_comms(tep, ev, data, size);
+        }
+    }
+
     /// A record of input `fi` whose event is `ev` (None: an id no format declares). Its comm
     /// is its task's name as the text line would print it.
     #[allow(clippy::too_many_arguments)]

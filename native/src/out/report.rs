@@ -488,14 +488,16 @@ impl Report {
         });
         let flags = Flags { raw: opts.raw, nsec: opts.nsec, latency: opts.latency, ts_diff: opts.ts_diff };
         // Lines whose printing depends only on the records before them in order: not -w's
-        // (which appends to them), the encoders' or salvage's markers.
+        // (which appends to them), salvage's markers or one CSV file per event's.
         let big = inputs.iter().map(|i| i.data.len()).sum::<usize>() >= parallel::MIN_INPUT;
-        let threads = opts.parallel.unwrap_or(big) && !done && opts.format == Format::Text && !opts.wakeup && !opts.salvage;
+        let threads = opts.parallel.unwrap_or(big) && !done && opts.out_dir.is_none() && !opts.wakeup && !opts.salvage;
         let setup = threads.then(|| parallel::Setup {
             files: inputs.iter().zip(&files).map(|(i, f)| (TepTexts::of(i.trace, i.data), f.time, f.trace_clock, f.lat)).collect(),
             vcpus: vcpus.clone(),
             flags,
             sources: sources.iter().map(|s| (s.file, s.prefix.clone())).collect(),
+            format: opts.format,
+            names: sources.iter().map(|s| (s.source.clone(), s.buffer.clone())).collect(),
         });
         Ok(Report {
             printer: Printer { files, stacks: FuncStacks::default(), vcpus, flags, last_ts: 0 },
@@ -601,8 +603,8 @@ impl Report {
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
+            // (Only salvage steps over damage: without it there is nothing to mark.)
             if self.opts.salvage {
-                // (Only a salvaging reader steps over damage.)
                 self.markers(si, out);
             }
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
@@ -700,7 +702,7 @@ impl Report {
         let handler = t.ev.map(|e| self.printer.files[fi].tep.events[e].handler);
         if self.opts.raw {
             // (-R runs no handler.)
-        } else if handler == Some(Handler::FgraphEntry) {
+        } else if handler == Some(Handler::FgraphEntry) && self.encoder.is_none() {
             rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
             bytes.truncate(start);
             return Ok(Some(t));
@@ -754,14 +756,7 @@ impl Report {
         self.last_encoded_ts = ts;
         let src = &self.sources[si];
         let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
-        if missed != 0 {
-            enc.lost(&common, missed, out);
-        }
-        let tep = &mut self.printer.files[fi].tep;
-        enc.record(&common, fi, tep, ev, data, size, out);
-        if !self.opts.raw {
-            record::teach_comms(&mut self.printer.files[fi].tep, ev, data, size);
-        }
+        enc.encode(&common, fi, &mut self.printer.files[fi].tep, ev, data, size, missed, !self.opts.raw, out);
     }
 }
 
