@@ -111,6 +111,26 @@ describe.skipIf(!HAVE)('-v and several -F through the CLI', () => {
   });
 });
 
+describe.skipIf(!HAVE)('COMM filters while the comm table learns (answers kept per pid until it changes)', () => {
+  // pid 100 prints as <...> until a printed sched_wakeup names it "ls"; pids 1223 and 1728 are
+  // <...> until their own printed sched_switch teaches scan.sh and head.
+  const buildroot = pub('buildroot-kernel__tracing__trace.192.168.1.10_53616.dat');
+  const kvm = real('kvm-host-vcpu-create-v7-zstd.dat');
+  test.each([
+    [buildroot, ['sched_switch,sched_wakeup', '.*: COMM == "ls"']],
+    [buildroot, ['sched_wakeup', '.*: COMM =~ "^l" || COMM == "<...>"']],
+    [kvm, ['sched_switch', '.*: COMM =~ "^scan\\|^head"']],
+    [kvm, ['.*: COMM =~ "^<" || next_pid == 1728']],
+    [kvm, ['sched_switch: !(COMM != "head") || prev_pid == 1223', 'kvm_.*: COMM =~ "^[sh]"']],
+  ])('%s %j, sequential and on the formatting thread', async (file, filters) => {
+    const theirs = await traceCmd([...filters.flatMap((f) => ['-F', f]), file]);
+    expect(theirs.length).toBeGreaterThan(1000);
+    const t = await open(file);
+    for (const parallel of [false, true]) expectSame(report(t, { filters, parallel }), theirs);
+    expectSame(await tracedat([...filters.flatMap((f) => ['-F', f]), file]), theirs);
+  });
+});
+
 describe.skipIf(!HAVE)('filters and inputs', () => {
   test('a -F after the only -i applies to it (trace-cmd 3.1.6 ignores it: bug 217038)', async () => {
     const file = real('sched-irq-sys-v6.dat');

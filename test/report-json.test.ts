@@ -8,6 +8,7 @@
 // cannot read are checked against the stored trace-cmd 3.2.0 text, the public KVM pair's
 // kvm_exit reasons among them. CSV, one stream or one file per event, parses back (csv-parse)
 // to the JSON records. With --salvage a damaged region is a record where the text has its marker.
+// Encoded on the report's second thread, JSON and CSV are the sequential report's byte for byte.
 import { describe, expect, test } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -16,8 +17,8 @@ import { tmpdir } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { open, report, TraceError } from '../src/index.js';
-import { CLI, dats, EXPECTED_320, PUBLIC, REAL, ROOT, ZLIB_FILES } from './helpers.js';
+import { open, report, TraceError, type ReportOptions, type TraceFile } from '../src/index.js';
+import { CLI, dats, EXPECTED_320, firstDifference, PUBLIC, REAL, ROOT, ZLIB_FILES } from './helpers.js';
 
 const exec = promisify(execFile);
 const HAVE = existsSync(join(ROOT, REAL)) && existsSync(join(ROOT, PUBLIC));
@@ -257,6 +258,37 @@ describe.each(readable)('%s', (file) => {
     const named = checkFields(recs, rawLines, align(recs, rawLines, true), textLines, spans, trace.metadata.bigEndian, new Funcs(trace.tables().kallsyms), quirk);
     if (file.endsWith('sched-irq-sys-v6.dat')) expect(named, 'softirq vectors named').toBeGreaterThan(100);
   }, 300_000);
+});
+
+/** The records encoded on the report's second thread (`parallel: true`, whole and in small chunks) are the sequential report's. */
+function expectParallelSame(traces: TraceFile | TraceFile[], options: ReportOptions): void {
+  const seq = report(traces, { ...options, parallel: false });
+  for (const chunk of [undefined, 4096]) {
+    const par = report(traces, { ...options, parallel: true, chunk });
+    if (!par.equals(seq)) expect(firstDifference(par, seq)).toBe('');
+  }
+}
+
+describe.runIf(HAVE)('JSON and CSV encoded on the second thread', () => {
+  const OPTIONS: [string, ReportOptions][] = [
+    ['json', { format: 'json' }],
+    ['csv -R', { format: 'csv', raw: true }],
+    // The reader learns the comms the filters read; the thread the ones its records carry.
+    ['json -F COMM', { format: 'json', filters: ['.*: COMM =~ "^k" || CPU == 1 || common_pid == 0'] }],
+    ['csv -v -F', { format: 'csv', filters: [{ filter: '.*: common_pid == 0', exclude: true }] }],
+  ];
+  const latency = (t: TraceFile) => t.metadata.buffers.some((b) => b.kind === 'latency');
+  describe.concurrent.each(readable)('%s', (file) => {
+    test.each(OPTIONS)('%s', async (_name, options) => {
+      const t = await open(file);
+      if (!latency(t)) expectParallelSame(t, options);
+    });
+  });
+  test('merged inputs', async () => {
+    const pair = ['trace.dat', 'trace-Salamander4.dat'].map((f) => join(ROOT, PUBLIC, `Masterarbeit__documentation__trace-cmd__analysis__test__${f}`));
+    const traces = await Promise.all(pair.map((f) => open(f)));
+    for (const [, options] of OPTIONS) expectParallelSame(traces, options);
+  });
 });
 
 describe.each(zlib)('%s (zlib): JSON against the stored trace-cmd 3.2.0 text', (file) => {

@@ -2,7 +2,8 @@
 //! the mapped inputs, stays the reader: it merges the records, filters them and copies each
 //! one into a chunk; the formatting thread prints the lines of each chunk with event tables of
 //! its own (built from the same texts: a table is not `Send`) and sends the chunk back, whose
-//! text is appended to the report's as chunks come back, in the order they went.
+//! text is appended to the report's as chunks come back, in the order they went. Records
+//! encoded as JSON or CSV lines are encoded there the same way.
 //!
 //! The formatting thread is the only one to print lines, one after the other, so what printing
 //! learns across records — the comm table the sched handlers teach, the function plugin's
@@ -18,6 +19,7 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::thread::JoinHandle;
 
 use crate::merge::guests::VcpuThreads;
+use crate::out::record::{Common, Encoder, Format};
 use crate::out::report::{File, Flags, Printer, Rec, Taken};
 use crate::tep::event::{Tep, TepTexts};
 use crate::tep::latency::LatFields;
@@ -38,12 +40,15 @@ const CHUNK_BYTES: usize = 1 << 20;
 
 /// What the formatting thread prints with: each input's event table texts and how its lines
 /// print (time format, trace clock, latency fields, as in [`File`]), the vCPU threads, the
-/// display flags, and each source's input and line prefix.
+/// display flags, and each source's input and line prefix; for records encoded (JSON, CSV),
+/// the format and each source's input and buffer names.
 pub(crate) struct Setup {
     pub files: Vec<(TepTexts, TimeFmt, bool, LatFields)>,
     pub vcpus: VcpuThreads,
     pub flags: Flags,
     pub sources: Vec<(usize, Vec<u8>)>,
+    pub format: Format,
+    pub names: Vec<(String, String)>,
 }
 
 /// What printing learned across records, handed back by a stopped formatting thread: each
@@ -175,7 +180,8 @@ impl Drop for Parallel {
 
 /// The formatting thread: chunks' lines until the report stops it.
 fn work(setup: Setup, todo: &Receiver<Chunk>, done: &Sender<Chunk>) -> Carry {
-    let Setup { files, vcpus, flags, sources } = setup;
+    let Setup { files, vcpus, flags, sources, format, names } = setup;
+    let mut encoder = (format != Format::Text).then(|| Encoder::new(format));
     let files =
         files.iter().map(|(texts, time, trace_clock, lat)| File { tep: Tep::from_texts(texts), time: *time, trace_clock: *trace_clock, lat: *lat }).collect();
     let mut p = Printer { files, stacks: FuncStacks::default(), vcpus, flags, last_ts: 0 };
@@ -186,6 +192,10 @@ fn work(setup: Setup, todo: &Receiver<Chunk>, done: &Sender<Chunk>) -> Carry {
             start = it.end;
             let Some((fi, prefix)) = sources.get(it.si) else { continue };
             let Taken { ts, cpu, missed, size, ev } = it.t;
+            if let (Some(enc), Some((source, buffer)), Some(f)) = (encoder.as_mut(), names.get(it.si), p.files.get_mut(*fi)) {
+                enc.encode(&Common { ts, source, buffer, cpu }, *fi, &mut f.tep, ev, data, size, missed, !flags.raw, &mut c.text);
+                continue;
+            }
             p.put(prefix, *fi, Rec { data, size, ts, cpu, missed, ev, next: None }, &mut c.text);
             c.text.push(b'\n');
         }

@@ -56,6 +56,7 @@ pub struct Encoder {
     cell: Vec<u8>,
     /// A row of a per-event CSV file.
     row: Vec<u8>,
+    heads: Heads,
 }
 
 /// What every record of one event writes alike, encoded at its first.
@@ -118,7 +119,16 @@ impl EventKeys {
 
 impl Encoder {
     pub fn new(format: Format) -> Encoder {
-        Encoder { format, files: None, events: Vec::new(), header: format == Format::Csv, plugin: Vec::new(), cell: Vec::new(), row: Vec::new() }
+        Encoder {
+            format,
+            files: None,
+            events: Vec::new(),
+            header: format == Format::Csv,
+            plugin: Vec::new(),
+            cell: Vec::new(),
+            row: Vec::new(),
+            heads: Heads::default(),
+        }
     }
 
     /// The CSV header, before the first record.
@@ -167,7 +177,7 @@ impl Encoder {
             csv_cell(out, event.as_bytes());
             out.extend_from_slice(b",,");
         } else {
-            json_common(out, c, None, None, marked);
+            self.heads.write(out, c, None, marked);
             out.extend_from_slice(b",\"system\":null,\"event\":");
             string_into(out, event);
             out.extend_from_slice(b",\"flags\":null,\"fields\":");
@@ -194,6 +204,31 @@ impl Encoder {
         end_line(out, csv.then_some(&self.cell));
     }
 
+    /// A record as the report encodes it: the events lost before it as a record of their own,
+    /// the record, then what its line would have taught the comm table (`teach`: the handlers
+    /// run, not `-R`), so that later records' comms are the text's.
+    #[allow(clippy::too_many_arguments)]
+    pub fn encode(
+        &mut self,
+        c: &Common<'_>,
+        fi: usize,
+        tep: &mut Tep,
+        ev: Option<usize>,
+        data: &[u8],
+        size: usize,
+        missed: i64,
+        teach: bool,
+        out: &mut Vec<u8>,
+    ) {
+        if missed != 0 {
+            self.lost(c, missed, out);
+        }
+        self.record(c, fi, tep, ev, data, size, out);
+        if teach {
+            teach_comms(tep, ev, data, size);
+        }
+    }
+
     /// A record of input `fi` whose event is `ev` (None: an id no format declares). Its comm
     /// is its task's name as the text line would print it.
     #[allow(clippy::too_many_arguments)]
@@ -201,6 +236,7 @@ impl Encoder {
         self.start(out);
         let pid = tep.pid_of(data);
         let comm = tep.comms.find(pid);
+        let generation = tep.comms.generation();
         let (csv, marked) = (self.format == Format::Csv, self.format == Format::JsonApi);
         let Some(ei) = ev else {
             if let Some(files) = self.files.as_mut() {
@@ -215,7 +251,7 @@ impl Encoder {
                 csv_common(out, c, Some(pid), Some(comm));
                 out.extend_from_slice(b",,,,null");
             } else {
-                json_common(out, c, Some(pid), Some(comm), marked);
+                self.heads.write(out, c, Some(Task { pid, comm, generation: tep.comms.generation() }), marked);
                 out.extend_from_slice(b",\"system\":null,\"event\":null,\"flags\":null,\"fields\":null}");
             }
             out.push(b'\n');
@@ -296,7 +332,7 @@ impl Encoder {
             }
             out.push(b',');
         } else {
-            json_common(out, c, Some(pid), Some(comm), marked);
+            self.heads.write(out, c, Some(Task { pid, comm, generation }), marked);
             out.extend_from_slice(&keys.json_head);
             match flags {
                 Some(f) => int_into(out, f as i128, marked),
@@ -329,6 +365,20 @@ impl Encoder {
     }
 }
 
+/// What printing a record's line would teach the comm table (a sched_switch's or
+/// sched_wakeup's comms, see [`plugins::teach`]), learned without the line: for records that
+/// are encoded, or that a reader only filters, in a report whose lines run the handlers (not
+/// `-R`).
+pub fn teach_comms(tep: &mut Tep, ev: Option<usize>, data: &[u8], size: usize) {
+    let Some(e) = ev.and_then(|e| tep.events.get(e)) else { return };
+    if !matches!(e.handler, Handler::SchedSwitch | Handler::SchedWakeup) {
+        return;
+    }
+    let (endian, long_size) = tep.ctx();
+    let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
+    plugins::teach(e.handler, &Fields { all: &e.fields, nr_common: e.nr_common }, &ctx, data, &mut tep.comms);
+}
+
 /// Ends a line whose fields object was written: JSON's closing brace, or for CSV the object
 /// (`cell`) as the last cell.
 fn end_line(out: &mut Vec<u8>, cell: Option<&Vec<u8>>) {
@@ -339,25 +389,79 @@ fn end_line(out: &mut Vec<u8>, cell: Option<&Vec<u8>>) {
     out.push(b'\n');
 }
 
-/// A line's JSON members up to comm (pid and comm null where not given).
-fn json_common(out: &mut Vec<u8>, c: &Common<'_>, pid: Option<i32>, comm: Option<&[u8]>, marked: bool) {
-    out.extend_from_slice(b"{\"ts\":");
-    int_into(out, c.ts as i128, marked);
-    out.extend_from_slice(b",\"source\":");
-    string_into(out, c.source);
-    out.extend_from_slice(b",\"buffer\":");
-    string_into(out, c.buffer);
-    out.extend_from_slice(b",\"cpu\":");
-    u64_into(out, u64::from(c.cpu));
-    out.extend_from_slice(b",\"pid\":");
-    match pid {
-        Some(p) => i64_into(out, i64::from(p)),
-        None => out.extend_from_slice(b"null"),
-    }
-    out.extend_from_slice(b",\"comm\":");
-    match comm {
-        Some(s) => bytes_into(out, s),
-        None => out.extend_from_slice(b"null"),
+/// A record's task for its line's head: its pid, its comm, and the generation of the comm
+/// table the comm was found in (see [`crate::tep::lookups::Comms::generation`]).
+struct Task<'a> {
+    pid: i32,
+    comm: &'a [u8],
+    generation: u64,
+}
+
+/// What a JSON line's head repeats, encoded once instead of per record: the members from
+/// source to cpu's key of the last source and buffer, and pid and comm of recent pids.
+#[derive(Default)]
+struct Heads {
+    /// The source and buffer `place` was made for.
+    place_of: (String, String),
+    /// `,"source":S,"buffer":B,"cpu":`.
+    place: Vec<u8>,
+    /// By pid modulo their number: `,"pid":N,"comm":C` for that pid in that generation.
+    tasks: Vec<TaskSlot>,
+}
+
+/// A cached `,"pid":N,"comm":C`.
+struct TaskSlot {
+    key: Option<(i32, u64)>,
+    len: usize,
+    json: [u8; TaskSlot::BYTES],
+}
+
+impl TaskSlot {
+    /// Room for a pid and a 16-byte comm however escaped (a longer encoding is not kept).
+    const BYTES: usize = 128;
+    /// Slots, a power of two.
+    const SLOTS: usize = 256;
+}
+
+impl Heads {
+    /// A line's JSON members up to comm (pid and comm null without a task).
+    fn write(&mut self, out: &mut Vec<u8>, c: &Common<'_>, task: Option<Task<'_>>, marked: bool) {
+        out.extend_from_slice(b"{\"ts\":");
+        int_into(out, c.ts as i128, marked);
+        if self.place.is_empty() || self.place_of.0 != c.source || self.place_of.1 != c.buffer {
+            self.place_of = (c.source.to_string(), c.buffer.to_string());
+            self.place.clear();
+            self.place.extend_from_slice(b",\"source\":");
+            string_into(&mut self.place, c.source);
+            self.place.extend_from_slice(b",\"buffer\":");
+            string_into(&mut self.place, c.buffer);
+            self.place.extend_from_slice(b",\"cpu\":");
+        }
+        out.extend_from_slice(&self.place);
+        u64_into(out, u64::from(c.cpu));
+        let Some(t) = task else {
+            out.extend_from_slice(b",\"pid\":null,\"comm\":null");
+            return;
+        };
+        if self.tasks.is_empty() {
+            self.tasks.resize_with(TaskSlot::SLOTS, || TaskSlot { key: None, len: 0, json: [0; TaskSlot::BYTES] });
+        }
+        let key = Some((t.pid, t.generation));
+        let Some(slot) = self.tasks.get_mut(t.pid as u32 as usize % TaskSlot::SLOTS) else { return };
+        if slot.key == key {
+            out.extend_from_slice(slot.json.get(..slot.len).unwrap_or_default());
+            return;
+        }
+        let start = out.len();
+        out.extend_from_slice(b",\"pid\":");
+        i64_into(out, i64::from(t.pid));
+        out.extend_from_slice(b",\"comm\":");
+        bytes_into(out, t.comm);
+        let made = out.get(start..).unwrap_or_default();
+        if let Some(json) = slot.json.get_mut(..made.len()) {
+            json.copy_from_slice(made);
+            (slot.key, slot.len) = (key, made.len());
+        }
     }
 }
 
@@ -445,4 +549,37 @@ pub fn csv_cell(out: &mut Vec<u8>, s: &[u8]) {
         out.push(b);
     }
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_kept_between_lines_are_the_heads_made_afresh() {
+        let mut kept = Heads::default();
+        let long = "a\"é\u{1}".repeat(40);
+        let lines = [
+            ("a.dat", "", 1, "bash", 7),
+            ("a.dat", "", 1, "bash", 7),
+            ("b.dat", "inst", 1, "bash", 7),
+            ("a.dat", "", 1, "node", 8),
+            ("a.dat", "", 1 + TaskSlot::SLOTS as i32, "x\"y", 8),
+            ("a.dat", "", 1, "bash", 7),
+            ("a.dat", "", -3, long.as_str(), 9),
+            ("a.dat", "", -3, long.as_str(), 9),
+        ];
+        for (source, buffer, pid, comm, generation) in lines {
+            let c = Common { ts: 1 << 60, source, buffer, cpu: 3 };
+            let task = || Some(Task { pid, comm: comm.as_bytes(), generation });
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            kept.write(&mut a, &c, task(), true);
+            Heads::default().write(&mut b, &c, task(), true);
+            assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&b));
+            kept.write(&mut a, &c, None, false);
+        }
+        let mut out = Vec::new();
+        kept.write(&mut out, &Common { ts: 5, source: "s", buffer: "", cpu: 0 }, None, false);
+        assert_eq!(String::from_utf8(out).unwrap(), r#"{"ts":5,"source":"s","buffer":"","cpu":0,"pid":null,"comm":null"#);
+    }
 }

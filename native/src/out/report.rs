@@ -22,7 +22,7 @@ use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::out::csv_dir::EventFiles;
 use crate::out::parallel::{self, Parallel};
-use crate::out::record::{Common, Encoder, Format};
+use crate::out::record::{self, Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C, Conv};
@@ -281,8 +281,6 @@ pub struct Report {
     /// first `fill`), and the thread once started.
     setup: Option<parallel::Setup>,
     parallel: Option<Parallel>,
-    /// The text of the lines that only teach the comm table (kept between records).
-    scratch: Vec<u8>,
 }
 
 /// Records read between two calls of a report's `pace`.
@@ -490,14 +488,16 @@ impl Report {
         });
         let flags = Flags { raw: opts.raw, nsec: opts.nsec, latency: opts.latency, ts_diff: opts.ts_diff };
         // Lines whose printing depends only on the records before them in order: not -w's
-        // (which appends to them), the encoders' or salvage's markers.
+        // (which appends to them), salvage's markers or one CSV file per event's.
         let big = inputs.iter().map(|i| i.data.len()).sum::<usize>() >= parallel::MIN_INPUT;
-        let threads = opts.parallel.unwrap_or(big) && !done && opts.format == Format::Text && !opts.wakeup && !opts.salvage;
+        let threads = opts.parallel.unwrap_or(big) && !done && opts.out_dir.is_none() && !opts.wakeup && !opts.salvage;
         let setup = threads.then(|| parallel::Setup {
             files: inputs.iter().zip(&files).map(|(i, f)| (TepTexts::of(i.trace, i.data), f.time, f.trace_clock, f.lat)).collect(),
             vcpus: vcpus.clone(),
             flags,
             sources: sources.iter().map(|s| (s.file, s.prefix.clone())).collect(),
+            format: opts.format,
+            names: sources.iter().map(|s| (s.source.clone(), s.buffer.clone())).collect(),
         });
         Ok(Report {
             printer: Printer { files, stacks: FuncStacks::default(), vcpus, flags, last_ts: 0 },
@@ -519,7 +519,6 @@ impl Report {
             read: 0,
             setup,
             parallel: None,
-            scratch: Vec::new(),
         })
     }
 
@@ -604,7 +603,10 @@ impl Report {
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
-            self.markers(si, out);
+            // (Only salvage steps over damage: without it there is nothing to mark.)
+            if self.opts.salvage {
+                self.markers(si, out);
+            }
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
             self.read = self.read.wrapping_add(1);
             if self.read.is_multiple_of(PACE) {
@@ -664,23 +666,23 @@ impl Report {
     /// off again when it is not): trace-cmd's library filters before report's --cpu test, then
     /// `--ts-check`'s warning.
     fn take(&mut self, data: &[u8], si: usize, buf: &mut Vec<u8>) -> Result<Option<Taken>> {
-        let start = buf.len();
         let fi = self.sources[si].file;
-        let extent = self.printer.files[fi].tep.extent;
-        let read = self.sources[si].records.next_with(data, |r| {
-            // Fields past the record's end are read from what follows it, as in C.
-            buf.extend_from_slice(r.rest.get(..r.data.len().max(extent)).unwrap_or(r.rest));
-            (r.ts, r.cpu, r.missed, r.data.len())
-        })?;
-        let Some((ts, cpu, missed, size)) = read else { return Ok(None) };
-        let rec = buf.get(start..).unwrap_or(&[]);
         let tep = &self.printer.files[fi].tep;
-        let ev = tep.event_of(rec);
-        let global_cpu = self.sources[si].start_cpu.saturating_add(cpu);
-        if self.filters[fi].as_mut().is_some_and(|f| !f.keep(tep, ev, rec, cpu)) || self.opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
-            buf.truncate(start);
-            return Ok(None);
-        }
+        let (filters, cpus, src) = (&mut self.filters[fi], &self.opts.cpus, &mut self.sources[si]);
+        let start_cpu = src.start_cpu;
+        // Decided on the record in its page: only the records kept are copied.
+        let read = src.records.next_with(data, |r| {
+            // Fields past the record's end are read from what follows it, as in C.
+            let rec = r.rest.get(..r.data.len().max(tep.extent)).unwrap_or(r.rest);
+            let ev = tep.event_of(rec);
+            let global_cpu = start_cpu.saturating_add(r.cpu);
+            if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, rec, r.cpu)) || cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
+                return None;
+            }
+            buf.extend_from_slice(rec);
+            Some((r.ts, r.cpu, r.missed, r.data.len(), ev))
+        })?;
+        let Some(Some((ts, cpu, missed, size, ev))) = read else { return Ok(None) };
         if self.opts.ts_check && self.check_ts > ts {
             let (last, d) = (self.check_ts as i64, self.check_ts.wrapping_sub(ts) as i64);
             self.warnings.push(format!("WARNING: Record on cpu {cpu} went backwards: {last} to {} delta: -{d}", ts as i64));
@@ -700,15 +702,13 @@ impl Report {
         let handler = t.ev.map(|e| self.printer.files[fi].tep.events[e].handler);
         if self.opts.raw {
             // (-R runs no handler.)
-        } else if handler == Some(Handler::FgraphEntry) {
+        } else if handler == Some(Handler::FgraphEntry) && self.encoder.is_none() {
             rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
             bytes.truncate(start);
             return Ok(Some(t));
-        } else if self.filters[fi].is_some() && matches!(handler, Some(Handler::SchedSwitch | Handler::SchedWakeup)) {
+        } else if self.filters[fi].is_some() {
             // The filters here may test comms: this table learns them as the thread's does.
-            let rec = Rec { data: bytes.get(start..).unwrap_or(&[]), size: t.size, ts: t.ts, cpu: t.cpu, missed: 0, ev: t.ev, next: None };
-            self.scratch.clear();
-            self.printer.line(fi, rec, &mut self.scratch);
+            record::teach_comms(&mut self.printer.files[fi].tep, t.ev, bytes.get(start..).unwrap_or(&[]), t.size);
         }
         par.push(si, t, out);
         Ok(None)
@@ -756,16 +756,7 @@ impl Report {
         self.last_encoded_ts = ts;
         let src = &self.sources[si];
         let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
-        if missed != 0 {
-            enc.lost(&common, missed, out);
-        }
-        let tep = &mut self.printer.files[fi].tep;
-        enc.record(&common, fi, tep, ev, data, size, out);
-        let teaches = ev.is_some_and(|e| matches!(self.printer.files[fi].tep.events[e].handler, Handler::SchedSwitch | Handler::SchedWakeup));
-        if teaches && !self.opts.raw {
-            let mut text = Vec::new();
-            self.printer.line(fi, Rec { data, size, ts, cpu, missed: 0, ev, next: None }, &mut text);
-        }
+        enc.encode(&common, fi, &mut self.printer.files[fi].tep, ev, data, size, missed, !self.opts.raw, out);
     }
 }
 

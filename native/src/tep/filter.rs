@@ -495,6 +495,9 @@ enum Leaf {
     Str {
         text: Text,
         test: StrTest,
+        /// For COMM: the expression node it was folded from, whose answers by pid are kept
+        /// (see [`PerPid`]).
+        per_pid: Option<Id>,
     },
     /// Whatever libtraceevent fails to evaluate (a string in arithmetic, `~`): the filter does
     /// not match the record.
@@ -629,6 +632,7 @@ impl Resolver<'_> {
             Node::Item(_) => return Err("a value where a comparison was expected".into()),
             Node::StrCmp { op, name, value, regex } => {
                 let Some(src) = self.source(name) else { return Ok(Folded::Const(false)) };
+                let per_pid = matches!(src, Source::Comm).then_some(id);
                 let text = self.text(src, name)?;
                 let test = match (op, regex) {
                     (Cmp::Eq, _) => StrTest::Eq(value.clone()),
@@ -637,7 +641,7 @@ impl Resolver<'_> {
                     (Cmp::NotRe, Some(Ok(r))) => StrTest::NotRe(r.clone()),
                     _ => return Err("bad string comparison".into()),
                 };
-                Folded::Tree(Tree::Leaf(Leaf::Str { text, test }))
+                Folded::Tree(Tree::Leaf(Leaf::Str { text, test, per_pid }))
             }
             &Node::Cmp { op, left, right } => {
                 let Node::Item(Item::Name(n)) = &self.ast.nodes[self.child(left)?] else { return Err("a comparison needs a field on its left".into()) };
@@ -734,6 +738,50 @@ struct Scratch {
     regex: regex::Scratch,
 }
 
+/// A COMM comparison's answers by pid for one generation of the comm table (see
+/// [`crate::tep::lookups::Comms::generation`]): the task's name, so the answer, only changes when the table does,
+/// and the comparison (a regex, often) then runs once per pid and table instead of once per
+/// record. Kept per expression node, for all the events the node was folded for.
+#[derive(Debug, Default)]
+struct PerPid {
+    /// The generation the answers are for; None before the first.
+    generation: Option<u64>,
+    /// Per pid below [`PerPid::PIDS`]: `stamp << 1 | answer`, an answer of this generation
+    /// when its stamp is `stamp` (so that a new generation clears nothing).
+    answers: Vec<u32>,
+    stamp: u32,
+}
+
+impl PerPid {
+    /// Pids remembered (4 bytes each, up to the largest seen); larger ones are decided each
+    /// time.
+    const PIDS: usize = 1 << 18;
+
+    fn answer(&mut self, generation: u64, pid: i32, decide: impl FnOnce() -> bool) -> bool {
+        let Some(i) = usize::try_from(pid).ok().filter(|&i| i < Self::PIDS) else { return decide() };
+        if self.generation != Some(generation) {
+            self.generation = Some(generation);
+            self.stamp = match self.stamp.checked_add(1).filter(|&n| n < 1 << 31) {
+                Some(n) => n,
+                None => {
+                    self.answers.fill(0);
+                    1
+                }
+            };
+        }
+        if self.answers.len() <= i {
+            self.answers.resize(i + 1, 0);
+        }
+        let known = self.answers[i];
+        if known >> 1 == self.stamp {
+            return known & 1 == 1;
+        }
+        let v = decide();
+        self.answers[i] = self.stamp << 1 | u32::from(v);
+        v
+    }
+}
+
 impl Operand {
     fn value(self, r: &Record<'_>) -> u64 {
         match self {
@@ -801,7 +849,7 @@ impl Text {
 impl Leaf {
     /// `test_num`, `test_str` or an arithmetic truth value; None when libtraceevent's
     /// evaluation fails (the filter then does not match).
-    fn eval(&self, r: &Record<'_>, s: &mut Scratch) -> Option<bool> {
+    fn eval(&self, r: &Record<'_>, s: &mut Scratch, per_pid: &mut [PerPid]) -> Option<bool> {
         Some(match self {
             Leaf::Num { a, op, b } => {
                 let (a, b) = (a.value(r), *b);
@@ -834,14 +882,20 @@ impl Leaf {
                 };
                 v != 0
             }
-            Leaf::Str { text, test } => {
+            Leaf::Str { text, test, per_pid: node } => {
                 let Scratch { text: buf, regex } = s;
-                let t = text.read(r, buf);
-                match test {
-                    StrTest::Eq(v) => t == v.as_slice(),
-                    StrTest::Ne(v) => t != v.as_slice(),
-                    StrTest::Re(x) => x.is_match(t, regex),
-                    StrTest::NotRe(x) => !x.is_match(t, regex),
+                let mut decide = || {
+                    let t = text.read(r, buf);
+                    match test {
+                        StrTest::Eq(v) => t == v.as_slice(),
+                        StrTest::Ne(v) => t != v.as_slice(),
+                        StrTest::Re(x) => x.is_match(t, regex),
+                        StrTest::NotRe(x) => !x.is_match(t, regex),
+                    }
+                };
+                match node.and_then(|n| per_pid.get_mut(n)) {
+                    Some(m) => m.answer(r.tep.comms.generation(), r.tep.pid_of(r.data), decide),
+                    None => decide(),
                 }
             }
             Leaf::Fail => return None,
@@ -850,7 +904,7 @@ impl Leaf {
 }
 
 impl Program {
-    fn matches(&self, r: &Record<'_>, s: &mut Scratch) -> bool {
+    fn matches(&self, r: &Record<'_>, s: &mut Scratch, per_pid: &mut [PerPid]) -> bool {
         let code = match self {
             Program::Const(c) => return *c,
             Program::Code(code) => code,
@@ -860,7 +914,7 @@ impl Program {
         while let Some(ins) = code.get(pc) {
             pc += 1;
             match ins {
-                Ins::Test(l) => match l.eval(r, s) {
+                Ins::Test(l) => match l.eval(r, s, per_pid) {
                     Some(v) => acc = v,
                     None => return false,
                 },
@@ -896,6 +950,8 @@ fn anchored(name: &[u8]) -> P<Regex> {
 /// None when the filter does not list the event.
 struct Compiled {
     events: Vec<Option<Program>>,
+    /// By expression node, the answers of its COMM comparison (unused for other nodes).
+    per_pid: Vec<PerPid>,
 }
 
 fn compile(text: &str, tep: &Tep) -> P<Compiled> {
@@ -946,7 +1002,8 @@ fn compile(text: &str, tep: &Tep) -> P<Compiled> {
         let slot = tep.events.iter().position(|x| x.id == e.id).unwrap_or(i);
         events[slot] = Some(prog);
     }
-    Ok(Compiled { events })
+    let per_pid = ast.as_ref().map_or(0, |a| a.nodes.len());
+    Ok(Compiled { events, per_pid: (0..per_pid).map(|_| PerPid::default()).collect() })
 }
 
 /// The `-F` filters of one input, compiled against its event table, for all its buffers:
@@ -988,14 +1045,14 @@ impl Filters {
         let ctx = Ctx { size: data.len(), endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let r = Record { tep, ctx, data, cpu };
         let (s, printed) = (&mut self.scratch, &mut self.printed);
-        let mut hit = |f: &Compiled| ev.and_then(|e| f.events.get(e)).and_then(Option::as_ref).is_some_and(|p| p.matches(&r, s));
-        if !self.keep.is_empty() && !self.keep.iter().any(&mut hit) {
+        let mut hit = |f: &mut Compiled| ev.and_then(|e| f.events.get(e)).and_then(Option::as_ref).is_some_and(|p| p.matches(&r, s, &mut f.per_pid));
+        if !self.keep.is_empty() && !self.keep.iter_mut().any(&mut hit) {
             let stack = ev.and_then(|e| tep.events.get(e)).is_some_and(|e| self.stacks.contains(&Some(e.id)));
             if !(stack && printed.get(cpu as usize).copied().unwrap_or(false)) {
                 return false;
             }
         }
-        let dropped = self.drop.iter().any(hit);
+        let dropped = self.drop.iter_mut().any(hit);
         let c = cpu as usize;
         if printed.len() <= c {
             printed.resize(c + 1, false);
@@ -1182,6 +1239,26 @@ mod tests {
         assert!(one("print: ip == \"0x0\"", print(5, "hello")));
         // A full 16-byte comm is not NUL-terminated inside the field.
         assert!(one("sched_switch: prev_comm == \"abcdefghijklmnop\"", switch(1, "abcdefghijklmnop", 1, 0, 0)));
+    }
+
+    #[test]
+    fn comm_answers_follow_the_comm_table() {
+        // pid 5 is saved twice: which name it has moves as other pids are registered (see
+        // lookups' test); pid 9 is unknown until registered.
+        let mut tep = Tep::of_formats(&[("ftrace", PRINT), ("sched", SWITCH)], b"5 a\n5 b\n7 c\n");
+        let spec = Spec { text: ".*: COMM == \"b\" || COMM =~ \"^NE\"".into(), exclude: false };
+        let mut f = Filters::new(&[spec], &tep).unwrap().unwrap();
+        let (five, nine) = (print(5, "x"), switch(9, "a", 1, 0, 2));
+        let mut keep = |tep: &Tep| [&five, &nine].map(|r| f.keep(tep, tep.event_of(r), r, 0));
+        assert_eq!(keep(&tep), [false, false]);
+        assert_eq!(keep(&tep), [false, false]);
+        tep.comms.register(b"new", 9);
+        assert_eq!(keep(&tep), [false, true]);
+        for (pid, comm) in [(3, &b"x"[..]), (4, b"y"), (2, b"z")] {
+            tep.comms.register(comm, pid);
+        }
+        assert_eq!(tep.comms.find(5), b"b");
+        assert_eq!(keep(&tep), [true, true]);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! bisection path; [`crate::format::clib::bsearch`] reproduces that path.
 
 use std::cmp::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use crate::format::clib::bsearch;
 /// print fmts read numbers with it (kept at this path for print_fmt's sake).
@@ -110,6 +111,16 @@ pub struct Comms {
     /// For each pid below DENSE up to the largest seen: index in `names` + 1, 0 for a pid not
     /// in the table, [`Comms::SEVERAL`] for one listed more than once.
     by_pid: Vec<u32>,
+    /// Names this table's content: a new one, unique in the process, whenever an entry is
+    /// added, 0 for an empty table (see [`Comms::generation`]).
+    generation: u64,
+}
+
+/// The last generation given to a comm table.
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+
+fn next_generation() -> u64 {
+    GENERATIONS.fetch_add(1, AtomicOrdering::Relaxed).wrapping_add(1)
 }
 
 impl Comms {
@@ -129,7 +140,18 @@ impl Comms {
                 c.by_pid[i] = if c.by_pid[i] == 0 { c.names.len() as u32 } else { Comms::SEVERAL };
             }
         }
+        if !c.map.is_empty() {
+            c.generation = next_generation();
+        }
         c
+    }
+
+    /// What [`Comms::find`] answers for every pid is the same for two tables (or one table at
+    /// two times) of the same generation: a filter on COMM remembers its answer per pid until
+    /// the generation changes. (Registering a pid can change another's answer: a pid listed
+    /// twice is found where glibc's bsearch lands, which moves as the table grows.)
+    pub fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The index of `pid` in `by_pid`, grown to hold it; None for a pid looked up by search.
@@ -177,6 +199,7 @@ impl Comms {
         if let Some(i) = self.slot(pid) {
             self.by_pid[i] = self.names.len() as u32;
         }
+        self.generation = next_generation();
     }
 }
 
@@ -221,8 +244,13 @@ mod tests {
         assert_eq!(c.find(7), b"npm install");
         assert_eq!(c.find(0), b"<idle>");
         assert_eq!(c.find(99), b"<...>");
-        c.register(b"new", 99);
+        let before = c.generation();
         c.register(b"other", 12);
+        assert_eq!(c.generation(), before, "a known pid changes nothing");
+        c.register(b"new", 99);
+        assert_ne!(c.generation(), before);
+        assert_ne!(Comms::parse(b"12 bash\n").generation(), Comms::parse(b"12 bash\n").generation(), "unique per table");
+        assert_eq!(Comms::parse(b"").generation(), Comms::default().generation());
         assert_eq!((c.find(99), c.find(12)), (&b"new"[..], &b"bash"[..]));
         // Past the table by pid, and negative: searched.
         c.register(b"big", 1 << 20);

@@ -146,6 +146,18 @@ pub fn run(h: Handler, ev: &Fields<'_>, data: &[u8], env: &mut Env<'_, '_>, out:
     handled.unwrap_or(true)
 }
 
+/// What `h` teaches the comm table about a record when its line prints (sched_switch and
+/// sched_wakeup register the comms they name), without the line: for the reports that print
+/// none. Other handlers teach nothing.
+pub fn teach(h: Handler, ev: &Fields<'_>, ctx: &Ctx<'_>, data: &[u8], comms: &mut Comms) {
+    let r = Rec { ctx, ev, data };
+    match h {
+        Handler::SchedSwitch => sched::teach_switch(r, comms),
+        Handler::SchedWakeup => sched::teach_wakeup(r, comms),
+        _ => {}
+    }
+}
+
 /// The name a handler prints for field `name` of a record instead of its number (kvm_exit's
 /// exit reason), for machine output; None where the handler prints no name.
 pub fn symbol(h: Handler, ev: &Fields<'_>, ctx: &Ctx<'_>, data: &[u8], name: &str) -> Option<&'static str> {

@@ -3,6 +3,7 @@
 
 use super::{Env, Rec};
 use crate::tep::cprintf::{self, Arg as C, Conv};
+use crate::tep::lookups::Comms;
 use crate::tep::print_fmt::Field;
 use std::sync::LazyLock;
 
@@ -63,11 +64,35 @@ pub(super) fn wakeup(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Op
     Some(false)
 }
 
+/// What [`switch`] teaches the comm table, without its text: a report that prints no line
+/// (JSON, CSV, a reader deciding filters) learns the comms trace-cmd's line would have.
+pub(super) fn teach_switch(r: Rec<'_>, comms: &mut Comms) {
+    for (pid, comm) in [("prev_pid", "prev_comm"), ("next_pid", "next_comm")] {
+        // The handler stops at a pid it cannot read.
+        let Some(pid) = r.get(r.ev.find(pid), pid, None) else { return };
+        if let Some(f) = r.ev.any(comm) {
+            comms.register(comm_of(f, r.data), pid as i32);
+        }
+    }
+}
+
+/// What [`wakeup`] teaches the comm table, without its text.
+pub(super) fn teach_wakeup(r: Rec<'_>, comms: &mut Comms) {
+    let Some(pid) = r.get(r.ev.find("pid"), "pid", None) else { return };
+    if let Some(f) = r.ev.any("comm") {
+        comms.register(comm_of(f, r.data), pid as i32);
+    }
+}
+
+/// A comm field's text: its bytes up to a NUL, as `%.*s` prints them.
+fn comm_of<'d>(f: &Field, data: &'d [u8]) -> &'d [u8] {
+    let off = f.offset as usize;
+    cprintf::cstr(data.get(off..off.saturating_add(f.size as usize).min(data.len())).unwrap_or(&[]))
+}
+
 /// `write_and_save_comm`: the comm field printed with `%.*s` and remembered for its pid.
 fn save_comm(env: &mut Env<'_, '_>, f: &Field, data: &[u8], pid: u64, out: &mut Vec<u8>) {
-    let off = f.offset as usize;
-    let bytes = data.get(off..off.saturating_add(f.size as usize).min(data.len())).unwrap_or(&[]);
-    let comm = cprintf::cstr(bytes);
+    let comm = comm_of(f, data);
     out.extend_from_slice(comm);
     env.comms.register(comm, pid as i32);
 }
