@@ -1054,12 +1054,18 @@ mod tests {
     }
 
     /// Every format of every fixture, read through the trace reader. Needs the shared
-    /// fixtures (../shared/fixtures from the project, as in CI, or $TRACEDAT_FIXTURES).
+    /// fixtures: $TRACEDAT_FIXTURES, else the nearest shared/fixtures above the project
+    /// (../shared/fixtures in CI), as test/helpers.ts finds them.
     #[test]
     fn every_fixture_format() {
         use crate::format::file::{Content, Trace};
         use crate::format::options;
-        let dir = std::env::var("TRACEDAT_FIXTURES").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures").to_string());
+        let nearest = || {
+            let native = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            let above = native.ancestors().skip(2).map(|d| d.join("shared/fixtures"));
+            above.clone().find(|d| d.is_dir()).or_else(|| above.into_iter().next()).unwrap_or_default().display().to_string()
+        };
+        let dir = std::env::var("TRACEDAT_FIXTURES").unwrap_or_else(|_| nearest());
         let mut files: Vec<std::path::PathBuf> = ["real", "public"]
             .iter()
             .filter_map(|sub| std::fs::read_dir(std::path::Path::new(&dir).join(sub)).ok())

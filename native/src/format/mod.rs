@@ -6,6 +6,7 @@ pub mod error;
 pub mod event_format;
 pub mod file;
 pub mod header;
+pub mod ids;
 pub mod options;
 pub mod sections;
 pub mod symbols;

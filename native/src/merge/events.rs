@@ -15,6 +15,7 @@ use crate::format::bytes::Endian;
 use crate::format::error::{Error, Result};
 use crate::format::event_format;
 use crate::format::file::{Content, Trace};
+use crate::format::ids::ById;
 use crate::format::options;
 
 /// The merged formats: ftrace's own events, then the event systems, texts as they are written.
@@ -29,48 +30,21 @@ pub struct Events {
 pub struct IdMap {
     /// Where `common_type` sits in the guest's records (offset, size).
     common_type: (usize, usize),
-    /// The merged id of each guest id below [`DENSE_IDS`], indexed by it: one load per record.
-    dense: Vec<Option<u64>>,
-    /// Any guest id above, sorted (a wider common_type could carry one; no kernel has it).
-    wide: Vec<(u64, u64)>,
+    /// The merged id of each guest id (the first filed).
+    ids: ById<u64>,
     /// Guest events that took the host's id / got a new one.
     pub shared: usize,
     pub added: usize,
 }
 
-/// Guest ids the dense table covers: all a 2-byte common_type (every kernel's) can hold, so
-/// a hostile `ID:` line costs a sorted entry, never a large table.
-const DENSE_IDS: u64 = 1 << 16;
-
 impl IdMap {
-    /// Files `guest`'s merged id; the first one filed for an id stays.
-    fn insert(&mut self, guest: u64, merged: u64) {
-        if guest < DENSE_IDS {
-            let i = guest as usize;
-            if self.dense.len() <= i {
-                self.dense.resize(i + 1, None);
-            }
-            self.dense[i].get_or_insert(merged);
-        } else if let Err(at) = self.wide.binary_search_by_key(&guest, |&(g, _)| g) {
-            self.wide.insert(at, (guest, merged));
-        }
-    }
-
-    /// The merged id of a guest id, if the guest has a format for it.
-    fn get(&self, guest: u64) -> Option<u64> {
-        match usize::try_from(guest).ok().filter(|_| guest < DENSE_IDS) {
-            Some(i) => self.dense.get(i).copied().flatten(),
-            None => self.wide.binary_search_by_key(&guest, |&(g, _)| g).ok().map(|at| self.wide[at].1),
-        }
-    }
-
     /// Rewrites the event id of a guest record; false when the guest has no format for it (the
     /// record is left as it is).
     pub fn rewrite(&self, endian: Endian, rec: &mut [u8]) -> bool {
         let (o, s) = self.common_type;
         let Some(field) = o.checked_add(s).and_then(|end| rec.get_mut(o..end)) else { return false };
         let Some(id) = endian.uint(field) else { return false };
-        let Some(new) = self.get(id) else { return false };
+        let Some(new) = self.ids.get(id) else { return false };
         if new != id {
             match s {
                 2 => field.copy_from_slice(&endian.put_u16(new as u16)),
@@ -157,7 +131,7 @@ pub fn union<'d>(host: (&'d Trace, &'d [u8]), guests: &[(&'d Trace, &'d [u8])]) 
         for f in gf {
             let texts = known.entry((f.system.clone(), f.name.clone())).or_default();
             if let Some(&(_, id)) = texts.iter().find(|&&(t, _)| without_id(t).eq(without_id(f.text))) {
-                map.insert(f.id, id);
+                map.ids.insert(f.id, id);
                 map.shared += 1;
                 continue;
             }
@@ -174,7 +148,7 @@ pub fn union<'d>(host: (&'d Trace, &'d [u8]), guests: &[(&'d Trace, &'d [u8])]) 
             let id = next;
             used.insert(id);
             texts.push((f.text, id));
-            map.insert(f.id, id);
+            map.ids.insert(f.id, id);
             map.added += 1;
             let text = with_id(f.text, id);
             if f.system == "ftrace" {
@@ -228,8 +202,8 @@ mod tests {
     #[test]
     fn records_get_the_merged_id() {
         let mut map = IdMap { common_type: (0, 2), ..IdMap::default() };
-        for (guest, merged) in [(12, 900), (5, 5), (70_000, 901), (12, 5)] {
-            map.insert(guest, merged);
+        for (guest, merged) in [(12, 900), (5, 5)] {
+            map.ids.insert(guest, merged);
         }
         let mut rec = [12, 0, 1, 2];
         assert!(map.rewrite(Endian::Little, &mut rec));
@@ -239,6 +213,5 @@ mod tests {
         assert_eq!(rec, [0, 5, 1, 2]);
         assert!(!map.rewrite(Endian::Little, &mut [7, 0, 0, 0]), "no format for id 7");
         assert!(!map.rewrite(Endian::Little, &mut [7]), "too short");
-        assert_eq!((map.get(70_000), map.get(70_001)), (Some(901), None), "ids above the table");
     }
 }

@@ -1,7 +1,9 @@
 //! The event table of one file, as libtraceevent holds it in a `tep_handle`: parsed events
 //! by id, kallsyms, printk formats and the comm table.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use crate::format::ids::ById;
 
 use crate::format::bytes::Endian;
 use crate::format::event_format;
@@ -46,7 +48,8 @@ pub struct Tep {
     pub printk: Printk,
     pub comms: Comms,
     pub events: Vec<Event>,
-    by_id: ById,
+    /// Event index by id (the first event parsed of an id).
+    by_id: ById<usize>,
     /// (offset, size) of common_type and common_pid, from the first event parsed.
     common_type: (usize, usize),
     common_pid: (usize, usize),
@@ -179,6 +182,11 @@ impl Tep {
     pub fn event_of(&self, data: &[u8]) -> Option<usize> {
         let (o, s) = self.common_type;
         let id = self.endian.uint_at(data, o, s).unwrap_or(0);
+        self.index_of(id)
+    }
+
+    /// The event of an id: the first parsed with it (libtraceevent's lookup).
+    pub fn index_of(&self, id: u64) -> Option<usize> {
         self.by_id.get(id)
     }
 
@@ -186,43 +194,5 @@ impl Tep {
     pub fn pid_of(&self, data: &[u8]) -> i32 {
         let (o, s) = self.common_pid;
         self.endian.uint_at(data, o, s).unwrap_or(0) as i32
-    }
-}
-
-/// Event indexes by id, looked up once per record: ids are small (a 2-byte common_type), so a
-/// table indexed by id answers without hashing; an id past [`ById::DENSE`] goes to a map.
-#[derive(Default)]
-struct ById {
-    /// Index + 1 by id (0: no event).
-    dense: Vec<u32>,
-    sparse: HashMap<u64, usize>,
-}
-
-impl ById {
-    const DENSE: u64 = 1 << 16;
-
-    /// Adds `id` -> `index` unless the id has one (the first event parsed of an id wins).
-    fn insert(&mut self, id: u64, index: usize) {
-        match u32::try_from(index + 1) {
-            Ok(slot) if id < Self::DENSE => {
-                let i = id as usize;
-                if self.dense.len() <= i {
-                    self.dense.resize(i + 1, 0);
-                }
-                if self.dense[i] == 0 {
-                    self.dense[i] = slot;
-                }
-            }
-            _ => {
-                self.sparse.entry(id).or_insert(index);
-            }
-        }
-    }
-
-    fn get(&self, id: u64) -> Option<usize> {
-        match usize::try_from(id).ok().and_then(|i| self.dense.get(i)) {
-            Some(&slot) if slot != 0 => Some(slot as usize - 1),
-            _ => self.sparse.get(&id).copied(),
-        }
     }
 }

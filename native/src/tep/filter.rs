@@ -999,7 +999,7 @@ fn compile(text: &str, tep: &Tep) -> P<Compiled> {
             None => Program::Const(true),
             Some(ast) => Resolver { ast, event: e }.program().map_err(|m| format!("{m} (event {}/{})", e.system, e.name))?,
         };
-        let slot = tep.events.iter().position(|x| x.id == e.id).unwrap_or(i);
+        let slot = tep.index_of(e.id).unwrap_or(i);
         events[slot] = Some(prog);
     }
     let per_pid = ast.as_ref().map_or(0, |a| a.nodes.len());
