@@ -604,7 +604,10 @@ impl Report {
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
             let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
-            self.markers(si, out);
+            // (Only salvage steps over damage: without it there is nothing to mark.)
+            if self.opts.salvage {
+                self.markers(si, out);
+            }
             self.order.get_or_insert_with(KWay::default).put_back(si, next);
             self.read = self.read.wrapping_add(1);
             if self.read.is_multiple_of(PACE) {
