@@ -88,6 +88,8 @@ export interface Native {
   reportOutDir(cursor: ReportCursor, dir: string): void;
   reportFiles(cursor: ReportCursor): string;
   reportNext(cursor: ReportCursor, minBytes: number): Buffer;
+  /** The next chunk written to `fd` instead: its length, 0 at the end (an EPIPE error keeps that code). */
+  reportWrite(cursor: ReportCursor, fd: number, minBytes: number): number;
   reportCpus(handle: Handle, fileName: string, first: boolean, last: boolean, rawTs: boolean, nsec: boolean): Buffer;
   explainOpen(
     cursor: MergeCursor,

@@ -153,12 +153,23 @@ export function reportCsvFiles(traces: TraceFile | readonly TraceFile[], dir: st
   return files;
 }
 
-function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, outDir?: string, onFiles?: (files: string[]) => void): Generator<Buffer> {
+/**
+ * The report written to the file descriptor `fd` (e.g. 1, standard output) by the addon with
+ * write(2), chunk after chunk, none of its text copied into JavaScript: what `reportChunks`
+ * yields, for a caller that only writes it out. A full non-blocking pipe is waited for; a
+ * reader gone away throws an error whose code is 'EPIPE'.
+ */
+export function reportToFd(traces: TraceFile | readonly TraceFile[], fd: number, options: ReportOptions = {}): void {
+  for (const chunk of run(traces, options, undefined, undefined, fd)) void chunk;
+}
+
+function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, outDir?: string, onFiles?: (files: string[]) => void, fd?: number): Generator<Buffer> {
   const inputs = Array.isArray(traces) ? (traces as readonly TraceFile[]) : [traces as TraceFile];
   if (inputs.length === 0) throw new TypeError('report: no input trace');
   const fail = (e: unknown): unknown => {
     const n = e as { code?: string; message?: string; input?: number };
     if (n && n.code === 'ERR_TRACEDAT_USAGE') return new UsageError(n.message ?? 'bad filter');
+    if (n && n.code === 'EPIPE') return e;
     const out = e as { code?: string; message?: string; path?: string };
     if (out?.code === 'ERR_TRACEDAT_OUTPUT') return new TraceError(out.path ?? outDir ?? '', 'output file', undefined, `cannot write it (${out.message ?? 'failed'})`, 'ERR_TRACEDAT_OUTPUT');
     return fromNative(inputs[n?.input ?? 0]!.name, e);
@@ -183,20 +194,22 @@ function* run(traces: TraceFile | readonly TraceFile[], options: ReportOptions, 
   if (outDir !== undefined) native.reportOutDir(cursor, outDir);
   const chunk = options.chunk ?? 1 << 20;
   for (;;) {
-    let b: Buffer;
+    let b: Buffer | undefined;
+    let length: number;
     try {
-      b = native.reportNext(cursor, chunk);
+      if (fd === undefined) length = (b = native.reportNext(cursor, chunk)).length;
+      else length = native.reportWrite(cursor, fd, chunk);
     } catch (e) {
       throw fail(e);
     }
     // Set-up notes after the first chunk, --ts-check's as they are found.
     if (options.onWarning) for (const w of native.reportWarnings(cursor).split('\n')) if (w !== '') options.onWarning(w);
-    if (b.length === 0) {
+    if (length === 0) {
       const files = native.reportFiles(cursor);
       onFiles?.(files === '' ? [] : files.split('\n'));
       return;
     }
-    yield b;
+    if (b !== undefined) yield b;
     if (options.salvage && options.onSkip) for (const s of JSON.parse(native.reportSkipped(cursor)) as ReportSkipped[]) options.onSkip(s);
   }
 }

@@ -3,12 +3,14 @@
 // (comms the sched handlers teach, -F COMM filters, function stacks, function_graph entries, where
 // the thread stops and hands its state back, --ts-diff), on merged inputs, on damaged data (the
 // lines before the damage, then the same error), in small chunks (chunks in flight between calls)
-// and on a generated set large enough for the default to be the thread, against trace-cmd too.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// and on a generated set large enough for the default to be the thread, against trace-cmd too,
+// also as written to a descriptor by the addon (`reportToFd`, the CLI's way).
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { open, reportChunks, type ReportOptions, type TraceFile } from '../src/index.js';
+import { reportToFd } from '../src/report.js';
 // @ts-expect-error: plain JavaScript harness, no types
 import { layout, apply, fixturePath } from '../scripts/fuzz-lib.mjs';
 // @ts-expect-error: a plain .mjs script of bench/, no declarations
@@ -99,6 +101,20 @@ test('a generated 12 MiB set: the default is the thread; it prints trace-cmd rep
   const seq = expectSameAsSequential(t, {});
   const auto = text(t, { chunk: 1 << 16 });
   expect(auto.bytes.equals(seq)).toBe(true);
+  // Written to a descriptor by the addon (the CLI's way), from either thread, and by the CLI.
+  for (const parallel of [false, true]) {
+    const out = join(dir, `to-fd-${parallel}.txt`);
+    const fd = openSync(out, 'w');
+    try {
+      reportToFd(t, fd, { parallel, chunk: 1 << 16 });
+    } finally {
+      closeSync(fd);
+    }
+    if (!readFileSync(out).equals(seq)) expect(firstDifference(readFileSync(out), seq)).toBe('');
+  }
+  const cli = await run(process.execPath, [CLI, 'report', path], { timeoutMs: 120_000 });
+  expect([cli.status, cli.stderr]).toEqual([0, '']);
+  expect(cli.stdout.equals(seq)).toBe(true);
   const theirs = await traceCmdReport([path], { expected: seq });
   expect(theirs.status).toBe(0);
   if (!theirs.stdout.equals(seq)) expect(firstDifference(seq, theirs.stdout)).toBe('');

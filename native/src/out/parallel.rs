@@ -147,10 +147,16 @@ impl Parallel {
         }
     }
 
-    /// A chunk back: its lines appended to `out`, itself kept for reuse.
+    /// A chunk back: its lines appended to `out`, itself kept for reuse. Into an empty `out`
+    /// the lines are not copied: the two buffers change places (a caller asking for little at
+    /// a time, as the CLI does, gets each chunk's text as it was formatted).
     fn append(&mut self, c: Result<Chunk, std::sync::mpsc::RecvError>, out: &mut Vec<u8>) {
         let Ok(mut c) = c else { self.died() };
-        out.extend_from_slice(&c.text);
+        if out.is_empty() {
+            std::mem::swap(out, &mut c.text);
+        } else {
+            out.extend_from_slice(&c.text);
+        }
         c.bytes.clear();
         c.items.clear();
         c.text.clear();
