@@ -30,7 +30,7 @@ use crate::ring::records::Records;
 use crate::time::sync::{GuestClock, Source};
 use crate::time::timesync::Clock;
 use crate::write::copy;
-use crate::write::layout::Input;
+use crate::write::layout::{Input, Layout};
 use crate::write::progress::Progress;
 use crate::write::writer::{self, Spec, WriteError};
 
@@ -57,14 +57,23 @@ pub struct Attached {
 }
 
 /// The offsets of one vCPU as a step function of guest time, or why it is not one.
-fn steps(guest: &Trace, data: &[u8], cpu: u32, clock: &GuestClock) -> crate::format::error::Result<Result<Vec<TsSample>, String>> {
+/// How many guest records [`steps`] reads between two calls of its `pace` (which lets go of
+/// the mapped pages read, so that a long pass stays flat in memory).
+const PACE_RECORDS: u64 = 1 << 16;
+
+fn steps(guest: &Trace, data: &[u8], cpu: u32, clock: &GuestClock, pace: &mut dyn FnMut()) -> crate::format::error::Result<Result<Vec<TsSample>, String>> {
     let top = guest.buffers.iter().position(|b| b.name.is_empty() && matches!(b.kind, BufferKind::Flyrecord { .. }));
     let mut vcpu = clock.vcpu(cpu);
     let mut samples: Vec<TsSample> = Vec::new();
     if let Some(top) = top {
         let mut r = Records::new(guest, data, top, Some(&[cpu]), Clock::default(), false)?;
         let mut last: Option<u64> = None;
+        let mut read = 0u64;
         while let Some(g) = r.next_with(data, |rec| rec.raw)? {
+            read += 1;
+            if read.is_multiple_of(PACE_RECORDS) {
+                pace();
+            }
             if last.is_some_and(|l| g < l) {
                 return Ok(Err(format!("vCPU {cpu}'s guest clock goes back (from {} to {g})", last.unwrap_or(0))));
             }
@@ -101,12 +110,7 @@ pub fn attach(inputs: &[MergeInput<'_>], opts: &Options, dir: &Path, spec: &Spec
     let (ht, hd) = (host.trace, host.data);
     let e = ht.endian;
     let host_id = guests::trace_id(ht, hd).unwrap_or_else(|| fnv1a(host.path.as_bytes()));
-    let write = |layout, out: &Path| {
-        writer::write_layout_file(layout, &ids, out, spec, &mut Progress::none()).map(|_| ()).map_err(|err| match err {
-            WriteError::Input(err) => MergeError::Input(hi, err),
-            other => MergeError::Write(other),
-        })
-    };
+    let mut w = Writing { spec, ids: &ids, progress };
 
     // The host: its GUEST options for these guests replaced, a TRACEID if it had none.
     let mut set: Vec<(u16, Option<Vec<u8>>)> = Vec::new();
@@ -118,13 +122,12 @@ pub fn attach(inputs: &[MergeInput<'_>], opts: &Options, dir: &Path, spec: &Spec
     set.push((options::TRACEID, Some(e.put_u64(host_id).to_vec())));
     let host_spec = Spec { buffers: None, cpus: None, options: set, ..spec.clone() };
     let host_out = dir.join(name_of(hi));
-    write(copy::layout(ht, Input { data: hd, file: host.file }, &host_spec)?, &host_out)?;
-    progress.advance(1);
+    w.write(copy::layout(ht, Input { data: hd, file: host.file }, &host_spec)?, &host_out, hi)?;
 
     // The copies are a set: when one fails, the ones already written go too.
     let mut attached = Vec::new();
     for p in &planned {
-        match attach_guest(inputs, p, host_id, host_tsc2nsec, dir.join(name_of(p.input)), spec, &ids) {
+        match attach_guest(inputs, p, host_id, host_tsc2nsec, dir.join(name_of(p.input)), &mut w) {
             Ok(a) => attached.push(a),
             Err(e) => {
                 let _ = std::fs::remove_file(&host_out);
@@ -134,9 +137,26 @@ pub fn attach(inputs: &[MergeInput<'_>], opts: &Options, dir: &Path, spec: &Spec
                 return Err(e);
             }
         }
-        progress.advance(1);
     }
     Ok((host_out.to_string_lossy().into_owned(), attached))
+}
+
+/// How the copies are written: one spec, the inputs' identities (never overwritten), and the
+/// progress that also paces the passes over the inputs.
+struct Writing<'a> {
+    spec: &'a Spec,
+    ids: &'a [Option<(u64, u64)>],
+    progress: &'a mut Progress,
+}
+
+impl Writing<'_> {
+    /// Writes the copy of input `input` to `out`.
+    fn write(&mut self, layout: Layout<'_>, out: &Path, input: usize) -> Result<(), MergeError> {
+        writer::write_layout_file(layout, self.ids, out, self.spec, self.progress).map(|_| ()).map_err(|err| match err {
+            WriteError::Input(err) => MergeError::Input(input, err),
+            other => MergeError::Write(other),
+        })
+    }
 }
 
 /// One guest's copy, `out`, lined up with the host whose trace id is `host_id`.
@@ -146,9 +166,9 @@ fn attach_guest(
     host_id: u64,
     host_tsc2nsec: Option<options::Tsc2Nsec>,
     out: PathBuf,
-    spec: &Spec,
-    ids: &[Option<(u64, u64)>],
+    w: &mut Writing<'_>,
 ) -> Result<Attached, MergeError> {
+    let spec = w.spec;
     let g = &inputs[p.input];
     let (gt, gd) = (g.trace, g.data);
     let e = gt.endian;
@@ -163,7 +183,7 @@ fn attach_guest(
     }
     for cpu in (0..vcpus).filter(|_| !kept) {
         let Ok(list) = &mut shift else { break };
-        match steps(gt, gd, cpu, &p.clock).map_err(fail)? {
+        match steps(gt, gd, cpu, &p.clock, &mut || w.progress.pace_now()).map_err(fail)? {
             Ok(s) => list.push(s),
             Err(why) => shift = Err(why),
         }
@@ -206,10 +226,7 @@ fn attach_guest(
             (layout, Mode::Rewritten)
         }
     };
-    writer::write_layout_file(layout, ids, &out, spec, &mut Progress::none()).map_err(|err| match err {
-        WriteError::Input(err) => MergeError::Input(p.input, err),
-        other => MergeError::Write(other),
-    })?;
+    w.write(layout, &out, p.input)?;
     Ok(Attached { name: p.name.clone(), path: g.path.to_string(), out: out.to_string_lossy().into_owned(), source: p.clock.source.to_string(), mode, notes })
 }
 
