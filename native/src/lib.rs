@@ -2,8 +2,8 @@
 //! surface. One folder per layer, one file per concept:
 //!
 //! - [`format`]: the file itself: checked endian-explicit bytes, errors, the initial header,
-//!   v7 sections, options, zlib/zstd and their framing, event formats, symbol tables, and
-//!   [`format::file::Trace`], the map of a whole file.
+//!   v7 sections, options, tables keyed by event id, zlib/zstd and their framing, event formats,
+//!   symbol tables, and [`format::file::Trace`], the map of a whole file.
 //! - [`ring`]: ring-buffer data: a page's state machine, a CPU's pages, a buffer's records in
 //!   time order, and the deep checks of `dump -v`.
 //! - [`tep`]: what libtraceevent does per record: print fmts, plugins, kallsyms/printk/comm
