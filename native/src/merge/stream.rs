@@ -128,7 +128,7 @@ impl<'a> GuestStream<'a> {
                 }
             }
         }
-        tally.into(&mut self.tally.borrow_mut(), &self.reported, self.stream.cpu);
+        tally.add_to(&mut self.tally.borrow_mut(), &self.reported, self.stream.cpu);
         Ok(())
     }
 
@@ -159,7 +159,7 @@ impl PageTally {
         self.span = Some(self.span.map_or((host, host), |(lo, hi)| (lo.min(host), hi.max(host))));
     }
 
-    fn into(self, t: &mut Tally, reported: &Clock, cpu: u32) {
+    fn add_to(self, t: &mut Tally, reported: &Clock, cpu: u32) {
         t.records += self.records;
         t.unknown_events += self.unknown_events;
         t.too_large += self.too_large;
