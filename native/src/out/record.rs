@@ -182,12 +182,7 @@ impl Encoder {
             string_into(out, event);
             out.extend_from_slice(b",\"flags\":null,\"fields\":");
         }
-        let obj = if csv {
-            self.cell.clear();
-            &mut self.cell
-        } else {
-            &mut *out
-        };
+        let obj = fields_sink(&mut self.cell, out, csv);
         obj.push(b'{');
         for (k, (name, v)) in fields.iter().enumerate() {
             if k > 0 {
@@ -340,12 +335,7 @@ impl Encoder {
             }
             out.extend_from_slice(b",\"fields\":");
         }
-        let obj = if csv {
-            self.cell.clear();
-            &mut self.cell
-        } else {
-            &mut *out
-        };
+        let obj = fields_sink(&mut self.cell, out, csv);
         obj.push(b'{');
         for (key, i) in keys.keys.iter().zip(nr..) {
             obj.extend_from_slice(key);
@@ -549,6 +539,16 @@ pub fn csv_cell(out: &mut Vec<u8>, s: &[u8]) {
         out.push(b);
     }
     out.push(b'"');
+}
+
+/// Where a record's fields object is written: the CSV row's cell (cleared), or the JSON line.
+fn fields_sink<'v>(cell: &'v mut Vec<u8>, line: &'v mut Vec<u8>, csv: bool) -> &'v mut Vec<u8> {
+    if csv {
+        cell.clear();
+        cell
+    } else {
+        line
+    }
 }
 
 #[cfg(test)]
