@@ -6,8 +6,13 @@ import { run } from './helpers.js';
 import { join } from 'node:path';
 import { CLI, REAL, ROOT } from './helpers.js';
 
-/** Runs the CLI, reads its first chunk of stdout, closes the pipe; exit status and stderr. */
-function closeEarly(args: string[]): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; got: number }> {
+/**
+ * Runs the CLI, reads its first chunk of stdout, closes the pipe; exit status and stderr. Node's
+ * `stdio: 'pipe'` is a socketpair: closed at once, the writer's next write answers EPIPE;
+ * closed with text still unread (`unread`: the reader pauses first, so the writer fills the
+ * socket), the kernel resets it and the write answers ECONNRESET. Both are `| head`.
+ */
+function closeEarly(args: string[], unread: boolean): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string; got: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -15,7 +20,9 @@ function closeEarly(args: string[]): Promise<{ status: number | null; signal: No
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     child.stdout.once('data', (b: Buffer) => {
       got = b.length;
-      child.stdout.destroy();
+      if (!unread) return child.stdout.destroy();
+      child.stdout.pause();
+      setTimeout(() => child.stdout.destroy(), 300);
     });
     child.on('error', reject);
     child.on('close', (status, signal) => resolve({ status, signal, stderr, got }));
@@ -23,10 +30,12 @@ function closeEarly(args: string[]): Promise<{ status: number | null; signal: No
 }
 
 test.each([
-  [['report', join(REAL, 'instance-v6.dat')]],
-  [['dump', '--all', join(REAL, 'sched-irq-sys-v7-zstd-fullksyms.dat')]],
-])('%j | head: exit 141, nothing on stderr', async (args) => {
-  const r = await closeEarly(args);
+  [['report', join(REAL, 'instance-v6.dat')], false],
+  [['report', join(REAL, 'instance-v6.dat')], true],
+  [['dump', '--all', join(REAL, 'sched-irq-sys-v7-zstd-fullksyms.dat')], false],
+  [['dump', '--all', join(REAL, 'sched-irq-sys-v7-zstd-fullksyms.dat')], true],
+])('%j | head (closed with text unread: %s): exit 141, nothing on stderr', async (args, unread) => {
+  const r = await closeEarly(args, unread);
   expect(r.got).toBeGreaterThan(0);
   expect([r.status, r.signal, r.stderr]).toEqual([141, null, '']);
 });

@@ -14,7 +14,10 @@ export function writeStdout(b: Buffer): void {
     try {
       off += writeSync(1, b, off, b.length - off);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      // A socket's reader that closed with text unread resets it: the reader went away, as EPIPE.
+      if (code === 'ECONNRESET') throw Object.assign(e as Error, { code: 'EPIPE' });
+      if (code !== 'EAGAIN') throw e;
       Atomics.wait(pause, 0, 0, 1);
     }
   }

@@ -863,11 +863,13 @@ fn report_write(env: Env, args: &Args) -> JsResult {
     env.number(n as f64)
 }
 
-/// A failed write to a file descriptor: EPIPE as itself (see [`report_write`]), else an output
-/// error.
+/// A failed write to a file descriptor: a reader gone away as EPIPE (see [`report_write`]),
+/// else an output error. On a socket (Node's `stdio: 'pipe'` is a socketpair) a reader that
+/// closed its end with text unread resets the connection: ECONNRESET, the same event.
 fn fd_error(fd: i32, e: &std::io::Error) -> JsError {
     let errno = e.raw_os_error().unwrap_or(0);
-    let code = if e.kind() == std::io::ErrorKind::BrokenPipe { "EPIPE" } else { "ERR_TRACEDAT_OUTPUT" };
+    let gone = matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset);
+    let code = if gone { "EPIPE" } else { "ERR_TRACEDAT_OUTPUT" };
     let path = if fd == 1 { "standard output".to_string() } else { format!("file descriptor {fd}") };
     JsError { code, message: e.to_string(), fields: vec![("path", Field::Str(path)), ("errno", Field::Num(errno as f64))] }
 }
