@@ -128,14 +128,14 @@ impl Timeline {
             Some(o) => o,
             none => none.insert(KWay::build(sources.len(), |i| {
                 let s = &mut sources[i];
-                s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.input, e))
+                s.records.next_ts(bytes(s)).map_err(|e| (s.input, e))
             })?),
         };
         let Some((_, si)) = order.pop() else { return Ok(None) };
         let s = &mut sources[si];
         let d = bytes(s);
         let out = s.records.next_with(d, |r| f(si, r)).map_err(|e| (s.input, e))?;
-        order.put_back(si, s.records.peek_with(d, |r| r.ts).map_err(|e| (s.input, e))?);
+        order.put_back(si, s.records.next_ts(d).map_err(|e| (s.input, e))?);
         Ok(out)
     }
 

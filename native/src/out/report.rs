@@ -280,7 +280,9 @@ pub struct Report {
     /// What a formatting thread needs, when the lines are to print on one (started by the
     /// first `fill`), and the thread once started.
     setup: Option<parallel::Setup>,
-    parallel: Option<Parallel>,
+    /// Boxed: every record takes it out and puts it back (see [`Report::one_with`]), which
+    /// moves a pointer rather than the whole struct.
+    parallel: Option<Box<Parallel>>,
 }
 
 /// Records read between two calls of a report's `pace`.
@@ -461,7 +463,7 @@ impl Report {
             let mut first: Option<u64> = None;
             for &(fi, i, _) in tops.iter().filter(|(fi, i, _)| inputs[*fi].trace.buffers[*i].name.is_empty()) {
                 let data = inputs[fi].data;
-                if let Some(ts) = records_of(fi, i, 0)?.peek_with(data, |r| r.ts).map_err(|e| (fi, e))? {
+                if let Some(ts) = records_of(fi, i, 0)?.next_ts(data).map_err(|e| (fi, e))? {
                     first = Some(first.map_or(ts, |f| f.min(ts)));
                 }
             }
@@ -588,12 +590,12 @@ impl Report {
             let bytes = |s: &Source| data.get(s.file).copied().unwrap_or(&[]);
             self.order = Some(KWay::build(sources.len(), |i| {
                 let s = &mut sources[i];
-                s.records.peek_with(bytes(s), |r| r.ts).map_err(|e| (s.file, e))
+                s.records.next_ts(bytes(s)).map_err(|e| (s.file, e))
             })?);
             for si in 0..self.sources.len() {
                 self.markers(si, out);
             }
-            self.parallel = self.setup.take().and_then(Parallel::start);
+            self.parallel = self.setup.take().and_then(Parallel::start).map(Box::new);
         }
         // (A per-event CSV file that cannot be written stops the report.)
         while out.len() < min && self.encoder.as_ref().and_then(|e| e.files.as_ref()).is_none_or(|f| f.error.is_none()) {
@@ -602,7 +604,7 @@ impl Report {
             let fi = self.sources[si].file;
             let bytes = data.get(fi).copied().unwrap_or(&[]);
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
-            let next = self.sources[si].records.peek_with(bytes, |r| r.ts).map_err(|e| (fi, e))?;
+            let next = self.sources[si].records.next_ts(bytes).map_err(|e| (fi, e))?;
             // (Only salvage steps over damage: without it there is nothing to mark.)
             if self.opts.salvage {
                 self.markers(si, out);
@@ -622,7 +624,7 @@ impl Report {
     /// learned (comms, function stacks, `--ts-diff`'s time) is this printer's from here on.
     fn stop_parallel(&mut self, out: &mut Vec<u8>) {
         let Some(p) = self.parallel.take() else { return };
-        let carry = p.finish(out);
+        let carry = (*p).finish(out);
         for (f, comms) in self.printer.files.iter_mut().zip(carry.comms) {
             f.tep.comms = comms;
         }
