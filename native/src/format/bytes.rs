@@ -52,6 +52,7 @@ impl Endian {
         }
     }
     /// Reads an unsigned number of 1, 2, 4 or 8 bytes (kernel `long` may be 4 or 8).
+    #[inline]
     pub fn uint(self, b: &[u8]) -> Option<u64> {
         Some(match b.len() {
             1 => b[0] as u64,
@@ -62,7 +63,9 @@ impl Endian {
         })
     }
     /// The `size`-byte number (see [`Endian::uint`]) at `offset` in `data`, or None when the
-    /// size is another or the bytes are not all inside `data`.
+    /// size is another or the bytes are not all inside `data`. Inlined: every record's
+    /// common_type and common_pid are read with it.
+    #[inline]
     pub fn uint_at(self, data: &[u8], offset: usize, size: usize) -> Option<u64> {
         offset.checked_add(size).and_then(|end| data.get(offset..end)).and_then(|b| self.uint(b))
     }

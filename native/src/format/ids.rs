@@ -34,6 +34,7 @@ impl<T: Copy> ById<T> {
         }
     }
 
+    #[inline]
     pub fn get(&self, id: u64) -> Option<T> {
         if id < Self::DENSE {
             self.dense.get(id as usize).copied().flatten()

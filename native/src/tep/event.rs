@@ -179,6 +179,7 @@ impl Tep {
 
     /// The event of a record, by its common_type (0 when the record is too short, as
     /// tep_read_number reads it); None for an id no format declares.
+    #[inline]
     pub fn event_of(&self, data: &[u8]) -> Option<usize> {
         let (o, s) = self.common_type;
         let id = self.endian.uint_at(data, o, s).unwrap_or(0);
@@ -186,11 +187,13 @@ impl Tep {
     }
 
     /// The event of an id: the first parsed with it (libtraceevent's lookup).
+    #[inline]
     pub fn index_of(&self, id: u64) -> Option<usize> {
         self.by_id.get(id)
     }
 
     /// The record's common_pid, 0 when the record is too short (as tep_read_number reads it).
+    #[inline]
     pub fn pid_of(&self, data: &[u8]) -> i32 {
         let (o, s) = self.common_pid;
         self.endian.uint_at(data, o, s).unwrap_or(0) as i32
