@@ -294,8 +294,9 @@ impl Records {
     /// Takes records in the order of [`Records::next_with`], giving each to `f`, for as long as
     /// `f` says it wants another: the number taken. The CPU at the head of the merge gives
     /// records without going through it again while they come before every other CPU's next
-    /// one, which is what makes a bulk pass cheaper than one call per record. Damage found
-    /// after a record ends the run there and is the next call's error, as in `next_with`.
+    /// one, straight from its page's decoded events (see [`CpuCursor::run`]), which is what
+    /// makes a bulk pass cheaper than one call per record. Damage found after a record ends
+    /// the run there and is the next call's error, as in `next_with`.
     pub fn take_while(&mut self, file: &[u8], mut f: impl FnMut(Record<'_>) -> bool) -> Result<usize> {
         let mut n = 0;
         loop {
@@ -310,29 +311,56 @@ impl Records {
             let bound = order.peek();
             let (endian, long, clock) = (self.endian, self.long, &self.clock);
             let c = &mut self.cpus[i];
-            loop {
-                let p = c.peeked.take().expect("a CPU in the heap has a peeked record");
-                c.count += 1;
-                n += 1;
-                let page = c.stream.page(file);
-                let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
-                let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
-                let more = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest });
-                let next = match c.peek(file, endian, long, clock) {
-                    Ok(next) => next.map(|next| next.ts),
-                    Err(e) => {
-                        self.failed = Some(e);
-                        None
-                    }
+            let (more, next) = loop {
+                let more = c.run(file, clock, i, bound, &mut f, &mut n);
+                let next = match c.peeked {
+                    Some(p) => Some(p.ts),
+                    // The page ran out: the next one's first record (or the end, or damage).
+                    None => match c.peek(file, endian, long, clock) {
+                        Ok(p) => p.map(|p| p.ts),
+                        Err(e) => {
+                            self.failed = Some(e);
+                            None
+                        }
+                    },
                 };
-                let ahead = next.is_some_and(|ts| bound.is_none_or(|b| (ts, i) < b));
-                if !more || !ahead {
-                    self.order.get_or_insert_with(KWay::default).put_back(i, next);
-                    if !more {
-                        return Ok(n);
-                    }
-                    break;
+                if !more || next.is_none_or(|ts| bound.is_some_and(|b| (ts, i) >= b)) {
+                    break (more, next);
                 }
+            };
+            self.order.get_or_insert_with(KWay::default).put_back(i, next);
+            if !more {
+                return Ok(n);
+            }
+        }
+    }
+}
+
+impl CpuCursor {
+    /// [`Records::take_while`]'s run on this CPU (index `i` in the merge) inside its current
+    /// page: the peeked record, then the page's next events, each given to `f` while it comes
+    /// before `bound`; `n` counts them; `f`'s last answer. The record that stops the run stays
+    /// peeked; when the page runs out, nothing is. The page's bytes are looked up once, not per
+    /// record.
+    #[inline(always)]
+    fn run(&mut self, file: &[u8], clock: &Clock, i: usize, bound: Option<(u64, usize)>, f: &mut impl FnMut(Record<'_>) -> bool, n: &mut usize) -> bool {
+        let CpuCursor { stream, events, next, peeked, count, guest, .. } = self;
+        let cpu = stream.cpu;
+        let tail = stream.tail(file);
+        let Some(mut p) = peeked.take() else { return true };
+        loop {
+            *count += 1;
+            *n += 1;
+            let data = tail.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
+            let rest = tail.get(p.data_start..).unwrap_or(&[]);
+            let more = f(Record { ts: p.ts, raw: p.raw, cpu, missed: p.missed.as_i64(), data, rest });
+            let Some(ev) = events.get(*next) else { return more };
+            *next += 1;
+            let host = guest.as_mut().map_or(ev.ts, |g| g.host(ev.ts));
+            p = Peeked { ts: clock.convert(host, cpu), raw: ev.ts, missed: Missed::None, data_start: ev.start as usize, data_len: ev.len as usize };
+            if !more || bound.is_some_and(|b| (p.ts, i) >= b) {
+                *peeked = Some(p);
+                return more;
             }
         }
     }
