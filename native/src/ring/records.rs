@@ -276,9 +276,10 @@ impl Records {
         let c = &mut self.cpus[i];
         let p = c.peeked.take().expect("a CPU in the heap has a peeked record");
         c.count += 1;
-        let page = c.stream.page(file);
-        let data = page.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
-        let rest = c.stream.tail(file).get(p.data_start..).unwrap_or(&[]);
+        // (The page is the start of its tail: the record's bytes are the same in both.)
+        let tail = c.stream.tail(file);
+        let data = tail.get(p.data_start..p.data_start + p.data_len).unwrap_or(&[]);
+        let rest = tail.get(p.data_start..).unwrap_or(&[]);
         let r = f(Record { ts: p.ts, raw: p.raw, cpu: c.stream.cpu, missed: p.missed.as_i64(), data, rest });
         let next = match c.peek(file, endian, long, &self.clock) {
             Ok(n) => n.map(|n| n.ts),
