@@ -180,11 +180,14 @@ pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<
             return Err(format!("a zstd frame of {frame} bytes, the block declares {size}"));
         }
     }
-    let mut out = vec![0u8; size];
+    // Inflated into the buffer's capacity, not over zeros first: zeroing each chunk before the
+    // library writes it cost as much as a copy of the data. The length is set only to what
+    // the library reports it wrote, and only when that is the whole declared size.
+    let mut out = Vec::with_capacity(size);
     match codec {
         Codec::Zlib => {
             let mut len = size as c_ulong;
-            // SAFETY: out has `size` writable bytes, src is a valid slice; zlib writes at most len.
+            // SAFETY: out has `size` bytes of capacity, src is a valid slice; zlib writes at most len.
             let rc = unsafe { uncompress(out.as_mut_ptr(), &mut len, src.as_ptr(), src.len() as c_ulong) };
             if rc != 0 {
                 return Err(format!("zlib inflate failed ({})", zlib_error(rc)));
@@ -192,6 +195,8 @@ pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<
             if len as usize != size {
                 return Err(format!("zlib block inflated to {len} bytes, {size} declared"));
             }
+            // SAFETY: zlib wrote (initialised) the first len == size bytes, within the capacity.
+            unsafe { out.set_len(size) };
         }
         Codec::Zstd => {
             let n = DCTX.with(|c| {
@@ -199,7 +204,8 @@ pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<
                 if ctx.ptr.is_null() {
                     return Err("cannot create a zstd context".to_string());
                 }
-                // SAFETY: ctx is this thread's live context; out/src are valid for their lengths.
+                // SAFETY: ctx is this thread's live context; out has `size` bytes of capacity, src
+                // is a valid slice.
                 let n = unsafe { ZSTD_decompressDCtx(ctx.ptr, out.as_mut_ptr(), size, src.as_ptr(), src.len()) };
                 // SAFETY: pure function of the code.
                 if unsafe { ZSTD_isError(n) } != 0 {
@@ -211,6 +217,8 @@ pub fn decompress(codec: Codec, src: &[u8], size: usize) -> std::result::Result<
             if n != size {
                 return Err(format!("zstd block inflated to {n} bytes, {size} declared"));
             }
+            // SAFETY: zstd wrote (initialised) the first n == size bytes, within the capacity.
+            unsafe { out.set_len(size) };
         }
     }
     Ok(out)
@@ -227,20 +235,23 @@ fn zlib_error(rc: c_int) -> &'static str {
 }
 
 /// Compresses `src` at `level`. zstd frames carry no content size, as trace-cmd writes them
-/// (its blocks declare the size themselves), so equal input gives trace-cmd's bytes.
+/// (its blocks declare the size themselves), so equal input gives trace-cmd's bytes. The
+/// result is written into the capacity of a buffer of the library's bound, not over zeros
+/// (untouched capacity costs neither zeroing nor page faults).
 pub fn compress(codec: Codec, src: &[u8], level: i32) -> std::result::Result<Vec<u8>, String> {
     match codec {
         Codec::Zlib => {
             // SAFETY: pure function.
             let bound = unsafe { compressBound(src.len() as c_ulong) } as usize;
-            let mut out = vec![0u8; bound];
+            let mut out = Vec::with_capacity(bound);
             let mut len = bound as c_ulong;
-            // SAFETY: out has `bound` writable bytes, the most compress2 can produce.
+            // SAFETY: out has `bound` bytes of capacity, the most compress2 can produce.
             let rc = unsafe { compress2(out.as_mut_ptr(), &mut len, src.as_ptr(), src.len() as c_ulong, level) };
             if rc != 0 {
                 return Err(format!("zlib deflate failed ({})", zlib_error(rc)));
             }
-            out.truncate(len as usize);
+            // SAFETY: zlib wrote (initialised) the first len <= bound bytes.
+            unsafe { out.set_len((len as usize).min(bound)) };
             Ok(out)
         }
         Codec::Zstd => zstd_compress(src, level, false),
@@ -256,7 +267,7 @@ fn zstd_compress(src: &[u8], level: i32, content_size: bool) -> std::result::Res
         }
         // SAFETY: pure function.
         let bound = unsafe { ZSTD_compressBound(src.len()) };
-        let mut out = vec![0u8; bound];
+        let mut out = Vec::with_capacity(bound);
         for (param, value) in [(ZSTD_C_COMPRESSION_LEVEL, level), (ZSTD_C_CONTENT_SIZE_FLAG, c_int::from(content_size))] {
             // SAFETY: ctx is this thread's live context; parameters persist until changed.
             let r = unsafe { ZSTD_CCtx_setParameter(ctx.ptr, param, value) };
@@ -265,13 +276,15 @@ fn zstd_compress(src: &[u8], level: i32, content_size: bool) -> std::result::Res
                 return Err(format!("zstd parameter {param} = {value} refused ({})", zstd_error(r)));
             }
         }
-        // SAFETY: out has `bound` bytes, the most zstd can produce; ctx is this thread's.
+        // SAFETY: out has `bound` bytes of capacity, the most zstd can produce; ctx is this
+        // thread's.
         let n = unsafe { ZSTD_compress2(ctx.ptr, out.as_mut_ptr(), bound, src.as_ptr(), src.len()) };
         // SAFETY: pure function of the code.
         if unsafe { ZSTD_isError(n) } != 0 {
             return Err(format!("zstd compression failed ({})", zstd_error(n)));
         }
-        out.truncate(n);
+        // SAFETY: zstd wrote (initialised) the first n <= bound bytes.
+        unsafe { out.set_len(n.min(bound)) };
         Ok(out)
     })
 }

@@ -587,7 +587,9 @@ impl<'t> Writer<'t, '_> {
                     }
                     Some((codec, level)) => {
                         let mut primed = true;
-                        raw = chunked(o, codec, level, self.spec.threads, progress, || next_chunk(&mut s, input, &mut primed, ps).map_err(WriteError::Input))?;
+                        raw = chunked(o, codec, level, self.spec.threads, progress, |buf| {
+                            next_chunk(&mut s, input, &mut primed, ps, buf).map_err(WriteError::Input)
+                        })?;
                     }
                 }
                 (offset, raw)
@@ -614,8 +616,8 @@ impl<'t> Writer<'t, '_> {
                         }
                         raw
                     }
-                    Some((codec, level)) => chunked(o, codec, level, self.spec.threads, progress, || {
-                        let mut chunk = Vec::new();
+                    Some((codec, level)) => chunked(o, codec, level, self.spec.threads, progress, |mut chunk| {
+                        chunk.clear();
                         for _ in 0..CHUNK_PAGES {
                             match take()? {
                                 Some(page) => chunk.extend_from_slice(&page),
@@ -647,7 +649,7 @@ impl<'t> Writer<'t, '_> {
                 let chunk = CHUNK_PAGES * self.layout.page_size as usize;
                 let mut pending: Vec<u8> = Vec::new();
                 let mut done = false;
-                chunked(o, codec, level, self.spec.threads, progress, || {
+                chunked(o, codec, level, self.spec.threads, progress, |_| {
                     while pending.len() < chunk && !done {
                         match pieces.next()? {
                             Some(p) => pending.extend_from_slice(&p),
@@ -688,7 +690,7 @@ fn chunked<'a, W: Write>(
     level: i32,
     threads: usize,
     progress: &mut Progress,
-    next: impl FnMut() -> Result<Option<Raw<'a>>>,
+    next: impl FnMut(Vec<u8>) -> Result<Option<Raw<'a>>>,
 ) -> Result<u64> {
     let count = o.slot_u32()?;
     let mut raw = 0u64;
@@ -703,12 +705,13 @@ fn chunked<'a, W: Write>(
     Ok(raw)
 }
 
-/// The next up-to-10 pages of a stream whose current page (if `primed`) is not yet taken.
-/// Pages of an uncompressed input are consecutive in the file: read at once, or lent when the
-/// input is in memory.
-fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u64) -> crate::format::error::Result<Option<Raw<'a>>> {
+/// The next up-to-10 pages of a stream whose current page (if `primed`) is not yet taken, in
+/// `buf` when they are copied (an earlier chunk's buffer: read over, or cleared before the
+/// first inflated page). Pages of an uncompressed input are consecutive in the file: read at
+/// once, or lent when the input is in memory.
+fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u64, mut buf: Vec<u8>) -> crate::format::error::Result<Option<Raw<'a>>> {
     let mut range: Option<(u64, u64)> = None;
-    let mut owned = Vec::new();
+    let mut inflated = false;
     for _ in 0..CHUNK_PAGES {
         if !*primed && !s.advance(input.data).map_err(|d| d.error)? {
             break;
@@ -716,17 +719,23 @@ fn next_chunk<'a>(s: &mut CpuStream, input: Input<'a>, primed: &mut bool, ps: u6
         *primed = false;
         match s.current() {
             Some(PageAt { offset, in_chunk: None }) => range = Some((range.map_or(offset, |r| r.0), offset + ps)),
-            _ => owned.extend_from_slice(s.page(input.data)),
+            _ => {
+                if !inflated {
+                    buf.clear();
+                    inflated = true;
+                }
+                buf.extend_from_slice(s.page(input.data));
+            }
         }
     }
     Ok(match range {
         Some(r) if input.file.is_none() => Some(Raw::Borrowed(input.slice(r, &s.what)?)),
         Some(r) => {
-            input.read(r, &mut owned, &s.what)?;
-            Some(Raw::Owned(owned))
+            input.read(r, &mut buf, &s.what)?;
+            Some(Raw::Owned(buf))
         }
-        None if owned.is_empty() => None,
-        None => Some(Raw::Owned(owned)),
+        None if !inflated => None,
+        None => Some(Raw::Owned(buf)),
     })
 }
 
