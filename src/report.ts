@@ -92,10 +92,10 @@ export interface ReportOptions {
   /** With `salvage`: told of each region stepped over, after the chunk holding its marker. */
   onSkip?: (s: ReportSkipped) => void;
   /**
-   * Text lines formatted on a second thread while the records are read (the output is the
-   * same); default: when the traces are large (8 MiB in all), or as the environment's
-   * `TRACEDAT_PARALLEL` says (`0`: never, `1`: always). JSON, CSV, `-w` and `salvage` are
-   * always formatted in order on one thread.
+   * Lines (text, JSON or CSV) formatted on two more threads while the records are read (the
+   * output is the same); default: when the traces are large (8 MiB in all), or as the
+   * environment's `TRACEDAT_PARALLEL` says (`0`: never, `1`: always). `-w`, `salvage` and CSV
+   * into a directory are always formatted in order on one thread.
    */
   parallel?: boolean;
 }

@@ -743,7 +743,7 @@ fn report_input(env: Env, args: &Args) -> JsResult {
 /// `ts-diff`, `latency` (-l), `wakeup` (-w), `ts-check`, `align-ts`, `nodate` (value ignored),
 /// `only` (value `stat`, `uname` or `version`), `ts2secs` (value HZ in decimal: for every
 /// input before any `reportInput`, for the last input added after one), `parallel` (`on` or
-/// `off`: lines formatted on a second thread or not, whatever the inputs' size).
+/// `off`: lines formatted on two more threads or not, whatever the inputs' size).
 fn report_option(env: Env, args: &Args) -> JsResult {
     let c = &mut *args.external_mut::<ReportCursor>(0)?;
     if c.report.is_some() {

@@ -131,6 +131,12 @@ impl Encoder {
         }
     }
 
+    /// No CSV header from this encoder: another writes it before the first record (the first
+    /// report formatting thread, when a second one encodes every other chunk).
+    pub fn header_elsewhere(&mut self) {
+        self.header = false;
+    }
+
     /// The CSV header, before the first record.
     fn start(&mut self, out: &mut Vec<u8>) {
         if std::mem::take(&mut self.header) {

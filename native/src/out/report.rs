@@ -80,7 +80,7 @@ pub struct Options {
     pub buffers: Option<Vec<String>>,
     /// With CSV: one file per event in this directory instead of one stream.
     pub out_dir: Option<std::path::PathBuf>,
-    /// Lines formatted on a second thread (see [`parallel`]); None: when the inputs are large.
+    /// Lines formatted on two more threads (see [`parallel`]); None: when the inputs are large.
     pub parallel: Option<bool>,
 }
 
@@ -212,7 +212,7 @@ pub(crate) struct Flags {
 /// Everything a line reads and changes besides its record: every input's event table (whose
 /// comm table the sched handlers teach), the function plugin's stacks, the vCPU threads and
 /// `--ts-diff`'s previous time. The sequential report prints with its own; a parallel one
-/// with another built on the formatting thread (see [`parallel`]).
+/// with one each built on the formatting threads (see [`parallel`]).
 pub(crate) struct Printer {
     pub files: Vec<File>,
     pub stacks: FuncStacks,
@@ -277,8 +277,8 @@ pub struct Report {
     /// a filter that keeps few records reads much input per chunk of text).
     pace: Option<Box<dyn FnMut()>>,
     read: u32,
-    /// What a formatting thread needs, when the lines are to print on one (started by the
-    /// first `fill`), and the thread once started.
+    /// What the formatting threads need, when the lines are to print on them (started by the
+    /// first `fill`), and the threads once started.
     setup: Option<parallel::Setup>,
     /// Boxed: every record takes it out and puts it back (see [`Report::one_with`]), which
     /// moves a pointer rather than the whole struct.
@@ -595,7 +595,7 @@ impl Report {
             for si in 0..self.sources.len() {
                 self.markers(si, out);
             }
-            self.parallel = self.setup.take().and_then(Parallel::start).map(Box::new);
+            self.parallel = self.setup.take().and_then(|s| Parallel::start(s, &self.printer)).map(Box::new);
         }
         // (A per-event CSV file that cannot be written stops the report.)
         while out.len() < min && self.encoder.as_ref().and_then(|e| e.files.as_ref()).is_none_or(|f| f.error.is_none()) {
@@ -620,16 +620,12 @@ impl Report {
         Ok(true)
     }
 
-    /// Ends the formatting thread, if one runs: its lines are appended to `out`, and what it
-    /// learned (comms, function stacks, `--ts-diff`'s time) is this printer's from here on.
+    /// Ends the formatting threads, if they run: their lines are appended to `out`, and the
+    /// function stacks they followed are this printer's from here on (its comms and
+    /// `--ts-diff`'s time it kept as they went, see `queue`).
     fn stop_parallel(&mut self, out: &mut Vec<u8>) {
         let Some(p) = self.parallel.take() else { return };
-        let carry = (*p).finish(out);
-        for (f, comms) in self.printer.files.iter_mut().zip(carry.comms) {
-            f.tep.comms = comms;
-        }
-        self.printer.stacks = carry.stacks;
-        self.printer.last_ts = carry.last_ts;
+        self.printer.stacks = (*p).finish(&self.printer, out);
     }
 
     /// Calls `f` every few thousand records read.
@@ -693,9 +689,11 @@ impl Report {
         Ok(Some(Taken { ts, cpu, missed, size, ev }))
     }
 
-    /// With a formatting thread: the next record of source `si` into the chunk being filled,
+    /// With formatting threads: the next record of source `si` into the chunk being filled,
     /// or, for a function_graph entry, its bytes into `rec_data` and itself returned, to print
-    /// here once the thread has stopped.
+    /// here once the threads have stopped. What the record's line will teach (comms,
+    /// `--ts-diff`'s time) is learned here too, for the chunks to take along; a function
+    /// record pins the chunks to one thread (see [`parallel`]).
     fn queue(&mut self, par: &mut Parallel, data: &[u8], si: usize, rec_data: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<Option<Taken>> {
         let bytes = par.bytes();
         let start = bytes.len();
@@ -708,11 +706,27 @@ impl Report {
             rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
             bytes.truncate(start);
             return Ok(Some(t));
-        } else if self.filters[fi].is_some() {
-            // The filters here may test comms: this table learns them as the thread's does.
+        } else {
+            // This table learns what the lines will teach theirs: the filters here may test
+            // comms, and the formatting threads catch up with each other from it.
             record::teach_comms(&mut self.printer.files[fi].tep, t.ev, bytes.get(start..).unwrap_or(&[]), t.size);
+            if self.encoder.is_none() {
+                // (A print fmt that fails prints the fields raw: see the parallel module doc.)
+                let tep = &mut self.printer.files[fi].tep;
+                let long_size = tep.long_size;
+                let failed = t.ev.and_then(|e| tep.events.get_mut(e)).is_some_and(|e| e.compiled(long_size).0.failed);
+                if failed || matches!(handler, Some(Handler::Function | Handler::FuncRepeats)) {
+                    par.pin();
+                }
+            }
         }
-        par.push(si, t, out);
+        if self.opts.ts_diff && t.ev.is_some() {
+            // The time Line::print keeps for the next line's --ts-diff (microseconds on a
+            // trace clock unless -t; not at an unknown event's line).
+            let micros = self.printer.files[fi].trace_clock && !self.opts.nsec;
+            self.printer.last_ts = if micros { t.ts.wrapping_add(500) / 1000 } else { t.ts };
+        }
+        par.push(si, t, &self.printer, out);
         Ok(None)
     }
 

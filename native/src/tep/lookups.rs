@@ -108,6 +108,9 @@ pub struct Comms {
     /// (pid, index in `names`), sorted by pid (stable: equal pids in reverse file order).
     map: Vec<(i32, u32)>,
     names: Vec<Vec<u8>>,
+    /// The pid of each entry of `names` (the order entries were added in: see
+    /// [`Comms::added_since`]).
+    pids: Vec<i32>,
     /// For each pid below DENSE up to the largest seen: index in `names` + 1, 0 for a pid not
     /// in the table, [`Comms::SEVERAL`] for one listed more than once.
     by_pid: Vec<u32>,
@@ -136,6 +139,7 @@ impl Comms {
             let slot = c.slot(pid);
             c.map.push((pid, c.names.len() as u32));
             c.names.push(name);
+            c.pids.push(pid);
             if let Some(i) = slot {
                 c.by_pid[i] = if c.by_pid[i] == 0 { c.names.len() as u32 } else { Comms::SEVERAL };
             }
@@ -196,10 +200,28 @@ impl Comms {
         let at = self.map.partition_point(|c| c.0 < pid);
         self.map.insert(at, (pid, self.names.len() as u32));
         self.names.push(comm.to_vec());
+        self.pids.push(pid);
         if let Some(i) = self.slot(pid) {
             self.by_pid[i] = self.names.len() as u32;
         }
         self.generation = next_generation();
+    }
+
+    /// How many entries the table holds (saved and registered): a mark for
+    /// [`Comms::added_since`].
+    pub fn entries(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The entries added since the table held `mark` of them, in the order they were added:
+    /// registered again in that order into a copy of the table as it was at `mark`, they make
+    /// it this table (the same entries in the same layout, so that bsearch lands alike). A
+    /// second report formatting thread catches up with the first's lines this way (see
+    /// [`crate::out::parallel`]).
+    pub fn added_since(&self, mark: usize) -> impl Iterator<Item = (i32, &[u8])> {
+        let pids = self.pids.get(mark..).unwrap_or(&[]);
+        let names = self.names.get(mark..).unwrap_or(&[]);
+        pids.iter().copied().zip(names.iter().map(Vec::as_slice))
     }
 }
 
@@ -256,6 +278,24 @@ mod tests {
         c.register(b"big", 1 << 20);
         c.register(b"neg", -5);
         assert_eq!((c.find(1 << 20), c.find(-5), c.find(-6)), (&b"big"[..], &b"neg"[..], &b"<...>"[..]));
+    }
+
+    #[test]
+    fn entries_added_replayed_make_the_same_table() {
+        let text = b"5 a\n5 b\n7 c\n";
+        let (mut c, mut copy) = (Comms::parse(text), Comms::parse(text));
+        let mark = c.entries();
+        assert_eq!(c.added_since(mark).count(), 0);
+        for (pid, comm) in [(3, &b"x"[..]), (5, b"no"), (4, b"y"), (2, b"z"), (1 << 20, b"big")] {
+            c.register(comm, pid);
+        }
+        let added: Vec<(i32, Vec<u8>)> = c.added_since(mark).map(|(p, n)| (p, n.to_vec())).collect();
+        assert_eq!(added.iter().map(|a| a.0).collect::<Vec<_>>(), [3, 4, 2, 1 << 20], "a known pid adds nothing");
+        for (pid, comm) in &added {
+            copy.register(comm, *pid);
+        }
+        assert_eq!((copy.map.clone(), copy.names.clone()), (c.map.clone(), c.names.clone()));
+        assert_eq!(copy.find(5), c.find(5));
     }
 
     #[test]
