@@ -25,7 +25,7 @@ use crate::out::parallel::{self, Parallel};
 use crate::out::record::{self, Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Records, Skip};
-use crate::tep::cprintf::{self, Arg as C, Conv};
+use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::{Tep, TepTexts};
 use crate::tep::filter::{FilterError, Filters, Spec};
 use crate::tep::latency::LatFields;
@@ -35,10 +35,6 @@ use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
 use crate::time::sync::{guest_clock, time_shift, vcpu_count, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
 use crate::write::output::TargetError;
-
-/// The conversions of a line's head, `%16s-%-5d [%03d]` (comm, pid, CPU), parsed once.
-static LINE_HEAD: std::sync::LazyLock<[Conv; 3]> =
-    std::sync::LazyLock::new(|| [b"%16s".as_slice(), b"%-5d", b"%03d"].map(|f| Conv::parse(f).expect("a conversion")));
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -856,11 +852,11 @@ impl Line<'_> {
             }
         } else {
             // "%16s-%-5d [%03d]"
-            LINE_HEAD[0].print(s, C::Str(comm));
+            cprintf::put_str(s, comm, 16, false);
             s.push(b'-');
-            LINE_HEAD[1].print(s, C::Int(pid as i64 as u64));
+            cprintf::put_signed_left(s, i64::from(pid), 5);
             s.extend_from_slice(b" [");
-            LINE_HEAD[2].print(s, C::Int(cpu as u64));
+            cprintf::put_zero_signed(s, i64::from(cpu as i32), 3);
             s.push(b']');
         }
         if time.div == 0 && time.prec == 12 {

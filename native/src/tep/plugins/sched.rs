@@ -2,18 +2,29 @@
 //! and `sched_wakeup(_new)`, both teaching the comm table the pids they name.
 
 use super::{Env, Rec};
-use crate::tep::cprintf::{self, Arg as C, Conv};
+use crate::tep::cprintf::{self, put_signed, put_unsigned};
 use crate::tep::lookups::Comms;
 use crate::tep::print_fmt::Field;
-use std::sync::LazyLock;
 
-/// `%lld`, `%d`, `%03llu`: the handlers' conversions, parsed once (their text is pushed).
-static CONVS: LazyLock<[Conv; 3]> = LazyLock::new(|| [b"%lld".as_slice(), b"%d", b"%03llu"].map(|f| Conv::parse(f).expect("a conversion")));
+/// The handlers' conversions.
+#[derive(Clone, Copy)]
+enum Num {
+    /// `%lld`
+    Lld,
+    /// `%d`
+    D,
+    /// `%03llu`
+    Llu03,
+}
 
-/// `text` then `arg` through `CONVS[conv]` then `after`: printf of "text%convafter".
-fn put(out: &mut Vec<u8>, text: &[u8], conv: usize, arg: u64, after: &[u8]) {
+/// `text` then `arg` through `conv` then `after`: printf of "text%convafter".
+fn put(out: &mut Vec<u8>, text: &[u8], conv: Num, arg: u64, after: &[u8]) {
     out.extend_from_slice(text);
-    CONVS[conv].print(out, C::Int(arg));
+    match conv {
+        Num::Lld => put_signed(out, arg as i64),
+        Num::D => put_signed(out, i64::from(arg as u32 as i32)),
+        Num::Llu03 => put_unsigned(out, arg, 3, true),
+    }
     out.extend_from_slice(after);
 }
 
@@ -24,9 +35,9 @@ pub(super) fn switch(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Op
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    put(out, b"", 0, pid, b" ");
+    put(out, b"", Num::Lld, pid, b" ");
     if let Some(p) = r.val("prev_prio", out) {
-        put(out, b"[", 1, p, b"] ");
+        put(out, b"[", Num::D, p, b"] ");
     }
     if let Some(state) = r.val("prev_state", out) {
         write_state(out, state);
@@ -37,9 +48,9 @@ pub(super) fn switch(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Op
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    put(out, b"", 0, pid, b"");
+    put(out, b"", Num::Lld, pid, b"");
     if let Some(p) = r.val("next_prio", out) {
-        put(out, b" [", 1, p, b"]");
+        put(out, b" [", Num::D, p, b"]");
     }
     Some(false)
 }
@@ -51,15 +62,15 @@ pub(super) fn wakeup(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Op
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    put(out, b"", 0, pid, b"");
+    put(out, b"", Num::Lld, pid, b"");
     if let Some(p) = r.val("prio", out) {
-        put(out, b" [", 0, p, b"]");
+        put(out, b" [", Num::Lld, p, b"]");
     }
     if let Some(s) = r.opt("success") {
-        put(out, b" success=", 0, s, b"");
+        put(out, b" success=", Num::Lld, s, b"");
     }
     if let Some(c) = r.opt("target_cpu") {
-        put(out, b" CPU:", 2, c, b"");
+        put(out, b" CPU:", Num::Llu03, c, b"");
     }
     Some(false)
 }
