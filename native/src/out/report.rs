@@ -906,6 +906,7 @@ impl Line<'_> {
                 next,
                 consumed: false,
                 guest: guest.or(guest_self.then_some(&tep.funcs)),
+                slots: &ev.slots,
             };
             let fields = plugins::Fields { all: &ev.fields, nr_common: ev.nr_common };
             pretty = plugins::run(ev.handler, &fields, data, &mut env, s);
