@@ -789,7 +789,10 @@ impl Printer {
     /// following record (`r.next`) was consumed.
     pub fn put(&mut self, prefix: &[u8], fi: usize, r: Rec<'_>, out: &mut Vec<u8>) -> bool {
         let start = out.len();
-        out.extend_from_slice(prefix);
+        // (Most reports' lines have none: no memcpy call for it.)
+        if !prefix.is_empty() {
+            out.extend_from_slice(prefix);
+        }
         let consumed = self.line(fi, r, out);
         if out.len() > start && out.last() == Some(&b'\n') {
             out.pop();
@@ -877,8 +880,11 @@ impl Line<'_> {
         let name = tep.events[ei].name.as_bytes();
         s.push(b' ');
         s.extend_from_slice(name);
-        s.extend_from_slice(b": ");
-        s.resize(s.len() + 20usize.saturating_sub(name.len()), b' ');
+        // ": " and the name padded to 20: a copy of constant size cut to its length (no
+        // memset call).
+        let at = s.len();
+        s.extend_from_slice(b":                     ");
+        s.truncate(at + 2 + 20usize.saturating_sub(name.len()));
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let ev = &mut tep.events[ei];

@@ -224,7 +224,19 @@ struct Rec<'a> {
 impl Rec<'_> {
     /// `get_field_val`: a numeric field; when it is missing or not 1, 2, 4 or 8 bytes, None,
     /// after libtraceevent's complaint into `err` if given.
+    #[inline]
     fn get(&self, f: Option<&Field>, name: &str, err: Option<&mut Vec<u8>>) -> Option<u64> {
+        match f {
+            Some(f) if matches!(f.size, 1 | 2 | 4 | 8) => Some(self.read(f)),
+            // Out of the way of the fields read (every record's), with its formatting.
+            _ => Rec::missing(f, name, err),
+        }
+    }
+
+    /// [`Rec::get`] of a field missing or of another size: the complaint, and None.
+    #[cold]
+    #[inline(never)]
+    fn missing(f: Option<&Field>, name: &str, err: Option<&mut Vec<u8>>) -> Option<u64> {
         let Some(f) = f else {
             if let Some(out) = err {
                 out.extend_from_slice(format!("<CANT FIND FIELD {name}>").as_bytes());
@@ -235,9 +247,8 @@ impl Rec<'_> {
             if let Some(out) = err {
                 out.extend_from_slice(format!(" {name}=INVALID").as_bytes());
             }
-            return None;
         }
-        Some(self.read(f))
+        None
     }
 
     /// A field's bytes as a number in the file's byte order.
