@@ -257,16 +257,19 @@ impl Rec<'_> {
     }
 
     /// Field `i` of `slots` (the record's event's).
+    #[inline]
     fn slot(&self, slots: &Slots, i: usize) -> Option<&Field> {
         slots.get(self.ev, i)
     }
 
     /// [`Rec::val`] of field `f` (found for `name`).
+    #[inline]
     fn val_of(&self, f: Option<&Field>, name: &str, out: &mut Vec<u8>) -> Option<u64> {
         self.get(f, name, Some(out))
     }
 
     /// [`Rec::need`] of field `f` (found for `name`).
+    #[inline]
     fn need_of(&self, f: Option<&Field>, name: &str, out: &mut Vec<u8>) -> Option<u64> {
         bang(self.get(f, name, Some(out)), out)
     }
