@@ -25,7 +25,7 @@ use crate::out::parallel::{self, Parallel};
 use crate::out::record::{self, Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Records, Skip};
-use crate::tep::cprintf::{self, Arg as C, Conv};
+use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::{Tep, TepTexts};
 use crate::tep::filter::{FilterError, Filters, Spec};
 use crate::tep::latency::LatFields;
@@ -35,10 +35,6 @@ use crate::tep::print_fmt::{self, Ctx, Eval};
 use crate::tep::time_fmt::TimeFmt;
 use crate::time::sync::{guest_clock, time_shift, vcpu_count, GuestClock, HostWrites, Manual, Method, NoSource, Source as SyncSource};
 use crate::write::output::TargetError;
-
-/// The conversions of a line's head, `%16s-%-5d [%03d]` (comm, pid, CPU), parsed once.
-static LINE_HEAD: std::sync::LazyLock<[Conv; 3]> =
-    std::sync::LazyLock::new(|| [b"%16s".as_slice(), b"%-5d", b"%03d"].map(|f| Conv::parse(f).expect("a conversion")));
 
 /// What to print.
 #[derive(Clone, Debug, Default)]
@@ -809,7 +805,10 @@ impl Printer {
     /// following record (`r.next`) was consumed.
     pub fn put(&mut self, prefix: &[u8], fi: usize, r: Rec<'_>, out: &mut Vec<u8>) -> bool {
         let start = out.len();
-        out.extend_from_slice(prefix);
+        // (Most reports' lines have none: no memcpy call for it.)
+        if !prefix.is_empty() {
+            out.extend_from_slice(prefix);
+        }
         let consumed = self.line(fi, r, out);
         if out.len() > start && out.last() == Some(&b'\n') {
             out.pop();
@@ -872,11 +871,11 @@ impl Line<'_> {
             }
         } else {
             // "%16s-%-5d [%03d]"
-            LINE_HEAD[0].print(s, C::Str(comm));
+            cprintf::put_str(s, comm, 16, false);
             s.push(b'-');
-            LINE_HEAD[1].print(s, C::Int(pid as i64 as u64));
+            cprintf::put_signed_left(s, i64::from(pid), 5);
             s.extend_from_slice(b" [");
-            LINE_HEAD[2].print(s, C::Int(cpu as u64));
+            cprintf::put_zero_signed(s, i64::from(cpu as i32), 3);
             s.push(b']');
         }
         if time.div == 0 && time.prec == 12 {
@@ -897,8 +896,11 @@ impl Line<'_> {
         let name = tep.events[ei].name.as_bytes();
         s.push(b' ');
         s.extend_from_slice(name);
-        s.extend_from_slice(b": ");
-        s.resize(s.len() + 20usize.saturating_sub(name.len()), b' ');
+        // ": " and the name padded to 20: a copy of constant size cut to its length (no
+        // memset call).
+        let at = s.len();
+        s.extend_from_slice(b":                     ");
+        s.truncate(at + 2 + 20usize.saturating_sub(name.len()));
         let (endian, long_size) = tep.ctx();
         let ctx = Ctx { size, endian, long_size, funcs: &tep.funcs, printk: &tep.printk };
         let ev = &mut tep.events[ei];
@@ -926,6 +928,7 @@ impl Line<'_> {
                 next,
                 consumed: false,
                 guest: guest.or(guest_self.then_some(&tep.funcs)),
+                slots: &ev.slots,
             };
             let fields = plugins::Fields { all: &ev.fields, nr_common: ev.nr_common };
             pretty = plugins::run(ev.handler, &fields, data, &mut env, s);

@@ -7,6 +7,10 @@
 //! default promotions: integers as 64-bit patterns (the conversion's length modifier picks
 //! the bits it reads, as va_arg does), strings as bytes ending at the first NUL.
 
+/// The widest number [`Conv::padded`] lays out in place (sign, digits and padding): any u64
+/// with room to pad, the `%16s`-sized fields of a trace line.
+const WINDOW: usize = 32;
+
 /// The widest padding one conversion prints (width, or precision zeros). glibc pads to any
 /// width up to INT_MAX; widths that large come only from damaged or hostile files (a `%*s`
 /// width or a print fmt's `%2147483647d`), where they would make one line of gigabytes. Real
@@ -129,11 +133,6 @@ impl Conv {
         Some(Conv { spec, conv, star, plain })
     }
 
-    /// This conversion with another width (what a `*` width would have given).
-    pub fn with_width(self, width: usize) -> Conv {
-        Conv { spec: Spec { width: width.min(MAX_PAD), ..self.spec }, ..self }
-    }
-
     /// Prints `arg` as `printf(fmt, arg)` would.
     pub fn print(&self, out: &mut Vec<u8>, arg: Arg<'_>) {
         let spec = &self.spec;
@@ -156,32 +155,7 @@ impl Conv {
     /// A plain number: its `-` if `neg`, then `v` in decimal or hex, padded to the width with
     /// spaces (after it with `-`) or zeros (`0`, after the sign), as [`Spec::number`] pads it.
     fn padded(&self, out: &mut Vec<u8>, neg: bool, v: u64, hex: bool) {
-        let n = if hex { hex_len(v) } else { dec_len(v) };
-        let fill = self.spec.width.saturating_sub(n + usize::from(neg));
-        let (left, zero) = (self.spec.left, self.spec.zero);
-        if fill > 0 && !left && !zero {
-            repeat(out, b' ', fill);
-        }
-        if neg {
-            out.push(b'-');
-        }
-        if fill > 0 && !left && zero {
-            repeat(out, b'0', fill);
-        }
-        // Room for any u64 (a copy of constant size), then the digits written into it.
-        let at = out.len();
-        out.extend_from_slice(&[0; 20]);
-        if let Some(d) = out.get_mut(at..at + n) {
-            if hex {
-                hex_into(d, v);
-            } else {
-                dec_into(d, v);
-            }
-        }
-        out.truncate(at + n);
-        if fill > 0 && left {
-            repeat(out, b' ', fill);
-        }
+        number(out, neg, v, hex, self.spec.width, self.spec.left, self.spec.zero);
     }
 
     /// Prints `arg` as `printf(fmt, star, arg)` would (`star`, an int, given to the `*`).
@@ -194,6 +168,119 @@ impl Conv {
             None => return spec.convert(out, self.conv, Some(&Arg::Int(star))),
         }
         spec.convert(out, self.conv, arg.as_ref());
+    }
+}
+
+/// `printf("%lld", v)`: for the callers that print one fixed conversion of a trace line
+/// (`%d` and `%ld` too, given a value sign-extended from their bits), without a [`Conv`] to
+/// read: inlined with its constant flags, it is the few instructions the digits need.
+#[inline]
+pub fn put_signed(out: &mut Vec<u8>, v: i64) {
+    number(out, v < 0, v.unsigned_abs(), false, 0, false, false);
+}
+
+/// `printf("%-Nlld", v)` (left-aligned in `width`), as [`put_signed`].
+#[inline]
+pub fn put_signed_left(out: &mut Vec<u8>, v: i64, width: usize) {
+    number(out, v < 0, v.unsigned_abs(), false, width, true, false);
+}
+
+/// `printf("%Nllu", v)`, or `printf("%0Nllu", v)` with `zero`, as [`put_signed`]. A negative
+/// `%0Nd` (of a value sign-extended) is `put_zero_signed`'s.
+#[inline]
+pub fn put_unsigned(out: &mut Vec<u8>, v: u64, width: usize, zero: bool) {
+    number(out, false, v, false, width, false, zero);
+}
+
+/// `printf("%0Nd", v)`, as [`put_signed`].
+#[inline]
+pub fn put_zero_signed(out: &mut Vec<u8>, v: i64, width: usize) {
+    number(out, v < 0, v.unsigned_abs(), false, width, false, true);
+}
+
+/// `printf("%Ns", s)` (`%-Ns` with `left`): `s` up to its first NUL, padded with spaces.
+#[inline]
+pub fn put_str(out: &mut Vec<u8>, s: &[u8], width: usize, left: bool) {
+    pad_text(out, cstr(s), width, left);
+}
+
+/// Text padded with spaces to `width`, on the left unless `left`.
+#[inline(always)]
+fn pad_text(out: &mut Vec<u8>, s: &[u8], width: usize, left: bool) {
+    let fill = width.saturating_sub(s.len());
+    if fill > 0 && !left {
+        repeat(out, b' ', fill);
+    }
+    out.extend_from_slice(s);
+    if fill > 0 && left {
+        repeat(out, b' ', fill);
+    }
+}
+
+/// A plain number: its `-` if `neg`, then `v` in decimal or hex, padded to `width` with
+/// spaces (after it when `left`) or zeros (`zero`, after the sign), as [`Spec::number`] pads.
+///
+/// The whole conversion is laid out in one window of [`WINDOW`] bytes appended to `out`
+/// (filled with the padding byte, a copy of constant size), written in place and cut to
+/// its length: one growth check per number instead of one per part, and no memset or
+/// memcpy call. Writing the digits to a stack buffer and copying them out was rejected:
+/// the copy's length varies, which makes it a libc call per number.
+#[inline(always)]
+fn number(out: &mut Vec<u8>, neg: bool, v: u64, hex: bool, width: usize, left: bool, zero: bool) {
+    let n = if hex { hex_len(v) } else { dec_len(v) };
+    let body = n + usize::from(neg);
+    let total = body.max(width);
+    if total > WINDOW {
+        return number_wide(out, neg, v, hex, width, left, zero, n);
+    }
+    let at = out.len();
+    out.extend_from_slice(&[if zero && !left { b'0' } else { b' ' }; WINDOW]);
+    if let Some(w) = out.get_mut(at..at + WINDOW) {
+        // The sign first unless spaces come before it; the digits last unless spaces
+        // follow them.
+        let sign_at = if left || zero { 0 } else { total - body };
+        let end = if left { body } else { total };
+        if neg {
+            if let Some(c) = w.get_mut(sign_at) {
+                *c = b'-';
+            }
+        }
+        if let Some(d) = w.get_mut(end - n..end) {
+            if hex {
+                hex_into(d, v);
+            } else {
+                dec_into(d, v);
+            }
+        }
+    }
+    out.truncate(at + total);
+}
+
+/// [`number`] for a width past its window (`n` digits).
+#[allow(clippy::too_many_arguments)]
+#[cold]
+fn number_wide(out: &mut Vec<u8>, neg: bool, v: u64, hex: bool, width: usize, left: bool, zero: bool, n: usize) {
+    let fill = width.saturating_sub(n + usize::from(neg));
+    if !left && !zero {
+        out.resize(out.len() + fill, b' ');
+    }
+    if neg {
+        out.push(b'-');
+    }
+    if !left && zero {
+        out.resize(out.len() + fill, b'0');
+    }
+    let at = out.len();
+    out.resize(at + n, 0);
+    if let Some(d) = out.get_mut(at..) {
+        if hex {
+            hex_into(d, v);
+        } else {
+            dec_into(d, v);
+        }
+    }
+    if left {
+        out.resize(out.len() + fill, b' ');
     }
 }
 
@@ -356,14 +443,7 @@ impl Spec {
 
     /// Text padded with spaces to the width, on the left unless `-`.
     fn pad(&self, out: &mut Vec<u8>, s: &[u8]) {
-        let fill = self.width.saturating_sub(s.len());
-        if fill > 0 && !self.left {
-            repeat(out, b' ', fill);
-        }
-        out.extend_from_slice(s);
-        if fill > 0 && self.left {
-            repeat(out, b' ', fill);
-        }
+        pad_text(out, s, self.width, self.left);
     }
 
     /// A number: sign or prefix, precision zeros, digits, padded to the width.
@@ -489,10 +569,26 @@ fn repeat(out: &mut Vec<u8>, byte: u8, n: usize) {
     }
 }
 
-/// How many decimal digits `v` has.
+/// How many decimal digits `v` has: the digits of its highest bit's power of two (bits *
+/// log10(2), as 1233 / 4096), plus one when `v` reaches the next power of ten. A few
+/// instructions, where `checked_ilog10`'s chain of comparisons was a tenth of a report's
+/// formatting.
 fn dec_len(v: u64) -> usize {
-    v.checked_ilog10().map_or(1, |l| l as usize + 1)
+    let bits = 64 - (v | 1).leading_zeros() as usize;
+    let t = (bits * 1233) >> 12;
+    t + usize::from(POW10.get(t).is_some_and(|&p| v | 1 >= p))
 }
+
+/// 10^0 to 10^19.
+const POW10: [u64; 20] = {
+    let mut t = [1u64; 20];
+    let mut i = 1;
+    while i < 20 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
 
 /// How many hex digits `v` has.
 fn hex_len(v: u64) -> usize {
@@ -574,6 +670,16 @@ mod tests {
     }
 
     #[test]
+    fn digit_counts() {
+        for p in 0..20u32 {
+            for v in [10u64.pow(p) - 1, 10u64.pow(p), 10u64.pow(p) + 1, 10u64.pow(p).saturating_mul(5)] {
+                assert_eq!(dec_len(v), v.to_string().len(), "{v}");
+            }
+        }
+        assert_eq!(dec_len(u64::MAX), 20);
+    }
+
+    #[test]
     fn strings_chars_pointers() {
         assert_eq!(
             p("%s|%5s|%-5s|%.2s|%.*s", &[Arg::Str(b"ab\0cd"), Arg::Str(b"x"), Arg::Str(b"y"), Arg::Str(b"hello"), Arg::Int(3), Arg::Str(b"world")]),
@@ -601,7 +707,7 @@ mod tests {
         let ints = [0i64, 1, -1, 7, 42, -42, 99, 100, 123_456, -123_456, 4_294_967_295, i64::MIN, i64::MAX];
         for f in [
             "%d", "%5d", "%-5d", "%05d", "%-05d", "%+d", "% 5d", "%.3d", "%03llu", "%lld", "%-8lld", "%hd", "%hhu", "%hhd", "%x", "%08x", "%-8x", "%#x", "%lx",
-            "%llx", "%u", "%5u", "%lu", "%o", "%X", "%c", "%p",
+            "%llx", "%u", "%5u", "%lu", "%o", "%X", "%c", "%p", "%32lld", "%-32lld", "%032lld", "%33lld", "%-40d", "%040d", "%40x",
         ] {
             let c = Conv::parse(f.as_bytes()).unwrap();
             for v in ints {
@@ -620,9 +726,23 @@ mod tests {
                 assert_eq!(out, sprintf(f, &[Arg::Str(v)]), "{f}");
             }
         }
-        let mut out = Vec::new();
-        Conv::parse(b"%0llu").unwrap().with_width(6).print(&mut out, Arg::Int(42));
-        assert_eq!(out, sprintf("%0*llu", &[Arg::Int(6), Arg::Int(42)]));
+        for v in ints {
+            let mut out = Vec::new();
+            put_signed(&mut out, v);
+            put_signed_left(&mut out, v, 5);
+            put_zero_signed(&mut out, v, 3);
+            put_unsigned(&mut out, v as u64, 12, false);
+            put_unsigned(&mut out, v as u64, 6, true);
+            put_unsigned(&mut out, v as u64, 40, true);
+            let a = Arg::Int(v as u64);
+            assert_eq!(out, sprintf("%lld%-5lld%03lld%12llu%06llu%040llu", &[a, a, a, a, a, a]), "{v}");
+        }
+        for v in [&b""[..], b"bash", b"kworker/0:1-events", b"a\0b"] {
+            let mut out = Vec::new();
+            put_str(&mut out, v, 16, false);
+            put_str(&mut out, v, 5, true);
+            assert_eq!(out, sprintf("%16s%-5s", &[Arg::Str(v), Arg::Str(v)]));
+        }
         for (f, star, arg) in
             [("%*d", 4, Arg::Int(1)), ("%-*d", -3i64 as u64, Arg::Int(2)), ("%.*s", 3, Arg::Str(b"world")), ("%.*d", -1i64 as u64, Arg::Int(5))]
         {

@@ -10,7 +10,7 @@ use crate::format::event_format;
 use crate::format::file::{Content, Trace};
 use crate::format::options;
 use crate::tep::lookups::{Comms, Funcs, Printk};
-use crate::tep::plugins::Handler;
+use crate::tep::plugins::{Handler, Slots};
 use crate::tep::print_fmt::{self, Field, Program};
 
 /// One event as libtraceevent holds it.
@@ -24,6 +24,8 @@ pub struct Event {
     print_fmt: Vec<u8>,
     prog: Option<Program>,
     pub handler: Handler,
+    /// The fields its handler reads, found once (see [`Slots`]).
+    pub slots: Slots,
     pub bprint: bool,
 }
 
@@ -133,8 +135,10 @@ impl Tep {
             self.common_type = at("common_type").unwrap_or((0, 2));
             self.common_pid = at("common_pid").unwrap_or((4, 4));
         }
+        let slots = Slots::new(handler, &fields, nr_common);
         let ev = Event {
             id: f.id as u64,
+            slots,
             name: f.name.to_string(),
             print_fmt: f.print_fmt.as_bytes().to_vec(),
             handler,

@@ -179,6 +179,16 @@ impl Comms {
         }
     }
 
+    /// Whether `pid` has an entry: `lookup(pid).is_some()` without fetching the name (every
+    /// sched_switch asks it twice, nearly always of a known pid).
+    fn known(&self, pid: i32) -> bool {
+        match usize::try_from(pid).ok().filter(|&i| i < Comms::DENSE) {
+            // Listed (once or more: a pid listed twice is found by the search).
+            Some(i) => self.by_pid.get(i).is_some_and(|&n| n != 0),
+            None => self.search(pid).is_some(),
+        }
+    }
+
     fn search(&self, pid: i32) -> Option<&[u8]> {
         let m = &self.map;
         bsearch(m.len(), |i| pid.cmp(&m[i].0)).and_then(|i| self.names.get(m[i].1 as usize)).map(Vec::as_slice)
@@ -194,7 +204,7 @@ impl Comms {
 
     /// tep_register_comm after the table is built: adds pid → comm unless the pid is known.
     pub fn register(&mut self, comm: &[u8], pid: i32) {
-        if pid == 0 || self.lookup(pid).is_some() {
+        if pid == 0 || self.known(pid) {
             return;
         }
         let at = self.map.partition_point(|c| c.0 < pid);

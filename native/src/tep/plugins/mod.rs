@@ -95,6 +95,47 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// The fields a handler reads, found by name once per event rather than for every record
+/// (the sched handlers' lookups were a fifth of a sched-heavy report's formatting): the index
+/// in the event's fields of each name of the handler's list ([`Handler::slot_names`]), looked
+/// up as the handler would (its own fields, or common ones first for `any`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Slots([Option<u16>; Slots::MAX]);
+
+impl Slots {
+    /// The most fields a handler's list names.
+    const MAX: usize = 8;
+
+    /// The slots of `h` over an event's fields.
+    pub fn new(h: Handler, all: &[Field], nr_common: usize) -> Slots {
+        let ev = Fields { all, nr_common };
+        let mut slots = Slots::default();
+        for (slot, &(name, any)) in slots.0.iter_mut().zip(h.slot_names()) {
+            let f = if any { ev.any(name) } else { ev.find(name) };
+            // The index of the field found (by address: names may repeat).
+            *slot = f.and_then(|f| all.iter().position(|x| std::ptr::eq(x, f))).and_then(|i| u16::try_from(i).ok());
+        }
+        slots
+    }
+
+    /// Slot `i`'s field of `ev` (the event these slots were found for).
+    fn get<'a>(&self, ev: &Fields<'a>, i: usize) -> Option<&'a Field> {
+        self.0.get(i).copied().flatten().and_then(|j| ev.all.get(usize::from(j)))
+    }
+}
+
+impl Handler {
+    /// The fields a handler reads through [`Slots`], in slot order: (name, true for
+    /// `any`, a common field first).
+    fn slot_names(self) -> &'static [(&'static str, bool)] {
+        match self {
+            Handler::SchedSwitch => sched::SWITCH_SLOTS,
+            Handler::SchedWakeup => sched::WAKEUP_SLOTS,
+            _ => &[],
+        }
+    }
+}
+
 /// The funcgraph_exit event, which funcgraph_entry looks for right after itself.
 pub struct GraphRet<'a> {
     pub id: u64,
@@ -118,6 +159,8 @@ pub struct Env<'a, 'c> {
     /// With several inputs, the kallsyms of the guest whose vCPU thread wrote this record
     /// (trace-cmd's `tep_plugin_kvm_get_func`), for the kvm events' guest rips.
     pub guest: Option<&'a Funcs>,
+    /// The record's event's [`Slots`].
+    pub slots: &'a Slots,
 }
 
 /// Runs `h` for a record; returns true when the print fmt output must follow.
@@ -181,7 +224,19 @@ struct Rec<'a> {
 impl Rec<'_> {
     /// `get_field_val`: a numeric field; when it is missing or not 1, 2, 4 or 8 bytes, None,
     /// after libtraceevent's complaint into `err` if given.
+    #[inline]
     fn get(&self, f: Option<&Field>, name: &str, err: Option<&mut Vec<u8>>) -> Option<u64> {
+        match f {
+            Some(f) if matches!(f.size, 1 | 2 | 4 | 8) => Some(self.read(f)),
+            // Out of the way of the fields read (every record's), with its formatting.
+            _ => Rec::missing(f, name, err),
+        }
+    }
+
+    /// [`Rec::get`] of a field missing or of another size: the complaint, and None.
+    #[cold]
+    #[inline(never)]
+    fn missing(f: Option<&Field>, name: &str, err: Option<&mut Vec<u8>>) -> Option<u64> {
         let Some(f) = f else {
             if let Some(out) = err {
                 out.extend_from_slice(format!("<CANT FIND FIELD {name}>").as_bytes());
@@ -192,14 +247,31 @@ impl Rec<'_> {
             if let Some(out) = err {
                 out.extend_from_slice(format!(" {name}=INVALID").as_bytes());
             }
-            return None;
         }
-        Some(self.read(f))
+        None
     }
 
     /// A field's bytes as a number in the file's byte order.
     fn read(&self, f: &Field) -> u64 {
         self.ctx.read(self.data, f.offset as usize, f.size as usize)
+    }
+
+    /// Field `i` of `slots` (the record's event's).
+    #[inline]
+    fn slot(&self, slots: &Slots, i: usize) -> Option<&Field> {
+        slots.get(self.ev, i)
+    }
+
+    /// [`Rec::val`] of field `f` (found for `name`).
+    #[inline]
+    fn val_of(&self, f: Option<&Field>, name: &str, out: &mut Vec<u8>) -> Option<u64> {
+        self.get(f, name, Some(out))
+    }
+
+    /// [`Rec::need`] of field `f` (found for `name`).
+    #[inline]
+    fn need_of(&self, f: Option<&Field>, name: &str, out: &mut Vec<u8>) -> Option<u64> {
+        bang(self.get(f, name, Some(out)), out)
     }
 
     /// `tep_get_field_val(..., err = 1)`: one of the event's own fields, complaining into the

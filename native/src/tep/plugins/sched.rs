@@ -2,64 +2,86 @@
 //! and `sched_wakeup(_new)`, both teaching the comm table the pids they name.
 
 use super::{Env, Rec};
-use crate::tep::cprintf::{self, Arg as C, Conv};
+use crate::tep::cprintf::{self, put_signed, put_unsigned};
 use crate::tep::lookups::Comms;
 use crate::tep::print_fmt::Field;
-use std::sync::LazyLock;
 
-/// `%lld`, `%d`, `%03llu`: the handlers' conversions, parsed once (their text is pushed).
-static CONVS: LazyLock<[Conv; 3]> = LazyLock::new(|| [b"%lld".as_slice(), b"%d", b"%03llu"].map(|f| Conv::parse(f).expect("a conversion")));
+/// The handlers' conversions.
+#[derive(Clone, Copy)]
+enum Num {
+    /// `%lld`
+    Lld,
+    /// `%d`
+    D,
+    /// `%03llu`
+    Llu03,
+}
 
-/// `text` then `arg` through `CONVS[conv]` then `after`: printf of "text%convafter".
-fn put(out: &mut Vec<u8>, text: &[u8], conv: usize, arg: u64, after: &[u8]) {
+/// `text` then `arg` through `conv` then `after`: printf of "text%convafter" (inlined: the
+/// texts are constants of each call, copied without a memcpy call).
+#[inline(always)]
+fn put(out: &mut Vec<u8>, text: &[u8], conv: Num, arg: u64, after: &[u8]) {
     out.extend_from_slice(text);
-    CONVS[conv].print(out, C::Int(arg));
+    match conv {
+        Num::Lld => put_signed(out, arg as i64),
+        Num::D => put_signed(out, i64::from(arg as u32 as i32)),
+        Num::Llu03 => put_unsigned(out, arg, 3, true),
+    }
     out.extend_from_slice(after);
 }
 
+/// The fields [`switch`] reads, in its slots (see [`super::Slots`]); `true`: common first.
+pub(super) const SWITCH_SLOTS: &[(&str, bool)] =
+    &[("prev_pid", false), ("prev_comm", true), ("prev_prio", false), ("prev_state", false), ("next_pid", false), ("next_comm", true), ("next_prio", false)];
+
+/// The fields [`wakeup`] reads, in its slots.
+pub(super) const WAKEUP_SLOTS: &[(&str, bool)] = &[("pid", false), ("comm", true), ("prio", false), ("success", false), ("target_cpu", false)];
+
 /// `sched_switch_handler`.
 pub(super) fn switch(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Option<bool> {
-    let pid = r.need("prev_pid", out)?;
-    if let Some(f) = r.ev.any("prev_comm") {
+    let slots = env.slots;
+    let pid = r.need_of(r.slot(slots, 0), "prev_pid", out)?;
+    if let Some(f) = r.slot(slots, 1) {
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    put(out, b"", 0, pid, b" ");
-    if let Some(p) = r.val("prev_prio", out) {
-        put(out, b"[", 1, p, b"] ");
+    put(out, b"", Num::Lld, pid, b" ");
+    if let Some(p) = r.val_of(r.slot(slots, 2), "prev_prio", out) {
+        put(out, b"[", Num::D, p, b"] ");
     }
-    if let Some(state) = r.val("prev_state", out) {
+    if let Some(state) = r.val_of(r.slot(slots, 3), "prev_state", out) {
         write_state(out, state);
     }
     out.extend_from_slice(b" ==> ");
-    let pid = r.need("next_pid", out)?;
-    if let Some(f) = r.ev.any("next_comm") {
+    let pid = r.need_of(r.slot(slots, 4), "next_pid", out)?;
+    if let Some(f) = r.slot(slots, 5) {
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    put(out, b"", 0, pid, b"");
-    if let Some(p) = r.val("next_prio", out) {
-        put(out, b" [", 1, p, b"]");
+    put(out, b"", Num::Lld, pid, b"");
+    if let Some(p) = r.val_of(r.slot(slots, 6), "next_prio", out) {
+        put(out, b" [", Num::D, p, b"]");
     }
     Some(false)
 }
 
 /// `sched_wakeup_handler`.
 pub(super) fn wakeup(r: Rec<'_>, env: &mut Env<'_, '_>, out: &mut Vec<u8>) -> Option<bool> {
-    let pid = r.need("pid", out)?;
-    if let Some(f) = r.ev.any("comm") {
+    let slots = env.slots;
+    let pid = r.need_of(r.slot(slots, 0), "pid", out)?;
+    if let Some(f) = r.slot(slots, 1) {
         save_comm(env, f, r.data, pid, out);
         out.push(b':');
     }
-    put(out, b"", 0, pid, b"");
-    if let Some(p) = r.val("prio", out) {
-        put(out, b" [", 0, p, b"]");
+    put(out, b"", Num::Lld, pid, b"");
+    if let Some(p) = r.val_of(r.slot(slots, 2), "prio", out) {
+        put(out, b" [", Num::Lld, p, b"]");
     }
-    if let Some(s) = r.opt("success") {
-        put(out, b" success=", 0, s, b"");
+    if let Some(s) = r.get(r.slot(slots, 3), "success", None) {
+        put(out, b" success=", Num::Lld, s, b"");
     }
-    if let Some(c) = r.opt("target_cpu") {
-        put(out, b" CPU:", 2, c, b"");
+    if let Some(c) = r.get(r.slot(slots, 4), "target_cpu", None) {
+        put(out, b" CPU:", Num::Llu03, c, b"");
     }
     Some(false)
 }
