@@ -24,7 +24,7 @@ use crate::out::csv_dir::EventFiles;
 use crate::out::parallel::{self, Parallel};
 use crate::out::record::{self, Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
-use crate::ring::records::{Records, Skip};
+use crate::ring::records::{Record, Records, Skip};
 use crate::tep::cprintf::{self, Arg as C};
 use crate::tep::event::{Tep, TepTexts};
 use crate::tep::filter::{FilterError, Filters, Spec};
@@ -599,6 +599,13 @@ impl Report {
             let Some((_, si)) = self.order.as_mut().and_then(KWay::pop) else { return Ok(false) };
             let fi = self.sources[si].file;
             let bytes = data.get(fi).copied().unwrap_or(&[]);
+            let alone = self.order.as_ref().is_none_or(|o| o.peek().is_none());
+            if alone && self.parallel.is_some() {
+                self.run(bytes, si, out, min).map_err(|e| (fi, e))?;
+                let next = self.sources[si].records.next_ts(bytes).map_err(|e| (fi, e))?;
+                self.order.get_or_insert_with(KWay::default).put_back(si, next);
+                continue;
+            }
             self.one(bytes, si, out).map_err(|e| (fi, e))?;
             let next = self.sources[si].records.next_ts(bytes).map_err(|e| (fi, e))?;
             // (Only salvage steps over damage: without it there is nothing to mark.)
@@ -656,74 +663,68 @@ impl Report {
         self.print(data, si, rec_data, taken, out)
     }
 
-    /// The next record of source `si` when it is to print, its bytes appended to `buf` (taken
-    /// off again when it is not): trace-cmd's library filters before report's --cpu test, then
-    /// `--ts-check`'s warning.
+    /// With formatting threads and source `si` the only one left: its records handed over in
+    /// runs (see [`Records::take_while`]) until `out` holds `min` bytes, each through the
+    /// steps [`Report::queue`] takes one record through, without the merge of the sources
+    /// around each. A function_graph entry ends the run and prints in order, as in
+    /// [`Report::one_with`].
+    fn run(&mut self, data: &[u8], si: usize, out: &mut Vec<u8>, min: usize) -> Result<()> {
+        let Some(mut par) = self.parallel.take() else { return Ok(()) };
+        let mut rec_data = std::mem::take(&mut self.rec_data);
+        rec_data.clear();
+        let Report { sources, printer, filters, opts, check_ts, warnings, encoder, read, pace, .. } = self;
+        let src = &mut sources[si];
+        let (fi, start_cpu) = (src.file, src.start_cpu);
+        let filters = &mut filters[fi];
+        let encoded = encoder.is_some();
+        let mut in_order = None;
+        let taken = src.records.take_while(data, |r| {
+            *read = read.wrapping_add(1);
+            if read.is_multiple_of(PACE) {
+                if let Some(f) = pace.as_mut() {
+                    f();
+                }
+            }
+            let bytes = par.bytes();
+            let start = bytes.len();
+            let Some(t) = pick(&r, &printer.files[fi].tep, filters, opts, start_cpu, bytes) else { return out.len() < min };
+            check_time(opts, check_ts, warnings, &t);
+            in_order = hand_over(printer, &mut par, opts, encoded, (fi, si), t, start, &mut rec_data, out);
+            in_order.is_none() && out.len() < min
+        });
+        self.parallel = Some(par);
+        let printed = match (taken, in_order) {
+            (Err(e), _) => Err(e),
+            (Ok(_), None) => Ok(()),
+            (Ok(_), Some(t)) => {
+                self.stop_parallel(out);
+                self.print(data, si, &rec_data, t, out)
+            }
+        };
+        self.rec_data = rec_data;
+        printed
+    }
+
+    /// The next record of source `si` when it is to print, its bytes appended to `buf` (see
+    /// [`pick`] and [`check_time`]).
     fn take(&mut self, data: &[u8], si: usize, buf: &mut Vec<u8>) -> Result<Option<Taken>> {
         let fi = self.sources[si].file;
         let tep = &self.printer.files[fi].tep;
-        let (filters, cpus, src) = (&mut self.filters[fi], &self.opts.cpus, &mut self.sources[si]);
+        let (filters, opts, src) = (&mut self.filters[fi], &self.opts, &mut self.sources[si]);
         let start_cpu = src.start_cpu;
-        // Decided on the record in its page: only the records kept are copied.
-        let read = src.records.next_with(data, |r| {
-            // Fields past the record's end are read from what follows it, as in C.
-            let rec = r.rest.get(..r.data.len().max(tep.extent)).unwrap_or(r.rest);
-            let ev = tep.event_of(rec);
-            let global_cpu = start_cpu.saturating_add(r.cpu);
-            if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, rec, r.cpu)) || cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
-                return None;
-            }
-            buf.extend_from_slice(rec);
-            Some((r.ts, r.cpu, r.missed, r.data.len(), ev))
-        })?;
-        let Some(Some((ts, cpu, missed, size, ev))) = read else { return Ok(None) };
-        if self.opts.ts_check && self.check_ts > ts {
-            let (last, d) = (self.check_ts as i64, self.check_ts.wrapping_sub(ts) as i64);
-            self.warnings.push(format!("WARNING: Record on cpu {cpu} went backwards: {last} to {} delta: -{d}", ts as i64));
-        }
-        self.check_ts = ts;
-        Ok(Some(Taken { ts, cpu, missed, size, ev }))
+        let Some(Some(t)) = src.records.next_with(data, |r| pick(&r, tep, filters, opts, start_cpu, buf))? else { return Ok(None) };
+        check_time(&self.opts, &mut self.check_ts, &mut self.warnings, &t);
+        Ok(Some(t))
     }
 
-    /// With formatting threads: the next record of source `si` into the chunk being filled,
-    /// or, for a function_graph entry, its bytes into `rec_data` and itself returned, to print
-    /// here once the threads have stopped. What the record's line will teach (comms,
-    /// `--ts-diff`'s time) is learned here too, for the chunks to take along; a function
-    /// record pins the chunks to one thread (see [`parallel`]).
+    /// With formatting threads: the next record of source `si` into the chunk being filled
+    /// (see [`hand_over`]), or, for a function_graph entry, its bytes into `rec_data` and
+    /// itself returned, to print here once the threads have stopped.
     fn queue(&mut self, par: &mut Parallel, data: &[u8], si: usize, rec_data: &mut Vec<u8>, out: &mut Vec<u8>) -> Result<Option<Taken>> {
-        let bytes = par.bytes();
-        let start = bytes.len();
-        let Some(t) = self.take(data, si, bytes)? else { return Ok(None) };
+        let start = par.bytes().len();
+        let Some(t) = self.take(data, si, par.bytes())? else { return Ok(None) };
         let fi = self.sources[si].file;
-        let handler = t.ev.map(|e| self.printer.files[fi].tep.events[e].handler);
-        if self.opts.raw {
-            // (-R runs no handler.)
-        } else if handler == Some(Handler::FgraphEntry) && self.encoder.is_none() {
-            rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
-            bytes.truncate(start);
-            return Ok(Some(t));
-        } else {
-            // This table learns what the lines will teach theirs: the filters here may test
-            // comms, and the formatting threads catch up with each other from it.
-            record::teach_comms(&mut self.printer.files[fi].tep, t.ev, bytes.get(start..).unwrap_or(&[]), t.size);
-            if self.encoder.is_none() {
-                // (A print fmt that fails prints the fields raw: see the parallel module doc.)
-                let tep = &mut self.printer.files[fi].tep;
-                let long_size = tep.long_size;
-                let failed = t.ev.and_then(|e| tep.events.get_mut(e)).is_some_and(|e| e.compiled(long_size).0.failed);
-                if failed || matches!(handler, Some(Handler::Function | Handler::FuncRepeats)) {
-                    par.pin();
-                }
-            }
-        }
-        if self.opts.ts_diff && t.ev.is_some() {
-            // The time Line::print keeps for the next line's --ts-diff (microseconds on a
-            // trace clock unless -t; not at an unknown event's line).
-            let micros = self.printer.files[fi].trace_clock && !self.opts.nsec;
-            self.printer.last_ts = if micros { t.ts.wrapping_add(500) / 1000 } else { t.ts };
-        }
-        par.push(si, t, &self.printer, out);
-        Ok(None)
+        Ok(hand_over(&mut self.printer, par, &self.opts, self.encoder.is_some(), (fi, si), t, start, rec_data, out))
     }
 
     /// A record taken, printed in order: as JSON or CSV, or as its line (with -w's latency).
@@ -770,6 +771,82 @@ impl Report {
         let common = Common { ts, source: &src.source, buffer: &src.buffer, cpu };
         enc.encode(&common, fi, &mut self.printer.files[fi].tep, ev, data, size, missed, !self.opts.raw, out);
     }
+}
+
+/// Whether report prints record `r` of a buffer of input `tep` whose first CPU number is
+/// `start_cpu`: trace-cmd's library filters before report's --cpu test, decided on the record
+/// in its page, so that only the records kept are copied (their bytes appended to `buf`, with
+/// what follows them up to the event table's extent: fields past a record's end are read from
+/// what follows it, as in C).
+#[inline(always)]
+fn pick(r: &Record<'_>, tep: &Tep, filters: &mut Option<Filters>, opts: &Options, start_cpu: u32, buf: &mut Vec<u8>) -> Option<Taken> {
+    let rec = r.rest.get(..r.data.len().max(tep.extent)).unwrap_or(r.rest);
+    let ev = tep.event_of(rec);
+    let global_cpu = start_cpu.saturating_add(r.cpu);
+    if filters.as_mut().is_some_and(|f| !f.keep(tep, ev, rec, r.cpu)) || opts.cpus.as_ref().is_some_and(|c| !c.contains(&global_cpu)) {
+        return None;
+    }
+    buf.extend_from_slice(rec);
+    Some(Taken { ts: r.ts, cpu: r.cpu, missed: r.missed, size: r.data.len(), ev })
+}
+
+/// `--ts-check`'s warning for a record kept whose time is before the last one's.
+fn check_time(opts: &Options, last: &mut u64, warnings: &mut Vec<String>, t: &Taken) {
+    if opts.ts_check && *last > t.ts {
+        let (was, d) = (*last as i64, last.wrapping_sub(t.ts) as i64);
+        warnings.push(format!("WARNING: Record on cpu {} went backwards: {was} to {} delta: -{d}", t.cpu, t.ts as i64));
+    }
+    *last = t.ts;
+}
+
+/// A record kept (of input `fi`, source `si`), whose bytes the chunk being filled holds from
+/// `start`, handed to the formatting threads; or, for a function_graph entry, its bytes moved
+/// to `rec_data` and itself returned, to print in order. What the record's line will teach
+/// (comms, `--ts-diff`'s time) is learned here too, for the chunks to take along; a function
+/// record pins the chunks to one thread (see [`parallel`]).
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn hand_over(
+    printer: &mut Printer,
+    par: &mut Parallel,
+    opts: &Options,
+    encoded: bool,
+    (fi, si): (usize, usize),
+    t: Taken,
+    start: usize,
+    rec_data: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+) -> Option<Taken> {
+    let bytes = par.bytes();
+    let handler = t.ev.map(|e| printer.files[fi].tep.events[e].handler);
+    if opts.raw {
+        // (-R runs no handler.)
+    } else if handler == Some(Handler::FgraphEntry) && !encoded {
+        rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
+        bytes.truncate(start);
+        return Some(t);
+    } else {
+        // This table learns what the lines will teach theirs: the filters here may test
+        // comms, and the formatting threads catch up with each other from it.
+        record::teach_comms(&mut printer.files[fi].tep, t.ev, bytes.get(start..).unwrap_or(&[]), t.size);
+        if !encoded {
+            // (A print fmt that fails prints the fields raw: see the parallel module doc.)
+            let tep = &mut printer.files[fi].tep;
+            let long_size = tep.long_size;
+            let failed = t.ev.and_then(|e| tep.events.get_mut(e)).is_some_and(|e| e.compiled(long_size).0.failed);
+            if failed || matches!(handler, Some(Handler::Function | Handler::FuncRepeats)) {
+                par.pin();
+            }
+        }
+    }
+    if opts.ts_diff && t.ev.is_some() {
+        // The time Line::print keeps for the next line's --ts-diff (microseconds on a trace
+        // clock unless -t; not at an unknown event's line).
+        let micros = printer.files[fi].trace_clock && !opts.nsec;
+        printer.last_ts = if micros { t.ts.wrapping_add(500) / 1000 } else { t.ts };
+    }
+    par.push(si, t, printer, out);
+    None
 }
 
 /// A record read and kept by the filters: its time, CPU, the events lost before it, its size
