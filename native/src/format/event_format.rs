@@ -109,10 +109,10 @@ impl HeaderPage {
 
 /// Parses one event format text. `system` names the event in errors and in the result.
 pub fn parse<'a>(system: &'a str, text: &'a [u8]) -> Result<EventFormat<'a>> {
-    let mut cx = Ctx { section: format!("event format {system}") };
+    let mut cx = Ctx::Event(system, None);
     let text = utf8(text, &cx)?;
     let mut lines = Lines { text, pos: 0 };
-    let (name, id) = head(&mut lines, system, &mut cx)?;
+    let (name, id) = head(&mut lines, &mut cx)?;
 
     let (rest, at) = keyword_line(&mut lines, "format", &cx)?;
     if !rest.is_empty() {
@@ -121,8 +121,8 @@ pub fn parse<'a>(system: &'a str, text: &'a [u8]) -> Result<EventFormat<'a>> {
     let common = field_group(&mut lines, true, &cx)?;
     let fields = field_group(&mut lines, false, &cx)?;
 
-    while lines.peek().is_some_and(|l| is_blank(l.text)) {
-        lines.next();
+    while let Some(line) = lines.peek().filter(|l| is_blank(l.text)) {
+        lines.advance(line);
     }
     let Some(line) = lines.next() else {
         return Err(cx.err(text.len(), "a `print fmt:` line (the text ends before it)"));
@@ -150,18 +150,20 @@ pub fn parse<'a>(system: &'a str, text: &'a [u8]) -> Result<EventFormat<'a>> {
 /// The name and ID of an event format text, read from its first two lines alone: for
 /// matching formats across files without parsing their fields.
 pub fn identity<'a>(system: &str, text: &'a [u8]) -> Result<(&'a str, u32)> {
-    let mut cx = Ctx { section: format!("event format {system}") };
+    let mut cx = Ctx::Event(system, None);
     let text = utf8(text, &cx)?;
-    head(&mut Lines { text, pos: 0 }, system, &mut cx)
+    head(&mut Lines { text, pos: 0 }, &mut cx)
 }
 
 /// The `name:` and `ID:` lines; from the name on, errors name the event.
-fn head<'a>(lines: &mut Lines<'a>, system: &str, cx: &mut Ctx) -> Result<(&'a str, u32)> {
+fn head<'c, 'a: 'c>(lines: &mut Lines<'a>, cx: &mut Ctx<'c>) -> Result<(&'a str, u32)> {
     let (name, at) = keyword_line(lines, "name", cx)?;
     if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
         return Err(cx.err(at, format!("an event name of one word after `name:` (found {})", found(name))));
     }
-    cx.section = format!("event format {system}/{name}");
+    if let Ctx::Event(_, named) = cx {
+        *named = Some(name);
+    }
     let (id, at) = keyword_line(lines, "ID", cx)?;
     let id = decimal(id).ok_or_else(|| cx.err(at, format!("a decimal event ID below 2^32 (found {})", found(id))))?;
     Ok((name, id))
@@ -173,7 +175,7 @@ fn head<'a>(lines: &mut Lines<'a>, system: &str, cx: &mut Ctx) -> Result<(&'a st
 /// An empty text is an error: trace-cmd writes one for kernels without `events/header_page`,
 /// and the caller must then assume the old layout (an 8-byte timestamp, a long-sized commit).
 pub fn parse_header_page(text: &[u8]) -> Result<HeaderPage> {
-    let cx = Ctx { section: "header_page".to_string() };
+    let cx = Ctx::Named("header_page");
     let text = utf8(text, &cx)?;
     if is_blank(text) {
         return Err(cx.err(0, "`field:` lines; the text is empty (a kernel without events/header_page)"));
@@ -202,15 +204,31 @@ pub fn parse_header_page(text: &[u8]) -> Result<HeaderPage> {
 }
 
 // ---- scanning -------------------------------------------------------------------------------
+//
+// Every byte this grammar looks for (newline, `;`, `:`, `[`, `]`, spaces and tabs) is ASCII, so
+// the scanner works on the bytes of the (already validated) UTF-8 text: a position found at one
+// of them is always a character boundary. A file recorded with `-e all` carries a few thousand
+// formats and every command reads them all; str's char patterns (`find(char)`, `trim_matches`
+// over a char array) decoded each character and were most of the cost of loading the table.
 
-/// The part of the file being read, for errors.
-struct Ctx {
-    section: String,
+/// The part of the file being read, for errors. Only an error builds its name: formatting it
+/// for every text read was a tenth of the cost of reading them.
+#[derive(Clone, Copy)]
+enum Ctx<'a> {
+    /// An event format: its system, and its name once read ("event format sched/sched_switch").
+    Event(&'a str, Option<&'a str>),
+    /// Another text, by its name ("header_page").
+    Named(&'a str),
 }
 
-impl Ctx {
+impl Ctx<'_> {
     fn err(&self, at: usize, expected: impl Into<String>) -> Error {
-        Error::new(self.section.clone(), at as u64, expected)
+        let section = match self {
+            Ctx::Event(system, None) => format!("event format {system}"),
+            Ctx::Event(system, Some(name)) => format!("event format {system}/{name}"),
+            Ctx::Named(name) => name.to_string(),
+        };
+        Error::new(section, at as u64, expected)
     }
 }
 
@@ -219,15 +237,38 @@ fn utf8<'a>(text: &'a [u8], cx: &Ctx) -> Result<&'a str> {
 }
 
 /// Spaces, tabs, and the `\r` of a text that went through a CRLF editor.
-const WS: [char; 3] = [' ', '\t', '\r'];
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r')
+}
+
+/// `s` without its leading spaces and tabs.
+fn trim_start_ws(s: &str) -> &str {
+    let n = s.bytes().take_while(|b| is_ws(*b)).count();
+    s.get(n..).unwrap_or("")
+}
+
+/// `s` without its trailing spaces and tabs.
+fn trim_end_ws(s: &str) -> &str {
+    let n = s.bytes().rev().take_while(|b| is_ws(*b)).count();
+    s.get(..s.len() - n).unwrap_or("")
+}
+
+fn trim_ws(s: &str) -> &str {
+    trim_end_ws(trim_start_ws(s))
+}
+
+/// Where the byte `b` first occurs in `s`.
+fn find_byte(s: &str, b: u8) -> Option<usize> {
+    s.bytes().position(|x| x == b)
+}
 
 fn is_blank(s: &str) -> bool {
-    s.trim_matches(WS).is_empty()
+    s.bytes().all(is_ws)
 }
 
 /// What was found instead, quoted and shortened, for error messages.
 fn found(s: &str) -> String {
-    let s = s.trim_matches(WS);
+    let s = trim_ws(s);
     if s.is_empty() {
         return "nothing".to_string();
     }
@@ -241,10 +282,10 @@ fn found(s: &str) -> String {
 
 /// A decimal u32 of digits only (the kernel prints these fields with %u / %d).
 fn decimal(s: &str) -> Option<u32> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    if s.is_empty() {
         return None;
     }
-    s.parse().ok()
+    s.bytes().try_fold(0u32, |n, b| if b.is_ascii_digit() { n.checked_mul(10)?.checked_add(u32::from(b - b'0')) } else { None })
 }
 
 /// One line without its newline, and the offset of its first byte in the text.
@@ -262,14 +303,20 @@ struct Lines<'a> {
 impl<'a> Lines<'a> {
     fn peek(&self) -> Option<Line<'a>> {
         let rest = self.text.get(self.pos..).filter(|r| !r.is_empty())?;
-        let len = rest.find('\n').unwrap_or(rest.len());
+        let len = find_byte(rest, b'\n').unwrap_or(rest.len());
         Some(Line { text: rest.get(..len)?, at: self.pos })
+    }
+
+    /// Past `line`, the one [`Lines::peek`] returned: a caller that peeked does not look for
+    /// the newline again.
+    fn advance(&mut self, line: Line<'a>) {
+        // Past the newline; at the end of a text without one, stay at its length.
+        self.pos = line.at.saturating_add(line.text.len()).saturating_add(1).min(self.text.len());
     }
 
     fn next(&mut self) -> Option<Line<'a>> {
         let line = self.peek()?;
-        // Past the newline; at the end of a text without one, stay at its length.
-        self.pos = line.at.saturating_add(line.text.len()).saturating_add(1).min(self.text.len());
+        self.advance(line);
         Some(line)
     }
 }
@@ -292,22 +339,28 @@ impl<'a> Scan<'a> {
         self.line.text.get(self.pos..).unwrap_or("")
     }
     fn skip_ws(&mut self) {
-        let rest = self.rest();
-        self.pos += rest.len() - rest.trim_start_matches(WS).len();
+        let bytes = self.line.text.as_bytes();
+        while bytes.get(self.pos).is_some_and(|b| is_ws(*b)) {
+            self.pos += 1;
+        }
     }
+    /// `literal` if it comes next, compared byte by byte: these are words of a few letters,
+    /// for which a call to memcmp cost more than the comparison.
     fn eat(&mut self, literal: &str) -> bool {
-        let ok = self.rest().starts_with(literal);
+        let rest = self.line.text.as_bytes().get(self.pos..).unwrap_or(&[]);
+        let ok = rest.len() >= literal.len() && rest.iter().zip(literal.as_bytes()).all(|(a, b)| a == b);
         if ok {
             self.pos += literal.len();
         }
         ok
     }
-    /// The text up to `end` (not included) and its offset; consumes `end` as well.
-    fn until(&mut self, end: char) -> Option<(&'a str, usize)> {
+    /// The text up to the ASCII byte `end` (not included) and its offset; consumes `end` as
+    /// well.
+    fn until(&mut self, end: u8) -> Option<(&'a str, usize)> {
         let rest = self.rest();
-        let n = rest.find(end)?;
+        let n = find_byte(rest, end)?;
         let at = self.offset();
-        self.pos += n + end.len_utf8();
+        self.pos += n + 1;
         Some((rest.get(..n)?, at))
     }
     fn digits(&mut self) -> &'a str {
@@ -333,22 +386,24 @@ fn keyword_line<'a>(lines: &mut Lines<'a>, key: &str, cx: &Ctx) -> Result<(&'a s
         return Err(cx.err(line.at, format!("a `{key}:` line (found {})", found(line.text))));
     }
     s.skip_ws();
-    Ok((s.rest().trim_end_matches(WS), s.offset()))
+    Ok((trim_end_ws(s.rest()), s.offset()))
 }
 
 /// `field:` lines up to a blank line (consumed) or any other line (left for the caller).
 fn field_group<'a>(lines: &mut Lines<'a>, is_common: bool, cx: &Ctx) -> Result<Vec<Field<'a>>> {
-    let mut out = Vec::new();
+    // Room for the fields of most events at once (the common group has four or five), rather
+    // than growing through 1, 2, 4 and 8.
+    let mut out = Vec::with_capacity(8);
     while let Some(line) = lines.peek() {
-        let t = line.text.trim_start_matches(WS);
+        let t = trim_start_ws(line.text);
         if t.is_empty() {
-            lines.next();
+            lines.advance(line);
             break;
         }
         if !t.starts_with("field") {
             break;
         }
-        lines.next();
+        lines.advance(line);
         out.push(parse_field(line, is_common, cx)?);
     }
     Ok(out)
@@ -371,7 +426,7 @@ fn parse_field<'a>(line: Line<'a>, is_common: bool, cx: &Ctx) -> Result<Field<'a
         return Err(cx.err(s.offset(), format!("`:` after `field` (found {})", found(s.rest()))));
     }
     let at = s.offset();
-    let Some((decl, at)) = s.until(';') else {
+    let Some((decl, at)) = s.until(b';') else {
         return Err(cx.err(at, format!("a declaration ended by `;` (found {})", found(s.rest()))));
     };
     let (type_name, name, array) = parse_decl(decl, at, cx)?;
@@ -416,32 +471,32 @@ fn attribute(s: &mut Scan<'_>, key: &str, cx: &Ctx) -> Result<u32> {
 /// Splits `TYPE NAME`, `TYPE NAME[LEN]`, `TYPE *NAME` or `__data_loc TYPE[] NAME` (at = offset
 /// of `decl` in the text) into type, name and array length.
 fn parse_decl<'a>(decl: &'a str, at: usize, cx: &Ctx) -> Result<(&'a str, &'a str, Option<ArrayLen<'a>>)> {
-    let lead = decl.len() - decl.trim_start_matches(WS).len();
-    let d = decl.trim_matches(WS);
+    let lead = decl.len() - trim_start_ws(decl).len();
+    let d = trim_ws(decl);
     let at = at.saturating_add(lead);
     let (head, array) = match d.strip_suffix(']') {
         Some(before) => {
-            let Some(open) = before.rfind('[') else {
+            let Some(open) = before.bytes().rposition(|b| b == b'[') else {
                 return Err(cx.err(at.saturating_add(before.len()), "a `[` opening the array length before this `]`"));
             };
-            let len = before.get(open + 1..).unwrap_or("").trim_matches(WS);
-            if len.contains(']') {
+            let len = trim_ws(before.get(open + 1..).unwrap_or(""));
+            if len.bytes().any(|b| b == b']') {
                 let what = format!("one array length in brackets (found {})", found(d));
                 return Err(cx.err(at.saturating_add(open), what));
             }
             let len = if len.is_empty() { ArrayLen::Unsized } else { decimal(len).map_or(ArrayLen::Symbolic(len), ArrayLen::Fixed) };
-            (before.get(..open).unwrap_or("").trim_end_matches(WS), Some(len))
+            (trim_end_ws(before.get(..open).unwrap_or("")), Some(len))
         }
         None => (d, None),
     };
     // The name is the last word; a pointer's `*` may touch it (`char *buf`).
-    let start = head.rfind(|c: char| c.is_ascii_whitespace() || c == '*').map_or(0, |i| i + 1);
+    let start = head.bytes().rposition(|b| b.is_ascii_whitespace() || b == b'*').map_or(0, |i| i + 1);
     let name = head.get(start..).unwrap_or("");
     // libtraceevent lets ftrace field names hold a '.'; keep it as part of the name.
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
         return Err(cx.err(at.saturating_add(start), format!("a field name after the type (found {})", found(name))));
     }
-    let type_name = head.get(..start).unwrap_or("").trim_end_matches(WS);
+    let type_name = trim_end_ws(head.get(..start).unwrap_or(""));
     if type_name.is_empty() {
         return Err(cx.err(at, format!("a type before the field name `{name}`")));
     }
@@ -867,7 +922,7 @@ mod tests {
 
     #[test]
     fn declarations() {
-        let cx = Ctx { section: "test".into() };
+        let cx = Ctx::Named("test");
         let d = |s: &'static str| parse_decl(s, 0, &cx).unwrap();
         use ArrayLen::*;
         assert_eq!(d("unsigned long long lsn"), ("unsigned long long", "lsn", None));
