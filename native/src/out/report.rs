@@ -22,7 +22,7 @@ use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::out::csv_dir::EventFiles;
 use crate::out::parallel::{self, Parallel};
-use crate::out::record::{self, Common, Encoder, Format};
+use crate::out::record::{Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Records, Skip};
 use crate::tep::cprintf::{self, Arg as C, Conv};
@@ -281,6 +281,8 @@ pub struct Report {
     /// first `fill`), and the threads once started.
     setup: Option<parallel::Setup>,
     parallel: Option<Parallel>,
+    /// What the reader learns for the formatting threads, by event.
+    lessons: parallel::Lessons,
 }
 
 /// Records read between two calls of a report's `pace`.
@@ -519,6 +521,7 @@ impl Report {
             read: 0,
             setup,
             parallel: None,
+            lessons: parallel::Lessons::default(),
         })
     }
 
@@ -698,25 +701,17 @@ impl Report {
         let Some(t) = self.take(data, si, bytes)? else { return Ok(None) };
         let fi = self.sources[si].file;
         let handler = t.ev.map(|e| self.printer.files[fi].tep.events[e].handler);
-        if self.opts.raw {
-            // (-R runs no handler.)
-        } else if handler == Some(Handler::FgraphEntry) && self.encoder.is_none() {
+        if handler == Some(Handler::FgraphEntry) && self.encoder.is_none() && !self.opts.raw {
             rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
             bytes.truncate(start);
             return Ok(Some(t));
-        } else {
-            // This table learns what the lines will teach theirs: the filters here may test
-            // comms, and the formatting threads catch up with each other from it.
-            record::teach_comms(&mut self.printer.files[fi].tep, t.ev, bytes.get(start..).unwrap_or(&[]), t.size);
-            if self.encoder.is_none() {
-                // (A print fmt that fails prints the fields raw: see the parallel module doc.)
-                let tep = &mut self.printer.files[fi].tep;
-                let long_size = tep.long_size;
-                let failed = t.ev.and_then(|e| tep.events.get_mut(e)).is_some_and(|e| e.compiled(long_size).0.failed);
-                if failed || matches!(handler, Some(Handler::Function | Handler::FuncRepeats)) {
-                    par.pin();
-                }
-            }
+        }
+        // This table learns what the lines will teach theirs (not with -R, which runs no
+        // handler): the filters here may test comms, and the formatting threads catch up with
+        // each other from it.
+        let data = bytes.get(start..).unwrap_or(&[]);
+        if self.lessons.learn(fi, &mut self.printer.files[fi].tep, t.ev, data, !self.opts.raw, self.encoder.is_none()) {
+            par.pin();
         }
         if self.opts.ts_diff && t.ev.is_some() {
             // The time Line::print keeps for the next line's --ts-diff (microseconds on a
