@@ -53,11 +53,12 @@ use std::thread::JoinHandle;
 use crate::merge::guests::VcpuThreads;
 use crate::out::record::{Common, Encoder, Format};
 use crate::out::report::{File, Flags, Printer, Rec, Taken};
+use crate::tep::cprintf;
 use crate::tep::event::{Tep, TepTexts};
 use crate::tep::latency::LatFields;
 #[cfg(doc)]
 use crate::tep::lookups::Comms;
-use crate::tep::plugins::FuncStacks;
+use crate::tep::plugins::{Fields, FuncStacks, Handler};
 use crate::tep::time_fmt::TimeFmt;
 
 /// Inputs smaller than this (in all) are printed on the calling thread: the formatting
@@ -73,6 +74,73 @@ const IN_FLIGHT: usize = 4;
 /// A chunk goes when it holds this many records or bytes of them.
 const CHUNK_RECORDS: usize = 4096;
 const CHUNK_BYTES: usize = 1 << 20;
+
+/// What the reader learns from a record's event for the formatting threads, worked out at
+/// the event's first record (by input, then event): what its lines teach the comm table, and
+/// whether it pins the chunks to one thread.
+///
+/// The lesson is plugins::teach's (sched_switch: prev then next pid and comm; sched_wakeup:
+/// pid and comm; a pid field missing or not 1, 2, 4 or 8 bytes ends it, a comm field missing
+/// skips its registration) with the fields found once: looked up by name at every record,
+/// as plugins::teach does for the lines' own handlers, they were a fifth of the reader's time
+/// on a sched trace, which with the two threads busy is time the machine does not have.
+#[derive(Default)]
+pub(crate) struct Lessons {
+    events: Vec<Vec<Option<Lesson>>>,
+}
+
+/// See [`Lessons`]: (pid field, comm field) pairs as (offset, size), and whether the event
+/// pins the chunks.
+struct Lesson {
+    pairs: Vec<(Option<Span>, Option<Span>)>,
+    pins: bool,
+}
+
+/// A field's offset and size in its record.
+type Span = (usize, usize);
+
+impl Lessons {
+    /// What a record of event `ev` of input `fi` teaches `tep`'s comm table, taught (`teach`:
+    /// the handlers run, not `-R`); true when the event pins the chunks to one thread (a text
+    /// report's function record, or a print fmt that fails: see the module doc).
+    pub fn learn(&mut self, fi: usize, tep: &mut Tep, ev: Option<usize>, data: &[u8], teach: bool, text: bool) -> bool {
+        let Some(ei) = ev else { return false };
+        if self.events.len() <= fi {
+            self.events.resize_with(fi + 1, Vec::new);
+        }
+        let Some(known) = self.events.get_mut(fi) else { return false };
+        if known.len() <= ei {
+            known.resize_with(ei + 1, || None);
+        }
+        let Some(slot) = known.get_mut(ei) else { return false };
+        let long_size = tep.long_size;
+        let Some(e) = tep.events.get_mut(ei) else { return false };
+        let lesson = slot.get_or_insert_with(|| {
+            let fields = Fields { all: &e.fields, nr_common: e.nr_common };
+            let names: &[(&str, &str)] = match e.handler {
+                Handler::SchedSwitch => &[("prev_pid", "prev_comm"), ("next_pid", "next_comm")],
+                Handler::SchedWakeup => &[("pid", "comm")],
+                _ => &[],
+            };
+            let at = |f: &crate::tep::print_fmt::Field| (f.offset as usize, f.size as usize);
+            let pairs =
+                names.iter().map(|(pid, comm)| (fields.find(pid).filter(|f| matches!(f.size, 1 | 2 | 4 | 8)).map(at), fields.any(comm).map(at))).collect();
+            let pins = text && (matches!(e.handler, Handler::Function | Handler::FuncRepeats) || e.compiled(long_size).0.failed);
+            Lesson { pairs, pins }
+        });
+        if teach {
+            for &(pid, comm) in &lesson.pairs {
+                let Some((off, size)) = pid else { break };
+                let pid = tep.endian.uint_at(data, off, size).unwrap_or(0);
+                if let Some((off, size)) = comm {
+                    let bytes = data.get(off..off.saturating_add(size).min(data.len())).unwrap_or(&[]);
+                    tep.comms.register(cprintf::cstr(bytes), pid as i32);
+                }
+            }
+        }
+        lesson.pins
+    }
+}
 
 /// What the formatting threads print with: each input's event table texts and how its lines
 /// print (time format, trace clock, latency fields, as in [`File`]), the vCPU threads, the

@@ -22,7 +22,7 @@ use crate::merge::guests::{guest_options, trace_id, vcpu_pids, VcpuThreads};
 use crate::merge::kway::KWay;
 use crate::out::csv_dir::EventFiles;
 use crate::out::parallel::{self, Parallel};
-use crate::out::record::{self, Common, Encoder, Format};
+use crate::out::record::{Common, Encoder, Format};
 use crate::out::{stat, wakeup::Wakeup};
 use crate::ring::records::{Record, Records, Skip};
 use crate::tep::cprintf::{self, Arg as C};
@@ -279,6 +279,8 @@ pub struct Report {
     /// Boxed: every record takes it out and puts it back (see [`Report::one_with`]), which
     /// moves a pointer rather than the whole struct.
     parallel: Option<Box<Parallel>>,
+    /// What the reader learns for the formatting threads, by event.
+    lessons: parallel::Lessons,
 }
 
 /// Records read between two calls of a report's `pace`.
@@ -517,6 +519,7 @@ impl Report {
             read: 0,
             setup,
             parallel: None,
+            lessons: parallel::Lessons::default(),
         })
     }
 
@@ -672,7 +675,7 @@ impl Report {
         let Some(mut par) = self.parallel.take() else { return Ok(()) };
         let mut rec_data = std::mem::take(&mut self.rec_data);
         rec_data.clear();
-        let Report { sources, printer, filters, opts, check_ts, warnings, encoder, read, pace, .. } = self;
+        let Report { sources, printer, filters, opts, check_ts, warnings, encoder, read, pace, lessons, .. } = self;
         let src = &mut sources[si];
         let (fi, start_cpu) = (src.file, src.start_cpu);
         let filters = &mut filters[fi];
@@ -689,7 +692,7 @@ impl Report {
             let start = bytes.len();
             let Some(t) = pick(&r, &printer.files[fi].tep, filters, opts, start_cpu, bytes) else { return out.len() < min };
             check_time(opts, check_ts, warnings, &t);
-            in_order = hand_over(printer, &mut par, opts, encoded, (fi, si), t, start, &mut rec_data, out);
+            in_order = hand_over(printer, lessons, &mut par, opts, encoded, (fi, si), t, start, &mut rec_data, out);
             in_order.is_none() && out.len() < min
         });
         self.parallel = Some(par);
@@ -724,7 +727,7 @@ impl Report {
         let start = par.bytes().len();
         let Some(t) = self.take(data, si, par.bytes())? else { return Ok(None) };
         let fi = self.sources[si].file;
-        Ok(hand_over(&mut self.printer, par, &self.opts, self.encoder.is_some(), (fi, si), t, start, rec_data, out))
+        Ok(hand_over(&mut self.printer, &mut self.lessons, par, &self.opts, self.encoder.is_some(), (fi, si), t, start, rec_data, out))
     }
 
     /// A record taken, printed in order: as JSON or CSV, or as its line (with -w's latency).
@@ -808,6 +811,7 @@ fn check_time(opts: &Options, last: &mut u64, warnings: &mut Vec<String>, t: &Ta
 #[inline(always)]
 fn hand_over(
     printer: &mut Printer,
+    lessons: &mut parallel::Lessons,
     par: &mut Parallel,
     opts: &Options,
     encoded: bool,
@@ -819,25 +823,17 @@ fn hand_over(
 ) -> Option<Taken> {
     let bytes = par.bytes();
     let handler = t.ev.map(|e| printer.files[fi].tep.events[e].handler);
-    if opts.raw {
-        // (-R runs no handler.)
-    } else if handler == Some(Handler::FgraphEntry) && !encoded {
+    if handler == Some(Handler::FgraphEntry) && !encoded && !opts.raw {
         rec_data.extend_from_slice(bytes.get(start..).unwrap_or(&[]));
         bytes.truncate(start);
         return Some(t);
-    } else {
-        // This table learns what the lines will teach theirs: the filters here may test
-        // comms, and the formatting threads catch up with each other from it.
-        record::teach_comms(&mut printer.files[fi].tep, t.ev, bytes.get(start..).unwrap_or(&[]), t.size);
-        if !encoded {
-            // (A print fmt that fails prints the fields raw: see the parallel module doc.)
-            let tep = &mut printer.files[fi].tep;
-            let long_size = tep.long_size;
-            let failed = t.ev.and_then(|e| tep.events.get_mut(e)).is_some_and(|e| e.compiled(long_size).0.failed);
-            if failed || matches!(handler, Some(Handler::Function | Handler::FuncRepeats)) {
-                par.pin();
-            }
-        }
+    }
+    // This table learns what the lines will teach theirs (not with -R, which runs no
+    // handler): the filters here may test comms, and the formatting threads catch up with
+    // each other from it.
+    let data = bytes.get(start..).unwrap_or(&[]);
+    if lessons.learn(fi, &mut printer.files[fi].tep, t.ev, data, !opts.raw, !encoded) {
+        par.pin();
     }
     if opts.ts_diff && t.ev.is_some() {
         // The time Line::print keeps for the next line's --ts-diff (microseconds on a trace
