@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm run bench [-- --size 64M] [--runs 3] [--only report,merge,...] [--no-write]`: tracedat
-// against trace-cmd 3.1.6 on the same inputs in the same run, and bench/RESULTS.md written
-// from it.
+// `npm run bench [-- --size 64M] [--runs 3] [--only report,merge,...] [--out FILE] [--no-write]`:
+// tracedat against trace-cmd 3.1.6 on the same inputs in the same run, and bench/RESULTS.md (or
+// FILE) written from it.
 //
 // Inputs: bench/gen.mjs's set of SIZE (replayed real pages: a single recording, a TIME_SHIFT
 // host+guest pair, a KVM host+guest pair with kvm_write_tsc_offset events; v7 uncompressed and
@@ -211,8 +211,9 @@ async function main() {
   clean();
   const elapsed = (Date.now() - t0) / 1000;
   if (!argv.includes('--no-write')) {
-    fs.writeFileSync(path.join(__dirname, 'RESULTS.md'), results(load0, os.loadavg(), elapsed));
-    console.log(`\nbench/RESULTS.md written (${elapsed.toFixed(0)} s)`);
+    const file = opt('--out', path.join(__dirname, 'RESULTS.md'));
+    fs.writeFileSync(file, results(load0, os.loadavg(), elapsed));
+    console.log(`\n${path.relative(root, file)} written (${elapsed.toFixed(0)} s)`);
   }
 }
 
@@ -227,7 +228,7 @@ const mib = (kb) => (kb / 1024).toFixed(0);
 function results(load0, load1, elapsed) {
   const lines = [];
   lines.push('# Benchmark results', '');
-  lines.push(`Written by \`npm run bench -- --size ${sizeText}\` (bench/run.cjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${elapsed.toFixed(0)} s.`);
+  lines.push(`Written by \`npm run bench -- ${argv.length ? argv.join(' ') : `--size ${sizeText}`}\` (bench/run.cjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, in ${elapsed.toFixed(0)} s.`);
   lines.push('', `Machine: ${machine()}. Load average at start ${load0.map((x) => x.toFixed(1)).join(' ')}, at end ${load1.map((x) => x.toFixed(1)).join(' ')}.`);
   lines.push('', 'Absolute times swing with the machine\'s load (the load averages above). Every side of a case ran in the same rounds, interleaved, and each figure is the median of', `${runs} runs, so the **ratios** (trace-cmd's wall time over tracedat's, above 1: tracedat is faster) are the figures to read; rerun on a quiet machine for absolute speed: \`npm run bench -- --size 2G\` for the 2 GB figures.`);
   lines.push('', 'Inputs (bench/gen.mjs): the pages of real recordings replayed with monotonic times; `single` is sched-irq-sys (sched, irq, syscalls, timer on 2 CPUs), the pairs are a TIME_SHIFT host+guest and the bundled KVM host+guest (guest lined up by the host\'s kvm_write_tsc_offset events).');
